@@ -1,0 +1,131 @@
+"""Pure CIDR carving per AZ, and overlap/containment helpers. No Pulumi here.
+
+Layout rule (stable on purpose): each VPC is cut into a power-of-two number of *AZ slots*
+(``az_slots``, at least the number of AZs). Subnet positions depend only on the AZ's index in
+the configured list and on ``az_slots`` — not on how many AZs are in use — so adding an AZ later
+never moves an existing subnet (which would replace it, and everything in it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+IPv4Network = ipaddress.IPv4Network
+
+SMALLEST_SUBNET_PREFIX = 28  # AWS's smallest subnet (/28, 16 addresses, 11 usable)
+MAX_AZS = 6
+
+# Tiers of the central egress VPC, in address order. Each gets one subnet per AZ slot.
+EGRESS_TIERS: tuple[str, ...] = ("tgw", "firewall", "public")
+
+
+class CarvingError(ValueError):
+    """The VPC is too small for the requested layout. The message says what size is needed."""
+
+    def __init__(self, message: str, needed_prefix: int) -> None:
+        super().__init__(message)
+        self.needed_prefix = needed_prefix
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    tier: str
+    az_id: str
+    cidr: IPv4Network
+
+
+def next_power_of_two(n: int) -> int:
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+
+def default_az_slots(az_count: int) -> int:
+    """Room for 4 AZs unless more are configured, so AZs can be added without re-addressing."""
+    return max(4, next_power_of_two(az_count))
+
+
+def _bits(count: int) -> int:
+    return (next_power_of_two(count) - 1).bit_length()
+
+
+def egress_vpc_min_prefix(az_slots: int, tiers: int = len(EGRESS_TIERS)) -> int:
+    """Largest prefix length (smallest VPC) that still gives every tier × slot a /28."""
+    return SMALLEST_SUBNET_PREFIX - _bits(tiers * az_slots)
+
+
+def carve_tiers(
+    vpc: IPv4Network, az_ids: Sequence[str], tiers: Sequence[str], az_slots: int
+) -> list[SubnetPlan]:
+    """Equal-sized subnets, one per tier per AZ, tier-major: tier t, AZ i → slot t*az_slots+i."""
+    _check_slots(az_ids, az_slots)
+    extra_bits = _bits(len(tiers) * az_slots)
+    prefix = vpc.prefixlen + extra_bits
+    if prefix > SMALLEST_SUBNET_PREFIX:
+        needed = SMALLEST_SUBNET_PREFIX - extra_bits
+        raise CarvingError(
+            f"{vpc} is too small for {len(tiers)} subnet tiers × {az_slots} AZ slots: "
+            f"need a /{needed} or larger",
+            needed,
+        )
+    blocks = list(vpc.subnets(new_prefix=prefix))
+    return [
+        SubnetPlan(tier, az_id, blocks[t * az_slots + i])
+        for t, tier in enumerate(tiers)
+        for i, az_id in enumerate(az_ids)
+    ]
+
+
+def carve_spoke(vpc: IPv4Network, az_ids: Sequence[str], az_slots: int) -> list[SubnetPlan]:
+    """Workload subnets (as large as possible) plus a /28 TGW-attachment subnet per AZ.
+
+    The VPC is cut into ``next_power_of_two(az_slots + 1)`` equal blocks: the first ``az_slots``
+    hold the workload subnets, the last one holds the /28 TGW subnets. AWS recommends a small
+    dedicated TGW subnet so the attachment's ENIs are not subject to workload route tables.
+    """
+    _check_slots(az_ids, az_slots)
+    extra_bits = _bits(az_slots + 1)
+    block_prefix = vpc.prefixlen + extra_bits
+    tgw_bits = _bits(az_slots)
+    needed = SMALLEST_SUBNET_PREFIX - tgw_bits - extra_bits
+    if block_prefix + tgw_bits > SMALLEST_SUBNET_PREFIX:
+        raise CarvingError(
+            f"{vpc} is too small for {az_slots} AZ slots of workload and /28 TGW subnets: "
+            f"need a /{needed} or larger",
+            needed,
+        )
+    blocks = list(vpc.subnets(new_prefix=block_prefix))
+    tgw_block = blocks[-1]
+    tgw_subnets = list(tgw_block.subnets(new_prefix=SMALLEST_SUBNET_PREFIX))
+    plans = [SubnetPlan("workload", az, blocks[i]) for i, az in enumerate(az_ids)]
+    plans += [SubnetPlan("tgw", az, tgw_subnets[i]) for i, az in enumerate(az_ids)]
+    return plans
+
+
+def _check_slots(az_ids: Sequence[str], az_slots: int) -> None:
+    if az_slots < len(az_ids) or az_slots != next_power_of_two(az_slots):
+        raise ValueError(
+            f"az_slots={az_slots} must be a power of two and at least the AZ count {len(az_ids)}"
+        )
+
+
+def overlaps(a: IPv4Network, b: IPv4Network) -> bool:
+    return a.overlaps(b)
+
+
+def within_any(net: IPv4Network, supernets: Iterable[IPv4Network]) -> bool:
+    return any(net.subnet_of(s) for s in supernets)
+
+
+def first_overlap(nets: Sequence[IPv4Network]) -> tuple[int, int] | None:
+    """Indexes (i, j), i < j, of an overlapping pair, or None. Sorted sweep: O(n log n)."""
+    order = sorted(
+        range(len(nets)), key=lambda i: (int(nets[i].network_address), nets[i].prefixlen)
+    )
+    reach = -1  # index of the block reaching furthest among those swept so far
+    for i in order:
+        if reach >= 0 and nets[i].network_address <= nets[reach].broadcast_address:
+            return (min(reach, i), max(reach, i))
+        if reach < 0 or nets[i].broadcast_address > nets[reach].broadcast_address:
+            reach = i
+    return None

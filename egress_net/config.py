@@ -1,0 +1,794 @@
+"""Stack config: pydantic models and every check that needs only the config.
+
+Keys live under the ``egress-net:`` namespace in ``Pulumi.<stack>.yaml`` and are camelCase.
+Every problem is reported as a :class:`ConfigError` naming the full key
+(``egress-net:spokes[1].cidr``) and what to change; all problems found in one pass are reported
+together. Nothing here touches Pulumi resources or the network.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from egress_net import addressing
+from egress_net.errors import ConfigError, ConfigErrors
+
+NAMESPACE = "egress-net"
+CONTRACT_VERSION = 1  # version of the hub's stack-output contract that spokes read
+
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)  # the values CloudWatch Logs accepts
+
+_DIRECTIONS = {
+    "east": "e",
+    "west": "w",
+    "north": "n",
+    "south": "s",
+    "central": "c",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+}
+_AZ_ID = re.compile(r"^(?P<region>[a-z]{3,8}\d+)-az(?P<number>\d{1,2})$")
+_REGION = re.compile(r"^(?P<area>[a-z]{2})-(?:(?P<gov>gov|iso|isob)-)?(?P<dir>[a-z]+)-(?P<n>\d+)$")
+_SPOKE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ROLE_ARN = re.compile(
+    r"^arn:aws(?:-cn|-us-gov)?:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$"
+)
+_ORG_ARN = re.compile(
+    r"^arn:aws(?:-cn|-us-gov)?:organizations::\d{12}:organization/o-[a-z0-9]{10,32}$"
+)
+_OU_ARN = re.compile(
+    r"^arn:aws(?:-cn|-us-gov)?:organizations::\d{12}:ou/o-[a-z0-9]{10,32}/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$"
+)
+_STACK_NAME = re.compile(r"^[\w.-]+(?:/[\w.-]+){0,2}$")
+
+
+def region_code(region: str) -> str | None:
+    """The AZ-ID prefix of a region: us-east-1 → use1, ap-northeast-1 → apne1; None if unknown."""
+    m = _REGION.match(region)
+    if not m or m["dir"] not in _DIRECTIONS:
+        return None
+    gov = {"gov": "g", "iso": "i", "isob": "ib"}.get(m["gov"] or "", "")
+    return f"{m['area']}{gov}{_DIRECTIONS[m['dir']]}{m['n']}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+class SpokeConfig(_Model):
+    """A workload VPC whose internet-bound traffic goes through the hub."""
+
+    name: str
+    cidr: str
+    account_id: str | None = None
+    role_arn: str | None = None
+    az_ids: list[str] | None = None  # default: all of the hub's AZs
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _SPOKE_NAME.match(v):
+            raise ValueError(
+                f"{v!r} is not a valid spoke name: use 1-32 lowercase letters, digits and '-', "
+                "starting with a letter (it becomes part of resource names)"
+            )
+        return v
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        return str(parse_cidr(v))
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, v: str | None) -> str | None:
+        if v is not None and not _ACCOUNT_ID.match(v):
+            raise ValueError(f"{v!r} is not an AWS account ID: 12 digits, quoted in YAML")
+        return v
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, v: str | None) -> str | None:
+        if v is not None and not _ROLE_ARN.match(v):
+            raise ValueError(
+                f"{v!r} is not an IAM role ARN like "
+                "arn:aws:iam::123456789012:role/egress-net-deploy"
+            )
+        return v
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.cidr)
+
+    @property
+    def role_account(self) -> str | None:
+        m = _ROLE_ARN.match(self.role_arn or "")
+        return m["account"] if m else None
+
+
+class ProtectionsConfig(_Model):
+    delete: bool = True
+    subnet_change: bool = True
+    policy_change: bool = True
+
+
+class FirewallConfig(_Model):
+    # drop: deny by default, pass only what the allowlist names. alert: pass all and log (rollout).
+    mode: Literal["drop", "alert"] = "drop"
+    protections: ProtectionsConfig = Field(default_factory=ProtectionsConfig)
+
+    @field_validator("protections", mode="before")
+    @classmethod
+    def _all_or_nothing(cls, v: Any) -> Any:
+        # `protections: false` is the short form for a sandbox that must be torn down freely.
+        if isinstance(v, bool):
+            return {"delete": v, "subnetChange": v, "policyChange": v}
+        return v
+
+
+class DomainsConfig(_Model):
+    allow: list[str] = Field(default_factory=list)
+    targets: list[Literal["TLS_SNI", "HTTP_HOST"]] = Field(
+        default_factory=lambda: ["TLS_SNI", "HTTP_HOST"]
+    )
+
+    @field_validator("allow")
+    @classmethod
+    def _domains(cls, v: list[str]) -> list[str]:
+        for i, d in enumerate(v):
+            problem = domain_problem(d)
+            if problem:
+                raise ValueError(f"[{i}] {d!r}: {problem}")
+        return v
+
+
+class RulesConfig(_Model):
+    domains: DomainsConfig = Field(default_factory=DomainsConfig)
+
+
+class ShareConfig(_Model):
+    """Who may attach VPCs to the Transit Gateway (AWS RAM). External principals are refused."""
+
+    principals: list[str] = Field(default_factory=list)
+
+    @field_validator("principals")
+    @classmethod
+    def _principals(cls, v: list[str]) -> list[str]:
+        for i, p in enumerate(v):
+            if not (_ACCOUNT_ID.match(p) or _ORG_ARN.match(p) or _OU_ARN.match(p)):
+                raise ValueError(
+                    f"[{i}] {p!r} is not an account ID (12 digits, quoted), an organization ARN "
+                    "(arn:aws:organizations::<mgmt-account>:organization/o-...) or an OU ARN"
+                )
+        return v
+
+
+class TransitGatewayConfig(_Model):
+    # Off by default: an attachment from another account waits for acceptance unless the share
+    # is limited to your organization and you choose to accept automatically.
+    auto_accept: bool = False
+    amazon_side_asn: int = Field(default=64512, ge=64512, le=4294967294)
+
+
+class LogsConfig(_Model):
+    retention_days: int = 365
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, v: int) -> int:
+        if v not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"{v} is not a CloudWatch Logs retention; use one of {LOG_RETENTION_DAYS}"
+            )
+        return v
+
+
+class StackConfig(_Model):
+    role: Literal["hub", "spoke"]
+    region: str
+    az_ids: list[str] = Field(default_factory=list)
+    az_slots: int | None = None
+    egress_vpc_cidr: str | None = None
+    spoke_supernets: list[str] = Field(default_factory=list)
+    spokes: list[SpokeConfig] = Field(default_factory=list)
+    firewall: FirewallConfig = Field(default_factory=FirewallConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    share: ShareConfig = Field(default_factory=ShareConfig)
+    transit_gateway: TransitGatewayConfig = Field(default_factory=TransitGatewayConfig)
+    logs: LogsConfig = Field(default_factory=LogsConfig)
+    tags: dict[str, str] = Field(default_factory=dict)
+    # role: spoke
+    hub_stack: str | None = None
+    spoke: SpokeConfig | None = None
+
+    @field_validator("egress_vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, v: str | None) -> str | None:
+        return None if v is None else str(parse_cidr(v))
+
+    @field_validator("spoke_supernets")
+    @classmethod
+    def _supernets(cls, v: list[str]) -> list[str]:
+        out = []
+        for i, s in enumerate(v):
+            try:
+                out.append(str(parse_cidr(s)))
+            except ValueError as err:
+                raise ValueError(f"[{i}] {err}") from None
+        return out
+
+    # Convenience views used by the program and the tools.
+    @property
+    def slots(self) -> int:
+        return self.az_slots or addressing.default_az_slots(len(self.az_ids))
+
+    @property
+    def supernets(self) -> list[ipaddress.IPv4Network]:
+        return [ipaddress.IPv4Network(s) for s in self.spoke_supernets]
+
+    @property
+    def domain_allowlist(self) -> list[str]:
+        return list(self.rules.domains.allow)
+
+    @property
+    def all_spokes(self) -> list[SpokeConfig]:
+        return list(self.spokes) + ([self.spoke] if self.spoke else [])
+
+    def spoke_az_ids(self, spoke: SpokeConfig) -> list[str]:
+        return list(spoke.az_ids) if spoke.az_ids is not None else list(self.az_ids)
+
+
+def parse_cidr(text: str) -> ipaddress.IPv4Network:
+    """A strict IPv4 CIDR (no host bits). Raises ValueError with a corrected suggestion."""
+    if not isinstance(text, str) or "/" not in text:
+        raise ValueError(f"{text!r} is not a CIDR block like 10.1.0.0/16")
+    try:
+        return ipaddress.IPv4Network(text, strict=True)
+    except ipaddress.NetmaskValueError:
+        raise ValueError(f"{text!r} has an invalid prefix length; use /16 to /28") from None
+    except ValueError:
+        try:
+            fixed = ipaddress.IPv4Network(text, strict=False)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a CIDR block like 10.1.0.0/16") from None
+        raise ValueError(f"{text!r} has host bits set; did you mean {fixed}?") from None
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def domain_problem(entry: str) -> str | None:
+    """Why a domain-list entry is invalid for Network Firewall, or None when valid.
+
+    ``example.com`` matches exactly; ``.example.com`` matches the domain and all subdomains.
+    """
+    if not isinstance(entry, str) or not entry:
+        return "empty entry"
+    if entry != entry.strip() or any(c.isspace() for c in entry):
+        return "contains white space"
+    if "*" in entry:
+        return "use '.example.com' (leading dot) instead of '*.example.com' for subdomains"
+    if "://" in entry or "/" in entry or ":" in entry:
+        return "give a host name only, without scheme, port or path"
+    name = entry[1:] if entry.startswith(".") else entry
+    name = name.lower()
+    if name.endswith("."):
+        return "remove the trailing dot"
+    try:
+        ipaddress.ip_address(name)
+        return "an IP address is not a domain; use a 5-tuple rule for IP destinations"
+    except ValueError:
+        pass
+    labels = name.split(".")
+    if len(labels) < 2 or len(name) > 253 or not all(_LABEL.match(lbl) for lbl in labels):
+        return "not a valid domain name (letters, digits, '-' and dots, like example.com)"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and cross-field checks
+
+
+def key(*parts: str | int) -> str:
+    """``key("spokes", 1, "cidr")`` → ``egress-net:spokes[1].cidr``."""
+    text = ""
+    for p in parts:
+        if isinstance(p, int):
+            text += f"[{p}]"
+        else:
+            text += ("." if text else "") + p
+    return f"{NAMESPACE}:{text}"
+
+
+def _known_fields(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class that owns the field at ``loc`` (for 'did you mean' hints)."""
+    model: Any = StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = {(f.alias or n): f for n, f in model.model_fields.items()}
+        field = fields.get(part)
+        if field is None:
+            return model
+        inner = _model_class(field.annotation)
+        if inner is None:
+            return model
+        model = inner
+    return model
+
+
+def _model_class(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_class(arg)
+        if found:
+            return found
+    return None
+
+
+def _errors_from_pydantic(err: ValidationError) -> list[ConfigError]:
+    out: list[ConfigError] = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if p not in ("function-after", "function-before"))
+        where = key(*loc) if loc else NAMESPACE
+        msg = e["msg"].removeprefix("Value error, ")
+        hint = ""
+        if e["type"] == "extra_forbidden":
+            owner = _model_at(loc[:-1])
+            known = _known_fields(owner) if owner else []
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            msg = "unknown key"
+            hint = (
+                f"did you mean '{close[0]}'?" if close else f"known keys here: {', '.join(known)}"
+            )
+        elif e["type"] == "missing":
+            msg = "required"
+            hint = f"set it in Pulumi.<stack>.yaml under {where}"
+        elif e["type"] == "string_type" and isinstance(e.get("input"), int):
+            hint = "quote it in YAML, e.g. '012345678901', so leading zeros are kept"
+        elif e["type"] == "literal_error":
+            hint = "choose one of the listed values"
+        out.append(ConfigError(where, msg, hint))
+    return out
+
+
+def _region_checks(cfg: StackConfig) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    code = region_code(cfg.region)
+    if code is None:
+        errors.append(
+            ConfigError("aws:region", f"{cfg.region!r} is not an AWS region name like us-east-1")
+        )
+    return errors
+
+
+def _az_checks(az_ids: list[str], where: tuple[str | int, ...], region: str) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    code = region_code(region)
+    if not 1 <= len(az_ids) <= addressing.MAX_AZS:
+        errors.append(
+            ConfigError(
+                key(*where),
+                f"{len(az_ids)} AZs given; between 1 and {addressing.MAX_AZS} are supported",
+                "list AZ IDs such as use1-az1, use1-az2 (2 or 3 for production)",
+            )
+        )
+    seen: dict[str, int] = {}
+    for i, az in enumerate(az_ids):
+        m = _AZ_ID.match(az) if isinstance(az, str) else None
+        if not m:
+            errors.append(
+                ConfigError(
+                    key(*where, i),
+                    f"{az!r} is not an AZ ID",
+                    "use AZ IDs (like use1-az1), not AZ names (like us-east-1a): names map to "
+                    "different zones in every account; `aws ec2 describe-availability-zones` "
+                    "lists both",
+                )
+            )
+        elif code and m["region"] != code:
+            errors.append(
+                ConfigError(
+                    key(*where, i),
+                    f"{az!r} is not in region {region} (its AZ IDs start with '{code}-az')",
+                )
+            )
+        if az in seen:
+            errors.append(
+                ConfigError(key(*where, i), f"{az!r} is listed twice (first at [{seen[az]}])")
+            )
+        seen.setdefault(az, i)
+    return errors
+
+
+def _hub_checks(cfg: StackConfig) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    for field, value in (("hubStack", cfg.hub_stack), ("spoke", cfg.spoke)):
+        if value is not None:
+            errors.append(
+                ConfigError(
+                    key(field), "only for role: spoke", f"remove it, or set {key('role')}: spoke"
+                )
+            )
+    if not cfg.egress_vpc_cidr:
+        errors.append(
+            ConfigError(key("egressVpcCidr"), "required for role: hub", "e.g. 100.64.0.0/24")
+        )
+    if not cfg.spoke_supernets:
+        errors.append(
+            ConfigError(
+                key("spokeSupernets"),
+                "required for role: hub",
+                "list the address space spokes may use, e.g. [10.0.0.0/8]",
+            )
+        )
+    errors += _az_checks(cfg.az_ids, ("azIds",), cfg.region)
+    if errors:
+        return errors
+
+    if cfg.az_slots is not None and (
+        cfg.az_slots < len(cfg.az_ids)
+        or cfg.az_slots != addressing.next_power_of_two(cfg.az_slots)
+        or cfg.az_slots > 8
+    ):
+        errors.append(
+            ConfigError(
+                key("azSlots"),
+                f"{cfg.az_slots} must be 1, 2, 4 or 8 and at least the number of AZs "
+                f"({len(cfg.az_ids)})",
+            )
+        )
+        return errors
+
+    vpc = ipaddress.IPv4Network(cfg.egress_vpc_cidr)
+    try:
+        addressing.carve_tiers(vpc, cfg.az_ids, addressing.EGRESS_TIERS, cfg.slots)
+    except addressing.CarvingError as err:
+        errors.append(
+            ConfigError(
+                key("egressVpcCidr"),
+                str(err),
+                f"use a /{err.needed_prefix} or larger, or lower {key('azSlots')}",
+            )
+        )
+    supernets = cfg.supernets
+    for i, sn in enumerate(supernets):
+        if vpc.overlaps(sn):
+            errors.append(
+                ConfigError(
+                    key("egressVpcCidr"),
+                    f"{vpc} overlaps spokeSupernets[{i}] {sn}",
+                    "the egress VPC must sit outside the spoke address space, e.g. 100.64.0.0/24",
+                )
+            )
+    pair = addressing.first_overlap(supernets)
+    if pair:
+        errors.append(
+            ConfigError(
+                key("spokeSupernets", pair[1]),
+                f"{supernets[pair[1]]} overlaps spokeSupernets[{pair[0]}] {supernets[pair[0]]}",
+                "merge them into one supernet",
+            )
+        )
+    errors += _spoke_list_checks(cfg, vpc)
+    errors += _share_checks(cfg)
+    return errors
+
+
+def _spoke_checks(
+    cfg: StackConfig, spoke: SpokeConfig, where: tuple[str | int, ...], hub_az_ids: list[str]
+) -> list[ConfigError]:
+    """Checks of one spoke against the hub: address space, AZs, size, account/role."""
+    errors: list[ConfigError] = []
+    net = spoke.network
+    if cfg.supernets and not addressing.within_any(net, cfg.supernets):
+        errors.append(
+            ConfigError(
+                key(*where, "cidr"),
+                f"{net} is outside the spoke supernets {', '.join(map(str, cfg.supernets))}",
+                "choose a CIDR inside the supernets, or widen spokeSupernets on the hub",
+            )
+        )
+    az_ids = cfg.spoke_az_ids(spoke)
+    if spoke.az_ids is not None:
+        az_errors = _az_checks(spoke.az_ids, (*where, "azIds"), cfg.region)
+        errors += az_errors
+        if not az_errors:
+            for i, az in enumerate(spoke.az_ids):
+                if az not in hub_az_ids:
+                    errors.append(
+                        ConfigError(
+                            key(*where, "azIds", i),
+                            f"{az} has no firewall endpoint: the hub's AZs are "
+                            f"{', '.join(hub_az_ids)}",
+                            "use only the hub's AZs, or add the AZ to the hub first",
+                        )
+                    )
+    try:
+        addressing.carve_spoke(net, az_ids, cfg.slots)
+    except addressing.CarvingError as err:
+        errors.append(
+            ConfigError(key(*where, "cidr"), str(err), f"use a /{err.needed_prefix} or larger")
+        )
+    except ValueError:
+        pass  # AZ problems are reported above
+    if spoke.account_id and not spoke.role_arn:
+        errors.append(
+            ConfigError(
+                key(*where, "roleArn"),
+                f"required when accountId is set (to deploy into account {spoke.account_id})",
+                f"e.g. arn:aws:iam::{spoke.account_id}:role/egress-net-deploy",
+            )
+        )
+    if spoke.role_arn and spoke.account_id and spoke.role_account != spoke.account_id:
+        errors.append(
+            ConfigError(
+                key(*where, "roleArn"),
+                f"the role is in account {spoke.role_account}, but accountId is {spoke.account_id}",
+            )
+        )
+    return errors
+
+
+def _spoke_list_checks(cfg: StackConfig, egress_vpc: ipaddress.IPv4Network) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    names: dict[str, int] = {}
+    for i, spoke in enumerate(cfg.spokes):
+        if spoke.name in names:
+            errors.append(
+                ConfigError(
+                    key("spokes", i, "name"),
+                    f"{spoke.name!r} is already the name of spokes[{names[spoke.name]}]",
+                    "spoke names must be unique: they name the VPC and its resources",
+                )
+            )
+        names.setdefault(spoke.name, i)
+        errors += _spoke_checks(cfg, spoke, ("spokes", i), cfg.az_ids)
+        if spoke.network.overlaps(egress_vpc):
+            errors.append(
+                ConfigError(
+                    key("spokes", i, "cidr"), f"{spoke.cidr} overlaps egressVpcCidr {egress_vpc}"
+                )
+            )
+    nets = [s.network for s in cfg.spokes]
+    reported: set[int] = set()
+    while True:
+        pair = addressing.first_overlap([n for k, n in enumerate(nets) if k not in reported])
+        if pair is None:
+            break
+        remaining = [k for k in range(len(nets)) if k not in reported]
+        first, second = remaining[pair[0]], remaining[pair[1]]
+        errors.append(
+            ConfigError(
+                key("spokes", second, "cidr"),
+                f"{nets[second]} overlaps spokes[{first}] ({cfg.spokes[first].name}) {nets[first]}",
+                "every spoke needs its own address range: TGW routes are by destination CIDR",
+            )
+        )
+        reported.add(second)
+    return errors
+
+
+def _share_checks(cfg: StackConfig) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    for i, spoke in enumerate(cfg.spokes):
+        account = spoke.account_id or spoke.role_account
+        if account and cfg.share.principals and not _account_covered(account, cfg.share.principals):
+            errors.append(
+                ConfigError(
+                    key("spokes", i, "accountId"),
+                    f"account {account} is not among the RAM share principals, so it cannot "
+                    "attach to the Transit Gateway",
+                    f"add '{account}' (or its OU/organization ARN) to {key('share', 'principals')}",
+                )
+            )
+        if account and not cfg.share.principals:
+            errors.append(
+                ConfigError(
+                    key("share", "principals"),
+                    f"spokes[{i}] is in account {account}, but the Transit Gateway is not shared",
+                    f"add '{account}' or your organization ARN to {key('share', 'principals')}",
+                )
+            )
+    return errors
+
+
+def _account_covered(account: str, principals: list[str]) -> bool:
+    # An organization or OU principal may cover the account; that can only be known live.
+    return account in principals or any(not _ACCOUNT_ID.match(p) for p in principals)
+
+
+def _spoke_role_checks(cfg: StackConfig) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    for field, present in (
+        ("spokes", bool(cfg.spokes)),
+        ("egressVpcCidr", cfg.egress_vpc_cidr is not None),
+        ("spokeSupernets", bool(cfg.spoke_supernets)),
+        ("azIds", bool(cfg.az_ids)),
+    ):
+        if present:
+            errors.append(
+                ConfigError(
+                    key(field),
+                    "only for role: hub",
+                    "a spoke stack takes these from the hub through hubStack",
+                )
+            )
+    if not cfg.hub_stack:
+        errors.append(
+            ConfigError(key("hubStack"), "required for role: spoke", "e.g. acme/egress-net/prod")
+        )
+    elif not _STACK_NAME.match(cfg.hub_stack):
+        errors.append(
+            ConfigError(
+                key("hubStack"), f"{cfg.hub_stack!r} is not a stack name like org/project/stack"
+            )
+        )
+    if cfg.spoke is None:
+        errors.append(
+            ConfigError(
+                key("spoke"), "required for role: spoke", "give name and cidr of this spoke VPC"
+            )
+        )
+    return errors
+
+
+def validate(raw: Mapping[str, Any]) -> StackConfig:
+    """Parse and check a stack's ``egress-net`` config (keys without namespace, plus ``region``).
+
+    Raises ConfigErrors listing every problem found.
+    """
+    try:
+        cfg = StackConfig.model_validate(dict(raw))
+    except ValidationError as err:
+        raise ConfigErrors(_errors_from_pydantic(err)) from None
+    errors = _region_checks(cfg)
+    if cfg.role == "hub":
+        errors += _hub_checks(cfg)
+    else:
+        errors += _spoke_role_checks(cfg)
+    if errors:
+        raise ConfigErrors(errors)
+    return cfg
+
+
+def check_spoke_against_hub(cfg: StackConfig, hub: Mapping[str, Any]) -> list[ConfigError]:
+    """A spoke stack's checks against the hub's stack-output contract (see README)."""
+    version = hub.get("contractVersion")
+    if version != CONTRACT_VERSION:
+        return [
+            ConfigError(
+                key("hubStack"),
+                f"hub stack {cfg.hub_stack} exports contract version {version!r}; this spoke "
+                f"understands version {CONTRACT_VERSION}",
+                "deploy the hub with the same egress-net release, or upgrade this project",
+            )
+        ]
+    assert cfg.spoke is not None
+    hub_view = cfg.model_copy(
+        update={
+            "spoke_supernets": list(hub.get("spokeSupernets", [])),
+            "az_ids": list(hub.get("azIds", [])),
+            "az_slots": _int_or_none(hub.get("azSlots")),
+        }
+    )
+    return _spoke_checks(hub_view, cfg.spoke, ("spoke",), list(hub.get("azIds", [])))
+
+
+def _int_or_none(value: Any) -> int | None:
+    # Stack outputs travel as JSON numbers: 4 may arrive as 4.0.
+    return None if value is None else int(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Where config comes from
+
+
+def decode_value(value: Any) -> Any:
+    """Pulumi hands config to programs as strings; objects and lists arrive as JSON text."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def from_pulumi_config(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The namespaced config map (``egress-net:x``, ``aws:region``) → model input."""
+    raw: dict[str, Any] = {}
+    for full_key, value in values.items():
+        ns, _, name = full_key.partition(":")
+        if ns == NAMESPACE:
+            raw[name] = decode_value(value)
+    if "aws:region" in values:
+        raw.setdefault("region", values["aws:region"])
+    return raw
+
+
+def stack_file(stack: str, project_dir: Path) -> Path:
+    return project_dir / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(stack: str, project_dir: Path) -> dict[str, Any]:
+    """The ``config:`` block of ``Pulumi.<stack>.yaml`` as a flat namespaced map (parsed YAML)."""
+    import yaml  # local: only the tools read files, the program gets config from Pulumi
+
+    path = stack_file(stack, project_dir)
+    if not path.is_file():
+        available = sorted(
+            p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
+        )
+        raise ConfigError(
+            str(path),
+            f"no config file for stack {stack!r}",
+            f"stacks here: {', '.join(available) or 'none'}",
+        )
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(where, f"not valid YAML: {getattr(err, 'problem', err)}") from None
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}", "'config:' must be a mapping of keys to values")
+    return {str(k): v for k, v in config.items()}
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) holding ``Pulumi.yaml``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    raise ConfigError(str(here), "no Pulumi.yaml here or above", "run from the project folder")
+
+
+def load_stack(stack: str, project_dir: Path | None = None) -> StackConfig:
+    """Validated config of ``Pulumi.<stack>.yaml`` (for the CLI tools)."""
+    folder = project_dir or find_project_dir()
+    return validate(from_pulumi_config(read_stack_file(stack, folder)))

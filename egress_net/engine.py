@@ -1,0 +1,539 @@
+"""The offline engine: runs the Pulumi program for a stack under Pulumi's mocks and records it.
+
+Product code, used by ``egress-net synth``/``verify`` and by the tests. It deploys nothing: it
+answers the engine's calls with deterministic, realistic values (IDs, ARNs, firewall sync
+states per AZ, NAT public IPs), records every resource with its inputs, parent and provider,
+and serves ``StackReference`` outputs from another stack's offline run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as pulumi_config
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from egress_net import config
+from egress_net.errors import ConfigError, EgressNetError
+from egress_net.recording import RecordedResource, Recording
+
+PROJECT = "egress-net"
+DEFAULT_ACCOUNT = "111122223333"  # placeholder account of a stack's own provider
+PARTITION = "aws"
+_AZ_LETTERS = "abcdef"
+
+
+# ---------------------------------------------------------------------------------------------
+# Deterministic fake values
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def fake_id(prefix: str, seed: str, length: int = 17) -> str:
+    return f"{prefix}-{_digest(prefix, seed)[:length]}"
+
+
+def az_name_for(az_id: str, region: str, account: str) -> str:
+    """The AZ name an account sees for an AZ ID. Deliberately scrambled per account, as in AWS,
+    so that code keyed by AZ name or list position shows up as wrong in tests."""
+    number = int(az_id.rsplit("az", 1)[-1])
+    rotation = int(_digest(account, region)[:4], 16) % len(_AZ_LETTERS)
+    return f"{region}{_AZ_LETTERS[(number - 1 + rotation) % len(_AZ_LETTERS)]}"
+
+
+_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/route:Route": "r",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw",
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "tgw-attach",
+    "aws:ec2transitgateway/routeTable:RouteTable": "tgw-rtb",
+}
+
+# Resources whose ID is their ARN, and the ARN's service and resource path.
+_ARN_AS_ID = {
+    "aws:networkfirewall/firewall:Firewall": ("network-firewall", "firewall"),
+    "aws:networkfirewall/firewallPolicy:FirewallPolicy": ("network-firewall", "firewall-policy"),
+    "aws:networkfirewall/ruleGroup:RuleGroup": ("network-firewall", "stateful-rulegroup"),
+    "aws:ram/resourceShare:ResourceShare": ("ram", "resource-share"),
+    "aws:networkfirewall/loggingConfiguration:LoggingConfiguration": (
+        "network-firewall",
+        "logging",
+    ),
+}
+
+
+@dataclass
+class _World:
+    """What the fake cloud knows so far, so later resources can refer to earlier ones."""
+
+    region: str
+    default_account: str
+    subnets: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → inputs
+    eips: dict[str, dict[str, Any]] = field(default_factory=dict)  # allocation id → state
+    provider_accounts: dict[str, str] = field(default_factory=dict)  # provider urn → account
+
+
+class OfflineMocks(pulumi.runtime.Mocks):
+    def __init__(
+        self,
+        region: str,
+        account: str,
+        stack_outputs: Callable[[str], dict[str, Any] | None],
+    ) -> None:
+        self.world = _World(region=region, default_account=account)
+        self.stack_outputs = stack_outputs
+        self.missing_stacks: list[str] = []
+        self.current_urn = ""
+        self.current_provider = ""
+
+    # Called by OfflineMonitor with the URN and provider of the resource being registered.
+    def new_resource_at(
+        self, args: pulumi_mocks.MockResourceArgs, urn: str
+    ) -> tuple[str | None, dict[str, Any]]:
+        account = self._account(args.provider)
+        handler = _RESOURCE_STATE.get(args.typ)
+        if args.typ == "pulumi:pulumi:StackReference":
+            return self._stack_reference(args)
+        if args.typ.startswith("pulumi:providers:"):
+            role = _first(args.inputs.get("assumeRoles")).get("roleArn", "")
+            self.world.provider_accounts[urn] = (
+                role.split(":")[4] if role.count(":") >= 5 else account
+            )
+            return fake_id("provider", urn), dict(args.inputs)
+        if not args.custom:
+            return "", {}
+        if args.typ in _ARN_AS_ID:
+            service, kind = _ARN_AS_ID[args.typ]
+            name = args.inputs.get("name") or args.name
+            arn = f"arn:{PARTITION}:{service}:{self.world.region}:{account}:{kind}/{name}"
+            resource_id = arn
+        else:
+            resource_id = fake_id(_ID_PREFIX.get(args.typ, "id"), urn)
+            service = args.typ.split(":")[1].split("/")[0]
+            arn = f"arn:{PARTITION}:{service}:{self.world.region}:{account}:{resource_id}"
+        state = {"arn": arn, "id": resource_id, **args.inputs}
+        if handler:
+            state.update(handler(self.world, args.inputs, resource_id, urn, account))
+        return resource_id, state
+
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        return self.new_resource_at(args, args.name)
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
+        account = self._account(args.provider)
+        region = self.world.region
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": account,
+                "arn": f"arn:{PARTITION}:iam::{account}:user/offline",
+                "userId": "OFFLINE",
+                "id": account,
+            }
+        if args.token == "aws:index/getRegion:getRegion":
+            return {
+                "name": region,
+                "region": region,
+                "id": region,
+                "endpoint": f"ec2.{region}.amazonaws.com",
+            }
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}
+        raise NotImplementedError(
+            f"the offline engine does not answer the invoke {args.token}; add it to "
+            "egress_net.engine.OfflineMocks.call"
+        )
+
+    def _account(self, provider_ref: str | None) -> str:
+        """The account a resource lives in: its provider's assumed role, else the default."""
+        if provider_ref:
+            provider_urn = provider_ref.rsplit("::", 1)[0]
+            return self.world.provider_accounts.get(provider_urn, self.world.default_account)
+        return self.world.default_account
+
+    def _stack_reference(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        name = str(args.inputs.get("name", args.name))
+        outputs = self.stack_outputs(name)
+        if outputs is None:
+            self.missing_stacks.append(name)
+            outputs = {}
+        return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
+
+
+def _first(value: Any) -> dict[str, Any]:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return value[0]
+    return {}
+
+
+# Computed properties per type: (world, inputs, id, urn, account) → extra state.
+def _subnet(
+    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+) -> dict[str, Any]:
+    az_id = inputs.get("availabilityZoneId") or f"{config.region_code(world.region)}-az1"
+    world.subnets[rid] = {**inputs, "account": account}
+    return {
+        "availabilityZoneId": az_id,
+        "availabilityZone": az_name_for(az_id, world.region, account),
+    }
+
+
+def _eip(world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str) -> dict[str, Any]:
+    n = int(_digest(urn)[:4], 16)
+    # Documentation ranges (RFC 5737): clearly not real addresses.
+    block = ("198.51.100", "203.0.113")[n % 2]
+    state = {"allocationId": rid, "publicIp": f"{block}.{n % 250 + 1}", "domain": "vpc"}
+    world.eips[rid] = state
+    return state
+
+
+def _nat(world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str) -> dict[str, Any]:
+    import ipaddress
+
+    subnet = world.subnets.get(inputs.get("subnetId", ""), {})
+    cidr = ipaddress.IPv4Network(subnet.get("cidrBlock", "10.255.255.0/28"))
+    private_ip = str(
+        cidr.network_address + 4 + int(_digest(urn)[:2], 16) % max(cidr.num_addresses - 5, 1)
+    )
+    eip = world.eips.get(inputs.get("allocationId", ""), {})
+    return {
+        "publicIp": eip.get("publicIp", ""),
+        "privateIp": private_ip,
+        "networkInterfaceId": fake_id("eni", urn),
+    }
+
+
+def _firewall(
+    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+) -> dict[str, Any]:
+    sync_states = []
+    for mapping in inputs.get("subnetMappings") or []:
+        subnet_id = mapping.get("subnetId", "")
+        subnet = world.subnets.get(subnet_id, {})
+        az_id = subnet.get("availabilityZoneId", "")
+        sync_states.append(
+            {
+                "availabilityZone": az_name_for(az_id, world.region, account) if az_id else "",
+                "attachments": [
+                    {
+                        "endpointId": fake_id("vpce", f"{urn}/{subnet_id}"),
+                        "subnetId": subnet_id,
+                        "status": "READY",
+                    }
+                ],
+            }
+        )
+    # AWS lists sync states in no particular order; so do we (sorted by AZ name).
+    sync_states.sort(key=lambda s: s["availabilityZone"])
+    return {
+        "firewallStatuses": [{"syncStates": sync_states}],
+        "updateToken": fake_id("token", urn, 32),
+    }
+
+
+def _tgw(world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str) -> dict[str, Any]:
+    return {
+        "ownerId": account,
+        "associationDefaultRouteTableId": fake_id("tgw-rtb", urn + "/default"),
+        "propagationDefaultRouteTableId": fake_id("tgw-rtb", urn + "/default"),
+    }
+
+
+def _attachment(
+    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+) -> dict[str, Any]:
+    return {"vpcOwnerId": account}
+
+
+def _log_group(
+    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+) -> dict[str, Any]:
+    name = inputs.get("name") or rid
+    return {"arn": f"arn:{PARTITION}:logs:{world.region}:{account}:log-group:{name}", "name": name}
+
+
+def _vpc(world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str) -> dict[str, Any]:
+    return {"ownerId": account, "mainRouteTableId": fake_id("rtb", urn + "/main")}
+
+
+_RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dict[str, Any]]] = {
+    "aws:ec2/subnet:Subnet": _subnet,
+    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/natGateway:NatGateway": _nat,
+    "aws:networkfirewall/firewall:Firewall": _firewall,
+    "aws:ec2transitgateway/transitGateway:TransitGateway": _tgw,
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment": _attachment,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:ec2/vpc:Vpc": _vpc,
+}
+
+
+class OfflineMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, plus a record of each resource's inputs, parent and provider."""
+
+    def __init__(self, mocks: OfflineMocks) -> None:
+        super().__init__(mocks)
+        self.offline = mocks
+        self.records: list[RecordedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        args = pulumi_mocks.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+        )
+        resource_id, state = self.offline.new_resource_at(args, urn)
+        self.records.append(
+            RecordedResource(
+                type=request.type,
+                name=request.name,
+                urn=urn,
+                id=resource_id or "",
+                inputs=_plain(inputs),
+                outputs=_plain(state),
+                parent=request.parent or None,
+                provider=request.provider or None,
+                custom=bool(request.custom),
+            )
+        )
+        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
+            urn, resource_id or "", state
+        )
+        return resource_pb2.RegisterResourceResponse(
+            urn=urn, id=resource_id or "", object=obj_proto
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Deserialized properties as plain JSON-like data (no Pulumi sentinels or Resources)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, pulumi.Resource):
+        return f"<resource {type(value).__name__}>"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a stack
+
+
+@dataclass
+class StackSource:
+    """Where a stack's program and config come from."""
+
+    project_dir: Path
+    stack: str
+    config: dict[str, Any]  # namespaced keys → parsed YAML values
+
+    @property
+    def program(self) -> Path:
+        return self.project_dir / "__main__.py"
+
+
+def pulumi_config_strings(values: Mapping[str, Any]) -> dict[str, str]:
+    """Config as the Pulumi CLI hands it to a program: strings, with objects as JSON text."""
+    out: dict[str, str] = {}
+    for k, v in values.items():
+        if isinstance(v, bool):
+            out[k] = "true" if v else "false"
+        elif isinstance(v, dict | list):
+            out[k] = json.dumps(v)
+        elif v is None:
+            continue
+        else:
+            out[k] = str(v)
+    return out
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _isolated(project_dir: Path) -> Iterator[None]:
+    """No PULUMI_CONFIG from the environment; the project's package first on sys.path."""
+    saved_env = os.environ.pop("PULUMI_CONFIG", None)
+    sys.path.insert(0, str(project_dir))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(project_dir))
+        if saved_env is not None:
+            os.environ["PULUMI_CONFIG"] = saved_env
+
+
+def run_program(
+    source: StackSource,
+    *,
+    stack_outputs: Callable[[str], dict[str, Any] | None] = lambda _name: None,
+    account: str = DEFAULT_ACCOUNT,
+) -> tuple[Recording, list[str], list[str]]:
+    """Run once. Returns the recording, warnings logged, and stack references it could not serve."""
+    region = str(source.config.get("aws:region", "us-east-1"))
+    mocks = OfflineMocks(region, account, stack_outputs)
+    monitor = OfflineMonitor(mocks)
+    collector = _WarningCollector()
+    logger = logging.getLogger(f"egress_net.engine.{source.stack}")
+    logger.propagate = False
+    logger.handlers = [collector]
+
+    settings.reset_options(project=PROJECT, stack=source.stack, preview=False)
+    pulumi_config.set_all_config(pulumi_config_strings(source.config), [])
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=source.stack, preview=False, logger=logger, monitor=monitor
+    )
+    exported: dict[str, Any] = {}
+
+    def program() -> None:
+        runpy.run_path(str(source.program), run_name="__main__")
+
+    try:
+        with _isolated(source.project_dir):
+            _sync_await(run_pulumi_func(program))
+            root = settings.get_root_resource()
+            outputs = dict(getattr(root, "outputs", {}) or {})
+            if outputs:
+                resolved = _sync_await(pulumi.Output.from_input(outputs).future())
+                exported = _plain(resolved or {})
+    except pulumi.RunError as err:
+        cause = getattr(err, "error", None)
+        if mocks.missing_stacks:
+            return Recording(PROJECT, source.stack), collector.messages, mocks.missing_stacks
+        if isinstance(cause, EgressNetError):
+            raise cause from None
+        raise
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+        pulumi_config.set_all_config({}, [])
+        settings.reset_options()
+
+    recording = Recording(
+        project=PROJECT,
+        stack=source.stack,
+        resources=list(monitor.records),
+        outputs=exported,
+        config=dict(source.config),
+    )
+    return recording, collector.messages, mocks.missing_stacks
+
+
+@dataclass
+class SynthResult:
+    recording: Recording
+    warnings: list[str]
+    referenced: dict[str, Recording]  # stacks served to StackReferences, by reference name
+
+
+def stack_name_of(reference: str) -> str:
+    """``org/project/stack`` or ``stack`` → ``stack``."""
+    return reference.rsplit("/", 1)[-1]
+
+
+def load_source(stack: str, project_dir: Path | None = None) -> StackSource:
+    folder = (project_dir or config.find_project_dir()).resolve()
+    values = _project_defaults(folder)
+    values.update(config.read_stack_file(stack, folder))
+    return StackSource(folder, stack, values)
+
+
+def _project_defaults(project_dir: Path) -> dict[str, Any]:
+    """``default:`` values of the ``config:`` block in Pulumi.yaml."""
+    import yaml
+
+    path = project_dir / "Pulumi.yaml"
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    out: dict[str, Any] = {}
+    for k, v in (doc.get("config") or {}).items():
+        if isinstance(v, dict) and "default" in v:
+            key = k if ":" in k else f"{doc.get('name', PROJECT)}:{k}"
+            out[key] = v["default"]
+    return out
+
+
+def synth(source: StackSource, *, max_depth: int = 4) -> SynthResult:
+    """Run a stack offline, first running any stack it references (in the same project)."""
+    referenced: dict[str, Recording] = {}
+    warnings: list[str] = []
+
+    def outputs_for(name: str) -> dict[str, Any] | None:
+        rec = referenced.get(name)
+        return rec.outputs if rec else None
+
+    for _ in range(max_depth + 1):
+        recording, warns, missing = run_program(source, stack_outputs=outputs_for)
+        if not missing:
+            return SynthResult(recording, warns, referenced)
+        for name in missing:
+            other = stack_name_of(name)
+            try:
+                other_source = load_source(other, source.project_dir)
+            except ConfigError as err:
+                raise ConfigError(
+                    f"{config.NAMESPACE}:hubStack",
+                    f"stack reference {name!r} cannot be served offline: {err.problem}",
+                    f"add Pulumi.{other}.yaml to the project to synthesize against it",
+                ) from None
+            if other == source.stack:
+                raise ConfigError(
+                    f"{config.NAMESPACE}:hubStack", f"stack {name!r} references itself"
+                )
+            referenced[name] = synth(other_source, max_depth=max_depth - 1).recording
+        warnings += warns
+    raise ConfigError(f"{config.NAMESPACE}:hubStack", "stack references nest too deeply")
+
+
+def synth_stack(stack: str, project_dir: Path | None = None) -> Recording:
+    """The recording of ``Pulumi.<stack>.yaml``'s offline run."""
+    return synth(load_source(stack, project_dir)).recording

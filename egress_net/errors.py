@@ -1,0 +1,49 @@
+"""Errors a user can cause. Each names where the problem is and what to do about it.
+
+A traceback is a bug: anything a user can get wrong in config, rule files or command-line
+arguments must surface as one of these, before any resource is declared.
+"""
+
+from __future__ import annotations
+
+
+class EgressNetError(Exception):
+    """Base class for user-facing errors. ``str(err)`` is the full message for the terminal."""
+
+    exit_code = 2
+
+    def __init__(self, where: str, problem: str, hint: str = "") -> None:
+        self.where = where
+        self.problem = problem
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        text = f"{self.where}: {self.problem}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class ConfigError(EgressNetError):
+    """Bad stack config. ``where`` is the config key, e.g. ``egress-net:spokes[1].cidr``."""
+
+    @property
+    def key(self) -> str:
+        return self.where
+
+
+class RuleError(EgressNetError):
+    """A firewall rule that Network Firewall would reject. ``where`` is ``file:line``."""
+
+
+class ConfigErrors(ConfigError):
+    """Several config problems found in one pass; reported together so a user fixes all at once."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.where, first.problem, first.hint)
+
+    def render(self) -> str:
+        return "\n".join(err.render() for err in getattr(self, "errors", [])) or super().render()

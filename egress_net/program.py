@@ -1,0 +1,290 @@
+"""The Pulumi program: read config → build components → export the stack-output contract.
+
+``__main__.py`` calls :func:`main`. Config is validated completely before the first resource
+is declared, so a mistake never leaves anything half-made.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+from pulumi.runtime import config as pulumi_config
+from pulumi.runtime.sync_await import _sync_await
+
+from egress_net import config
+from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
+from egress_net.components.spoke import Spoke, SpokeArgs
+from egress_net.errors import ConfigErrors, EgressNetError
+
+
+class ProgramError(pulumi.RunError):
+    """A user error, reported by Pulumi as a clean message without a traceback."""
+
+    def __init__(self, error: EgressNetError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def all_config() -> dict[str, Any]:
+    """Every config value of the stack, namespaced (``egress-net:spokes``, ``aws:region``)."""
+    values: dict[str, Any] = dict(pulumi_config.get_config_env())
+    values.update(pulumi_config.CONFIG.get())
+    return values
+
+
+def main() -> None:
+    try:
+        cfg = config.validate(config.from_pulumi_config(all_config()))
+        outputs = build_hub_stack(cfg) if cfg.role == "hub" else build_spoke_stack(cfg)
+    except EgressNetError as err:
+        raise ProgramError(err) from err
+    for name, value in outputs.items():
+        pulumi.export(name, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# role: hub
+
+
+def policy_spec(cfg: config.StackConfig) -> FirewallPolicySpec:
+    """Default actions per mode plus the domain allowlist as Suricata pass rules.
+
+    Drop mode denies whatever no rule passes; alert mode passes it and logs an alert, so a
+    first rollout shows what the allowlist would block without blocking it.
+    """
+    actions = (
+        ["aws:drop_established", "aws:alert_established"]
+        if cfg.firewall.mode == "drop"
+        else ["aws:alert_established"]
+    )
+    groups = []
+    rules = domain_pass_rules(cfg.rules.domains.allow, cfg.rules.domains.targets)
+    if rules:
+        groups.append(
+            _RuleGroup(
+                name="domain-allowlist",
+                type="STATEFUL",
+                capacity=_capacity_with_room(len(rules)),
+                priority=100,
+                rule_group={
+                    "rules_source": {"rules_string": "\n".join(rules)},
+                    "rule_variables": {
+                        "ip_sets": [
+                            {"key": "HOME_NET", "ip_set": {"definitions": cfg.spoke_supernets}}
+                        ]
+                    },
+                    "stateful_rule_options": {"rule_order": "STRICT_ORDER"},
+                },
+            )
+        )
+    return FirewallPolicySpec(
+        stateful_default_actions=actions,
+        stateful_engine_options={"rule_order": "STRICT_ORDER", "stream_exception_policy": "DROP"},
+        stateful_groups=groups,
+        home_net=list(cfg.spoke_supernets),
+    )
+
+
+class _RuleGroup:
+    def __init__(
+        self, name: str, type: str, capacity: int, priority: int, rule_group: dict[str, Any]
+    ) -> None:
+        self.name, self.type, self.capacity = name, type, capacity
+        self.priority, self.rule_group = priority, rule_group
+
+
+def _capacity_with_room(rule_count: int) -> int:
+    # Capacity is fixed at creation: leave room to grow the list without replacing the group.
+    return max(100, math.ceil(rule_count * 2 / 100) * 100)
+
+
+def domain_pass_rules(domains: list[str], targets: list[str]) -> list[str]:
+    """Suricata pass rules for allowlisted domains (``.example.com`` = it and its subdomains)."""
+    rules: list[str] = []
+    sid = 1_000_001
+    for domain in domains:
+        name = domain.lower()
+        match = (
+            f'dotprefix; content:"{name}"; endswith;'
+            if name.startswith(".")
+            else (f'content:"{name}"; startswith; endswith;')
+        )
+        if "TLS_SNI" in targets:
+            rules.append(
+                f"pass tls $HOME_NET any -> $EXTERNAL_NET any (tls.sni; {match} nocase; "
+                f'flow:to_server; msg:"egress allow {domain}"; sid:{sid}; rev:1;)'
+            )
+            sid += 1
+        if "HTTP_HOST" in targets:
+            rules.append(
+                f"pass http $HOME_NET any -> $EXTERNAL_NET any (http.host; {match} "
+                f'flow:to_server; msg:"egress allow {domain}"; sid:{sid}; rev:1;)'
+            )
+            sid += 1
+    return rules
+
+
+def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
+    tags = {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
+    hub = EgressHub(
+        "hub",
+        EgressHubArgs(
+            az_ids=cfg.az_ids,
+            az_slots=cfg.slots,
+            vpc_cidr=str(cfg.egress_vpc_cidr),
+            spoke_supernets=cfg.spoke_supernets,
+            policy=policy_spec(cfg),
+            share_principals=cfg.share.principals,
+            auto_accept=cfg.transit_gateway.auto_accept,
+            amazon_side_asn=cfg.transit_gateway.amazon_side_asn,
+            protections=Protections(
+                delete=cfg.firewall.protections.delete,
+                subnet_change=cfg.firewall.protections.subnet_change,
+                policy_change=cfg.firewall.protections.policy_change,
+            ),
+            log_retention_days=cfg.logs.retention_days,
+            log_group_prefix=f"/egress-net/{pulumi.get_stack()}",
+            tags=tags,
+        ),
+    )
+    spokes: dict[str, Any] = {}
+    for spoke_cfg in cfg.spokes:
+        spoke = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub)
+        spokes[spoke_cfg.name] = {
+            "vpcId": spoke.vpc_id,
+            "attachmentId": spoke.attachment_id,
+            "cidr": spoke_cfg.cidr,
+            "azIds": cfg.spoke_az_ids(spoke_cfg),
+        }
+    return {
+        "contractVersion": config.CONTRACT_VERSION,
+        "region": cfg.region,
+        "transitGatewayId": hub.tgw.id,
+        "transitGatewayOwnerId": hub.tgw.owner_id,
+        "spokesRouteTableId": hub.tgw_route_tables["spokes"].id,
+        "egressRouteTableId": hub.tgw_route_tables["egress"].id,
+        "spokeSupernets": cfg.spoke_supernets,
+        "azIds": cfg.az_ids,
+        "azSlots": cfg.slots,
+        "ramShareArn": hub.ram_share.arn if hub.ram_share else None,
+        "firewallArn": hub.firewall.arn,
+        "firewallMode": cfg.firewall.mode,
+        "egressVpcId": hub.vpc.id,
+        "spokes": spokes,
+    }
+
+
+def _declare_spoke(
+    cfg: config.StackConfig,
+    spoke_cfg: config.SpokeConfig,
+    tgw_id: pulumi.Input[str],
+    tags: dict[str, str],
+    hub: EgressHub | None,
+) -> Spoke:
+    """A spoke in this account, or in another one through a provider assuming the given role."""
+    opts = pulumi.ResourceOptions()
+    other_account = spoke_cfg.role_arn is not None
+    if other_account:
+        provider = aws.Provider(
+            f"{spoke_cfg.name}-account",
+            region=cfg.region,
+            assume_roles=[{"role_arn": spoke_cfg.role_arn, "session_name": "egress-net"}],
+        )
+        depends = [hub.ram_share] if hub and hub.ram_share else []
+        opts = pulumi.ResourceOptions(provider=provider, depends_on=depends)
+    elif hub is not None:
+        # New attachments must find the hub's default route tables already in place.
+        opts = pulumi.ResourceOptions(depends_on=[hub])
+    spoke = Spoke(
+        spoke_cfg.name,
+        SpokeArgs(
+            cidr=spoke_cfg.cidr,
+            az_ids=cfg.spoke_az_ids(spoke_cfg),
+            az_slots=cfg.slots,
+            transit_gateway_id=tgw_id,
+            tags={**tags, **spoke_cfg.tags},
+        ),
+        opts=opts,
+    )
+    if other_account and hub is not None and not cfg.transit_gateway.auto_accept:
+        # The hub account accepts the attachment; association and propagation then follow the
+        # TGW defaults (`spokes` and `egress`).
+        aws.ec2transitgateway.VpcAttachmentAccepter(
+            f"{spoke_cfg.name}-attachment-accepter",
+            transit_gateway_attachment_id=spoke.attachment_id,
+            transit_gateway_default_route_table_association=True,
+            transit_gateway_default_route_table_propagation=True,
+            tags={**tags, "Name": f"{spoke_cfg.name}-tgw-attachment"},
+            opts=pulumi.ResourceOptions(parent=hub),
+        )
+    return spoke
+
+
+# ---------------------------------------------------------------------------------------------
+# role: spoke
+
+
+def read_stack_outputs(ref: pulumi.StackReference) -> dict[str, Any]:
+    """The referenced stack's outputs, synchronously: the spoke must check them before it
+    declares anything."""
+    outputs = _sync_await(ref.outputs.future())
+    return dict(outputs or {})
+
+
+def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
+    assert cfg.spoke is not None and cfg.hub_stack is not None
+    hub_ref = pulumi.StackReference(cfg.hub_stack)
+    contract = read_stack_outputs(hub_ref)
+    errors = config.check_spoke_against_hub(cfg, contract)
+    if errors:
+        raise ConfigErrors(errors)
+    if contract.get("region") != cfg.region:
+        raise ConfigErrors(
+            [
+                config.ConfigError(
+                    "aws:region",
+                    f"{cfg.region} differs from the hub's region {contract.get('region')}",
+                    "a Transit Gateway attachment must be in the TGW's region",
+                )
+            ]
+        )
+    hub_view = cfg.model_copy(
+        update={"az_ids": list(contract["azIds"]), "az_slots": int(contract["azSlots"])}
+    )
+    tags = {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
+    spoke = _declare_spoke(hub_view, cfg.spoke, contract["transitGatewayId"], tags, None)
+    return {
+        "contractVersion": config.CONTRACT_VERSION,
+        "hubStack": cfg.hub_stack,
+        "spoke": {
+            "name": cfg.spoke.name,
+            "vpcId": spoke.vpc_id,
+            "attachmentId": spoke.attachment_id,
+            "cidr": cfg.spoke.cidr,
+            "azIds": hub_view.spoke_az_ids(cfg.spoke),
+        },
+    }
+
+
+def outputs_contract_keys() -> Mapping[str, str]:
+    """The hub's stack outputs that spokes and tools rely on (documented in the README)."""
+    return {
+        "contractVersion": "integer; bumped on any incompatible change",
+        "region": "the hub's AWS region",
+        "transitGatewayId": "ID of the shared Transit Gateway",
+        "transitGatewayOwnerId": "account that owns the TGW",
+        "spokesRouteTableId": "TGW route table new attachments are associated with",
+        "egressRouteTableId": "TGW route table spoke CIDRs propagate into",
+        "spokeSupernets": "address space spokes may use (HOME_NET)",
+        "azIds": "AZ IDs with a firewall endpoint and NAT gateway",
+        "azSlots": "AZ slots of the subnet layout",
+        "ramShareArn": "RAM share of the TGW (null when not shared)",
+        "firewallArn": "ARN of the Network Firewall",
+        "firewallMode": "drop or alert",
+        "egressVpcId": "ID of the egress VPC",
+        "spokes": "spokes declared in the hub stack: name → vpcId, attachmentId, cidr, azIds",
+    }
