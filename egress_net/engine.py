@@ -301,21 +301,36 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
         self.offline = mocks
         self.records: list[RecordedResource] = []
 
-    def RegisterResource(self, request: Any) -> Any:
-        urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type == "pulumi:pulumi:Stack":
-            return resource_pb2.RegisterResourceResponse(urn=urn)
+    def ReadResource(self, request: Any) -> Any:
+        """Reads (StackReference, ``get`` of existing resources) are recorded like the rest."""
         _ensure_event_loop()
-        inputs = rpc.deserialize_properties(request.object)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        state = rpc.deserialize_properties(request.properties)
         args = pulumi_mocks.MockResourceArgs(
             typ=request.type,
             name=request.name,
-            inputs=inputs,
+            inputs=state,
             provider=request.provider,
-            resource_id=request.importId,
-            custom=request.custom or False,
+            resource_id=request.id,
+            custom=True,
         )
-        resource_id, state = self.offline.new_resource_at(args, urn)
+        resource_id, new_state = self.offline.new_resource_at(args, urn)
+        self._record(request, urn, resource_id, state, new_state)
+        props_proto = _sync_await(rpc.serialize_properties(new_state, {}))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
+            urn, resource_id or "", new_state
+        )
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=props_proto)
+
+    def _record(
+        self,
+        request: Any,
+        urn: str,
+        resource_id: str | None,
+        inputs: dict[str, Any],
+        state: dict[str, Any],
+        custom: bool = True,
+    ) -> None:
         self.records.append(
             RecordedResource(
                 type=request.type,
@@ -326,9 +341,30 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
                 outputs=_plain(state),
                 parent=request.parent or None,
                 provider=request.provider or None,
-                custom=bool(request.custom),
+                custom=custom,
+                dependencies=tuple(getattr(request, "dependencies", ())),
             )
         )
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        if request.type.startswith("pulumi:providers:"):
+            # Provider settings travel as strings, objects as JSON text.
+            inputs = {k: config.decode_value(v) for k, v in inputs.items()}
+        args = pulumi_mocks.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+        )
+        resource_id, state = self.offline.new_resource_at(args, urn)
+        self._record(request, urn, resource_id, inputs, state, custom=bool(request.custom))
         obj_proto = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
             urn, resource_id or "", state
@@ -448,6 +484,8 @@ def run_program(
         if mocks.missing_stacks:
             return Recording(PROJECT, source.stack), collector.messages, mocks.missing_stacks
         if isinstance(cause, EgressNetError):
+            # What was registered before the error: tests check that it is nothing.
+            cause.registered = list(monitor.records)
             raise cause from None
         raise
     finally:

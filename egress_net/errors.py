@@ -6,11 +6,15 @@ arguments must surface as one of these, before any resource is declared.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EgressNetError(Exception):
     """Base class for user-facing errors. ``str(err)`` is the full message for the terminal."""
 
     exit_code = 2
+    # Set by the offline engine: what the program had registered when the error was raised.
+    registered: list[Any] = []  # noqa: RUF012 (replaced per instance, never mutated)
 
     def __init__(self, where: str, problem: str, hint: str = "") -> None:
         self.where = where

@@ -186,19 +186,19 @@ def _declare_spoke(
     hub: EgressHub | None,
 ) -> Spoke:
     """A spoke in this account, or in another one through a provider assuming the given role."""
-    opts = pulumi.ResourceOptions()
+    opts = None
     other_account = spoke_cfg.role_arn is not None
     if other_account:
         provider = aws.Provider(
             f"{spoke_cfg.name}-account",
             region=cfg.region,
-            assume_roles=[{"role_arn": spoke_cfg.role_arn, "session_name": "egress-net"}],
+            # Typed args, not a dict: provider settings are sent as JSON with the provider's
+            # own (camelCase) keys only when the input type does the translation.
+            assume_roles=[
+                aws.ProviderAssumeRoleArgs(role_arn=spoke_cfg.role_arn, session_name="egress-net")
+            ],
         )
-        depends = [hub.ram_share] if hub and hub.ram_share else []
-        opts = pulumi.ResourceOptions(provider=provider, depends_on=depends)
-    elif hub is not None:
-        # New attachments must find the hub's default route tables already in place.
-        opts = pulumi.ResourceOptions(depends_on=[hub])
+        opts = pulumi.ResourceOptions(provider=provider)
     spoke = Spoke(
         spoke_cfg.name,
         SpokeArgs(
@@ -207,6 +207,7 @@ def _declare_spoke(
             az_slots=cfg.slots,
             transit_gateway_id=tgw_id,
             tags={**tags, **spoke_cfg.tags},
+            attach_after=list(hub.attachment_prerequisites) if hub else [],
         ),
         opts=opts,
     )

@@ -24,6 +24,7 @@ class RecordedResource:
     parent: str | None  # parent URN; None only for children of the stack itself
     provider: str | None  # provider reference "<urn>::<id>" when not the default provider
     custom: bool = True  # False for ComponentResources
+    dependencies: tuple[str, ...] = ()  # URNs this resource waits for (depends_on and inputs)
 
     def get(self, key: str, default: Any = None) -> Any:
         """A property from outputs, falling back to inputs."""

@@ -197,6 +197,8 @@ class EgressHub(pulumi.ComponentResource):
             tags=tags_for(tags, f"{name}-egress-attachment"),
             opts=child,
         )
+        # Resources a spoke attachment must wait for; filled as they are declared.
+        self.attachment_prerequisites: list[pulumi.Resource] = []
         self.tgw_route_tables = self._tgw_route_tables(name, tags, child)
 
         # --- VPC route tables, per AZ, from the intent ------------------------------------
@@ -343,12 +345,13 @@ class EgressHub(pulumi.ComponentResource):
             tables[spec.name] = table
             for who in spec.associate:
                 if who == "new-attachments":
-                    aws.ec2transitgateway.DefaultRouteTableAssociation(
+                    default = aws.ec2transitgateway.DefaultRouteTableAssociation(
                         f"{name}-tgw-default-association",
                         transit_gateway_id=self.tgw.id,
                         transit_gateway_route_table_id=table.id,
                         opts=child,
                     )
+                    self.attachment_prerequisites.append(default)
                 else:
                     aws.ec2transitgateway.RouteTableAssociation(
                         f"{name}-tgw-assoc-{who}-{spec.name}",
@@ -358,12 +361,13 @@ class EgressHub(pulumi.ComponentResource):
                     )
             for who in spec.propagate:
                 if who == "new-attachments":
-                    aws.ec2transitgateway.DefaultRouteTablePropagation(
+                    default = aws.ec2transitgateway.DefaultRouteTablePropagation(
                         f"{name}-tgw-default-propagation",
                         transit_gateway_id=self.tgw.id,
                         transit_gateway_route_table_id=table.id,
                         opts=child,
                     )
+                    self.attachment_prerequisites.append(default)
                 else:
                     aws.ec2transitgateway.RouteTablePropagation(
                         f"{name}-tgw-prop-{who}-{spec.name}",
@@ -402,10 +406,12 @@ class EgressHub(pulumi.ComponentResource):
         )
         for principal in args.share_principals:
             label = principal.rsplit("/", 1)[-1]
-            aws.ram.PrincipalAssociation(
-                f"{name}-tgw-share-{label}",
-                principal=principal,
-                resource_share_arn=share.arn,
-                opts=child,
+            self.attachment_prerequisites.append(
+                aws.ram.PrincipalAssociation(
+                    f"{name}-tgw-share-{label}",
+                    principal=principal,
+                    resource_share_arn=share.arn,
+                    opts=child,
+                )
             )
         return share

@@ -19,9 +19,9 @@ class SpokeArgs:
     az_slots: int
     transit_gateway_id: pulumi.Input[str]
     tags: dict[str, str] = field(default_factory=dict)
-    # Set when the Transit Gateway is shared from another account by invitation (not within an
-    # organization): the spoke account accepts the RAM share before attaching.
-    ram_share_arn_to_accept: pulumi.Input[str] | None = None
+    # What must exist before the attachment: the hub's default TGW route tables (so the new
+    # attachment lands in `spokes`/`egress`) and the RAM share.
+    attach_after: list[pulumi.Resource] = field(default_factory=list)
 
 
 class Spoke(pulumi.ComponentResource):
@@ -58,12 +58,7 @@ class Spoke(pulumi.ComponentResource):
                 opts=child,
             )
 
-        attach_opts = child
-        if args.ram_share_arn_to_accept is not None:
-            accepter = aws.ram.ResourceShareAccepter(
-                f"{name}-accept-tgw-share", share_arn=args.ram_share_arn_to_accept, opts=child
-            )
-            attach_opts = pulumi.ResourceOptions(parent=self, depends_on=[accepter])
+        attach_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.attach_after))
         self.attachment = aws.ec2transitgateway.VpcAttachment(
             f"{name}-tgw-attachment",
             transit_gateway_id=args.transit_gateway_id,

@@ -1,0 +1,224 @@
+"""Text report of an offline synthesis: what would be created, and how traffic is routed."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from egress_net.recording import RecordedResource, Recording
+
+NOTHING_DEPLOYED = (
+    "Nothing was deployed: this is an offline synthesis under Pulumi mocks; "
+    "IDs and ARNs are placeholders."
+)
+
+
+def resource_counts(recording: Recording) -> list[tuple[str, int]]:
+    counts = Counter(r.type for r in recording.resources if r.custom)
+    return sorted(counts.items())
+
+
+def _describe_target(
+    route: RecordedResource, by_id: dict[str, RecordedResource], endpoint_az: dict[str, str]
+) -> str:
+    inputs = route.inputs
+    if inputs.get("vpcEndpointId"):
+        endpoint = inputs["vpcEndpointId"]
+        az = endpoint_az.get(endpoint, "?")
+        return f"Network Firewall endpoint ({az}) {endpoint}"
+    if inputs.get("natGatewayId"):
+        nat = by_id.get(inputs["natGatewayId"])
+        az = _subnet_az(by_id, nat.inputs.get("subnetId", "")) if nat else "?"
+        return f"NAT gateway ({az}) {inputs['natGatewayId']}"
+    if inputs.get("gatewayId"):
+        return f"Internet gateway {inputs['gatewayId']}"
+    if inputs.get("transitGatewayId"):
+        return f"Transit Gateway {inputs['transitGatewayId']}"
+    return "?"
+
+
+def _subnet_az(by_id: dict[str, RecordedResource], subnet_id: str) -> str:
+    subnet = by_id.get(subnet_id)
+    return str(subnet.get("availabilityZoneId", "?")) if subnet else "?"
+
+
+def firewall_endpoint_azs(recording: Recording) -> dict[str, str]:
+    """Endpoint ID → AZ ID, through the subnet each endpoint serves (never by AZ name)."""
+    by_id = recording.by_id()
+    out: dict[str, str] = {}
+    for fw in recording.of_type("aws:networkfirewall/firewall:Firewall"):
+        for status in fw.outputs.get("firewallStatuses") or []:
+            for sync in status.get("syncStates") or []:
+                for att in sync.get("attachments") or []:
+                    out[att.get("endpointId", "")] = _subnet_az(by_id, att.get("subnetId", ""))
+    return out
+
+
+def _name_tag(resource: RecordedResource | None) -> str:
+    if resource is None:
+        return "?"
+    return str((resource.inputs.get("tags") or {}).get("Name", resource.name))
+
+
+def route_table_lines(recording: Recording) -> list[str]:
+    by_id = recording.by_id()
+    endpoint_az = firewall_endpoint_azs(recording)
+    routes_by_table: dict[str, list[RecordedResource]] = {}
+    for route in recording.of_type("aws:ec2/route:Route"):
+        routes_by_table.setdefault(route.inputs.get("routeTableId", ""), []).append(route)
+    subnets_by_table: dict[str, list[str]] = {}
+    edges_by_table: dict[str, list[str]] = {}
+    for assoc in recording.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation"):
+        table = assoc.inputs.get("routeTableId", "")
+        if assoc.inputs.get("subnetId"):
+            subnets_by_table.setdefault(table, []).append(assoc.inputs["subnetId"])
+        if assoc.inputs.get("gatewayId"):
+            edges_by_table.setdefault(table, []).append(assoc.inputs["gatewayId"])
+
+    lines: list[str] = []
+    vpcs = {v.id: v for v in recording.of_type("aws:ec2/vpc:Vpc")}
+    for vpc_id, vpc in vpcs.items():
+        lines.append(f"VPC {_name_tag(vpc)} {vpc.inputs.get('cidrBlock')} ({vpc_id})")
+        tables = [
+            t
+            for t in recording.of_type("aws:ec2/routeTable:RouteTable")
+            if t.inputs.get("vpcId") == vpc_id
+        ]
+        for table in tables:
+            subnets = [by_id[s] for s in subnets_by_table.get(table.id, []) if s in by_id]
+            where = ", ".join(
+                f"{_name_tag(s)} {s.inputs.get('cidrBlock')} [{s.get('availabilityZoneId')}]"
+                for s in subnets
+            )
+            if table.id in edges_by_table:
+                where = "Internet gateway edge (ingress) association"
+            lines.append(f"  route table {_name_tag(table)} → {where or 'no association'}")
+            vpc_cidr = vpc.inputs.get("cidrBlock")
+            lines.append(f"    {vpc_cidr:<18} → local")
+            for route in sorted(routes_by_table.get(table.id, []), key=_dest_key):
+                dest = route.inputs.get("destinationCidrBlock") or route.inputs.get(
+                    "destinationPrefixListId"
+                )
+                lines.append(f"    {dest:<18} → {_describe_target(route, by_id, endpoint_az)}")
+    return lines
+
+
+def _dest_key(route: RecordedResource) -> tuple[int, str]:
+    dest = str(route.inputs.get("destinationCidrBlock") or "")
+    prefix = int(dest.split("/")[1]) if "/" in dest else 0
+    return (-prefix, dest)
+
+
+def tgw_lines(recording: Recording) -> list[str]:
+    attachments = {
+        a.id: a
+        for a in recording.resources
+        if a.type in ("aws:ec2transitgateway/vpcAttachment:VpcAttachment",)
+    }
+    vpc_names = {v.id: _name_tag(v) for v in recording.of_type("aws:ec2/vpc:Vpc")}
+
+    def attachment_label(att_id: str) -> str:
+        att = attachments.get(att_id)
+        if att is None:
+            return att_id
+        return f"{vpc_names.get(att.inputs.get('vpcId', ''), att.inputs.get('vpcId'))} attachment"
+
+    defaults_assoc = {
+        d.inputs.get("transitGatewayRouteTableId")
+        for d in recording.of_type(
+            "aws:ec2transitgateway/defaultRouteTableAssociation:DefaultRouteTableAssociation"
+        )
+    }
+    defaults_prop = {
+        d.inputs.get("transitGatewayRouteTableId")
+        for d in recording.of_type(
+            "aws:ec2transitgateway/defaultRouteTablePropagation:DefaultRouteTablePropagation"
+        )
+    }
+    lines: list[str] = []
+    for tgw in recording.of_type("aws:ec2transitgateway/transitGateway:TransitGateway"):
+        lines.append(
+            f"Transit Gateway {_name_tag(tgw)} ({tgw.id}), auto-accept "
+            f"{tgw.inputs.get('autoAcceptSharedAttachments', 'disable')}"
+        )
+        for att in attachments.values():
+            if att.inputs.get("transitGatewayId") == tgw.id:
+                mode = att.inputs.get("applianceModeSupport", "disable")
+                lines.append(f"  {attachment_label(att.id)}: appliance mode {mode}")
+    for table in recording.of_type("aws:ec2transitgateway/routeTable:RouteTable"):
+        lines.append(f"  TGW route table {_name_tag(table)} ({table.id})")
+        assoc = [
+            attachment_label(a.inputs.get("transitGatewayAttachmentId", ""))
+            for a in recording.of_type(
+                "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation"
+            )
+            if a.inputs.get("transitGatewayRouteTableId") == table.id
+        ]
+        if table.id in defaults_assoc:
+            assoc.append("every new attachment (default association)")
+        prop = [
+            attachment_label(a.inputs.get("transitGatewayAttachmentId", ""))
+            for a in recording.of_type(
+                "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation"
+            )
+            if a.inputs.get("transitGatewayRouteTableId") == table.id
+        ]
+        if table.id in defaults_prop:
+            prop.append("every new attachment (default propagation)")
+        lines.append(f"    associated: {', '.join(assoc) or 'none'}")
+        lines.append(f"    propagated: {', '.join(prop) or 'none'}")
+        for route in recording.of_type("aws:ec2transitgateway/route:Route"):
+            if route.inputs.get("transitGatewayRouteTableId") != table.id:
+                continue
+            target = (
+                "blackhole"
+                if route.inputs.get("blackhole")
+                else attachment_label(route.inputs.get("transitGatewayAttachmentId", ""))
+            )
+            lines.append(f"    {route.inputs.get('destinationCidrBlock'):<18} → {target}")
+    return lines
+
+
+def render(recording: Recording, warnings: list[str] | None = None) -> str:
+    lines = [f"Stack {recording.stack} (project {recording.project}): {len(recording)} resources"]
+    lines.append("")
+    lines.append("Resources by type")
+    for type_token, count in resource_counts(recording):
+        lines.append(f"  {count:>5}  {type_token}")
+    lines.append("")
+    lines.append("VPC route tables (per subnet tier and AZ)")
+    lines += ["  " + line for line in route_table_lines(recording)]
+    tgw = tgw_lines(recording)
+    if tgw:
+        lines.append("")
+        lines.append("Transit Gateway")
+        lines += ["  " + line for line in tgw]
+    lines.append("")
+    lines.append("Stack outputs")
+    for key, value in recording.outputs.items():
+        lines.append(f"  {key}: {json.dumps(value, sort_keys=True)}")
+    for warning in warnings or []:
+        lines.append(f"warning: {warning}")
+    lines.append("")
+    lines.append(NOTHING_DEPLOYED)
+    return "\n".join(lines)
+
+
+def to_json(recording: Recording) -> dict[str, Any]:
+    return {
+        "stack": recording.stack,
+        "resources": [
+            {
+                "type": r.type,
+                "name": r.name,
+                "id": r.id,
+                "parent": r.parent,
+                "provider": r.provider,
+                "inputs": r.inputs,
+            }
+            for r in recording.resources
+        ],
+        "outputs": recording.outputs,
+        "deployed": False,
+    }

@@ -1,0 +1,366 @@
+"""The real __main__.py for the repo's stacks, run by the offline engine; assertions on inputs."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from egress_net import engine
+from egress_net.components.hub import endpoint_for_subnet
+from egress_net.errors import ConfigError
+from egress_net.recording import RecordedResource, Recording
+
+from .conftest import hub_config, synth_config
+
+ROUTE = "aws:ec2/route:Route"
+SUBNET = "aws:ec2/subnet:Subnet"
+
+
+def _tags(r: RecordedResource) -> dict[str, str]:
+    return dict(r.inputs.get("tags") or {})
+
+
+def _endpoint_az(rec: Recording) -> dict[str, str]:
+    subnets = {s.id: s.inputs["availabilityZoneId"] for s in rec.of_type(SUBNET)}
+    (fw,) = rec.of_type("aws:networkfirewall/firewall:Firewall")
+    out = {}
+    for sync in fw.outputs["firewallStatuses"][0]["syncStates"]:
+        for att in sync["attachments"]:
+            out[att["endpointId"]] = subnets[att["subnetId"]]
+    return out
+
+
+def _table_az_and_tier(rec: Recording) -> dict[str, tuple[str, str, str]]:
+    """route table ID → (vpc role or spoke, tier, AZ ID) from the associated subnet."""
+    subnets = {s.id: s for s in rec.of_type(SUBNET)}
+    out = {}
+    for assoc in rec.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation"):
+        subnet = subnets[assoc.inputs["subnetId"]]
+        tags = _tags(subnet)
+        owner = tags.get("egress-net:spoke") or tags.get("egress-net:role", "?")
+        out[assoc.inputs["routeTableId"]] = (
+            owner,
+            tags["egress-net:tier"],
+            subnet.inputs["availabilityZoneId"],
+        )
+    return out
+
+
+def _routes(rec: Recording) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+    """(owner, tier, az, destination, route inputs) for every VPC route."""
+    tables = _table_az_and_tier(rec)
+    return [
+        (*tables[r.inputs["routeTableId"]], r.inputs["destinationCidrBlock"], r.inputs)
+        for r in rec.of_type(ROUTE)
+    ]
+
+
+def _target_az(rec: Recording, inputs: dict[str, Any]) -> str | None:
+    if "vpcEndpointId" in inputs:
+        return _endpoint_az(rec)[inputs["vpcEndpointId"]]
+    if "natGatewayId" in inputs:
+        nat = rec.by_id()[inputs["natGatewayId"]]
+        return rec.by_id()[nat.inputs["subnetId"]].inputs["availabilityZoneId"]
+    return None
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_per_az_route_targets_the_same_az(stack: str, request: pytest.FixtureRequest) -> None:
+    rec: Recording = request.getfixturevalue(stack)
+    per_az_targets = 0
+    for _owner, _tier, az, _dest, inputs in _routes(rec):
+        target_az = _target_az(rec, inputs)
+        if target_az is not None:
+            per_az_targets += 1
+            assert target_az == az
+    azs = rec.outputs["azIds"]
+    # tgw 0/0 → fw, firewall 0/0 → NAT, public supernet(s) → fw, per AZ.
+    assert per_az_targets == len(azs) * (2 + len(rec.outputs["spokeSupernets"]))
+
+
+def test_egress_vpc_routes_follow_the_design(dev: Recording) -> None:
+    by_place: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+    for owner, tier, az, dest, inputs in _routes(dev):
+        by_place.setdefault((owner, tier, az), {})[dest] = inputs
+    tgw_id = dev.outputs["transitGatewayId"]
+    endpoint_az = _endpoint_az(dev)
+    for az in ("use1-az1", "use1-az2"):
+        tgw_subnet = by_place[("egress", "tgw", az)]
+        assert set(tgw_subnet) == {"0.0.0.0/0"}
+        assert endpoint_az[tgw_subnet["0.0.0.0/0"]["vpcEndpointId"]] == az
+        firewall = by_place[("egress", "firewall", az)]
+        assert "natGatewayId" in firewall["0.0.0.0/0"]
+        assert firewall["10.0.0.0/8"]["transitGatewayId"] == tgw_id
+        public = by_place[("egress", "public", az)]
+        assert public["0.0.0.0/0"]["gatewayId"].startswith("igw-")
+        assert endpoint_az[public["10.0.0.0/8"]["vpcEndpointId"]] == az
+        for spoke in ("app", "data"):
+            assert by_place[(spoke, "workload", az)] == {
+                "0.0.0.0/0": {
+                    **by_place[(spoke, "workload", az)]["0.0.0.0/0"],
+                    "transitGatewayId": tgw_id,
+                }
+            }
+            assert (spoke, "tgw", az) not in by_place  # attachment subnets keep only local
+
+
+def test_spokes_have_no_internet_gateway_or_nat(dev: Recording) -> None:
+    egress_vpc = dev.outputs["egressVpcId"]
+    assert [
+        igw.inputs["vpcId"] for igw in dev.of_type("aws:ec2/internetGateway:InternetGateway")
+    ] == [egress_vpc]
+    subnets = dev.by_id()
+    for nat in dev.of_type("aws:ec2/natGateway:NatGateway"):
+        assert subnets[nat.inputs["subnetId"]].inputs["vpcId"] == egress_vpc
+
+
+def test_tgw_route_tables_and_defaults(dev: Recording) -> None:
+    spokes_rt, egress_rt = dev.outputs["spokesRouteTableId"], dev.outputs["egressRouteTableId"]
+    (assoc_default,) = dev.of_type(
+        "aws:ec2transitgateway/defaultRouteTableAssociation:DefaultRouteTableAssociation"
+    )
+    (prop_default,) = dev.of_type(
+        "aws:ec2transitgateway/defaultRouteTablePropagation:DefaultRouteTablePropagation"
+    )
+    assert assoc_default.inputs["transitGatewayRouteTableId"] == spokes_rt
+    assert prop_default.inputs["transitGatewayRouteTableId"] == egress_rt
+    attachments = dev.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+    (egress_att,) = [a for a in attachments if a.inputs["vpcId"] == dev.outputs["egressVpcId"]]
+    assert egress_att.inputs["applianceModeSupport"] == "enable"
+    assert egress_att.inputs["transitGatewayDefaultRouteTableAssociation"] is False
+    assert egress_att.inputs["transitGatewayDefaultRouteTablePropagation"] is False
+    (assoc,) = dev.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
+    assert assoc.inputs == {
+        **assoc.inputs,
+        "transitGatewayAttachmentId": egress_att.id,
+        "transitGatewayRouteTableId": egress_rt,
+    }
+    (route,) = dev.of_type("aws:ec2transitgateway/route:Route")
+    assert route.inputs["transitGatewayRouteTableId"] == spokes_rt
+    assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
+    assert route.inputs["transitGatewayAttachmentId"] == egress_att.id
+    # Spoke attachments take the defaults (no explicit association needed in the hub).
+    for att in attachments:
+        if att is not egress_att:
+            assert att.inputs.get("transitGatewayDefaultRouteTableAssociation", True) is True
+
+
+def test_spoke_attachments_wait_for_the_tgw_defaults_and_the_share(prod: Recording) -> None:
+    # Otherwise a new attachment could land in the TGW's own default table, or find no share.
+    prerequisites = {
+        r.urn
+        for r in prod.resources
+        if r.type.endswith(("DefaultRouteTableAssociation", "DefaultRouteTablePropagation"))
+        or r.type == "aws:ram/principalAssociation:PrincipalAssociation"
+    }
+    assert len(prerequisites) == 3
+    spoke_attachments = [
+        r
+        for r in prod.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+        if r.inputs["vpcId"] != prod.outputs["egressVpcId"]
+    ]
+    assert spoke_attachments
+    for att in spoke_attachments:
+        assert prerequisites <= set(att.dependencies)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "prod_payments"])
+def test_every_resource_is_parented_to_a_component(
+    stack: str, request: pytest.FixtureRequest
+) -> None:
+    rec: Recording = request.getfixturevalue(stack)
+    components = {r.urn for r in rec.resources if r.type.startswith("egress-net:index:")}
+    assert components
+    for r in rec.resources:
+        if r.type.startswith("egress-net:index:") or r.type.startswith("pulumi:"):
+            continue
+        assert r.parent in components, f"{r.type} {r.name} has parent {r.parent}"
+
+
+@pytest.mark.parametrize(
+    ("stack", "mode", "actions"),
+    [
+        ("dev", "alert", ["aws:alert_established"]),
+        ("prod", "drop", ["aws:drop_established", "aws:alert_established"]),
+    ],
+)
+def test_firewall_policy_per_mode(
+    stack: str, mode: str, actions: list[str], request: pytest.FixtureRequest
+) -> None:
+    rec: Recording = request.getfixturevalue(stack)
+    assert rec.outputs["firewallMode"] == mode
+    (policy,) = rec.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    body = policy.inputs["firewallPolicy"]
+    assert body["statefulDefaultActions"] == actions
+    assert body["statefulEngineOptions"]["ruleOrder"] == "STRICT_ORDER"
+    (home_net,) = body["policyVariables"]["ruleVariables"]
+    assert home_net == {"key": "HOME_NET", "ipSet": {"definitions": rec.outputs["spokeSupernets"]}}
+    (group,) = rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    assert [ref["resourceArn"] for ref in body["statefulRuleGroupReferences"]] == [group.id]
+    rules = group.inputs["ruleGroup"]["rulesSource"]["rulesString"]
+    allowed = rec.config["egress-net:rules"]["domains"]["allow"]
+    for domain in allowed:
+        assert f'"egress allow {domain}"' in rules
+    assert rules.count("pass tls") == rules.count("pass http") == len(allowed)
+
+
+def test_logs_and_protections(dev: Recording, prod: Recording) -> None:
+    for rec, retention, protected in ((dev, 30, False), (prod, 365, True)):
+        groups = rec.of_type("aws:cloudwatch/logGroup:LogGroup")
+        assert sorted(g.inputs["retentionInDays"] for g in groups) == [retention, retention]
+        (logging,) = rec.of_type("aws:networkfirewall/loggingConfiguration:LoggingConfiguration")
+        configs = logging.inputs["loggingConfiguration"]["logDestinationConfigs"]
+        assert sorted(c["logType"] for c in configs) == ["ALERT", "FLOW"]
+        (fw,) = rec.of_type("aws:networkfirewall/firewall:Firewall")
+        for key in ("deleteProtection", "subnetChangeProtection", "firewallPolicyChangeProtection"):
+            assert fw.inputs[key] is protected
+
+
+def test_ram_share_has_no_external_principals(prod: Recording) -> None:
+    (share,) = prod.of_type("aws:ram/resourceShare:ResourceShare")
+    assert share.inputs["allowExternalPrincipals"] is False
+    (assoc,) = prod.of_type("aws:ram/resourceAssociation:ResourceAssociation")
+    (tgw,) = prod.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")
+    assert assoc.inputs["resourceArn"] == tgw.outputs["arn"]
+    principals = [
+        p.inputs["principal"]
+        for p in prod.of_type("aws:ram/principalAssociation:PrincipalAssociation")
+    ]
+    assert principals == prod.config["egress-net:share"]["principals"]
+    assert prod.outputs["ramShareArn"] == share.id
+
+
+def test_hub_exports_the_contract(prod: Recording) -> None:
+    from egress_net.program import outputs_contract_keys
+
+    assert set(prod.outputs) == set(outputs_contract_keys())
+    assert prod.outputs["contractVersion"] == 1
+    assert prod.outputs["azIds"] == ["use1-az1", "use1-az2", "use1-az4"]
+
+
+def test_spoke_stack_attaches_to_the_referenced_hub(
+    prod_payments: Recording, prod: Recording
+) -> None:
+    (ref,) = prod_payments.of_type("pulumi:pulumi:StackReference")
+    assert ref.inputs["name"] == "acme/egress-net/prod"
+    (att,) = prod_payments.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+    assert att.inputs["transitGatewayId"] == prod.outputs["transitGatewayId"]
+    subnets = [s for s in prod_payments.of_type(SUBNET) if _tags(s)["egress-net:tier"] == "tgw"]
+    assert sorted(s.inputs["availabilityZoneId"] for s in subnets) == prod.outputs["azIds"]
+    assert prod_payments.outputs["spoke"]["cidr"] == "10.20.0.0/16"
+
+
+def _spoke_values(**spoke: Any) -> dict[str, Any]:
+    return {
+        "aws:region": "us-east-1",
+        "egress-net:role": "spoke",
+        "egress-net:hubStack": "acme/egress-net/prod",
+        "egress-net:spoke": {"name": "payments", "cidr": "10.20.0.0/16", **spoke},
+    }
+
+
+def _spoke_run(values: dict[str, Any], hub_outputs: dict[str, Any]) -> ConfigError:
+    source = engine.StackSource(engine.config.find_project_dir(), "t", values)
+    with pytest.raises(ConfigError) as caught:
+        engine.run_program(source, stack_outputs=lambda _n: hub_outputs)
+    err = caught.value
+    assert [r.type for r in err.registered if r.type.startswith(("aws:", "egress-net:"))] == []
+    return err
+
+
+def test_spoke_refuses_a_cidr_outside_the_hub_supernets(prod: Recording) -> None:
+    err = _spoke_run(_spoke_values(cidr="192.168.0.0/16"), prod.outputs)
+    assert "egress-net:spoke.cidr" in str(err) and "outside the spoke supernets" in str(err)
+
+
+def test_spoke_refuses_azs_the_hub_does_not_have(prod: Recording) -> None:
+    err = _spoke_run(_spoke_values(azIds=["use1-az1", "use1-az3"]), prod.outputs)
+    assert "egress-net:spoke.azIds[1]" in str(err) and "no firewall endpoint" in str(err)
+
+
+def test_spoke_refuses_an_unknown_contract_version(prod: Recording) -> None:
+    err = _spoke_run(_spoke_values(), {**prod.outputs, "contractVersion": 99})
+    assert "contract version 99" in str(err)
+
+
+def test_spoke_refuses_a_hub_stack_without_outputs() -> None:
+    err = _spoke_run(_spoke_values(), {})
+    assert "egress-net:hubStack" in str(err)
+
+
+def test_spoke_in_another_account_gets_its_own_provider_and_is_accepted() -> None:
+    rec = synth_config(
+        hub_config(
+            share={"principals": ["123456789012"]},
+            spokes=[
+                {"name": "app", "cidr": "10.1.0.0/16"},
+                {
+                    "name": "remote",
+                    "cidr": "10.9.0.0/16",
+                    "accountId": "123456789012",
+                    "roleArn": "arn:aws:iam::123456789012:role/egress-net-deploy",
+                },
+            ],
+        )
+    )
+    (provider,) = rec.of_type("pulumi:providers:aws")
+    assert (
+        provider.inputs["assumeRoles"][0]["roleArn"]
+        == "arn:aws:iam::123456789012:role/egress-net-deploy"
+    )
+    remote = [
+        r
+        for r in rec.resources
+        if r.name.startswith("remote-")
+        and r.type.startswith("aws:")
+        and not r.type.endswith("VpcAttachmentAccepter")
+    ]
+    assert remote and all(
+        r.provider and r.provider.startswith(provider.urn) for r in remote if r.custom
+    )
+    (att,) = [r for r in remote if r.type.endswith("vpcAttachment:VpcAttachment")]
+    assert att.outputs["vpcOwnerId"] == "123456789012"
+    (accepter,) = rec.of_type("aws:ec2transitgateway/vpcAttachmentAccepter:VpcAttachmentAccepter")
+    assert accepter.inputs["transitGatewayAttachmentId"] == att.id
+    assert accepter.provider is None  # accepted by the hub account
+    # The same-account spoke needs no acceptance.
+    assert (
+        len(rec.of_type("aws:ec2transitgateway/vpcAttachmentAccepter:VpcAttachmentAccepter")) == 1
+    )
+
+
+def test_endpoints_are_found_by_subnet_whatever_the_order_of_sync_states() -> None:
+    states = [
+        {
+            "availabilityZone": f"us-east-1{letter}",
+            "attachments": [{"endpointId": f"vpce-{i}", "subnetId": f"subnet-{i}"}],
+        }
+        for i, letter in enumerate("cab")
+    ]
+    for _ in range(5):
+        random.shuffle(states)
+        for i in range(3):
+            assert endpoint_for_subnet([{"syncStates": states}], f"subnet-{i}") == f"vpce-{i}"
+    with pytest.raises(ValueError, match="no endpoint for subnet subnet-9"):
+        endpoint_for_subnet([{"syncStates": states}], "subnet-9")
+
+
+def test_az_names_differ_between_accounts_so_nothing_can_key_by_name() -> None:
+    names = {
+        engine.az_name_for("use1-az1", "us-east-1", acct)
+        for acct in ("111122223333", "123456789012", "210987654321", "444455556666")
+    }
+    assert len(names) > 1
+
+
+def test_synth_is_deterministic(dev: Recording, repo) -> None:
+    # Registration order may vary (it is asynchronous); names, IDs and inputs may not.
+    again = engine.synth_stack("dev", repo)
+
+    def key(rec: Recording) -> list[tuple[str, str, str]]:
+        return sorted((r.urn, r.id, repr(r.inputs)) for r in rec.resources)
+
+    assert key(again) == key(dev)
+    assert again.outputs == dev.outputs
