@@ -77,29 +77,52 @@ def carve_tiers(
 
 
 def carve_spoke(vpc: IPv4Network, az_ids: Sequence[str], az_slots: int) -> list[SubnetPlan]:
-    """Workload subnets (as large as possible) plus a /28 TGW-attachment subnet per AZ.
+    """A TGW spoke: workload subnets (as large as possible) plus a /28 TGW subnet per AZ.
+
+    AWS recommends a small dedicated TGW subnet so the attachment's ENIs are not subject to the
+    workload route tables.
+    """
+    return carve_workload_vpc(vpc, az_ids, az_slots, ("tgw",))
+
+
+def carve_workload_vpc(
+    vpc: IPv4Network, az_ids: Sequence[str], az_slots: int, small_tiers: Sequence[str]
+) -> list[SubnetPlan]:
+    """Workload subnets as large as possible, plus a /28 per AZ for each of ``small_tiers``.
 
     The VPC is cut into ``next_power_of_two(az_slots + 1)`` equal blocks: the first ``az_slots``
-    hold the workload subnets, the last one holds the /28 TGW subnets. AWS recommends a small
-    dedicated TGW subnet so the attachment's ENIs are not subject to workload route tables.
+    hold the workload subnets, the last one holds the /28s (tier-major, AZ slot within tier).
     """
     _check_slots(az_ids, az_slots)
     extra_bits = _bits(az_slots + 1)
     block_prefix = vpc.prefixlen + extra_bits
-    tgw_bits = _bits(az_slots)
-    needed = SMALLEST_SUBNET_PREFIX - tgw_bits - extra_bits
-    if block_prefix + tgw_bits > SMALLEST_SUBNET_PREFIX:
+    small_bits = _bits(len(small_tiers) * az_slots)
+    needed = SMALLEST_SUBNET_PREFIX - small_bits - extra_bits
+    if block_prefix + small_bits > SMALLEST_SUBNET_PREFIX:
+        small = ", ".join(small_tiers)
         raise CarvingError(
-            f"{vpc} is too small for {az_slots} AZ slots of workload and /28 TGW subnets: "
-            f"need a /{needed} or larger",
+            f"{vpc} is too small for {az_slots} AZ slots of workload subnets and /28 "
+            f"{small} subnets: need a /{needed} or larger",
             needed,
         )
     blocks = list(vpc.subnets(new_prefix=block_prefix))
-    tgw_block = blocks[-1]
-    tgw_subnets = list(tgw_block.subnets(new_prefix=SMALLEST_SUBNET_PREFIX))
+    small_subnets = list(blocks[-1].subnets(new_prefix=SMALLEST_SUBNET_PREFIX))
     plans = [SubnetPlan("workload", az, blocks[i]) for i, az in enumerate(az_ids)]
-    plans += [SubnetPlan("tgw", az, tgw_subnets[i]) for i, az in enumerate(az_ids)]
+    for t, tier in enumerate(small_tiers):
+        plans += [
+            SubnetPlan(tier, az, small_subnets[t * az_slots + i]) for i, az in enumerate(az_ids)
+        ]
     return plans
+
+
+def carve_for_tiers(
+    vpc: IPv4Network, az_ids: Sequence[str], az_slots: int, tiers: Sequence[str]
+) -> list[SubnetPlan]:
+    """The layout for a VPC's tiers: workload VPCs keep most space for workloads; VPCs without
+    workloads (egress, inspection) split their space equally between tiers."""
+    if "workload" in tiers:
+        return carve_workload_vpc(vpc, az_ids, az_slots, [t for t in tiers if t != "workload"])
+    return carve_tiers(vpc, az_ids, tiers, az_slots)
 
 
 def _check_slots(az_ids: Sequence[str], az_slots: int) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from egress_net import addressing
+from egress_net import addressing, intent
 from egress_net.errors import ConfigError, ConfigErrors
 
 NAMESPACE = "egress-net"
@@ -100,6 +100,8 @@ class SpokeConfig(_Model):
     account_id: str | None = None
     role_arn: str | None = None
     az_ids: list[str] | None = None  # default: all of the hub's AZs
+    # combined model: "distributed" gives this spoke its own firewall, NAT and IGW.
+    model: Literal["tgw", "distributed"] | None = None
     tags: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name")
@@ -206,6 +208,10 @@ class TransitGatewayConfig(_Model):
     # is limited to your organization and you choose to accept automatically.
     auto_accept: bool = False
     amazon_side_asn: int = Field(default=64512, ge=64512, le=4294967294)
+    # egress-only: "two" tables (spoke-to-spoke inspected) or "single" (spoke-to-spoke bypasses
+    # the firewall, which must be acknowledged below).
+    route_tables: Literal["two", "single"] = "two"
+    accept_spoke_to_spoke_bypass: bool = False
 
 
 class LogsConfig(_Model):
@@ -224,6 +230,11 @@ class LogsConfig(_Model):
 class StackConfig(_Model):
     role: Literal["hub", "spoke"]
     region: str
+    model: Literal[
+        "egress-only", "centralized-inspection", "distributed", "combined", "tgw-attached"
+    ] = "egress-only"
+    placement: Literal["before-nat", "after-nat"] = "before-nat"
+    inspection_vpc_cidr: str | None = None
     az_ids: list[str] = Field(default_factory=list)
     az_slots: int | None = None
     egress_vpc_cidr: str | None = None
@@ -239,7 +250,7 @@ class StackConfig(_Model):
     hub_stack: str | None = None
     spoke: SpokeConfig | None = None
 
-    @field_validator("egress_vpc_cidr")
+    @field_validator("egress_vpc_cidr", "inspection_vpc_cidr")
     @classmethod
     def _vpc_cidr(cls, v: str | None) -> str | None:
         return None if v is None else str(parse_cidr(v))
@@ -274,6 +285,24 @@ class StackConfig(_Model):
 
     def spoke_az_ids(self, spoke: SpokeConfig) -> list[str]:
         return list(spoke.az_ids) if spoke.az_ids is not None else list(self.az_ids)
+
+    def spoke_model(self, spoke: SpokeConfig) -> Literal["tgw", "distributed"]:
+        """How a spoke reaches the internet: through the hub's TGW or its own firewall."""
+        if self.model == "distributed":
+            return "distributed"
+        if self.model == "combined":
+            return spoke.model or "tgw"
+        return "tgw"
+
+    @property
+    def hub_plan(self) -> intent.HubPlan:
+        return intent.hub_plan(
+            self.model,
+            self.placement,
+            self.az_ids,
+            self.spoke_supernets,
+            single_tgw_table=self.transit_gateway.route_tables == "single",
+        )
 
 
 def parse_cidr(text: str) -> ipaddress.IPv4Network:
@@ -453,10 +482,7 @@ def _hub_checks(cfg: StackConfig) -> list[ConfigError]:
                     key(field), "only for role: spoke", f"remove it, or set {key('role')}: spoke"
                 )
             )
-    if not cfg.egress_vpc_cidr:
-        errors.append(
-            ConfigError(key("egressVpcCidr"), "required for role: hub", "e.g. 100.64.0.0/24")
-        )
+    errors += _model_checks(cfg)
     if not cfg.spoke_supernets:
         errors.append(
             ConfigError(
@@ -483,27 +509,8 @@ def _hub_checks(cfg: StackConfig) -> list[ConfigError]:
         )
         return errors
 
-    vpc = ipaddress.IPv4Network(cfg.egress_vpc_cidr)
-    try:
-        addressing.carve_tiers(vpc, cfg.az_ids, addressing.EGRESS_TIERS, cfg.slots)
-    except addressing.CarvingError as err:
-        errors.append(
-            ConfigError(
-                key("egressVpcCidr"),
-                str(err),
-                f"use a /{err.needed_prefix} or larger, or lower {key('azSlots')}",
-            )
-        )
     supernets = cfg.supernets
-    for i, sn in enumerate(supernets):
-        if vpc.overlaps(sn):
-            errors.append(
-                ConfigError(
-                    key("egressVpcCidr"),
-                    f"{vpc} overlaps spokeSupernets[{i}] {sn}",
-                    "the egress VPC must sit outside the spoke address space, e.g. 100.64.0.0/24",
-                )
-            )
+    hub_vpcs = _hub_vpc_checks(cfg, errors)
     pair = addressing.first_overlap(supernets)
     if pair:
         errors.append(
@@ -513,9 +520,114 @@ def _hub_checks(cfg: StackConfig) -> list[ConfigError]:
                 "merge them into one supernet",
             )
         )
-    errors += _spoke_list_checks(cfg, vpc)
+    errors += _spoke_list_checks(cfg, hub_vpcs)
     errors += _share_checks(cfg)
     return errors
+
+
+_HUB_VPC_KEYS = {"egress": "egressVpcCidr", "inspection": "inspectionVpcCidr"}
+
+
+def _model_checks(cfg: StackConfig) -> list[ConfigError]:
+    """Which keys each model needs, and which combinations do not exist."""
+    errors: list[ConfigError] = []
+    needed = set(intent.hub_plan(cfg.model, cfg.placement, ["x-az1"], []).vpcs)
+    for vpc_key, cfg_key in _HUB_VPC_KEYS.items():
+        value = getattr(cfg, "egress_vpc_cidr" if vpc_key == "egress" else "inspection_vpc_cidr")
+        if vpc_key in needed and not value:
+            example = "100.64.0.0/24" if vpc_key == "egress" else "100.64.2.0/24"
+            errors.append(
+                ConfigError(key(cfg_key), f"required for model {cfg.model}", f"e.g. {example}")
+            )
+        if vpc_key not in needed and value:
+            errors.append(ConfigError(key(cfg_key), f"not used by model {cfg.model}", "remove it"))
+    if cfg.placement == "after-nat" and cfg.model not in ("egress-only", "distributed", "combined"):
+        errors.append(
+            ConfigError(
+                key("placement"),
+                f"after-nat is only for egress-only, distributed and combined, not {cfg.model}",
+                "in this model the firewall sits before the egress VPC's NAT gateways; "
+                "use before-nat",
+            )
+        )
+    tgw = cfg.transit_gateway
+    if tgw.route_tables == "single":
+        if cfg.model not in ("egress-only", "combined"):
+            errors.append(
+                ConfigError(
+                    key("transitGateway", "routeTables"),
+                    f"single is only for egress-only and combined, not {cfg.model}",
+                )
+            )
+        elif not tgw.accept_spoke_to_spoke_bypass:
+            errors.append(
+                ConfigError(
+                    key("transitGateway", "routeTables"),
+                    "with a single TGW route table, spoke-to-spoke traffic goes straight between "
+                    "spokes and bypasses the firewall",
+                    f"set {key('transitGateway', 'acceptSpokeToSpokeBypass')}: true to accept "
+                    "that, or use two tables (the default)",
+                )
+            )
+    for i, spoke in enumerate(cfg.spokes):
+        if spoke.model == "distributed" and cfg.model not in ("combined", "distributed"):
+            errors.append(
+                ConfigError(
+                    key("spokes", i, "model"),
+                    f"a per-spoke model is only for model combined (the stack is {cfg.model})",
+                    f"set {key('model')}: combined, or remove the override",
+                )
+            )
+        if spoke.model == "tgw" and cfg.model == "distributed":
+            errors.append(
+                ConfigError(
+                    key("spokes", i, "model"),
+                    "model distributed has no Transit Gateway",
+                    f"set {key('model')}: combined to mix TGW and distributed spokes",
+                )
+            )
+    return errors
+
+
+def _hub_vpc_checks(
+    cfg: StackConfig, errors: list[ConfigError]
+) -> dict[str, ipaddress.IPv4Network]:
+    """Size and placement of the hub's own VPCs (egress, inspection) for the model."""
+    vpcs: dict[str, ipaddress.IPv4Network] = {}
+    for vpc_key, vpc_plan in cfg.hub_plan.vpcs.items():
+        cfg_key = _HUB_VPC_KEYS[vpc_key]
+        value = cfg.egress_vpc_cidr if vpc_key == "egress" else cfg.inspection_vpc_cidr
+        assert value is not None  # required by _model_checks
+        vpc = ipaddress.IPv4Network(value)
+        vpcs[vpc_key] = vpc
+        try:
+            addressing.carve_for_tiers(vpc, cfg.az_ids, cfg.slots, vpc_plan.tiers)
+        except addressing.CarvingError as err:
+            errors.append(
+                ConfigError(
+                    key(cfg_key),
+                    str(err),
+                    f"use a /{err.needed_prefix} or larger, or lower {key('azSlots')}",
+                )
+            )
+        for i, sn in enumerate(cfg.supernets):
+            if vpc.overlaps(sn):
+                errors.append(
+                    ConfigError(
+                        key(cfg_key),
+                        f"{vpc} overlaps spokeSupernets[{i}] {sn}",
+                        "the hub's VPCs must sit outside the spoke address space, "
+                        "e.g. 100.64.0.0/24",
+                    )
+                )
+    if len(vpcs) == 2 and vpcs["egress"].overlaps(vpcs["inspection"]):
+        errors.append(
+            ConfigError(
+                key("inspectionVpcCidr"),
+                f"{vpcs['inspection']} overlaps egressVpcCidr {vpcs['egress']}",
+            )
+        )
+    return vpcs
 
 
 def _spoke_checks(
@@ -547,8 +659,13 @@ def _spoke_checks(
                             "use only the hub's AZs, or add the AZ to the hub first",
                         )
                     )
+    tiers = (
+        intent.distributed_spoke([], [], cfg.placement).tiers
+        if cfg.spoke_model(spoke) == "distributed"
+        else intent.tgw_spoke([]).tiers
+    )
     try:
-        addressing.carve_spoke(net, az_ids, cfg.slots)
+        addressing.carve_for_tiers(net, az_ids, cfg.slots, tiers)
     except addressing.CarvingError as err:
         errors.append(
             ConfigError(key(*where, "cidr"), str(err), f"use a /{err.needed_prefix} or larger")
@@ -573,7 +690,9 @@ def _spoke_checks(
     return errors
 
 
-def _spoke_list_checks(cfg: StackConfig, egress_vpc: ipaddress.IPv4Network) -> list[ConfigError]:
+def _spoke_list_checks(
+    cfg: StackConfig, hub_vpcs: dict[str, ipaddress.IPv4Network]
+) -> list[ConfigError]:
     errors: list[ConfigError] = []
     names: dict[str, int] = {}
     for i, spoke in enumerate(cfg.spokes):
@@ -587,12 +706,14 @@ def _spoke_list_checks(cfg: StackConfig, egress_vpc: ipaddress.IPv4Network) -> l
             )
         names.setdefault(spoke.name, i)
         errors += _spoke_checks(cfg, spoke, ("spokes", i), cfg.az_ids)
-        if spoke.network.overlaps(egress_vpc):
-            errors.append(
-                ConfigError(
-                    key("spokes", i, "cidr"), f"{spoke.cidr} overlaps egressVpcCidr {egress_vpc}"
+        for vpc_key, vpc in hub_vpcs.items():
+            if spoke.network.overlaps(vpc):
+                errors.append(
+                    ConfigError(
+                        key("spokes", i, "cidr"),
+                        f"{spoke.cidr} overlaps {_HUB_VPC_KEYS[vpc_key]} {vpc}",
+                    )
                 )
-            )
     nets = [s.network for s in cfg.spokes]
     reported: set[int] = set()
     while True:
@@ -616,6 +737,8 @@ def _share_checks(cfg: StackConfig) -> list[ConfigError]:
     errors: list[ConfigError] = []
     for i, spoke in enumerate(cfg.spokes):
         account = spoke.account_id or spoke.role_account
+        if cfg.spoke_model(spoke) == "distributed":
+            continue  # no Transit Gateway to share
         if account and cfg.share.principals and not _account_covered(account, cfg.share.principals):
             errors.append(
                 ConfigError(
@@ -698,6 +821,14 @@ def validate(raw: Mapping[str, Any]) -> StackConfig:
 def check_spoke_against_hub(cfg: StackConfig, hub: Mapping[str, Any]) -> list[ConfigError]:
     """A spoke stack's checks against the hub's stack-output contract (see README)."""
     version = hub.get("contractVersion")
+    if version == CONTRACT_VERSION and not hub.get("transitGatewayId"):
+        return [
+            ConfigError(
+                key("hubStack"),
+                f"hub stack {cfg.hub_stack} has no Transit Gateway (model {hub.get('model')})",
+                "declare distributed spokes in the hub stack itself",
+            )
+        ]
     if version != CONTRACT_VERSION:
         return [
             ConfigError(

@@ -248,12 +248,26 @@ def _firewall(
                 ],
             }
         )
+    status: dict[str, Any] = {}
+    if inputs.get("transitGatewayId"):
+        # Attached natively to a TGW: AWS manages the endpoints and reports one attachment.
+        for mapping in inputs.get("availabilityZoneMappings") or []:
+            az_id = mapping.get("availabilityZoneId", "")
+            sync_states.append(
+                {
+                    "availabilityZone": az_name_for(az_id, world.region, account),
+                    "attachments": [
+                        {"endpointId": fake_id("vpce", f"{urn}/{az_id}"), "status": "READY"}
+                    ],
+                }
+            )
+        status["transitGatewayAttachmentSyncStates"] = [
+            {"attachmentId": fake_id("tgw-attach", f"{urn}/firewall")}
+        ]
     # AWS lists sync states in no particular order; so do we (sorted by AZ name).
     sync_states.sort(key=lambda s: s["availabilityZone"])
-    return {
-        "firewallStatuses": [{"syncStates": sync_states}],
-        "updateToken": fake_id("token", urn, 32),
-    }
+    status["syncStates"] = sync_states
+    return {"firewallStatuses": [status], "updateToken": fake_id("token", urn, 32)}
 
 
 def _tgw(world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str) -> dict[str, Any]:

@@ -1,31 +1,31 @@
-"""Routing intent: which route tables exist and what each route is for. Pure data.
+"""Routing intent: which VPCs, route tables and routes exist, and what each route is for.
 
-One function per deployment model says, in the words of the design, why every route exists.
-Targets are symbolic (``firewall[use1-az1]``, ``nat[use1-az1]``, ``igw``, ``tgw``); the
-components resolve them to resource IDs and never decide routing themselves.
+Pure data. One function per deployment model says, in the words of the design, why every
+route exists. Targets are symbolic (``firewall[use1-az1]``, ``nat[use1-az1]``, ``igw``,
+``tgw``) and resolved by the components inside the VPC that owns the route table; the
+components never decide routing themselves.
 
-The egress-only flow, out and back (the step numbers label the routes below):
-
-  ①  spoke workload subnet: 0.0.0.0/0 → Transit Gateway
-  ②  TGW `spokes` table (spokes associated): 0.0.0.0/0 → egress VPC attachment
-  ③  egress TGW subnet (AZ x): 0.0.0.0/0 → firewall endpoint (AZ x)
-  ④  firewall subnet (AZ x): 0.0.0.0/0 → NAT gateway (AZ x)
-  ⑤  public subnet (AZ x): 0.0.0.0/0 → Internet gateway
-  ⑥  reply: Internet gateway → NAT gateway (AZ x), which restores the spoke's address
-  ⑦  public subnet (AZ x): spoke supernets → firewall endpoint (AZ x), the same one as ③
-  ⑧  firewall subnet (AZ x): spoke supernets → Transit Gateway
-  ⑨  TGW `egress` table (egress attachment associated): spoke CIDRs, propagated → spoke
+Step labels follow each model's flow out (①…) and back; the model docstrings list them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 ANYWHERE = "0.0.0.0/0"
 
+Model = Literal["egress-only", "centralized-inspection", "distributed", "combined", "tgw-attached"]
+Placement = Literal["before-nat", "after-nat"]
 TargetKind = Literal["igw", "nat", "firewall", "tgw"]
+MODELS: tuple[str, ...] = (
+    "egress-only",
+    "centralized-inspection",
+    "distributed",
+    "combined",
+    "tgw-attached",
+)
 
 
 @dataclass(frozen=True)
@@ -38,31 +38,58 @@ class Target:
 
 
 @dataclass(frozen=True)
+class SubnetCidr:
+    """A destination that is one of the VPC's own subnets (for IGW ingress routing)."""
+
+    tier: str
+    az: str
+
+    def __str__(self) -> str:
+        return f"subnet[{self.tier},{self.az}]"
+
+
+@dataclass(frozen=True)
 class Route:
-    destination: str  # CIDR
+    destination: str | SubnetCidr  # a CIDR, or one of the VPC's subnets
     target: Target
-    step: str  # the step of the flow above, e.g. "④"
+    step: str
     reason: str
 
 
 @dataclass(frozen=True)
 class RouteTable:
-    """A VPC route table, associated with the subnets of one tier in one AZ."""
+    """A route table associated with the subnets of one tier in one AZ, or with the IGW edge."""
 
-    vpc: str  # "egress" or the spoke's name
-    tier: str  # the subnet tier it serves
-    az: str
+    tier: str  # the subnet tier it serves, or "igw-edge"
+    az: str | None  # None for the (single) IGW edge route table
     routes: tuple[Route, ...]
 
     @property
     def name(self) -> str:
-        return f"{self.tier}-{self.az}"
+        return f"{self.tier}-{self.az}" if self.az else self.tier
+
+
+@dataclass(frozen=True)
+class VpcPlan:
+    """What one VPC holds, by role; the component creates exactly this."""
+
+    role: Literal["egress", "inspection", "spoke", "distributed-spoke"]
+    tiers: tuple[str, ...]  # subnet tiers, in address order
+    tables: tuple[RouteTable, ...]
+    igw: bool = False
+    nat_tier: str | None = None  # tier whose subnets hold a NAT gateway per AZ
+    firewall_tier: str | None = None  # tier whose subnets hold a firewall endpoint per AZ
+    tgw_tier: str | None = None  # tier whose subnets hold the TGW attachment ENIs
+
+    @property
+    def edge_table(self) -> RouteTable | None:
+        return next((t for t in self.tables if t.tier == "igw-edge"), None)
 
 
 @dataclass(frozen=True)
 class TgwRoute:
     destination: str
-    attachment: str  # "egress", or "blackhole"
+    attachment: str  # "egress" | "inspection" | "firewall" | "blackhole"
     step: str
     reason: str
 
@@ -70,132 +97,482 @@ class TgwRoute:
 @dataclass(frozen=True)
 class TgwRouteTable:
     name: str
-    associate: tuple[str, ...]  # attachments: "egress", or "new-attachments" (the TGW default)
-    propagate: tuple[str, ...]  # same vocabulary
+    # Attachments: "egress", "inspection", "firewall", or "new-attachments" (the TGW default).
+    associate: tuple[str, ...]
+    propagate: tuple[str, ...]
     routes: tuple[TgwRoute, ...]
 
 
-def egress_vpc_tables(az_ids: Sequence[str], supernets: Sequence[str]) -> list[RouteTable]:
-    """Egress VPC, firewall before the NAT gateway: every per-AZ route stays in its AZ."""
+@dataclass(frozen=True)
+class TgwPlan:
+    tables: tuple[TgwRouteTable, ...]
+    appliance_mode: tuple[str, ...]  # hub attachments that need appliance mode
+    spoke_to_spoke: Literal["inspected", "bypasses-firewall"] = "inspected"
+
+
+@dataclass(frozen=True)
+class HubPlan:
+    model: str
+    placement: str
+    vpcs: dict[str, VpcPlan] = field(default_factory=dict)  # "egress", "inspection"
+    tgw: TgwPlan | None = None
+    tgw_attached_firewall: bool = False
+    firewall_sees: Literal["spoke addresses", "NAT addresses"] = "spoke addresses"
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks, written once for every AZ
+
+
+def _table(tier: str, az: str, *routes: Route) -> RouteTable:
+    return RouteTable(tier, az, tuple(routes))
+
+
+def _to_each(nets: Sequence[str], target: Target, step: str, reason: str) -> list[Route]:
+    return [Route(net, target, step, reason) for net in nets]
+
+
+# ---------------------------------------------------------------------------------------------
+# Egress VPC with the firewall inside (egress-only)
+
+
+def egress_vpc_with_firewall(
+    az_ids: Sequence[str], supernets: Sequence[str], placement: Placement
+) -> VpcPlan:
+    """egress-only. Before the NAT gateway (default):
+
+    ①  spoke workload subnet 0/0 → TGW; ② TGW `spokes` table 0/0 → egress attachment
+    ③  TGW subnet (AZ x) 0/0 → firewall endpoint (AZ x)
+    ④  firewall subnet (AZ x) 0/0 → NAT gateway (AZ x)
+    ⑤  public subnet (AZ x) 0/0 → Internet gateway
+    ⑥  reply: Internet gateway → NAT gateway (AZ x), which restores the spoke's address
+    ⑦  public subnet (AZ x): spoke supernets → firewall endpoint (AZ x), the same one as ③
+    ⑧  firewall subnet (AZ x): spoke supernets → TGW
+    ⑨  TGW `egress` table: spoke CIDRs (propagated) → spoke attachment
+
+    After the NAT gateway: ③ TGW subnet 0/0 → NAT; ④ public (NAT) subnet 0/0 → firewall
+    endpoint; ⑤ firewall subnet 0/0 → Internet gateway; ⑥ IGW edge route table: each NAT
+    subnet → its AZ's firewall endpoint; ⑦ firewall subnet → NAT (local); ⑧ public subnet:
+    spoke supernets → TGW. The firewall then sees only NAT addresses.
+    """
     tables: list[RouteTable] = []
-    for az in az_ids:
-        tables.append(
-            RouteTable(
-                "egress",
-                "tgw",
-                az,
-                (
+    if placement == "before-nat":
+        for az in az_ids:
+            fw, nat = Target("firewall", az), Target("nat", az)
+            tables += [
+                _table(
+                    "tgw",
+                    az,
                     Route(
                         ANYWHERE,
-                        Target("firewall", az),
+                        fw,
                         "③",
-                        "traffic from the spokes enters the firewall endpoint in its own AZ",
+                        "spoke traffic enters the firewall endpoint in its own AZ",
                     ),
                 ),
-            )
-        )
-        tables.append(
-            RouteTable(
-                "egress",
-                "firewall",
-                az,
-                (
+                _table(
+                    "firewall",
+                    az,
                     Route(
                         ANYWHERE,
-                        Target("nat", az),
+                        nat,
                         "④",
                         "inspected traffic leaves through the NAT gateway in the same AZ",
                     ),
-                    *(
-                        Route(
-                            net,
-                            Target("tgw"),
-                            "⑧",
-                            "inspected replies go back to the spokes over the Transit Gateway",
-                        )
-                        for net in supernets
+                    *_to_each(
+                        supernets,
+                        Target("tgw"),
+                        "⑧",
+                        "inspected replies go back to the spokes over the TGW",
                     ),
                 ),
-            )
+                _table(
+                    "public",
+                    az,
+                    Route(ANYWHERE, Target("igw"), "⑤", "the NAT gateway reaches the internet"),
+                    *_to_each(
+                        supernets,
+                        fw,
+                        "⑦",
+                        "replies pass the same firewall endpoint again, so it sees both directions",
+                    ),
+                ),
+            ]
+        return VpcPlan(
+            "egress",
+            ("tgw", "firewall", "public"),
+            tuple(tables),
+            True,
+            "public",
+            "firewall",
+            "tgw",
         )
-        tables.append(
-            RouteTable(
-                "egress",
+    edge_routes = []
+    for az in az_ids:
+        fw, nat = Target("firewall", az), Target("nat", az)
+        tables += [
+            _table(
+                "tgw",
+                az,
+                Route(ANYWHERE, nat, "③", "spoke traffic goes to the NAT gateway in its own AZ"),
+            ),
+            _table(
                 "public",
                 az,
-                (
-                    Route(
-                        ANYWHERE,
-                        Target("igw"),
-                        "⑤",
-                        "the NAT gateway reaches the internet through the Internet gateway",
-                    ),
-                    *(
-                        Route(
-                            net,
-                            Target("firewall", az),
-                            "⑦",
-                            "replies to the spokes pass the same AZ's firewall endpoint again, "
-                            "so the stateful firewall sees both directions",
-                        )
-                        for net in supernets
-                    ),
+                Route(
+                    ANYWHERE,
+                    fw,
+                    "④",
+                    "translated traffic enters the firewall endpoint in the same AZ",
                 ),
+                *_to_each(
+                    supernets,
+                    Target("tgw"),
+                    "⑧",
+                    "replies, restored by the NAT gateway, go back over the TGW",
+                ),
+            ),
+            _table(
+                "firewall",
+                az,
+                Route(ANYWHERE, Target("igw"), "⑤", "inspected traffic leaves to the internet"),
+            ),
+        ]
+        edge_routes.append(
+            Route(
+                SubnetCidr("public", az),
+                fw,
+                "⑥",
+                "replies to a NAT gateway enter the firewall endpoint of the NAT's AZ first",
             )
         )
-    return tables
+    tables.append(RouteTable("igw-edge", None, tuple(edge_routes)))
+    return VpcPlan(
+        "egress", ("tgw", "firewall", "public"), tuple(tables), True, "public", "firewall", "tgw"
+    )
 
 
-def spoke_tables(spoke: str, az_ids: Sequence[str]) -> list[RouteTable]:
+# ---------------------------------------------------------------------------------------------
+# Inspection VPC + Egress VPC (centralized-inspection), and the egress VPC of tgw-attached
+
+
+def inspection_vpc(az_ids: Sequence[str]) -> VpcPlan:
+    """centralized-inspection, the inspection VPC:
+
+    ①  spoke 0/0 → TGW; ② TGW `spoke` table 0/0 → inspection attachment (appliance mode)
+    ③  inspection TGW subnet (AZ x) 0/0 → firewall endpoint (AZ x)
+    ④  firewall subnet (AZ x) 0/0 → TGW; ⑤ TGW `firewall` table 0/0 → egress attachment
+    back: ⑨ TGW `spoke` table (egress attachment associated) 0/0 → inspection attachment, which
+    appliance mode delivers to the AZ of the outbound flow; ⑩ TGW subnet → firewall endpoint;
+    ⑪ firewall subnet → TGW; ⑫ TGW `firewall` table: spoke CIDRs (propagated) → spoke.
+    """
+    tables: list[RouteTable] = []
+    for az in az_ids:
+        tables += [
+            _table(
+                "tgw",
+                az,
+                Route(
+                    ANYWHERE,
+                    Target("firewall", az),
+                    "③⑩",
+                    "everything from the TGW is inspected in its AZ",
+                ),
+            ),
+            _table(
+                "firewall",
+                az,
+                Route(ANYWHERE, Target("tgw"), "④⑪", "inspected traffic returns to the TGW"),
+            ),
+        ]
+    return VpcPlan(
+        "inspection", ("tgw", "firewall"), tuple(tables), firewall_tier="firewall", tgw_tier="tgw"
+    )
+
+
+def egress_vpc_without_firewall(az_ids: Sequence[str], supernets: Sequence[str]) -> VpcPlan:
+    """The egress VPC of centralized-inspection and tgw-attached (inspection happens before):
+
+    ⑥  egress TGW subnet (AZ x) 0/0 → NAT gateway (AZ x); ⑦ public subnet 0/0 → Internet gateway
+    back: ⑧ public subnet: spoke supernets → TGW (the egress attachment's table sends them to
+    the firewall)
+    """
+    tables: list[RouteTable] = []
+    for az in az_ids:
+        tables += [
+            _table(
+                "tgw",
+                az,
+                Route(
+                    ANYWHERE,
+                    Target("nat", az),
+                    "⑥",
+                    "inspected traffic leaves through the NAT gateway in its AZ",
+                ),
+            ),
+            _table(
+                "public",
+                az,
+                Route(ANYWHERE, Target("igw"), "⑦", "the NAT gateway reaches the internet"),
+                *_to_each(
+                    supernets,
+                    Target("tgw"),
+                    "⑧",
+                    "replies go back to the TGW, which sends them through the firewall",
+                ),
+            ),
+        ]
+    return VpcPlan("egress", ("tgw", "public"), tuple(tables), True, "public", None, "tgw")
+
+
+# ---------------------------------------------------------------------------------------------
+# Spokes
+
+
+def tgw_spoke(az_ids: Sequence[str]) -> VpcPlan:
     """A spoke has no way out but the Transit Gateway: no IGW, no NAT."""
     tables: list[RouteTable] = []
     for az in az_ids:
         tables.append(
-            RouteTable(
-                spoke,
+            _table(
                 "workload",
                 az,
-                (
-                    Route(
-                        ANYWHERE,
-                        Target("tgw"),
-                        "①",
-                        "all non-local traffic leaves the spoke through the Transit Gateway",
-                    ),
-                ),
+                Route(ANYWHERE, Target("tgw"), "①", "all non-local traffic leaves through the TGW"),
             )
         )
         # The attachment subnet keeps only the local route: replies arriving from the TGW are
         # delivered straight to the workload subnets.
-        tables.append(RouteTable(spoke, "tgw", az, ()))
-    return tables
+        tables.append(_table("tgw", az))
+    return VpcPlan("spoke", ("workload", "tgw"), tuple(tables), tgw_tier="tgw")
 
 
-def tgw_tables_egress_only() -> list[TgwRouteTable]:
-    """Two TGW route tables, so that a new spoke attachment needs no change in the hub.
+def distributed_spoke(
+    az_ids: Sequence[str], workload_cidrs: Sequence[str], placement: Placement
+) -> VpcPlan:
+    """distributed: a firewall, NAT gateways and an IGW in the spoke itself, no TGW.
 
-    New attachments are associated with `spokes` and propagate into `egress` by default. The
-    spokes table has no spoke routes, so spoke-to-spoke traffic also goes through the firewall.
+    Before NAT: ① workload (AZ x) 0/0 → firewall endpoint (AZ x); ② firewall subnet 0/0 → NAT
+    (AZ x); ③ public subnet 0/0 → IGW; back: ④ public subnet: workload CIDRs → firewall
+    endpoint (AZ x); ⑤ firewall subnet → workload (local).
+    After NAT: ① workload 0/0 → NAT (AZ x); ② public (NAT) subnet 0/0 → firewall endpoint (AZ
+    x); ③ firewall subnet 0/0 → IGW; back: ④ IGW edge route table: NAT subnet (AZ x) → firewall
+    endpoint (AZ x); ⑤ firewall subnet → NAT (local) → workload (local).
     """
-    return [
-        TgwRouteTable(
-            "spokes",
-            associate=("new-attachments",),
-            propagate=(),
-            routes=(
-                TgwRoute(
+    tables: list[RouteTable] = []
+    tiers = ("workload", "firewall", "public")
+    if placement == "before-nat":
+        for az in az_ids:
+            fw = Target("firewall", az)
+            tables += [
+                _table(
+                    "workload",
+                    az,
+                    Route(
+                        ANYWHERE, fw, "①", "outbound traffic enters the firewall endpoint in its AZ"
+                    ),
+                ),
+                _table(
+                    "firewall",
+                    az,
+                    Route(
+                        ANYWHERE,
+                        Target("nat", az),
+                        "②",
+                        "inspected traffic leaves through the NAT gateway in its AZ",
+                    ),
+                ),
+                _table(
+                    "public",
+                    az,
+                    Route(ANYWHERE, Target("igw"), "③", "the NAT gateway reaches the internet"),
+                    *_to_each(
+                        workload_cidrs,
+                        fw,
+                        "④",
+                        "replies pass the same firewall endpoint on the way back",
+                    ),
+                ),
+            ]
+        return VpcPlan("distributed-spoke", tiers, tuple(tables), True, "public", "firewall", None)
+    edge_routes = []
+    for az in az_ids:
+        fw = Target("firewall", az)
+        tables += [
+            _table(
+                "workload",
+                az,
+                Route(
                     ANYWHERE,
-                    "egress",
+                    Target("nat", az),
+                    "①",
+                    "outbound traffic goes to the NAT gateway in its AZ",
+                ),
+            ),
+            _table(
+                "public",
+                az,
+                Route(
+                    ANYWHERE,
+                    fw,
                     "②",
-                    "all spoke traffic, internet-bound or to another spoke, goes to the egress "
-                    "VPC for inspection",
+                    "translated traffic enters the firewall endpoint in the same AZ",
+                ),
+            ),
+            _table(
+                "firewall",
+                az,
+                Route(ANYWHERE, Target("igw"), "③", "inspected traffic leaves to the internet"),
+            ),
+        ]
+        edge_routes.append(
+            Route(
+                SubnetCidr("public", az),
+                fw,
+                "④",
+                "replies to a NAT gateway enter its AZ's firewall endpoint first",
+            )
+        )
+    tables.append(RouteTable("igw-edge", None, tuple(edge_routes)))
+    return VpcPlan("distributed-spoke", tiers, tuple(tables), True, "public", "firewall", None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transit Gateway route tables
+
+
+def tgw_egress_only(single_table: bool = False) -> TgwPlan:
+    """Two tables, so that a new spoke attachment needs no change in the hub: new attachments
+    are associated with `spokes` and propagate into `egress`. The spokes table has no spoke
+    routes, so spoke-to-spoke traffic also goes through the firewall.
+
+    The single-table variant (spokes and egress attachment on one table, spokes propagate, 0/0
+    → egress) is simpler, but spoke-to-spoke traffic then goes straight between spokes and
+    bypasses the firewall.
+    """
+    if single_table:
+        return TgwPlan(
+            tables=(
+                TgwRouteTable(
+                    "shared",
+                    associate=("new-attachments", "egress"),
+                    propagate=("new-attachments",),
+                    routes=(
+                        TgwRoute(
+                            ANYWHERE,
+                            "egress",
+                            "②",
+                            "internet-bound spoke traffic goes to the egress VPC",
+                        ),
+                    ),
+                ),
+            ),
+            appliance_mode=("egress",),
+            spoke_to_spoke="bypasses-firewall",
+        )
+    return TgwPlan(
+        tables=(
+            TgwRouteTable(
+                "spokes",
+                associate=("new-attachments",),
+                propagate=(),
+                routes=(
+                    TgwRoute(
+                        ANYWHERE,
+                        "egress",
+                        "②",
+                        "all spoke traffic, to the internet or another spoke, goes to the firewall",
+                    ),
+                ),
+            ),
+            TgwRouteTable(
+                "egress", associate=("egress",), propagate=("new-attachments",), routes=()
+            ),
+        ),
+        appliance_mode=("egress",),
+    )
+
+
+def tgw_inspection(firewall_attachment: Literal["inspection", "firewall"]) -> TgwPlan:
+    """centralized-inspection (inspection VPC attachment) and tgw-attached (the firewall's own
+    attachment): spokes and the egress VPC are associated with `spoke`, whose 0/0 goes to the
+    firewall; the firewall's attachment is associated with `firewall`, whose 0/0 goes to the
+    egress VPC and into which spoke CIDRs propagate. Appliance mode on the firewall side keeps
+    both directions of a flow on one AZ's endpoint."""
+    return TgwPlan(
+        tables=(
+            TgwRouteTable(
+                "spoke",
+                associate=("new-attachments", "egress"),
+                propagate=(),
+                routes=(
+                    TgwRoute(
+                        ANYWHERE,
+                        firewall_attachment,
+                        "②⑨",
+                        "spoke traffic, and replies from the egress VPC, are inspected first",
+                    ),
+                ),
+            ),
+            TgwRouteTable(
+                "firewall",
+                associate=(firewall_attachment,),
+                propagate=("new-attachments",),
+                routes=(
+                    TgwRoute(
+                        ANYWHERE,
+                        "egress",
+                        "⑤",
+                        "inspected internet-bound traffic goes to the egress VPC",
+                    ),
                 ),
             ),
         ),
-        TgwRouteTable(
-            "egress",
-            associate=("egress",),
-            propagate=("new-attachments",),
-            routes=(),  # ⑨: spoke CIDRs arrive by propagation
-        ),
-    ]
+        appliance_mode=(firewall_attachment,),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# A hub, by model
+
+
+def hub_plan(
+    model: str,
+    placement: Placement,
+    az_ids: Sequence[str],
+    supernets: Sequence[str],
+    single_tgw_table: bool = False,
+) -> HubPlan:
+    """The hub's VPCs and TGW route tables for a model. `distributed` has no hub network."""
+    if model in ("egress-only", "combined"):
+        return HubPlan(
+            model,
+            placement,
+            {"egress": egress_vpc_with_firewall(az_ids, supernets, placement)},
+            tgw_egress_only(single_tgw_table),
+            firewall_sees="NAT addresses" if placement == "after-nat" else "spoke addresses",
+        )
+    if model == "centralized-inspection":
+        return HubPlan(
+            model,
+            placement,
+            {
+                "inspection": inspection_vpc(az_ids),
+                "egress": egress_vpc_without_firewall(az_ids, supernets),
+            },
+            tgw_inspection("inspection"),
+        )
+    if model == "tgw-attached":
+        return HubPlan(
+            model,
+            placement,
+            {"egress": egress_vpc_without_firewall(az_ids, supernets)},
+            tgw_inspection("firewall"),
+            tgw_attached_firewall=True,
+        )
+    if model == "distributed":
+        return HubPlan(
+            model,
+            placement,
+            firewall_sees="NAT addresses" if placement == "after-nat" else "spoke addresses",
+        )
+    raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")

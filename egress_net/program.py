@@ -17,7 +17,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from egress_net import config
 from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
-from egress_net.components.spoke import Spoke, SpokeArgs
+from egress_net.components.spoke import DistributedSpoke, DistributedSpokeArgs, Spoke, SpokeArgs
 from egress_net.errors import ConfigErrors, EgressNetError
 
 
@@ -73,9 +73,7 @@ def policy_spec(cfg: config.StackConfig) -> FirewallPolicySpec:
                 rule_group={
                     "rules_source": {"rules_string": "\n".join(rules)},
                     "rule_variables": {
-                        "ip_sets": [
-                            {"key": "HOME_NET", "ip_set": {"definitions": cfg.spoke_supernets}}
-                        ]
+                        "ip_sets": [{"key": "HOME_NET", "ip_set": {"definitions": home_net(cfg)}}]
                     },
                     "stateful_rule_options": {"rule_order": "STRICT_ORDER"},
                 },
@@ -85,8 +83,17 @@ def policy_spec(cfg: config.StackConfig) -> FirewallPolicySpec:
         stateful_default_actions=actions,
         stateful_engine_options={"rule_order": "STRICT_ORDER", "stream_exception_policy": "DROP"},
         stateful_groups=groups,
-        home_net=list(cfg.spoke_supernets),
+        home_net=home_net(cfg),
     )
+
+
+def home_net(cfg: config.StackConfig) -> list[str]:
+    """The addresses the firewall sees as ours. After the NAT gateway it sees NAT addresses:
+    the egress VPC's (distributed spokes' NAT subnets are inside the supernets)."""
+    nets = list(cfg.spoke_supernets)
+    if cfg.placement == "after-nat" and cfg.egress_vpc_cidr:
+        nets.append(cfg.egress_vpc_cidr)
+    return nets
 
 
 class _RuleGroup:
@@ -130,50 +137,79 @@ def domain_pass_rules(domains: list[str], targets: list[str]) -> list[str]:
 
 def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
     tags = {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
+    protections = Protections(
+        delete=cfg.firewall.protections.delete,
+        subnet_change=cfg.firewall.protections.subnet_change,
+        policy_change=cfg.firewall.protections.policy_change,
+    )
+    log_prefix = f"/egress-net/{pulumi.get_stack()}"
     hub = EgressHub(
         "hub",
         EgressHubArgs(
             az_ids=cfg.az_ids,
             az_slots=cfg.slots,
-            vpc_cidr=str(cfg.egress_vpc_cidr),
             spoke_supernets=cfg.spoke_supernets,
             policy=policy_spec(cfg),
+            model=cfg.model,
+            placement=cfg.placement,
+            single_tgw_table=cfg.transit_gateway.route_tables == "single",
+            egress_vpc_cidr=cfg.egress_vpc_cidr,
+            inspection_vpc_cidr=cfg.inspection_vpc_cidr,
             share_principals=cfg.share.principals,
             auto_accept=cfg.transit_gateway.auto_accept,
             amazon_side_asn=cfg.transit_gateway.amazon_side_asn,
-            protections=Protections(
-                delete=cfg.firewall.protections.delete,
-                subnet_change=cfg.firewall.protections.subnet_change,
-                policy_change=cfg.firewall.protections.policy_change,
-            ),
+            protections=protections,
             log_retention_days=cfg.logs.retention_days,
-            log_group_prefix=f"/egress-net/{pulumi.get_stack()}",
+            log_group_prefix=log_prefix,
             tags=tags,
         ),
     )
     spokes: dict[str, Any] = {}
     for spoke_cfg in cfg.spokes:
-        spoke = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub)
-        spokes[spoke_cfg.name] = {
-            "vpcId": spoke.vpc_id,
-            "attachmentId": spoke.attachment_id,
-            "cidr": spoke_cfg.cidr,
-            "azIds": cfg.spoke_az_ids(spoke_cfg),
-        }
+        az_ids = cfg.spoke_az_ids(spoke_cfg)
+        entry: dict[str, Any] = {"cidr": spoke_cfg.cidr, "azIds": az_ids}
+        if cfg.spoke_model(spoke_cfg) == "distributed":
+            distributed = DistributedSpoke(
+                spoke_cfg.name,
+                DistributedSpokeArgs(
+                    cidr=spoke_cfg.cidr,
+                    az_ids=az_ids,
+                    az_slots=cfg.slots,
+                    policy_arn=hub.policy.arn,
+                    placement=cfg.placement,
+                    protections=protections,
+                    log_retention_days=cfg.logs.retention_days,
+                    log_group_prefix=log_prefix,
+                    tags={**tags, **spoke_cfg.tags},
+                ),
+            )
+            entry |= {"model": "distributed", "vpcId": distributed.vpc_id, "attachmentId": None}
+        else:
+            assert hub.tgw is not None
+            spoke = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub)
+            entry |= {"model": "tgw", "vpcId": spoke.vpc_id, "attachmentId": spoke.attachment_id}
+        spokes[spoke_cfg.name] = entry
+
+    associate, propagate = hub.route_table_for("associate"), hub.route_table_for("propagate")
+    main_firewall = next(iter(hub.firewalls.values()), None)
     return {
         "contractVersion": config.CONTRACT_VERSION,
+        "model": cfg.model,
+        "placement": cfg.placement,
         "region": cfg.region,
-        "transitGatewayId": hub.tgw.id,
-        "transitGatewayOwnerId": hub.tgw.owner_id,
-        "spokesRouteTableId": hub.tgw_route_tables["spokes"].id,
-        "egressRouteTableId": hub.tgw_route_tables["egress"].id,
+        "transitGatewayId": hub.tgw.id if hub.tgw else None,
+        "transitGatewayOwnerId": hub.tgw.owner_id if hub.tgw else None,
+        "spokesRouteTableId": associate.id if associate else None,
+        "egressRouteTableId": propagate.id if propagate else None,
         "spokeSupernets": cfg.spoke_supernets,
         "azIds": cfg.az_ids,
         "azSlots": cfg.slots,
         "ramShareArn": hub.ram_share.arn if hub.ram_share else None,
-        "firewallArn": hub.firewall.arn,
+        "firewallArn": main_firewall.arn if main_firewall else None,
+        "firewallPolicyArn": hub.policy.arn,
         "firewallMode": cfg.firewall.mode,
-        "egressVpcId": hub.vpc.id,
+        "egressVpcId": hub.vpcs["egress"].vpc.id if "egress" in hub.vpcs else None,
+        "inspectionVpcId": hub.vpcs["inspection"].vpc.id if "inspection" in hub.vpcs else None,
         "spokes": spokes,
     }
 
@@ -275,8 +311,10 @@ def outputs_contract_keys() -> Mapping[str, str]:
     """The hub's stack outputs that spokes and tools rely on (documented in the README)."""
     return {
         "contractVersion": "integer; bumped on any incompatible change",
+        "model": "deployment model of the hub",
+        "placement": "firewall placement: before-nat or after-nat",
         "region": "the hub's AWS region",
-        "transitGatewayId": "ID of the shared Transit Gateway",
+        "transitGatewayId": "ID of the shared Transit Gateway (null in model distributed)",
         "transitGatewayOwnerId": "account that owns the TGW",
         "spokesRouteTableId": "TGW route table new attachments are associated with",
         "egressRouteTableId": "TGW route table spoke CIDRs propagate into",
@@ -284,8 +322,10 @@ def outputs_contract_keys() -> Mapping[str, str]:
         "azIds": "AZ IDs with a firewall endpoint and NAT gateway",
         "azSlots": "AZ slots of the subnet layout",
         "ramShareArn": "RAM share of the TGW (null when not shared)",
-        "firewallArn": "ARN of the Network Firewall",
+        "firewallArn": "ARN of the hub's Network Firewall (null in model distributed)",
+        "firewallPolicyArn": "ARN of the firewall policy every firewall of the stack uses",
         "firewallMode": "drop or alert",
-        "egressVpcId": "ID of the egress VPC",
-        "spokes": "spokes declared in the hub stack: name → vpcId, attachmentId, cidr, azIds",
+        "egressVpcId": "ID of the egress VPC (null in model distributed)",
+        "inspectionVpcId": "ID of the inspection VPC (centralized-inspection only)",
+        "spokes": "spokes of the hub stack: name → model, vpcId, attachmentId, cidr, azIds",
     }

@@ -234,7 +234,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "missing egress VPC",
         {"egressVpcCidr": None},
         "egress-net:egressVpcCidr",
-        "required for role: hub",
+        "required for model egress-only",
     ),
     ("bad region", {"aws:region": "mars-1"}, "aws:region", "not an AWS region"),
 ]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from egress_net import engine
-from egress_net.components.hub import endpoint_for_subnet
+from egress_net.components.network import endpoint_for_subnet
 from egress_net.errors import ConfigError
 from egress_net.recording import RecordedResource, Recording
 

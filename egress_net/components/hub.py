@@ -1,20 +1,33 @@
-"""``EgressHub``: the egress VPC, its Network Firewall, NAT gateways and the Transit Gateway.
+"""``EgressHub``: the hub network of a deployment model — egress VPC, inspection VPC, Network
+Firewall, NAT gateways and the Transit Gateway — and the firewall policy every model shares.
 
-Routing comes from :mod:`egress_net.intent`; this module only turns it into resources.
+Which VPCs and routes exist comes from :func:`egress_net.intent.hub_plan`; this module only
+turns the plan into resources.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
 
-from egress_net import addressing, intent
-from egress_net.components.common import declare_route, route_resource_name, tags_for
+from egress_net import intent
+from egress_net.components.network import (
+    BuiltVpc,
+    Protections,
+    build_firewall_in_vpc,
+    build_firewall_logging,
+    build_route_tables,
+    build_vpc,
+    local_targets,
+    tags_for,
+    tgw_attachment_of_firewall,
+)
+
+__all__ = ["EgressHub", "EgressHubArgs", "FirewallPolicySpec", "Protections"]
 
 
 class RuleGroupSpecLike(Protocol):
@@ -46,19 +59,16 @@ class FirewallPolicySpec:
 
 
 @dataclass
-class Protections:
-    delete: bool = True
-    subnet_change: bool = True
-    policy_change: bool = True
-
-
-@dataclass
 class EgressHubArgs:
     az_ids: list[str]
     az_slots: int
-    vpc_cidr: str
     spoke_supernets: list[str]
     policy: FirewallPolicySpec
+    model: str = "egress-only"
+    placement: intent.Placement = "before-nat"
+    single_tgw_table: bool = False
+    egress_vpc_cidr: str | None = None
+    inspection_vpc_cidr: str | None = None
     share_principals: list[str] = field(default_factory=list)
     auto_accept: bool = False
     amazon_side_asn: int = 64512
@@ -68,185 +78,146 @@ class EgressHubArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def endpoint_for_subnet(firewall_statuses: Any, subnet_id: str) -> str:
-    """The firewall endpoint serving ``subnet_id``, read from the firewall's sync states.
-
-    Sync states are keyed by AZ *name*, which maps to a different zone in every account; the
-    subnet is the stable key (it was created in a known AZ ID), so look the endpoint up by it.
-    """
-    for status in firewall_statuses or []:
-        for sync in _field(status, "sync_states", "syncStates") or []:
-            for attachment in _as_list(_field(sync, "attachments", "attachment")):
-                if _field(attachment, "subnet_id", "subnetId") == subnet_id:
-                    endpoint = _field(attachment, "endpoint_id", "endpointId")
-                    if endpoint:
-                        return str(endpoint)
-    raise ValueError(f"the firewall reports no endpoint for subnet {subnet_id}")
-
-
-def _field(obj: Any, snake: str, camel: str) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(camel, obj.get(snake))
-    return getattr(obj, snake, None)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
 class EgressHub(pulumi.ComponentResource):
+    tgw: aws.ec2transitgateway.TransitGateway | None
+    ram_share: aws.ram.ResourceShare | None
+
     def __init__(
         self, name: str, args: EgressHubArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("egress-net:index:EgressHub", name, None, opts)
+        self.args = args
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         az_ids = list(args.az_ids)
-
-        # --- egress VPC and its subnets ---------------------------------------------------
-        self.vpc = aws.ec2.Vpc(
-            f"{name}-vpc",
-            cidr_block=args.vpc_cidr,
-            enable_dns_support=True,
-            enable_dns_hostnames=True,
-            tags=tags_for(tags, f"{name}-vpc", role="egress"),
-            opts=child,
+        self.plan = intent.hub_plan(
+            args.model, args.placement, az_ids, args.spoke_supernets, args.single_tgw_table
         )
-        layout = addressing.carve_tiers(
-            ipaddress.IPv4Network(args.vpc_cidr), az_ids, addressing.EGRESS_TIERS, args.az_slots
-        )
-        self.subnets: dict[tuple[str, str], aws.ec2.Subnet] = {}
-        for plan in layout:
-            subnet_name = f"{name}-{plan.tier}-{plan.az_id}"
-            self.subnets[(plan.tier, plan.az_id)] = aws.ec2.Subnet(
-                subnet_name,
-                vpc_id=self.vpc.id,
-                cidr_block=str(plan.cidr),
-                availability_zone_id=plan.az_id,
-                tags=tags_for(tags, subnet_name, role="egress", tier=plan.tier, az_id=plan.az_id),
-                opts=child,
-            )
-        self.igw = aws.ec2.InternetGateway(
-            f"{name}-igw", vpc_id=self.vpc.id, tags=tags_for(tags, f"{name}-igw"), opts=child
-        )
-
-        # --- one NAT gateway per AZ, so no AZ depends on another -------------------------
-        self.nat_gateways: dict[str, aws.ec2.NatGateway] = {}
-        for az in az_ids:
-            eip = aws.ec2.Eip(
-                f"{name}-nat-eip-{az}",
-                domain="vpc",
-                tags=tags_for(tags, f"{name}-nat-eip-{az}", az_id=az),
-                opts=child,
-            )
-            self.nat_gateways[az] = aws.ec2.NatGateway(
-                f"{name}-nat-{az}",
-                subnet_id=self.subnets[("public", az)].id,
-                allocation_id=eip.allocation_id,
-                connectivity_type="public",
-                tags=tags_for(tags, f"{name}-nat-{az}", az_id=az),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.igw]),
-            )
-
-        # --- Network Firewall --------------------------------------------------------------
         self.policy = self._firewall_policy(name, args.policy, tags, child)
-        self.firewall = aws.networkfirewall.Firewall(
-            f"{name}-firewall",
-            vpc_id=self.vpc.id,
-            firewall_policy_arn=self.policy.arn,
-            subnet_mappings=[{"subnet_id": self.subnets[("firewall", az)].id} for az in az_ids],
-            delete_protection=args.protections.delete,
-            subnet_change_protection=args.protections.subnet_change,
-            firewall_policy_change_protection=args.protections.policy_change,
-            tags=tags_for(tags, f"{name}-firewall"),
-            opts=child,
-        )
-        self.endpoint_ids: dict[str, pulumi.Output[str]] = {
-            az: pulumi.Output.all(
-                self.firewall.firewall_statuses, self.subnets[("firewall", az)].id
-            ).apply(lambda v: endpoint_for_subnet(v[0], v[1]))
-            for az in az_ids
-        }
-        self._logging(name, args, tags, child)
-
-        # --- Transit Gateway ---------------------------------------------------------------
-        self.tgw = aws.ec2transitgateway.TransitGateway(
-            f"{name}-tgw",
-            description=f"egress-net {name}: spokes reach the internet through the firewall",
-            amazon_side_asn=args.amazon_side_asn,
-            auto_accept_shared_attachments="enable" if args.auto_accept else "disable",
-            default_route_table_association="enable",
-            default_route_table_propagation="enable",
-            dns_support="enable",
-            tags=tags_for(tags, f"{name}-tgw"),
-            opts=child,
-        )
-        self.egress_attachment = aws.ec2transitgateway.VpcAttachment(
-            f"{name}-egress-attachment",
-            transit_gateway_id=self.tgw.id,
-            vpc_id=self.vpc.id,
-            subnet_ids=[self.subnets[("tgw", az)].id for az in az_ids],
-            # Appliance mode keeps both directions of a flow on one firewall endpoint, also
-            # for spoke-to-spoke traffic between different AZs.
-            appliance_mode_support="enable",
-            dns_support="enable",
-            transit_gateway_default_route_table_association=False,
-            transit_gateway_default_route_table_propagation=False,
-            tags=tags_for(tags, f"{name}-egress-attachment"),
-            opts=child,
-        )
+        self.firewalls: dict[str, aws.networkfirewall.Firewall] = {}
+        self.endpoint_ids: dict[str, pulumi.Output[str]] = {}
         # Resources a spoke attachment must wait for; filled as they are declared.
         self.attachment_prerequisites: list[pulumi.Resource] = []
-        self.tgw_route_tables = self._tgw_route_tables(name, tags, child)
+        self.tgw = None
+        self.tgw_route_tables: dict[str, aws.ec2transitgateway.RouteTable] = {}
+        self.ram_share = None
 
-        # --- VPC route tables, per AZ, from the intent ------------------------------------
-        targets: dict[intent.Target, pulumi.Input[str]] = {
-            intent.Target("igw"): self.igw.id,
-            intent.Target("tgw"): self.tgw.id,
-        }
-        for az in az_ids:
-            targets[intent.Target("nat", az)] = self.nat_gateways[az].id
-            targets[intent.Target("firewall", az)] = self.endpoint_ids[az]
-        # Routes to the TGW need the attachment in place.
-        route_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.egress_attachment])
-        self.route_table_ids: dict[str, pulumi.Output[str]] = {}
-        for table in intent.egress_vpc_tables(az_ids, args.spoke_supernets):
-            rt = aws.ec2.RouteTable(
-                f"{name}-rt-{table.name}",
-                vpc_id=self.vpc.id,
-                tags=tags_for(
-                    tags, f"{name}-rt-{table.name}", role="egress", tier=table.tier, az_id=table.az
-                ),
-                opts=child,
+        # --- VPCs of the hub ------------------------------------------------------------------
+        cidrs = {"egress": args.egress_vpc_cidr, "inspection": args.inspection_vpc_cidr}
+        self.vpcs: dict[str, BuiltVpc] = {}
+        for key, vpc_plan in self.plan.vpcs.items():
+            cidr = cidrs[key]
+            assert cidr is not None, f"{key} VPC CIDR is validated by config"
+            vpc_name = name if key == "egress" else f"{name}-{key}"
+            built = build_vpc(
+                self, vpc_name, cidr, az_ids, args.az_slots, vpc_plan, tags, {"role": key}
             )
-            self.route_table_ids[table.name] = rt.id
-            aws.ec2.RouteTableAssociation(
-                f"{name}-rta-{table.name}",
-                route_table_id=rt.id,
-                subnet_id=self.subnets[(table.tier, table.az)].id,
-                opts=child,
-            )
-            for route in table.routes:
-                declare_route(
-                    route_resource_name(name, table, route), rt, route, targets, route_opts
+            self.vpcs[key] = built
+            if vpc_plan.firewall_tier:
+                firewall, endpoints = build_firewall_in_vpc(
+                    self, built, az_ids, self.policy.arn, args.protections, tags
+                )
+                self.firewalls[key] = firewall
+                self.endpoint_ids.update(endpoints)
+                build_firewall_logging(
+                    self, vpc_name, firewall, args.log_retention_days, args.log_group_prefix, tags
                 )
 
-        # --- share the TGW with the spoke accounts -----------------------------------------
-        self.ram_share = self._share(name, args, tags, child)
+        # --- Transit Gateway --------------------------------------------------------------------
+        attachments: dict[str, pulumi.Input[str]] = {}
+        vpc_attachments: dict[str, aws.ec2transitgateway.VpcAttachment] = {}
+        if self.plan.tgw is not None:
+            self.tgw = aws.ec2transitgateway.TransitGateway(
+                f"{name}-tgw",
+                description=f"egress-net {name} ({args.model}): spoke traffic is inspected",
+                amazon_side_asn=args.amazon_side_asn,
+                auto_accept_shared_attachments="enable" if args.auto_accept else "disable",
+                default_route_table_association="enable",
+                default_route_table_propagation="enable",
+                dns_support="enable",
+                tags=tags_for(tags, f"{name}-tgw"),
+                opts=child,
+            )
+            for key, built in self.vpcs.items():
+                vpc_attachments[key] = self._hub_attachment(name, key, built, az_ids, tags)
+                attachments[key] = vpc_attachments[key].id
+            if self.plan.tgw_attached_firewall:
+                firewall = self._tgw_attached_firewall(name, az_ids, args, tags)
+                attachments["firewall"] = firewall.firewall_statuses.apply(
+                    tgw_attachment_of_firewall
+                )
+            self._tgw_route_tables(name, self.plan.tgw, attachments, tags)
+
+        # --- VPC route tables, per AZ, from the plan ---------------------------------------------
+        for key, built in self.vpcs.items():
+            targets = local_targets(built, az_ids)
+            if self.tgw is not None:
+                targets[intent.Target("tgw")] = self.tgw.id
+            if key in self.firewalls:
+                for az in az_ids:
+                    targets[intent.Target("firewall", az)] = self.endpoint_ids[az]
+            # Routes to the TGW are only accepted once the VPC is attached.
+            depends = [vpc_attachments[key]] if key in vpc_attachments else []
+            build_route_tables(self, built, targets, tags, {"role": key}, depends)
+
+        if self.tgw is not None:
+            self.ram_share = self._share(name, args, tags, child)
 
         self.register_outputs(
             {
-                "vpcId": self.vpc.id,
-                "transitGatewayId": self.tgw.id,
-                "firewallArn": self.firewall.arn,
+                "vpcIds": {k: v.vpc.id for k, v in self.vpcs.items()},
+                "transitGatewayId": self.tgw.id if self.tgw else None,
+                "firewallArns": {k: f.arn for k, f in self.firewalls.items()},
+                "policyArn": self.policy.arn,
                 "endpointIds": self.endpoint_ids,
                 "tgwRouteTableIds": {k: v.id for k, v in self.tgw_route_tables.items()},
             }
         )
 
     # -----------------------------------------------------------------------------------------
+
+    def _hub_attachment(
+        self, name: str, key: str, built: BuiltVpc, az_ids: list[str], tags: dict[str, str]
+    ) -> aws.ec2transitgateway.VpcAttachment:
+        assert self.tgw is not None and self.plan.tgw is not None and built.plan.tgw_tier
+        return aws.ec2transitgateway.VpcAttachment(
+            f"{name}-{key}-attachment",
+            transit_gateway_id=self.tgw.id,
+            vpc_id=built.vpc.id,
+            subnet_ids=built.subnet_ids(built.plan.tgw_tier, az_ids),
+            # Appliance mode keeps both directions of a flow on one AZ's firewall endpoint,
+            # also when source and destination use different AZs.
+            appliance_mode_support="enable" if key in self.plan.tgw.appliance_mode else "disable",
+            dns_support="enable",
+            # Hub attachments get explicit tables; the defaults are for spokes.
+            transit_gateway_default_route_table_association=False,
+            transit_gateway_default_route_table_propagation=False,
+            tags=tags_for(tags, f"{name}-{key}-attachment", role=key),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _tgw_attached_firewall(
+        self, name: str, az_ids: list[str], args: EgressHubArgs, tags: dict[str, str]
+    ) -> aws.networkfirewall.Firewall:
+        """Network Firewall attached natively to the TGW: no inspection VPC, one endpoint per AZ
+        ID managed by AWS, appliance mode implied."""
+        assert self.tgw is not None
+        firewall = aws.networkfirewall.Firewall(
+            f"{name}-firewall",
+            transit_gateway_id=self.tgw.id,
+            availability_zone_mappings=[{"availability_zone_id": az} for az in az_ids],
+            firewall_policy_arn=self.policy.arn,
+            delete_protection=args.protections.delete,
+            firewall_policy_change_protection=args.protections.policy_change,
+            availability_zone_change_protection=args.protections.subnet_change,
+            tags=tags_for(tags, f"{name}-firewall"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.firewalls["tgw"] = firewall
+        build_firewall_logging(
+            self, name, firewall, args.log_retention_days, args.log_group_prefix, tags
+        )
+        return firewall
 
     def _firewall_policy(
         self,
@@ -255,43 +226,35 @@ class EgressHub(pulumi.ComponentResource):
         tags: dict[str, str],
         child: pulumi.ResourceOptions,
     ) -> aws.networkfirewall.FirewallPolicy:
-        stateful_refs: list[dict[str, Any]] = []
-        for group in spec.stateful_groups:
-            rg = aws.networkfirewall.RuleGroup(
-                f"{name}-rg-{group.name}",
-                name=group.name,
-                type=group.type,
-                capacity=group.capacity,
-                rule_group=group.rule_group,
-                tags=tags_for(tags, group.name),
-                # Capacity is immutable: a group that must grow gets a new name, is created
-                # first, and only then is the old one removed from the policy and deleted.
-                # (Pulumi's default create-before-replace gives exactly that order.)
-                opts=child,
-            )
-            stateful_refs.append({"resource_arn": rg.arn, "priority": group.priority})
-        for managed in spec.managed_groups:
-            stateful_refs.append({"resource_arn": managed.arn, "priority": managed.priority})
-        stateless_refs: list[dict[str, Any]] = []
-        for group in spec.stateless_groups:
-            rg = aws.networkfirewall.RuleGroup(
-                f"{name}-rg-{group.name}",
-                name=group.name,
-                type=group.type,
-                capacity=group.capacity,
-                rule_group=group.rule_group,
-                tags=tags_for(tags, group.name),
-                opts=child,
-            )
-            stateless_refs.append({"resource_arn": rg.arn, "priority": group.priority})
+        def groups(specs: Sequence[RuleGroupSpecLike]) -> list[dict[str, Any]]:
+            refs = []
+            for group in specs:
+                # Capacity is immutable: a group that must grow gets a new name (the rules
+                # layer puts the capacity in it), so Pulumi creates the new group, switches the
+                # policy to it, and only then deletes the old one (create-before-replace).
+                rg = aws.networkfirewall.RuleGroup(
+                    f"{name}-rg-{group.name}",
+                    name=group.name,
+                    type=group.type,
+                    capacity=group.capacity,
+                    rule_group=group.rule_group,
+                    tags=tags_for(tags, group.name),
+                    opts=child,
+                )
+                refs.append({"resource_arn": rg.arn, "priority": group.priority})
+            return refs
 
+        stateful_refs = groups(spec.stateful_groups)
+        stateful_refs += [
+            {"resource_arn": m.arn, "priority": m.priority} for m in spec.managed_groups
+        ]
         policy: dict[str, Any] = {
             "stateless_default_actions": spec.stateless_default_actions,
             "stateless_fragment_default_actions": spec.stateless_default_actions,
             "stateful_default_actions": spec.stateful_default_actions,
             "stateful_engine_options": spec.stateful_engine_options,
             "stateful_rule_group_references": stateful_refs,
-            "stateless_rule_group_references": stateless_refs,
+            "stateless_rule_group_references": groups(spec.stateless_groups),
         }
         if spec.home_net:
             policy["policy_variables"] = {
@@ -304,70 +267,53 @@ class EgressHub(pulumi.ComponentResource):
             opts=child,
         )
 
-    def _logging(
-        self, name: str, args: EgressHubArgs, tags: dict[str, str], child: pulumi.ResourceOptions
-    ) -> None:
-        destinations = []
-        for log_type in ("ALERT", "FLOW"):
-            group = aws.cloudwatch.LogGroup(
-                f"{name}-{log_type.lower()}-logs",
-                name=f"{args.log_group_prefix}/{name}/{log_type.lower()}",
-                retention_in_days=args.log_retention_days,
-                tags=tags_for(tags, f"{name}-{log_type.lower()}-logs"),
-                opts=child,
-            )
-            destinations.append(
-                {
-                    "log_destination": {"logGroup": group.name},
-                    "log_destination_type": "CloudWatchLogs",
-                    "log_type": log_type,
-                }
-            )
-        aws.networkfirewall.LoggingConfiguration(
-            f"{name}-logging",
-            firewall_arn=self.firewall.arn,
-            logging_configuration={"log_destination_configs": destinations},
-            opts=child,
-        )
-
     def _tgw_route_tables(
-        self, name: str, tags: dict[str, str], child: pulumi.ResourceOptions
-    ) -> dict[str, aws.ec2transitgateway.RouteTable]:
-        attachments = {"egress": self.egress_attachment.id}
-        tables: dict[str, aws.ec2transitgateway.RouteTable] = {}
-        for spec in intent.tgw_tables_egress_only():
+        self,
+        name: str,
+        plan: intent.TgwPlan,
+        attachments: dict[str, pulumi.Input[str]],
+        tags: dict[str, str],
+    ) -> None:
+        assert self.tgw is not None
+        child = pulumi.ResourceOptions(parent=self)
+        for spec in plan.tables:
             table = aws.ec2transitgateway.RouteTable(
                 f"{name}-tgw-rt-{spec.name}",
                 transit_gateway_id=self.tgw.id,
                 tags=tags_for(tags, f"{name}-tgw-rt-{spec.name}", tgw_table=spec.name),
                 opts=child,
             )
-            tables[spec.name] = table
+            self.tgw_route_tables[spec.name] = table
             for who in spec.associate:
                 if who == "new-attachments":
-                    default = aws.ec2transitgateway.DefaultRouteTableAssociation(
-                        f"{name}-tgw-default-association",
-                        transit_gateway_id=self.tgw.id,
-                        transit_gateway_route_table_id=table.id,
-                        opts=child,
+                    self.attachment_prerequisites.append(
+                        aws.ec2transitgateway.DefaultRouteTableAssociation(
+                            f"{name}-tgw-default-association",
+                            transit_gateway_id=self.tgw.id,
+                            transit_gateway_route_table_id=table.id,
+                            opts=child,
+                        )
                     )
-                    self.attachment_prerequisites.append(default)
                 else:
                     aws.ec2transitgateway.RouteTableAssociation(
                         f"{name}-tgw-assoc-{who}-{spec.name}",
                         transit_gateway_attachment_id=attachments[who],
                         transit_gateway_route_table_id=table.id,
+                        # Replaces the association AWS makes by default for a firewall's own
+                        # attachment.
+                        replace_existing_association=who == "firewall" or None,
                         opts=child,
                     )
             for who in spec.propagate:
                 if who == "new-attachments":
-                    default = aws.ec2transitgateway.DefaultRouteTablePropagation(
-                        f"{name}-tgw-default-propagation",
-                        transit_gateway_id=self.tgw.id,
-                        transit_gateway_route_table_id=table.id,
-                        opts=child,
+                    self.attachment_prerequisites.append(
+                        aws.ec2transitgateway.DefaultRouteTablePropagation(
+                            f"{name}-tgw-default-propagation",
+                            transit_gateway_id=self.tgw.id,
+                            transit_gateway_route_table_id=table.id,
+                            opts=child,
+                        )
                     )
-                    self.attachment_prerequisites.append(default)
                 else:
                     aws.ec2transitgateway.RouteTablePropagation(
                         f"{name}-tgw-prop-{who}-{spec.name}",
@@ -385,12 +331,11 @@ class EgressHub(pulumi.ComponentResource):
                     blackhole=route.attachment == "blackhole" or None,
                     opts=child,
                 )
-        return tables
 
     def _share(
         self, name: str, args: EgressHubArgs, tags: dict[str, str], child: pulumi.ResourceOptions
     ) -> aws.ram.ResourceShare | None:
-        if not args.share_principals:
+        if not args.share_principals or self.tgw is None:
             return None
         share = aws.ram.ResourceShare(
             f"{name}-tgw-share",
@@ -415,3 +360,14 @@ class EgressHub(pulumi.ComponentResource):
                 )
             )
         return share
+
+    def route_table_for(self, role: str) -> aws.ec2transitgateway.RouteTable | None:
+        """The TGW table new attachments are associated with ("associate") or propagate into
+        ("propagate")."""
+        if self.plan.tgw is None:
+            return None
+        for spec in self.plan.tgw.tables:
+            members = spec.associate if role == "associate" else spec.propagate
+            if "new-attachments" in members:
+                return self.tgw_route_tables[spec.name]
+        return None

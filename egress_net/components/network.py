@@ -1,0 +1,295 @@
+"""Building blocks the components share: a VPC from its plan, its route tables, a firewall.
+
+They declare resources as children of the calling component and hold no routing decisions:
+every route comes from a :class:`egress_net.intent.VpcPlan`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from egress_net import addressing, intent
+
+
+def tags_for(base: Mapping[str, str], name: str, **labels: str | None) -> dict[str, str]:
+    """User tags plus a Name and ``egress-net:*`` labels the tools use to read a design back."""
+    tags = dict(base)
+    tags["Name"] = name
+    for label, value in labels.items():
+        if value is not None:
+            tags[f"egress-net:{label.replace('_', '-')}"] = value
+    return tags
+
+
+@dataclass
+class BuiltVpc:
+    name: str
+    plan: intent.VpcPlan
+    vpc: aws.ec2.Vpc
+    subnets: dict[tuple[str, str], aws.ec2.Subnet]
+    subnet_cidrs: dict[tuple[str, str], str]
+    igw: aws.ec2.InternetGateway | None = None
+    nat_gateways: dict[str, aws.ec2.NatGateway] = field(default_factory=dict)
+    route_table_ids: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+
+    def subnet_ids(self, tier: str, az_ids: Sequence[str]) -> list[pulumi.Output[str]]:
+        return [self.subnets[(tier, az)].id for az in az_ids]
+
+
+def build_vpc(
+    parent: pulumi.Resource,
+    name: str,
+    cidr: str,
+    az_ids: Sequence[str],
+    az_slots: int,
+    plan: intent.VpcPlan,
+    tags: Mapping[str, str],
+    labels: Mapping[str, str],
+) -> BuiltVpc:
+    """VPC, one subnet per tier per AZ, and the IGW and per-AZ NAT gateways the plan asks for."""
+    child = pulumi.ResourceOptions(parent=parent)
+    vpc = aws.ec2.Vpc(
+        f"{name}-vpc",
+        cidr_block=cidr,
+        enable_dns_support=True,
+        enable_dns_hostnames=True,
+        tags=tags_for(tags, f"{name}-vpc", **labels),
+        opts=child,
+    )
+    layout = addressing.carve_for_tiers(ipaddress.IPv4Network(cidr), az_ids, az_slots, plan.tiers)
+    built = BuiltVpc(name, plan, vpc, {}, {})
+    for sub in layout:
+        subnet_name = f"{name}-{sub.tier}-{sub.az_id}"
+        built.subnet_cidrs[(sub.tier, sub.az_id)] = str(sub.cidr)
+        built.subnets[(sub.tier, sub.az_id)] = aws.ec2.Subnet(
+            subnet_name,
+            vpc_id=vpc.id,
+            cidr_block=str(sub.cidr),
+            availability_zone_id=sub.az_id,
+            tags=tags_for(tags, subnet_name, **labels, tier=sub.tier, az_id=sub.az_id),
+            opts=child,
+        )
+    if plan.igw:
+        built.igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=vpc.id, tags=tags_for(tags, f"{name}-igw", **labels), opts=child
+        )
+    if plan.nat_tier:
+        # One NAT gateway per AZ, so that no AZ depends on another.
+        for az in az_ids:
+            eip = aws.ec2.Eip(
+                f"{name}-nat-eip-{az}",
+                domain="vpc",
+                tags=tags_for(tags, f"{name}-nat-eip-{az}", **labels, az_id=az),
+                opts=child,
+            )
+            built.nat_gateways[az] = aws.ec2.NatGateway(
+                f"{name}-nat-{az}",
+                subnet_id=built.subnets[(plan.nat_tier, az)].id,
+                allocation_id=eip.allocation_id,
+                connectivity_type="public",
+                tags=tags_for(tags, f"{name}-nat-{az}", **labels, az_id=az),
+                opts=pulumi.ResourceOptions(
+                    parent=parent, depends_on=[built.igw] if built.igw else []
+                ),
+            )
+    return built
+
+
+def local_targets(built: BuiltVpc, az_ids: Sequence[str]) -> dict[intent.Target, pulumi.Input[str]]:
+    """The targets a VPC resolves by itself: its IGW and its NAT gateways."""
+    targets: dict[intent.Target, pulumi.Input[str]] = {}
+    if built.igw is not None:
+        targets[intent.Target("igw")] = built.igw.id
+    for az in az_ids:
+        if az in built.nat_gateways:
+            targets[intent.Target("nat", az)] = built.nat_gateways[az].id
+    return targets
+
+
+def build_route_tables(
+    parent: pulumi.Resource,
+    built: BuiltVpc,
+    targets: Mapping[intent.Target, pulumi.Input[str]],
+    tags: Mapping[str, str],
+    labels: Mapping[str, str],
+    route_depends_on: Sequence[pulumi.Resource] = (),
+) -> None:
+    """A route table per tier per AZ (and the IGW edge table), with the plan's routes."""
+    child = pulumi.ResourceOptions(parent=parent)
+    route_opts = pulumi.ResourceOptions(parent=parent, depends_on=list(route_depends_on))
+    for table in built.plan.tables:
+        rt_name = f"{built.name}-rt-{table.name}"
+        rt = aws.ec2.RouteTable(
+            rt_name,
+            vpc_id=built.vpc.id,
+            tags=tags_for(tags, rt_name, **labels, tier=table.tier, az_id=table.az),
+            opts=child,
+        )
+        built.route_table_ids[table.name] = rt.id
+        if table.az is None:
+            # IGW ingress routing: replies from the internet are steered before they reach a
+            # subnet.
+            assert built.igw is not None
+            aws.ec2.RouteTableAssociation(
+                f"{built.name}-rta-{table.name}",
+                route_table_id=rt.id,
+                gateway_id=built.igw.id,
+                opts=child,
+            )
+        else:
+            aws.ec2.RouteTableAssociation(
+                f"{built.name}-rta-{table.name}",
+                route_table_id=rt.id,
+                subnet_id=built.subnets[(table.tier, table.az)].id,
+                opts=child,
+            )
+        for route in table.routes:
+            _declare_route(built, rt_name, rt, route, targets, route_opts)
+
+
+def _declare_route(
+    built: BuiltVpc,
+    rt_name: str,
+    rt: aws.ec2.RouteTable,
+    route: intent.Route,
+    targets: Mapping[intent.Target, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+) -> aws.ec2.Route:
+    if isinstance(route.destination, intent.SubnetCidr):
+        destination = built.subnet_cidrs[(route.destination.tier, route.destination.az)]
+    else:
+        destination = route.destination
+    target_id = targets[route.target]
+    target_arg: dict[str, Any] = {
+        "igw": {"gateway_id": target_id},
+        "nat": {"nat_gateway_id": target_id},
+        "firewall": {"vpc_endpoint_id": target_id},
+        "tgw": {"transit_gateway_id": target_id},
+    }[route.target.kind]
+    dest = destination.replace("/", "-").replace(".", "-")
+    return aws.ec2.Route(
+        f"{rt_name}-to-{dest}",
+        route_table_id=rt.id,
+        destination_cidr_block=destination,
+        opts=opts,
+        **target_arg,
+    )
+
+
+def endpoint_for_subnet(firewall_statuses: Any, subnet_id: str) -> str:
+    """The firewall endpoint serving ``subnet_id``, read from the firewall's sync states.
+
+    Sync states are keyed by AZ *name*, which maps to a different zone in every account; the
+    subnet is the stable key (it was created in a known AZ ID), so look the endpoint up by it.
+    """
+    for status in firewall_statuses or []:
+        for sync in _field(status, "sync_states", "syncStates") or []:
+            for attachment in _as_list(_field(sync, "attachments", "attachment")):
+                if _field(attachment, "subnet_id", "subnetId") == subnet_id:
+                    endpoint = _field(attachment, "endpoint_id", "endpointId")
+                    if endpoint:
+                        return str(endpoint)
+    raise ValueError(f"the firewall reports no endpoint for subnet {subnet_id}")
+
+
+def tgw_attachment_of_firewall(firewall_statuses: Any) -> str:
+    """The Transit Gateway attachment of a firewall attached natively to a TGW."""
+    for status in firewall_statuses or []:
+        states = _field(
+            status, "transit_gateway_attachment_sync_states", "transitGatewayAttachmentSyncStates"
+        )
+        for state in _as_list(states):
+            attachment = _field(state, "attachment_id", "attachmentId")
+            if attachment:
+                return str(attachment)
+    raise ValueError("the firewall reports no Transit Gateway attachment")
+
+
+def _field(obj: Any, snake: str, camel: str) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(camel, obj.get(snake))
+    return getattr(obj, snake, None)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+@dataclass
+class Protections:
+    delete: bool = True
+    subnet_change: bool = True
+    policy_change: bool = True
+
+
+def build_firewall_in_vpc(
+    parent: pulumi.Resource,
+    built: BuiltVpc,
+    az_ids: Sequence[str],
+    policy_arn: pulumi.Input[str],
+    protections: Protections,
+    tags: Mapping[str, str],
+) -> tuple[aws.networkfirewall.Firewall, dict[str, pulumi.Output[str]]]:
+    """A firewall with one endpoint per AZ in the plan's firewall tier; endpoint IDs by AZ ID."""
+    assert built.plan.firewall_tier is not None
+    tier = built.plan.firewall_tier
+    firewall = aws.networkfirewall.Firewall(
+        f"{built.name}-firewall",
+        vpc_id=built.vpc.id,
+        firewall_policy_arn=policy_arn,
+        subnet_mappings=[{"subnet_id": built.subnets[(tier, az)].id} for az in az_ids],
+        delete_protection=protections.delete,
+        subnet_change_protection=protections.subnet_change,
+        firewall_policy_change_protection=protections.policy_change,
+        tags=tags_for(tags, f"{built.name}-firewall"),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    endpoints = {
+        az: pulumi.Output.all(firewall.firewall_statuses, built.subnets[(tier, az)].id).apply(
+            lambda v: endpoint_for_subnet(v[0], v[1])
+        )
+        for az in az_ids
+    }
+    return firewall, endpoints
+
+
+def build_firewall_logging(
+    parent: pulumi.Resource,
+    name: str,
+    firewall: aws.networkfirewall.Firewall,
+    retention_days: int,
+    log_group_prefix: str,
+    tags: Mapping[str, str],
+) -> None:
+    """ALERT and FLOW logs to CloudWatch Logs groups with retention."""
+    child = pulumi.ResourceOptions(parent=parent)
+    destinations = []
+    for log_type in ("ALERT", "FLOW"):
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-{log_type.lower()}-logs",
+            name=f"{log_group_prefix}/{name}/{log_type.lower()}",
+            retention_in_days=retention_days,
+            tags=tags_for(tags, f"{name}-{log_type.lower()}-logs"),
+            opts=child,
+        )
+        destinations.append(
+            {
+                "log_destination": {"logGroup": group.name},
+                "log_destination_type": "CloudWatchLogs",
+                "log_type": log_type,
+            }
+        )
+    aws.networkfirewall.LoggingConfiguration(
+        f"{name}-logging",
+        firewall_arn=firewall.arn,
+        logging_configuration={"log_destination_configs": destinations},
+        opts=child,
+    )
