@@ -180,8 +180,42 @@ def tgw_lines(recording: Recording) -> list[str]:
     return lines
 
 
+def design_lines(recording: Recording) -> list[str]:
+    """Model, placement and what they mean for the user, from the stack's own config."""
+    from egress_net import config
+
+    try:
+        cfg = config.validate(config.from_pulumi_config(recording.config))
+    except config.ConfigError:
+        return []
+    if cfg.role == "spoke":
+        return [
+            f"Spoke {cfg.spoke.name if cfg.spoke else '?'} attached to hub stack {cfg.hub_stack}"
+        ]
+    plan = cfg.hub_plan
+    lines = [f"Model {plan.model}, firewall {plan.placement}, mode {cfg.firewall.mode}"]
+    if plan.firewall_sees == "NAT addresses":
+        lines.append(
+            "The firewall sees NAT gateway addresses only, not spoke addresses: rules cannot "
+            "tell spokes apart in this placement."
+        )
+    else:
+        lines.append("The firewall sees the spokes' own source addresses.")
+    if plan.tgw is None:
+        lines.append("No Transit Gateway: spokes do not reach each other through this design.")
+    elif plan.tgw.spoke_to_spoke == "bypasses-firewall":
+        lines.append(
+            "WARNING: one TGW route table: spoke-to-spoke traffic bypasses the firewall "
+            "(accepted in config)."
+        )
+    else:
+        lines.append("Spoke-to-spoke traffic passes the firewall.")
+    return lines
+
+
 def render(recording: Recording, warnings: list[str] | None = None) -> str:
     lines = [f"Stack {recording.stack} (project {recording.project}): {len(recording)} resources"]
+    lines += design_lines(recording)
     lines.append("")
     lines.append("Resources by type")
     for type_token, count in resource_counts(recording):

@@ -237,6 +237,77 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "required for model egress-only",
     ),
     ("bad region", {"aws:region": "mars-1"}, "aws:region", "not an AWS region"),
+    (
+        "centralized inspection without an inspection VPC",
+        {"model": "centralized-inspection"},
+        "egress-net:inspectionVpcCidr",
+        "required for model centralized-inspection",
+    ),
+    (
+        "inspection VPC overlapping the egress VPC",
+        {"model": "centralized-inspection", "inspectionVpcCidr": "100.64.0.0/24"},
+        "egress-net:inspectionVpcCidr",
+        "overlaps egressVpcCidr",
+    ),
+    (
+        "egress VPC in the distributed model",
+        {"model": "distributed"},
+        "egress-net:egressVpcCidr",
+        "not used by model distributed",
+    ),
+    (
+        "after-nat with centralized inspection",
+        {
+            "model": "centralized-inspection",
+            "inspectionVpcCidr": "100.64.2.0/24",
+            "placement": "after-nat",
+        },
+        "egress-net:placement",
+        "only for egress-only, distributed and combined",
+    ),
+    (
+        "single TGW table without accepting the bypass",
+        {"transitGateway": {"routeTables": "single"}},
+        "egress-net:transitGateway.routeTables",
+        "bypasses the firewall",
+    ),
+    (
+        "single TGW table in centralized inspection",
+        {
+            "model": "centralized-inspection",
+            "inspectionVpcCidr": "100.64.2.0/24",
+            "transitGateway": {"routeTables": "single", "acceptSpokeToSpokeBypass": True},
+        },
+        "egress-net:transitGateway.routeTables",
+        "only for egress-only and combined",
+    ),
+    (
+        "per-spoke model outside combined",
+        {"spokes": [{"name": "app", "cidr": "10.1.0.0/16", "model": "distributed"}]},
+        "egress-net:spokes[0].model",
+        "only for model combined",
+    ),
+    (
+        "TGW spoke in the distributed model",
+        {
+            "model": "distributed",
+            "egressVpcCidr": None,
+            "spokes": [{"name": "app", "cidr": "10.1.0.0/16", "model": "tgw"}],
+        },
+        "egress-net:spokes[0].model",
+        "has no Transit Gateway",
+    ),
+    (
+        "distributed spoke too small for its firewall and public subnets",
+        {
+            "model": "distributed",
+            "egressVpcCidr": None,
+            "spokes": [{"name": "app", "cidr": "10.1.0.0/23"}],
+        },
+        "egress-net:spokes[0].cidr",
+        "need a /22 or larger",
+    ),
+    ("unknown model", {"model": "mesh"}, "egress-net:model", "'egress-only'"),
 ]
 
 
