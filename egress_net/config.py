@@ -21,6 +21,7 @@ from pydantic.alias_generators import to_camel
 
 from egress_net import addressing, intent
 from egress_net.errors import ConfigError, ConfigErrors
+from egress_net.et_sync.model import EmergingThreatsConfig
 
 NAMESPACE = "egress-net"
 CONTRACT_VERSION = 1  # version of the hub's stack-output contract that spokes read
@@ -184,6 +185,7 @@ class DomainsConfig(_Model):
 
 class RulesConfig(_Model):
     domains: DomainsConfig = Field(default_factory=DomainsConfig)
+    emerging_threats: EmergingThreatsConfig = Field(default_factory=EmergingThreatsConfig)
 
 
 class ShareConfig(_Model):
@@ -235,6 +237,9 @@ class StackConfig(_Model):
     ] = "egress-only"
     placement: Literal["before-nat", "after-nat"] = "before-nat"
     inspection_vpc_cidr: str | None = None
+    # Traffic between spokes: through the firewall, or dropped by the TGW. Default: inspected,
+    # except after the NAT gateway, where the firewall cannot see it and it is blocked.
+    spoke_to_spoke: Literal["inspected", "blocked"] | None = None
     az_ids: list[str] = Field(default_factory=list)
     az_slots: int | None = None
     egress_vpc_cidr: str | None = None
@@ -295,6 +300,15 @@ class StackConfig(_Model):
         return "tgw"
 
     @property
+    def spoke_to_spoke_intent(self) -> Literal["inspected", "blocked", "open"]:
+        """What the design promises for traffic between spokes (checked by `verify`)."""
+        if self.transit_gateway.route_tables == "single":
+            return "open"
+        if self.spoke_to_spoke:
+            return self.spoke_to_spoke
+        return "blocked" if self.placement == "after-nat" else "inspected"
+
+    @property
     def hub_plan(self) -> intent.HubPlan:
         return intent.hub_plan(
             self.model,
@@ -302,6 +316,7 @@ class StackConfig(_Model):
             self.az_ids,
             self.spoke_supernets,
             single_tgw_table=self.transit_gateway.route_tables == "single",
+            block_spoke_to_spoke=self.spoke_to_spoke_intent == "blocked",
         )
 
 
@@ -569,6 +584,33 @@ def _model_checks(cfg: StackConfig) -> list[ConfigError]:
                     "that, or use two tables (the default)",
                 )
             )
+    if cfg.spoke_to_spoke == "inspected" and cfg.placement == "after-nat":
+        errors.append(
+            ConfigError(
+                key("spokeToSpoke"),
+                "after the NAT gateway the firewall cannot inspect spoke-to-spoke traffic "
+                "(it would pass through the NAT gateway instead)",
+                "use spokeToSpoke: blocked (the default for after-nat), or placement: before-nat",
+            )
+        )
+    if cfg.spoke_to_spoke == "blocked" and cfg.model not in ("egress-only", "combined"):
+        errors.append(
+            ConfigError(
+                key("spokeToSpoke"),
+                f"blocking at the Transit Gateway is only for egress-only and combined, "
+                f"not {cfg.model}",
+                "use inspected: in drop mode the firewall denies spoke-to-spoke traffic that "
+                "no rule allows",
+            )
+        )
+    if cfg.spoke_to_spoke and tgw.route_tables == "single":
+        errors.append(
+            ConfigError(
+                key("spokeToSpoke"),
+                "with a single TGW route table spoke-to-spoke traffic is open",
+                "remove spokeToSpoke, or use two route tables",
+            )
+        )
     for i, spoke in enumerate(cfg.spokes):
         if spoke.model == "distributed" and cfg.model not in ("combined", "distributed"):
             errors.append(

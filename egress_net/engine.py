@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -95,6 +96,7 @@ class _World:
     subnets: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → inputs
     eips: dict[str, dict[str, Any]] = field(default_factory=dict)  # allocation id → state
     provider_accounts: dict[str, str] = field(default_factory=dict)  # provider urn → account
+    public_ips: set[int] = field(default_factory=set)  # slots of _PUBLIC_POOL in use
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
@@ -138,7 +140,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
         state = {"arn": arn, "id": resource_id, **args.inputs}
         if handler:
             state.update(handler(self.world, args.inputs, resource_id, urn, account))
-        return resource_id, state
+        return str(state["id"]), state
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
@@ -203,18 +205,24 @@ def _subnet(
     }
 
 
+# Public addresses come from 198.18.0.0/15 (RFC 2544, reserved for testing): never a real
+# host, and large enough for thousands of NAT gateways without two sharing an address.
+_PUBLIC_POOL = ipaddress.IPv4Network("198.18.0.0/15")
+
+
 def _eip(world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str) -> dict[str, Any]:
-    n = int(_digest(urn)[:4], 16)
-    # Documentation ranges (RFC 5737): clearly not real addresses.
-    block = ("198.51.100", "203.0.113")[n % 2]
-    state = {"allocationId": rid, "publicIp": f"{block}.{n % 250 + 1}", "domain": "vpc"}
+    size = _PUBLIC_POOL.num_addresses - 2
+    slot = int(_digest(urn)[:8], 16) % size
+    while slot in world.public_ips:  # rare; linear probing keeps addresses unique
+        slot = (slot + 1) % size
+    world.public_ips.add(slot)
+    public_ip = str(_PUBLIC_POOL.network_address + 1 + slot)
+    state = {"allocationId": rid, "publicIp": public_ip, "domain": "vpc"}
     world.eips[rid] = state
     return state
 
 
 def _nat(world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str) -> dict[str, Any]:
-    import ipaddress
-
     subnet = world.subnets.get(inputs.get("subnetId", ""), {})
     cidr = ipaddress.IPv4Network(subnet.get("cidrBlock", "10.255.255.0/28"))
     private_ip = str(
@@ -295,6 +303,36 @@ def _vpc(world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
     return {"ownerId": account, "mainRouteTableId": fake_id("rtb", urn + "/main")}
 
 
+def _auto_name(inputs: dict[str, Any], urn: str, key: str = "name") -> str:
+    """The physical name: as given, or Pulumi's auto-name (logical name + random suffix)."""
+    given = inputs.get(key)
+    if given:
+        return str(given)
+    logical = urn.rsplit("::", 1)[-1]
+    return f"{logical}-{_digest(urn)[:7]}"
+
+
+def _named(arn_format: str, key: str = "name") -> Callable[..., dict[str, Any]]:
+    """State for resources whose ID is their name, with an ARN built from it."""
+
+    def state(
+        world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+    ) -> dict[str, Any]:
+        name = _auto_name(inputs, urn, key)
+        arn = arn_format.format(
+            partition=PARTITION, region=world.region, account=account, name=name.lstrip("/")
+        )
+        return {"id": name, key: name, "arn": arn}
+
+    return state
+
+
+def _with_update_token(
+    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+) -> dict[str, Any]:
+    return {"updateToken": fake_id("token", urn, 32)}
+
+
 _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dict[str, Any]]] = {
     "aws:ec2/subnet:Subnet": _subnet,
     "aws:ec2/eip:Eip": _eip,
@@ -304,6 +342,20 @@ _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dic
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": _attachment,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:ec2/vpc:Vpc": _vpc,
+    "aws:networkfirewall/firewallPolicy:FirewallPolicy": _with_update_token,
+    "aws:networkfirewall/ruleGroup:RuleGroup": _with_update_token,
+    "aws:s3/bucket:Bucket": _named("arn:{partition}:s3:::{name}", key="bucket"),
+    "aws:s3/bucketV2:BucketV2": _named("arn:{partition}:s3:::{name}", key="bucket"),
+    "aws:iam/role:Role": _named("arn:{partition}:iam::{account}:role/{name}"),
+    "aws:lambda/function:Function": _named(
+        "arn:{partition}:lambda:{region}:{account}:function:{name}"
+    ),
+    "aws:ssm/parameter:Parameter": _named(
+        "arn:{partition}:ssm:{region}:{account}:parameter/{name}"
+    ),
+    "aws:cloudwatch/eventRule:EventRule": _named(
+        "arn:{partition}:events:{region}:{account}:rule/{name}"
+    ),
 }
 
 

@@ -107,7 +107,7 @@ class TgwRouteTable:
 class TgwPlan:
     tables: tuple[TgwRouteTable, ...]
     appliance_mode: tuple[str, ...]  # hub attachments that need appliance mode
-    spoke_to_spoke: Literal["inspected", "bypasses-firewall"] = "inspected"
+    spoke_to_spoke: Literal["inspected", "blocked", "bypasses-firewall"] = "inspected"
 
 
 @dataclass(frozen=True)
@@ -440,7 +440,7 @@ def distributed_spoke(
 # Transit Gateway route tables
 
 
-def tgw_egress_only(single_table: bool = False) -> TgwPlan:
+def tgw_egress_only(single_table: bool = False, blocked: Sequence[str] = ()) -> TgwPlan:
     """Two tables, so that a new spoke attachment needs no change in the hub: new attachments
     are associated with `spokes` and propagate into `egress`. The spokes table has no spoke
     routes, so spoke-to-spoke traffic also goes through the firewall.
@@ -469,6 +469,11 @@ def tgw_egress_only(single_table: bool = False) -> TgwPlan:
             appliance_mode=("egress",),
             spoke_to_spoke="bypasses-firewall",
         )
+    # With `blocked`, spoke-to-spoke traffic is dropped by the TGW itself: needed when the
+    # firewall sits after the NAT gateway and could not inspect it.
+    block_routes = tuple(
+        TgwRoute(net, "blackhole", "✕", "spoke-to-spoke traffic is blocked") for net in blocked
+    )
     return TgwPlan(
         tables=(
             TgwRouteTable(
@@ -482,6 +487,7 @@ def tgw_egress_only(single_table: bool = False) -> TgwPlan:
                         "②",
                         "all spoke traffic, to the internet or another spoke, goes to the firewall",
                     ),
+                    *block_routes,
                 ),
             ),
             TgwRouteTable(
@@ -489,6 +495,7 @@ def tgw_egress_only(single_table: bool = False) -> TgwPlan:
             ),
         ),
         appliance_mode=("egress",),
+        spoke_to_spoke="blocked" if blocked else "inspected",
     )
 
 
@@ -541,6 +548,7 @@ def hub_plan(
     az_ids: Sequence[str],
     supernets: Sequence[str],
     single_tgw_table: bool = False,
+    block_spoke_to_spoke: bool = False,
 ) -> HubPlan:
     """The hub's VPCs and TGW route tables for a model. `distributed` has no hub network."""
     if model in ("egress-only", "combined"):
@@ -548,7 +556,7 @@ def hub_plan(
             model,
             placement,
             {"egress": egress_vpc_with_firewall(az_ids, supernets, placement)},
-            tgw_egress_only(single_tgw_table),
+            tgw_egress_only(single_tgw_table, supernets if block_spoke_to_spoke else ()),
             firewall_sees="NAT addresses" if placement == "after-nat" else "spoke addresses",
         )
     if model == "centralized-inspection":

@@ -6,6 +6,7 @@ is declared, so a mistake never leaves anything half-made.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime.sync_await import _sync_await
 
 from egress_net import config
+from egress_net.components.et_sync import EmergingThreatsSync, EmergingThreatsSyncArgs
 from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
 from egress_net.components.spoke import DistributedSpoke, DistributedSpokeArgs, Spoke, SpokeArgs
 from egress_net.errors import ConfigErrors, EgressNetError
@@ -153,6 +155,7 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
             model=cfg.model,
             placement=cfg.placement,
             single_tgw_table=cfg.transit_gateway.route_tables == "single",
+            block_spoke_to_spoke=cfg.spoke_to_spoke_intent == "blocked",
             egress_vpc_cidr=cfg.egress_vpc_cidr,
             inspection_vpc_cidr=cfg.inspection_vpc_cidr,
             share_principals=cfg.share.principals,
@@ -164,6 +167,7 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
             tags=tags,
         ),
     )
+    et_sync = _emerging_threats_sync(cfg, hub, tags)
     spokes: dict[str, Any] = {}
     for spoke_cfg in cfg.spokes:
         az_ids = cfg.spoke_az_ids(spoke_cfg)
@@ -210,8 +214,40 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
         "firewallMode": cfg.firewall.mode,
         "egressVpcId": hub.vpcs["egress"].vpc.id if "egress" in hub.vpcs else None,
         "inspectionVpcId": hub.vpcs["inspection"].vpc.id if "inspection" in hub.vpcs else None,
+        "emergingThreatsFunction": et_sync.function_name if et_sync else None,
         "spokes": spokes,
     }
+
+
+def _emerging_threats_sync(
+    cfg: config.StackConfig, hub: EgressHub, tags: dict[str, str]
+) -> EmergingThreatsSync | None:
+    """The scheduled function that keeps Emerging Threats Open rule groups current."""
+    et = cfg.rules.emerging_threats
+    if not et.enabled:
+        return None
+    sync = EmergingThreatsSync(
+        "hub-et-sync",
+        EmergingThreatsSyncArgs(
+            firewall_policy_arn=hub.policy.arn,
+            rule_group_prefix=f"egress-net-{pulumi.get_stack()}-et",
+            home_net=et.home_net or home_net(cfg),
+            config=et,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(parent=hub),
+    )
+    # The policy Pulumi declares does not list the ET groups (the function owns them), so an
+    # update of the policy detaches them. Run the function right after every policy change: it
+    # sees the groups missing and re-attaches them instead of waiting for the schedule.
+    aws.lambda_.Invocation(
+        "hub-et-sync-after-policy-change",
+        function_name=sync.function_name,
+        input=json.dumps({"reason": "firewall policy updated by pulumi up"}),
+        triggers={"policyUpdateToken": hub.policy.update_token},
+        opts=pulumi.ResourceOptions(parent=hub, depends_on=[sync]),
+    )
+    return sync
 
 
 def _declare_spoke(
@@ -327,5 +363,6 @@ def outputs_contract_keys() -> Mapping[str, str]:
         "firewallMode": "drop or alert",
         "egressVpcId": "ID of the egress VPC (null in model distributed)",
         "inspectionVpcId": "ID of the inspection VPC (centralized-inspection only)",
+        "emergingThreatsFunction": "name of the ET Open sync function (null when disabled)",
         "spokes": "spokes of the hub stack: name → model, vpcId, attachmentId, cidr, azIds",
     }

@@ -213,7 +213,36 @@ def design_lines(recording: Recording) -> list[str]:
     return lines
 
 
-def render(recording: Recording, warnings: list[str] | None = None) -> str:
+def egress_path_lines(recordings: list[Recording]) -> list[str]:
+    """Each spoke's outbound path per AZ in the design's notation, with the published latency
+    of a route of that shape. Traced by the same tracer `verify` uses."""
+    from egress_net.graph.checks import CheckOptions, run_checks
+    from egress_net.graph.from_recording import graph_from_recordings
+    from egress_net.graph.report import notation
+    from egress_net.latency import published_for
+
+    report = run_checks(graph_from_recordings(recordings), CheckOptions())
+    own_vpcs = {r.id for r in recordings[0].of_type("aws:ec2/vpc:Vpc")}
+    lines: list[str] = []
+    for finding in report.findings:
+        if finding.check.value != "egress" or not finding.round_trips:
+            continue
+        spoke = next((s for s in report.spokes if s.name == finding.spoke), None)
+        if spoke is None or spoke.vpc_id not in own_vpcs:
+            continue
+        outbound = next((t for t, _ in finding.round_trips if t.primary), finding.round_trips[0][0])
+        latency = published_for(outbound)
+        reference = f"published {latency}" if latency else "no published measurement"
+        lines.append(f"{finding.spoke} {finding.az_id}: {notation(outbound)}")
+        lines.append(f"    ({reference})")
+    return lines
+
+
+def render(
+    recording: Recording,
+    warnings: list[str] | None = None,
+    referenced: list[Recording] | None = None,
+) -> str:
     lines = [f"Stack {recording.stack} (project {recording.project}): {len(recording)} resources"]
     lines += design_lines(recording)
     lines.append("")
@@ -228,6 +257,11 @@ def render(recording: Recording, warnings: list[str] | None = None) -> str:
         lines.append("")
         lines.append("Transit Gateway")
         lines += ["  " + line for line in tgw]
+    paths = egress_path_lines([recording, *(referenced or [])])
+    if paths:
+        lines.append("")
+        lines.append("Egress path of each spoke (check them all with `egress-net verify`)")
+        lines += ["  " + line for line in paths]
     lines.append("")
     lines.append("Stack outputs")
     for key, value in recording.outputs.items():

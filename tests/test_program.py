@@ -364,3 +364,35 @@ def test_synth_is_deterministic(dev: Recording, repo) -> None:
 
     assert key(again) == key(dev)
     assert again.outputs == dev.outputs
+
+
+def test_emerging_threats_sync_is_deployed_with_least_privilege_when_enabled(
+    dev: Recording,
+) -> None:
+    import json
+
+    assert not [r for r in dev.resources if "et-sync" in r.name]  # off by default
+    rec = synth_config(
+        hub_config(rules={"emergingThreats": {"enabled": True, "schedule": "rate(6 hours)"}})
+    )
+    by_type = {r.type: r for r in rec.resources if "et-sync" in r.name}
+    (function,) = rec.of_type("aws:lambda/function:Function")
+    assert function.inputs["runtime"] == "python3.12"
+    assert (
+        by_type["aws:cloudwatch/eventRule:EventRule"].inputs["scheduleExpression"]
+        == "rate(6 hours)"
+    )
+    parameter = by_type["aws:ssm/parameter:Parameter"]
+    bucket = by_type["aws:s3/bucket:Bucket"]
+    (policy,) = rec.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    statements = json.loads(by_type["aws:iam/rolePolicy:RolePolicy"].inputs["policy"])["Statement"]
+    resources = [res for st in statements for res in st["Resource"]]
+    assert "*" not in resources
+    assert policy.id in resources  # only the hub's own policy
+    assert parameter.outputs["arn"] in resources
+    assert f"arn:aws:s3:::{bucket.outputs['bucket']}/et-sync/*" in resources
+    assert all(res.startswith("arn:aws:") for res in resources)
+    (invocation,) = rec.of_type("aws:lambda/invocation:Invocation")
+    # Re-attach the ET groups whenever Pulumi updates the policy.
+    assert invocation.inputs["triggers"] == {"policyUpdateToken": policy.outputs["updateToken"]}
+    assert rec.outputs["emergingThreatsFunction"] == function.outputs["name"]

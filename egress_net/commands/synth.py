@@ -28,5 +28,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(synth_report.to_json(result.recording), indent=2, sort_keys=True))
     else:
-        print(synth_report.render(result.recording, result.warnings))
+        referenced = list(result.referenced.values())
+        print(synth_report.render(result.recording, result.warnings, referenced))
     return 0

@@ -67,6 +67,7 @@ class EgressHubArgs:
     model: str = "egress-only"
     placement: intent.Placement = "before-nat"
     single_tgw_table: bool = False
+    block_spoke_to_spoke: bool = False
     egress_vpc_cidr: str | None = None
     inspection_vpc_cidr: str | None = None
     share_principals: list[str] = field(default_factory=list)
@@ -91,7 +92,12 @@ class EgressHub(pulumi.ComponentResource):
         tags = dict(args.tags)
         az_ids = list(args.az_ids)
         self.plan = intent.hub_plan(
-            args.model, args.placement, az_ids, args.spoke_supernets, args.single_tgw_table
+            args.model,
+            args.placement,
+            az_ids,
+            args.spoke_supernets,
+            args.single_tgw_table,
+            args.block_spoke_to_spoke,
         )
         self.policy = self._firewall_policy(name, args.policy, tags, child)
         self.firewalls: dict[str, aws.networkfirewall.Firewall] = {}

@@ -1,0 +1,83 @@
+"""Graph build + every check for a hub with N spokes × 3 AZs; growth against the smallest N.
+
+The recording is built by the test suite's factory (shaped like the program's output, without
+running Pulumi) so that only the routing graph, the tracer and the checks are timed.
+Run: .venv/bin/python benchmarks/verify.py [--spokes 100 1000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "graph"))
+
+from graph_factory import HubSpokeFactory  # noqa: E402
+
+from egress_net.graph.checks import run_checks  # noqa: E402
+from egress_net.graph.from_recording import graph_from_recordings  # noqa: E402
+from egress_net.recording import Recording  # noqa: E402
+
+T = TypeVar("T")
+AZ_IDS = ("use1-az1", "use1-az2", "use1-az4")
+
+
+def recording_with(spokes: int) -> Recording:
+    cidrs = ipaddress.IPv4Network("10.64.0.0/10").subnets(new_prefix=22)
+    named = tuple((f"spoke-{i:04d}", str(next(cidrs))) for i in range(spokes))
+    return HubSpokeFactory(az_ids=AZ_IDS, spokes=named).build()
+
+
+def best_of(repeat: int, work: Callable[[], T]) -> tuple[float, T]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - start)
+    return min(times), result  # type: ignore[return-value]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--spokes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    rows = []
+    for spokes in args.spokes:
+        recording = recording_with(spokes)
+        build, graph = best_of(args.repeat, lambda r=recording: graph_from_recordings([r]))
+        check, report = best_of(args.repeat, lambda g=graph: run_checks(g))
+        assert report.ok, "the benchmark hub must verify clean"
+        traces = sum(len(f.round_trips) * 2 for f in report.findings)
+        rows.append((spokes, len(recording), traces, build, check))
+
+    base_spokes, *_, base_build, base_check = rows[0]
+    base_total = base_build + base_check
+    print(
+        f"{'spokes×3 AZs':>12} {'resources':>9} {'traces':>7} {'build s':>8} {'checks s':>9} "
+        f"{'total s':>8} {'× base':>7} {'per spoke ms':>12} {'per-spoke × base':>16}"
+    )
+    for spokes, resources, traces, build, check in rows:
+        total = build + check
+        per_spoke = total / spokes * 1000
+        base_per_spoke = base_total / base_spokes * 1000
+        print(
+            f"{spokes:>12} {resources:>9} {traces:>7} {build:>8.3f} {check:>9.3f} {total:>8.3f} "
+            f"{total / base_total:>7.2f} {per_spoke:>12.3f} {per_spoke / base_per_spoke:>16.2f}"
+        )
+    print(
+        f"\nbaseline: {base_spokes} spokes, best of {args.repeat} runs; linear growth shows as "
+        "per-spoke × base ≈ 1.00"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""``egress-net allowlist learn``: propose the domain allowlist from alert-mode firewall logs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from egress_net.allowlist import (
+    ALLOWLIST_KEY_PATH,
+    DEFAULT_WILDCARD_THRESHOLD,
+    Learner,
+    Spoke,
+    SpokeMap,
+    allowlist_snippet,
+    diff_allowlist,
+    diff_text,
+    ip_table,
+    learner_summary,
+    names_table,
+    parse_spoke_option,
+    read_current_allowlist,
+    validate_entry,
+)
+from egress_net.errors import ConfigError
+from egress_net.logs import Progress, open_sources
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "allowlist",
+        help="learn the domain allowlist from Network Firewall logs",
+        description="Work with the stack's domain allowlist.",
+    )
+    verbs = parser.add_subparsers(dest="allowlist_command", metavar="<verb>")
+    learn = verbs.add_parser(
+        "learn",
+        help="propose domains.allow from alert-mode logs",
+        description="Read Network Firewall alert/netflow/TLS logs (files, gzip, directories, "
+        "s3://BUCKET/PREFIX, cwlogs://GROUP), list the names each spoke reached and propose "
+        "the allowlist as a stack-config snippet with a diff against the current list.",
+    )
+    learn.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="log file, dir, s3://, cwlogs://"
+    )
+    learn.add_argument("--stack", help="stack whose spokes and current allowlist to use")
+    learn.add_argument(
+        "--project-dir", type=Path, help="folder with Pulumi.yaml (default: here or above)"
+    )
+    learn.add_argument(
+        "--spoke",
+        action="append",
+        default=[],
+        metavar="NAME=CIDR",
+        help="a spoke's source CIDR (repeatable; adds to or replaces the stack's)",
+    )
+    learn.add_argument("--current", type=Path, help="file with the current allowlist")
+    learn.add_argument(
+        "--wildcard-threshold",
+        type=int,
+        default=DEFAULT_WILDCARD_THRESHOLD,
+        metavar="N",
+        help="propose .parent once N distinct subdomains were seen (0: never; default %(default)s)",
+    )
+    learn.add_argument(
+        "--keep-unused", action="store_true", help="keep current entries no traffic used"
+    )
+    learn.add_argument("--output", "-o", type=Path, help="write the YAML snippet here")
+    learn.add_argument("--json", type=Path, dest="json_path", help="write the full report as JSON")
+    learn.add_argument("--top", type=int, default=50, help="rows per table (default %(default)s)")
+    learn.add_argument("--since", help="CloudWatch Logs window start (ISO 8601, UTC if no zone)")
+    learn.add_argument("--until", help="CloudWatch Logs window end (ISO 8601)")
+    learn.add_argument("--region", help="AWS region for s3:// and cwlogs:// sources")
+    learn.add_argument("--endpoint-url", help="AWS endpoint (e.g. a local test server)")
+    learn.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    learn.set_defaults(func=run_learn)
+    parser.set_defaults(func=lambda args: _missing_verb(parser))
+
+
+def _missing_verb(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _epoch_ms(text: str | None, option: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            option, f"{text!r} is not an ISO 8601 time", "e.g. 2026-11-01T00:00"
+        ) from None
+    if stamp.tzinfo is None:
+        from datetime import UTC
+
+        stamp = stamp.replace(tzinfo=UTC)
+    return int(stamp.timestamp() * 1000)
+
+
+def _stack_spokes_and_allowlist(
+    stack: str, project_dir: Path | None
+) -> tuple[list[Spoke], list[str]]:
+    from egress_net.config import load_stack
+
+    config = load_stack(stack, project_dir)
+    spokes = [Spoke(s.name, str(s.cidr)) for s in config.all_spokes]
+    current = [
+        validate_entry(e, f"{'.'.join(ALLOWLIST_KEY_PATH)}[{i}]")
+        for i, e in enumerate(config.domain_allowlist)
+    ]
+    return spokes, current
+
+
+def _client_factory(args: argparse.Namespace) -> Any:
+    def make(service: str) -> Any:
+        import boto3
+
+        kwargs: dict[str, Any] = {}
+        if args.region:
+            kwargs["region_name"] = args.region
+        if args.endpoint_url:
+            kwargs["endpoint_url"] = args.endpoint_url
+        return boto3.client(service, **kwargs)
+
+    return make
+
+
+def run_learn(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    spokes: list[Spoke] = []
+    current: list[str] = []
+    if args.stack:
+        spokes, current = _stack_spokes_and_allowlist(args.stack, args.project_dir)
+    if args.spoke:
+        given = [parse_spoke_option(text) for text in args.spoke]
+        named = {s.name for s in given}
+        spokes = [s for s in spokes if s.name not in named] + given
+    if args.current is not None:
+        try:
+            text = args.current.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(str(args.current), f"cannot read ({err.strerror})") from None
+        current = read_current_allowlist(text, str(args.current))
+    if args.top < 1:
+        raise ConfigError("--top", "must be 1 or more", "e.g. --top 100")
+    if args.wildcard_threshold < 0:
+        raise ConfigError("--wildcard-threshold", "must be 0 or more", "0 turns wildcards off")
+
+    learner = Learner(SpokeMap(spokes))
+    try:
+        sources = open_sources(
+            args.sources,
+            _client_factory(args),
+            _epoch_ms(args.since, "--since"),
+            _epoch_ms(args.until, "--until"),
+        )
+        hints = [source.size_hint() for source in sources]
+        total = None if None in hints else sum(h or 0 for h in hints)
+        progress = Progress(total, enabled=False if args.no_progress else None)
+        learner.read(sources, progress)
+    except (ClientError, BotoCoreError) as err:
+        raise ConfigError(
+            "SOURCE",
+            f"cannot read the logs from AWS: {err}",
+            "check the name, region and credentials",
+        ) from None
+
+    print(_report(learner, args.top))
+    diff = diff_allowlist(
+        learner.names_overall(), current, args.wildcard_threshold, args.keep_unused
+    )
+    print("\nAllowlist diff (+ add, - unused, space: kept)")
+    print(diff_text(diff))
+    snippet = allowlist_snippet(diff.proposed)
+    print("\nStack config snippet:")
+    print(snippet, end="")
+    if args.output is not None:
+        args.output.write_text(snippet, encoding="utf-8")
+    if args.json_path is not None:
+        report = learner_summary(learner)
+        report["allowlist"] = {
+            "proposed": diff.proposed,
+            "added": diff.added,
+            "kept": diff.kept,
+            "unused": diff.unused,
+        }
+        args.json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _report(learner: Learner, top: int) -> str:
+    stats = learner.stats
+    parts = [
+        f"Read {stats.lines:,} lines: {stats.records:,} records, {stats.corrupt:,} corrupt, "
+        f"{stats.replies:,} reply-direction, {stats.east_west:,} spoke-to-spoke, "
+        f"{stats.unnamed_hosts:,} SNI/Host not a DNS name."
+    ]
+    parts += [f"  corrupt: {example}" for example in stats.corrupt_examples]
+    if stats.ip_overflow:
+        parts.append(
+            f"  {stats.ip_overflow:,} flows to further IP-only destinations were not listed: "
+            f"more than {learner.MAX_IP_DESTINATIONS:,} distinct ones"
+        )
+    overall = {("(all)", name): seen for name, seen in learner.names_overall().items()}
+    ip_only = learner.ip_only()
+    parts += ["", "Names per spoke (TLS SNI, HTTP Host):", names_table(learner.names, top)]
+    parts += _more(len(learner.names), top)
+    parts += ["", "Names overall:", names_table(overall, top)]
+    parts += _more(len(overall), top)
+    parts += ["", "IP-only destinations (no SNI/Host; candidates for 5-tuple rules):"]
+    parts.append(ip_table(ip_only, top) if ip_only else "(none)")
+    parts += _more(len(ip_only), top)
+    return "\n".join(parts)
+
+
+def _more(rows: int, top: int) -> list[str]:
+    if rows <= top:
+        return []
+    return [f"... {rows - top:,} more rows (--top to show more, --json for all)"]

@@ -1,0 +1,136 @@
+"""``egress-net verify <stack>``: prove offline that every spoke's traffic is inspected."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from ipaddress import AddressValueError, IPv4Address
+from typing import Any
+
+from egress_net.errors import ConfigError
+from egress_net.graph.checks import (
+    DEFAULT_DESTINATION,
+    CheckOptions,
+    SpokeToSpoke,
+    VerificationReport,
+    run_checks,
+)
+from egress_net.graph.model import RoutingGraph
+from egress_net.graph.report import render_json, render_text
+
+SPOKE_TO_SPOKE_KEY = "egress-net:spokeToSpoke"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="synthesize a stack offline and prove every spoke's traffic passes the firewall",
+        description="Synthesize the stack offline, trace every spoke subnet's traffic to the "
+        "internet and back and to the other spokes, and check it: one firewall endpoint, the "
+        "same both ways, the same AZ, no bypass, no blackhole, no loop. Exit 0 only if all pass.",
+    )
+    parser.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml")
+    add_check_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_check_arguments(
+    parser: argparse.ArgumentParser,
+    intent_default: str = f"the stack's {SPOKE_TO_SPOKE_KEY}; open when its transitGateway "
+    "sets acceptSpokeToSpokeBypass; else inspected",
+) -> None:
+    """Options shared with ``audit``."""
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--destination",
+        default=str(DEFAULT_DESTINATION),
+        help=f"public IPv4 address to trace to (default {DEFAULT_DESTINATION}, a documentation "
+        "address)",
+    )
+    parser.add_argument(
+        "--spoke-to-spoke",
+        choices=[i.value for i in SpokeToSpoke],
+        default=None,
+        help=f"what spoke-to-spoke traffic must do (default: {intent_default})",
+    )
+
+
+def parse_destination(text: str) -> IPv4Address:
+    try:
+        return IPv4Address(text)
+    except AddressValueError:
+        raise ConfigError(
+            "--destination", f"{text!r} is not an IPv4 address", "give one like 198.51.100.10"
+        ) from None
+
+
+def check_destination(graph: RoutingGraph, destination: IPv4Address) -> None:
+    """A destination inside a VPC would test local routing, not egress."""
+    for vpc in graph.vpcs.values():
+        if vpc.contains(destination):
+            raise ConfigError(
+                "--destination",
+                f"{destination} is inside {vpc.name or vpc.id} ({vpc.id}), not on the internet",
+                f"give a public address, e.g. the default {DEFAULT_DESTINATION}",
+            )
+
+
+def intent_from_config(config: dict[str, Any]) -> SpokeToSpoke:
+    """The stack's spoke-to-spoke intent: explicit, else what its design implies — open with a
+    single TGW route table (an accepted bypass), blocked after the NAT gateway (the firewall
+    cannot see it there), inspected otherwise. Mirrors ``StackConfig.spoke_to_spoke_intent``."""
+    transit_gateway = config.get("egress-net:transitGateway") or {}
+    if not isinstance(transit_gateway, dict):
+        transit_gateway = {}
+    if transit_gateway.get("acceptSpokeToSpokeBypass") or transit_gateway.get("routeTables") == (
+        "single"
+    ):
+        default = SpokeToSpoke.OPEN
+    elif config.get("egress-net:placement") == "after-nat":
+        default = SpokeToSpoke.BLOCKED
+    else:
+        default = SpokeToSpoke.INSPECTED
+    value = config.get(SPOKE_TO_SPOKE_KEY, default.value)
+    try:
+        return SpokeToSpoke(value)
+    except ValueError:
+        raise ConfigError(
+            SPOKE_TO_SPOKE_KEY,
+            f"{value!r} is not a spoke-to-spoke intent",
+            "use 'inspected', 'blocked' or 'open'",
+        ) from None
+
+
+def check_and_print(
+    graph: RoutingGraph, args: argparse.Namespace, default_intent: SpokeToSpoke, title: str
+) -> int:
+    destination = parse_destination(args.destination)
+    check_destination(graph, destination)
+    intent = SpokeToSpoke(args.spoke_to_spoke) if args.spoke_to_spoke else default_intent
+    report = run_checks(graph, CheckOptions(destination, intent))
+    print_report(report, args.json, title)
+    return 0 if report.ok else 1
+
+
+def print_report(report: VerificationReport, as_json: bool, title: str) -> None:
+    if as_json:
+        print(json.dumps(render_json(report), indent=2))
+    else:
+        print(render_text(report, title), end="")
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so `egress-net --help` does not load Pulumi.
+    from egress_net import engine
+    from egress_net.graph.from_recording import graph_from_recordings
+
+    parse_destination(args.destination)  # fail on a bad argument before synthesizing
+    result = engine.synth(engine.load_source(args.stack))
+    recordings = [result.recording, *result.referenced.values()]
+    graph = graph_from_recordings(recordings)
+    title = f"verify {args.stack}: " + ", ".join(r.stack for r in recordings)
+    # A spoke stack follows its hub's design.
+    hub = next(
+        (r for r in recordings if r.config.get("egress-net:role") == "hub"), result.recording
+    )
+    return check_and_print(graph, args, intent_from_config(hub.config), title)

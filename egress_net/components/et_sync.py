@@ -1,0 +1,297 @@
+"""``egress-net:index:EmergingThreatsSync``: the scheduled ET Open sync function and its wiring.
+
+Declares a Lambda (code packaged from the installed ``egress_net`` modules it needs, all
+stdlib-only), its role with a least-privilege inline policy, an EventBridge schedule, the SSM
+parameter holding the last applied version, the S3 bucket/prefix for manifests, and a log group
+with retention. Every IAM statement is scoped to a resource; none needs ``"*"``:
+
+- Network Firewall: the one firewall policy ARN, and ``stateful-rulegroup/<prefix>-et-*`` (the
+  only names the function creates, updates, tags, describes and deletes).
+- SSM: the version parameter's ARN. S3: ``<bucket>/<prefix>*`` (PutObject only).
+- Logs: the function's own log group and its streams. Metrics are emitted through the log
+  (Embedded Metric Format), so no ``cloudwatch:PutMetricData`` (which would need ``"*"``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+import egress_net
+from egress_net.et_sync.model import EmergingThreatsConfig
+from egress_net.et_sync.settings import SETTINGS_ENV
+
+COMPONENT_TYPE = "egress-net:index:EmergingThreatsSync"
+HANDLER = "egress_net.et_sync.handler.handler"
+RUNTIME = "python3.12"
+# Modules the function imports; model.py files use pydantic and stay out of the package.
+PACKAGED_FOLDERS = ("et_sync", "rules")
+PACKAGED_TOP_LEVEL = ("__init__.py", "errors.py")
+EXCLUDED_MODULES = frozenset({"model.py"})
+
+
+@dataclass
+class EmergingThreatsSyncArgs:
+    """What the hub passes in; ``firewall_policy_arn`` and ``bucket_name`` may be Outputs."""
+
+    firewall_policy_arn: pulumi.Input[str]
+    rule_group_prefix: str
+    home_net: Sequence[str]
+    config: EmergingThreatsConfig = field(
+        default_factory=lambda: EmergingThreatsConfig(enabled=True)
+    )
+    # An existing bucket for the manifests; a private bucket is created when None.
+    bucket_name: pulumi.Input[str] | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def lambda_code_files(package_root: Path | None = None) -> dict[str, Path]:
+    """``{path in the zip: file}``: the handler's package and the stdlib-only modules it uses."""
+    root = package_root or Path(egress_net.__file__).resolve().parent
+    files = {f"egress_net/{name}": root / name for name in PACKAGED_TOP_LEVEL}
+    for folder in PACKAGED_FOLDERS:
+        for path in sorted((root / folder).glob("*.py")):
+            if path.name not in EXCLUDED_MODULES:
+                files[f"egress_net/{folder}/{path.name}"] = path
+    return files
+
+
+def arn_parts(policy_arn: str) -> tuple[str, str, str]:
+    """``(partition, region, account)`` of a Network Firewall ARN (no lookup needed)."""
+    parts = policy_arn.split(":")
+    if len(parts) < 6 or parts[2] != "network-firewall":
+        raise ValueError(f"not a Network Firewall ARN: {policy_arn!r}")
+    return parts[1], parts[3], parts[4]
+
+
+def rule_group_arn_pattern(policy_arn: str, rule_group_prefix: str) -> str:
+    partition, region, account = arn_parts(policy_arn)
+    return (
+        f"arn:{partition}:network-firewall:{region}:{account}:"
+        f"stateful-rulegroup/{rule_group_prefix}-et-*"
+    )
+
+
+def sync_policy_document(
+    *,
+    policy_arn: str,
+    rule_group_prefix: str,
+    parameter_arn: str,
+    bucket_name: str,
+    records_prefix: str,
+    log_group_arn: str,
+) -> dict[str, Any]:
+    """The function's inline IAM policy: every statement names its resources."""
+    partition = arn_parts(policy_arn)[0]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "SwitchTheHubPolicy",
+                "Effect": "Allow",
+                "Action": [
+                    "network-firewall:DescribeFirewallPolicy",
+                    "network-firewall:UpdateFirewallPolicy",
+                ],
+                "Resource": [policy_arn],
+            },
+            {
+                "Sid": "ManageEtRuleGroups",
+                "Effect": "Allow",
+                "Action": [
+                    "network-firewall:CreateRuleGroup",
+                    "network-firewall:DescribeRuleGroup",
+                    "network-firewall:UpdateRuleGroup",
+                    "network-firewall:DeleteRuleGroup",
+                    "network-firewall:TagResource",
+                ],
+                "Resource": [rule_group_arn_pattern(policy_arn, rule_group_prefix)],
+            },
+            {
+                "Sid": "AppliedVersion",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameter", "ssm:PutParameter"],
+                "Resource": [parameter_arn],
+            },
+            {
+                "Sid": "ManifestsAndRejectReports",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject"],
+                "Resource": [f"arn:{partition}:s3:::{bucket_name}/{records_prefix}*"],
+            },
+            {
+                "Sid": "OwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+            },
+        ],
+    }
+
+
+class EmergingThreatsSync(pulumi.ComponentResource):
+    """The scheduled ET Open sync for one hub firewall policy."""
+
+    function: aws.lambda_.Function
+    role: aws.iam.Role
+    parameter: aws.ssm.Parameter
+    schedule: aws.cloudwatch.EventRule
+
+    def __init__(
+        self,
+        name: str,
+        args: EmergingThreatsSyncArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cfg = args.config
+        prefix = args.rule_group_prefix
+        tags = {**args.tags, "egress-net:component": "et-sync"}
+        function_name = f"{prefix}-et-sync"[:64]
+        records_prefix = cfg.bucket_prefix  # normalised by the model: "a/b/" or ""
+
+        if args.bucket_name is None and not cfg.bucket:
+            bucket = aws.s3.Bucket(f"{name}-records", tags=tags, opts=child)
+            aws.s3.BucketPublicAccessBlock(
+                f"{name}-records-private",
+                bucket=bucket.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+                opts=child,
+            )
+            bucket_name: pulumi.Output[str] = bucket.bucket
+        else:
+            bucket_name = pulumi.Output.from_input(args.bucket_name or cfg.bucket)
+
+        self.parameter = aws.ssm.Parameter(
+            f"{name}-version",
+            name=f"/egress-net/{prefix}/et-sync/applied-version",
+            type="String",
+            insecure_value="none",
+            description="Emerging Threats version (tarball md5) last applied by the sync",
+            tags=tags,
+            # The function writes the value; a later deploy must not reset it.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["insecureValue"]),
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=cfg.log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            tags=tags,
+            opts=child,
+        )
+        policy_document = pulumi.Output.all(
+            pulumi.Output.from_input(args.firewall_policy_arn),
+            self.parameter.arn,
+            bucket_name,
+            log_group.arn,
+        ).apply(
+            lambda values: json.dumps(
+                sync_policy_document(
+                    policy_arn=values[0],
+                    rule_group_prefix=prefix,
+                    parameter_arn=values[1],
+                    bucket_name=values[2],
+                    records_prefix=records_prefix,
+                    log_group_arn=values[3],
+                )
+            )
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=self.role.id, policy=policy_document, opts=child
+        )
+
+        settings_json = pulumi.Output.all(
+            pulumi.Output.from_input(args.firewall_policy_arn), bucket_name, self.parameter.name
+        ).apply(
+            lambda values: cfg.to_settings(
+                policy_arn=values[0],
+                rule_group_prefix=prefix,
+                version_parameter=values[2],
+                bucket=values[1],
+                home_net=list(args.home_net),
+            ).to_json()
+        )
+        code = pulumi.AssetArchive(
+            {path: pulumi.FileAsset(str(file)) for path, file in lambda_code_files().items()}
+        )
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            name=function_name,
+            runtime=RUNTIME,
+            handler=HANDLER,
+            code=code,
+            role=self.role.arn,
+            architectures=["arm64"],
+            memory_size=1024,  # parsing the full ruleset peaks well under this
+            timeout=900,
+            reserved_concurrent_executions=1,  # two runs must never race on the policy
+            environment={"variables": {SETTINGS_ENV: settings_json}},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
+        )
+        self.schedule = aws.cloudwatch.EventRule(
+            f"{name}-schedule",
+            schedule_expression=cfg.schedule,
+            description="Runs the Emerging Threats Open sync",
+            tags=tags,
+            opts=child,
+        )
+        aws.lambda_.Permission(
+            f"{name}-invoke",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="events.amazonaws.com",
+            source_arn=self.schedule.arn,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-target",
+            rule=self.schedule.name,
+            arn=self.function.arn,
+            opts=child,
+        )
+
+        self.function_name = self.function.name
+        self.function_arn = self.function.arn
+        self.role_arn = self.role.arn
+        self.version_parameter_name = self.parameter.name
+        self.bucket_name = bucket_name
+        self.records_prefix = records_prefix
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "functionArn": self.function_arn,
+                "roleArn": self.role_arn,
+                "versionParameterName": self.version_parameter_name,
+                "bucketName": self.bucket_name,
+                "recordsPrefix": records_prefix,
+                "scheduleExpression": self.schedule.schedule_expression,
+            }
+        )

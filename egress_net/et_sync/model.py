@@ -1,0 +1,216 @@
+"""Stack config model for ``rules.emergingThreats`` (validated at deploy time, pydantic).
+
+Not imported by the deployed function: ``to_settings`` turns the validated config into the
+stdlib ``SyncSettings`` that the component hands to the function as JSON.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from egress_net.et_sync.select import normalize_category
+from egress_net.et_sync.settings import (
+    DEFAULT_GROUP_CAPACITY_MAX,
+    DEFAULT_POLICY_CAPACITY,
+    DEFAULT_POLICY_GROUPS,
+    DEFAULT_SOURCE_URL,
+    Quotas,
+    SyncSettings,
+)
+
+# EventBridge schedule expressions: rate(1 day), rate(12 hours), cron(0 3 * * ? *).
+_SCHEDULE = re.compile(
+    r"^(rate\(\s*[1-9]\d*\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\(.+\))$"
+)
+_VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+_PORT = re.compile(r"^(\d{1,5})(:(\d{1,5}))?$")
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = frozenset(
+    {
+        1,
+        3,
+        5,
+        7,
+        14,
+        30,
+        60,
+        90,
+        120,
+        150,
+        180,
+        365,
+        400,
+        545,
+        731,
+        1096,
+        1827,
+        2192,
+        2557,
+        2922,
+        3288,
+        3653,
+    }
+)
+
+_MODEL_CONFIG = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class EtQuotasConfig(BaseModel):
+    """Network Firewall quotas of the account and the share kept for the user's own groups."""
+
+    model_config = _MODEL_CONFIG
+
+    group_capacity_max: int = Field(DEFAULT_GROUP_CAPACITY_MAX, ge=1, le=30_000)
+    policy_capacity: int = Field(DEFAULT_POLICY_CAPACITY, ge=1)
+    policy_groups: int = Field(DEFAULT_POLICY_GROUPS, ge=1)
+    reserved_capacity: int = Field(5_000, ge=0)
+    reserved_groups: int = Field(5, ge=0)
+    headroom_percent: int = Field(10, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _leaves_room(self) -> EtQuotasConfig:
+        if self.reserved_capacity >= self.policy_capacity:
+            raise ValueError("reservedCapacity must be below policyCapacity")
+        if self.reserved_groups >= self.policy_groups:
+            raise ValueError("reservedGroups must be below policyGroups")
+        return self
+
+
+class EmergingThreatsConfig(BaseModel):
+    """``rules.emergingThreats``: the scheduled ET Open sync. Off unless ``enabled``."""
+
+    model_config = _MODEL_CONFIG
+
+    enabled: bool = False
+    schedule: str = "rate(1 day)"
+    source_url: str = DEFAULT_SOURCE_URL
+    md5_url: str = ""
+    include_categories: list[str] = Field(default_factory=list)
+    exclude_categories: list[str] = Field(default_factory=list)
+    ids_to_ips_categories: list[str] = Field(default_factory=list)
+    home_net: list[str] = Field(default_factory=list)
+    ip_sets: dict[str, list[str]] = Field(default_factory=dict)
+    port_sets: dict[str, list[str]] = Field(default_factory=dict)
+    quotas: EtQuotasConfig = Field(default_factory=EtQuotasConfig)
+    priority_start: int = Field(100, ge=1, le=65_000)
+    max_download_mb: int = Field(64, ge=1, le=512)
+    timeout_seconds: float = Field(30.0, gt=0, le=300)
+    log_retention_days: int = 30
+    bucket: str = ""
+    bucket_prefix: str = "et-sync/"
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        if not _SCHEDULE.match(value.strip()):
+            raise ValueError("use an EventBridge expression such as 'rate(1 day)' or 'cron(...)'")
+        return value.strip()
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(d) for d in sorted(LOG_RETENTION_DAYS))
+            raise ValueError(f"CloudWatch Logs retention must be one of {allowed}")
+        return value
+
+    @field_validator("bucket_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        # One spelling for the function's keys and the IAM resource: "a/b/", or "" for root.
+        value = value.strip().strip("/")
+        if any(part in ("", ".", "..") for part in value.split("/")) and value:
+            raise ValueError(f"{value!r} is not a plain S3 key prefix like 'security/et-sync'")
+        return f"{value}/" if value else ""
+
+    @field_validator("source_url", "md5_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if value and urlparse(value).scheme != "https":
+            raise ValueError("the ruleset must be fetched over https")
+        return value
+
+    @field_validator("include_categories", "exclude_categories", "ids_to_ips_categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        return [normalize_category(name) for name in value]
+
+    @field_validator("home_net")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(cidr, strict=True)) for cidr in value]
+
+    @field_validator("ip_sets")
+    @classmethod
+    def _ip_sets(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, cidrs in value.items():
+            _check_variable_name(name)
+            if not cidrs:
+                raise ValueError(f"{name}: give at least one CIDR")
+            for cidr in cidrs:
+                ipaddress.ip_network(cidr, strict=True)
+        return value
+
+    @field_validator("port_sets")
+    @classmethod
+    def _port_sets(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, ports in value.items():
+            _check_variable_name(name)
+            if not ports:
+                raise ValueError(f"{name}: give at least one port or range")
+            for port in ports:
+                match = _PORT.match(port)
+                low = int(match.group(1)) if match else -1
+                high = int(match.group(3) or low) if match else -1
+                if not match or not 0 <= low <= high <= 65535:
+                    raise ValueError(f"{name}: {port!r} is not a port or range like '8000:8080'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EmergingThreatsConfig:
+        both = sorted(set(self.include_categories) & set(self.exclude_categories))
+        if both:
+            raise ValueError(f"categories both included and excluded: {both}")
+        return self
+
+    def to_settings(
+        self,
+        *,
+        policy_arn: str = "",
+        rule_group_prefix: str = "egress-net",
+        version_parameter: str = "",
+        bucket: str = "",
+        home_net: list[str] | None = None,
+    ) -> SyncSettings:
+        """The run-time settings; ``home_net`` (the spoke supernets) applies when unset here."""
+        quotas = self.quotas.model_dump()
+        return SyncSettings(
+            source_url=self.source_url,
+            md5_url=self.md5_url,
+            policy_arn=policy_arn,
+            rule_group_prefix=rule_group_prefix,
+            version_parameter=version_parameter,
+            bucket=bucket or self.bucket,
+            prefix=self.bucket_prefix,
+            include_categories=tuple(self.include_categories),
+            exclude_categories=tuple(self.exclude_categories),
+            ids_to_ips_categories=tuple(self.ids_to_ips_categories),
+            home_net=tuple(self.home_net or home_net or ()),
+            ip_sets={k: tuple(v) for k, v in self.ip_sets.items()},
+            port_sets={k: tuple(v) for k, v in self.port_sets.items()},
+            quotas=Quotas(**quotas),
+            priority_start=self.priority_start,
+            max_download_bytes=self.max_download_mb * 1024 * 1024,
+            timeout_seconds=self.timeout_seconds,
+        )
+
+
+def _check_variable_name(name: str) -> None:
+    if not _VARIABLE_NAME.match(name):
+        raise ValueError(f"{name!r}: variable names are letters, digits and _ (max 32)")

@@ -1,0 +1,107 @@
+"""Which ET rules to run and how: categories, IDS→IPS conversion and rule variables.
+
+ET Open ships one file per category (``emerging-malware.rules`` is category ``malware``,
+``tor.rules`` is ``tor``). Rules that use Suricata variables (``$HTTP_SERVERS``,
+``$SHELLCODE_PORTS`` …) are kept and the variables defined as Network Firewall IP/port sets,
+rather than dropping the rules as a plain port of the rules would have to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+_ACTIVE_ALERT = re.compile(r"^alert(?=\s)", re.MULTILINE)
+_HEADER_VARIABLE = re.compile(r"\$([A-Za-z][A-Za-z0-9_]*)")
+# Suricata's shipped defaults (suricata.yaml) for the port variables ET rules use; Network
+# Firewall port sets take ports and ranges only, so "!80" is written as the ranges around 80.
+DEFAULT_PORT_SETS: dict[str, tuple[str, ...]] = {
+    "HTTP_PORTS": ("80",),
+    "SHELLCODE_PORTS": ("0:79", "81:65535"),
+    "ORACLE_PORTS": ("1521",),
+    "SSH_PORTS": ("22",),
+    "DNP3_PORTS": ("20000",),
+    "MODBUS_PORTS": ("502",),
+    "FILE_DATA_PORTS": ("80", "110", "143"),
+    "FTP_PORTS": ("21",),
+    "GENEVE_PORTS": ("6081",),
+    "VXLAN_PORTS": ("4789",),
+    "TEREDO_PORTS": ("3544",),
+}
+# Used when neither the config nor the hub gives the protected networks.
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+def normalize_category(name: str) -> str:
+    """``emerging-malware.rules``, ``emerging-malware`` and ``malware`` all name ``malware``."""
+    base = name.strip().rsplit("/", 1)[-1].lower()
+    base = base.removesuffix(".rules")
+    return base.removeprefix("emerging-")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Rules files chosen for the firewall: ``files`` maps the file name to its text."""
+
+    files: dict[str, str]
+    skipped_categories: tuple[str, ...]
+    unknown_categories: tuple[str, ...]
+
+
+def select_categories(
+    files: Mapping[str, str],
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> Selection:
+    """Keep ``include`` (all when empty) minus ``exclude``; names not in the ruleset are listed."""
+    by_category = {normalize_category(name): name for name in files}
+    wanted = {normalize_category(c) for c in include} or set(by_category)
+    unwanted = {normalize_category(c) for c in exclude}
+    unknown = sorted((wanted | unwanted) - set(by_category))
+    kept = sorted(c for c in by_category if c in wanted and c not in unwanted)
+    chosen = {by_category[c]: files[by_category[c]] for c in kept}
+    skipped = tuple(sorted(set(by_category) - set(kept)))
+    return Selection(files=chosen, skipped_categories=skipped, unknown_categories=tuple(unknown))
+
+
+def convert_ids_to_ips(text: str) -> str:
+    """Active ``alert`` rules become ``drop``; commented-out rules are left as they are."""
+    return _ACTIVE_ALERT.sub("drop", text)
+
+
+def apply_ids_to_ips(files: Mapping[str, str], categories: Iterable[str]) -> dict[str, str]:
+    """``files`` maps file name to text; files of the chosen categories are converted."""
+    chosen = {normalize_category(c) for c in categories}
+    return {
+        name: convert_ids_to_ips(text) if normalize_category(name) in chosen else text
+        for name, text in files.items()
+    }
+
+
+def header_variables(rule: str) -> set[str]:
+    """Variable names used in a rule's header (before the options, where sets apply)."""
+    header = rule.split("(", 1)[0]
+    return set(_HEADER_VARIABLE.findall(header))
+
+
+def variable_sets(
+    used: Iterable[str],
+    home_net: Sequence[str],
+    ip_sets: Mapping[str, Sequence[str]] | None = None,
+    port_sets: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
+    """``(home_net, ip_sets, port_sets)`` defining every variable the rules use that we can.
+
+    As in Suricata's shipped config, ``*_SERVERS`` default to ``HOME_NET`` and the port
+    variables to their well-known ports; configured values always win. ``EXTERNAL_NET`` is
+    left to Network Firewall (the negation of ``HOME_NET``) unless configured. ``HOME_NET``
+    defaults to the spoke supernets given by the hub, else the private ranges.
+    """
+    configured_ips = {k: list(v) for k, v in (ip_sets or {}).items()}
+    home = configured_ips.pop("HOME_NET", None) or list(home_net) or list(PRIVATE_NETWORKS)
+    ips = {name: list(home) for name in sorted(set(used)) if name.endswith("_SERVERS")}
+    ips.update(configured_ips)
+    ports = {name: list(value) for name, value in DEFAULT_PORT_SETS.items()}
+    ports.update({k: list(v) for k, v in (port_sets or {}).items()})
+    return home, ips, ports

@@ -1,0 +1,277 @@
+"""The neutral routing graph: what AWS routes on, and nothing about who built it.
+
+Both adapters (an offline recording and a live account) produce a ``RoutingGraph``; the tracer
+and the checks only ever read this model. Everything is keyed by resource ID, and every AZ is
+an AZ *ID* (``use1-az1``), never an AZ name, because names map differently per account.
+
+Addresses are IPv4 and stored as ``ipaddress`` objects; longest-prefix match uses a per-table
+index of ``{prefix length: {network int: route}}`` so a lookup costs at most 33 dict probes
+whatever the number of routes (a hub TGW table holds one propagated route per spoke).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from ipaddress import IPv4Address, IPv4Network
+from typing import TypeVar
+
+R = TypeVar("R", "Route", "TgwRoute")
+
+
+class TargetKind(StrEnum):
+    """Where a VPC route sends a packet."""
+
+    LOCAL = "local"
+    INTERNET_GATEWAY = "igw"
+    NAT_GATEWAY = "nat"
+    VPC_ENDPOINT = "vpce"  # a Network Firewall endpoint (a Gateway Load Balancer endpoint)
+    TRANSIT_GATEWAY = "tgw"
+    BLACKHOLE = "blackhole"
+    OTHER = "other"  # peering, ENI, VGW...: not traced, reported as such
+
+
+@dataclass(frozen=True)
+class Route:
+    destination: IPv4Network
+    target_kind: TargetKind
+    target_id: str = ""
+    prefix_list_id: str = ""  # set when the route came from a managed prefix list entry
+
+    @cached_property
+    def label(self) -> str:
+        """``10.0.0.0/8 → tgw-…``, for reports (cached: traces quote it on every hop)."""
+        return f"{self.prefix_list_id or self.destination} → {self.target_id or self.target_kind}"
+
+
+@dataclass
+class RouteTable:
+    id: str
+    vpc_id: str
+    routes: list[Route] = field(default_factory=list)
+    _index: list[tuple[int, dict[int, Route]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def add(self, route: Route) -> None:
+        self.routes.append(route)
+        self._index = None
+
+    def lookup(self, address: IPv4Address) -> Route | None:
+        """Longest-prefix match, as the VPC router does."""
+        return _longest_prefix_match(self._route_index(), int(address))
+
+    def _route_index(self) -> list[tuple[int, dict[int, Route]]]:
+        if self._index is None:
+            # An explicit CIDR beats a prefix-list entry for the very same prefix.
+            ordered = sorted(self.routes, key=lambda r: not r.prefix_list_id)
+            self._index = _build_index(ordered)
+        return self._index
+
+
+@dataclass
+class Vpc:
+    id: str
+    cidrs: list[IPv4Network]
+    name: str = ""
+    main_route_table_id: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def contains(self, address: IPv4Address) -> bool:
+        return any(address in cidr for cidr in self.cidrs)
+
+
+@dataclass
+class Subnet:
+    id: str
+    vpc_id: str
+    cidr: IPv4Network
+    az_id: str
+    route_table_id: str = ""  # explicit association; "" means the VPC's main route table
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tier(self) -> str:
+        return self.tags.get("egress-net:tier", "")
+
+    @property
+    def name(self) -> str:
+        return self.tags.get("Name", self.id)
+
+
+@dataclass
+class InternetGateway:
+    id: str
+    vpc_id: str
+    edge_route_table_id: str = ""  # IGW ingress routing (a gateway route table association)
+
+
+@dataclass
+class NatGateway:
+    id: str
+    subnet_id: str
+    private_ip: IPv4Address
+    public_ip: IPv4Address | None  # None for a private NAT gateway
+
+
+@dataclass
+class FirewallEndpoint:
+    id: str  # the endpoint ID routes point at (vpce-...)
+    firewall: str  # firewall name or ARN
+    subnet_id: str
+    az_id: str
+
+
+@dataclass
+class TgwAttachment:
+    id: str
+    tgw_id: str
+    resource_type: str = "vpc"  # vpc | peering | vpn | direct-connect-gateway | ...
+    vpc_id: str = ""
+    subnet_ids: list[str] = field(default_factory=list)
+    appliance_mode: bool = False
+    route_table_id: str = ""  # the TGW route table the attachment is associated with
+    az_ids: list[str] = field(
+        default_factory=list
+    )  # a network-function (firewall) attachment's AZs
+
+
+@dataclass(frozen=True)
+class TgwRoute:
+    destination: IPv4Network
+    attachment_id: str = ""  # "" with blackhole=True
+    blackhole: bool = False
+    origin: str = "static"  # static | propagated
+
+    @cached_property
+    def label(self) -> str:
+        return f"{self.destination} → {self.attachment_id or 'blackhole'}"
+
+
+@dataclass
+class TgwRouteTable:
+    id: str
+    tgw_id: str
+    routes: list[TgwRoute] = field(default_factory=list)
+    propagations: set[str] = field(default_factory=set)  # attachment IDs
+    _index: list[tuple[int, dict[int, TgwRoute]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def add(self, route: TgwRoute) -> None:
+        self.routes.append(route)
+        self._index = None
+
+    def lookup(self, address: IPv4Address) -> TgwRoute | None:
+        """Longest-prefix match; for the same prefix a static route beats a propagated one."""
+        if self._index is None:
+            ordered = sorted(self.routes, key=lambda r: r.origin == "static")
+            self._index = _build_index(ordered)
+        return _longest_prefix_match(self._index, int(address))
+
+
+@dataclass
+class TransitGateway:
+    id: str
+    default_association_route_table_id: str = ""  # "" when default association is disabled
+    default_propagation_route_table_id: str = ""  # "" when default propagation is disabled
+
+
+@dataclass
+class RoutingGraph:
+    vpcs: dict[str, Vpc] = field(default_factory=dict)
+    subnets: dict[str, Subnet] = field(default_factory=dict)
+    route_tables: dict[str, RouteTable] = field(default_factory=dict)
+    internet_gateways: dict[str, InternetGateway] = field(default_factory=dict)
+    nat_gateways: dict[str, NatGateway] = field(default_factory=dict)
+    firewall_endpoints: dict[str, FirewallEndpoint] = field(default_factory=dict)
+    transit_gateways: dict[str, TransitGateway] = field(default_factory=dict)
+    tgw_attachments: dict[str, TgwAttachment] = field(default_factory=dict)
+    tgw_route_tables: dict[str, TgwRouteTable] = field(default_factory=dict)
+    _subnets_by_vpc: dict[str, list[Subnet]] | None = field(default=None, repr=False)
+
+    def merge(self, other: RoutingGraph) -> None:
+        """Add another graph's resources (another stack, account or region)."""
+        for name in (
+            "vpcs",
+            "subnets",
+            "route_tables",
+            "internet_gateways",
+            "nat_gateways",
+            "firewall_endpoints",
+            "transit_gateways",
+            "tgw_attachments",
+            "tgw_route_tables",
+        ):
+            getattr(self, name).update(getattr(other, name))
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Forget derived indexes after subnets were added or removed."""
+        self._subnets_by_vpc = None
+
+    def route_table_of(self, subnet: Subnet) -> RouteTable | None:
+        table_id = subnet.route_table_id or self.vpcs[subnet.vpc_id].main_route_table_id
+        return self.route_tables.get(table_id)
+
+    def subnets_of(self, vpc_id: str) -> list[Subnet]:
+        if self._subnets_by_vpc is None:
+            by_vpc: dict[str, list[Subnet]] = {}
+            for subnet in self.subnets.values():
+                by_vpc.setdefault(subnet.vpc_id, []).append(subnet)
+            self._subnets_by_vpc = by_vpc
+        return self._subnets_by_vpc.get(vpc_id, [])
+
+    def subnet_holding(self, vpc_id: str, address: IPv4Address) -> Subnet | None:
+        for subnet in self.subnets_of(vpc_id):
+            if address in subnet.cidr:
+                return subnet
+        return None
+
+
+def parse_network(text: str) -> IPv4Network:
+    return ipaddress.IPv4Network(text, strict=False)
+
+
+def host_in(cidr: IPv4Network, offset: int = 10) -> IPv4Address:
+    """A representative host address; AWS reserves the first four addresses of a subnet."""
+    offset = min(offset, max(cidr.num_addresses - 2, 0))
+    return cidr.network_address + offset
+
+
+def propagated_routes(graph: RoutingGraph, attachment_ids: Iterable[str]) -> list[TgwRoute]:
+    """The routes a TGW route table learns from propagating VPC attachments: their VPC CIDRs."""
+    routes: list[TgwRoute] = []
+    for attachment_id in sorted(attachment_ids):
+        attachment = graph.tgw_attachments.get(attachment_id)
+        if attachment is None or attachment.vpc_id not in graph.vpcs:
+            continue
+        for cidr in graph.vpcs[attachment.vpc_id].cidrs:
+            routes.append(TgwRoute(cidr, attachment_id=attachment_id, origin="propagated"))
+    return routes
+
+
+def _build_index(routes: Iterable[R]) -> list[tuple[int, dict[int, R]]]:
+    """(netmask, {network: route}) per prefix length, longest first.
+
+    Later routes win on an identical prefix, so callers order by precedence (lowest first).
+    """
+    by_length: dict[int, dict[int, R]] = {}
+    for route in routes:
+        network = route.destination
+        by_length.setdefault(network.prefixlen, {})[int(network.network_address)] = route
+    return [
+        ((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF, by_network)
+        for length, by_network in sorted(by_length.items(), reverse=True)
+    ]
+
+
+def _longest_prefix_match(index: list[tuple[int, dict[int, R]]], address: int) -> R | None:
+    for mask, by_network in index:
+        route = by_network.get(address & mask)
+        if route is not None:
+            return route
+    return None

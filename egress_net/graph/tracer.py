@@ -1,0 +1,517 @@
+"""Hop-by-hop packet tracer over a ``RoutingGraph``.
+
+The tracer follows one packet the way AWS forwards it and knows nothing of any deployment
+model: it applies longest-prefix match in whatever VPC or TGW route table the packet meets.
+
+Semantics modelled (see docs/verification.md):
+
+- A packet leaving an ENI (instance, NAT gateway, firewall endpoint, TGW attachment ENI) is
+  routed by the route table of that ENI's subnet (explicit association, else the VPC's main
+  table). ``local`` delivers to the subnet holding the destination.
+- A route to a Network Firewall endpoint hands the packet to the endpoint; the firewall sends it
+  on through the route table of the endpoint's subnet.
+- A NAT gateway rewrites the source to its public IP (private IP for a private NAT) and keeps
+  the translation; the reply to that address is translated back.
+- An Internet gateway sends packets for non-VPC destinations to the internet. A packet from the
+  internet enters at the IGW, the public address is mapped to the private one, then the IGW
+  edge (ingress) route table is used when associated, else local delivery.
+- Entering a TGW: through the source VPC's attachment ENI in the packet's current AZ. Resources
+  in an AZ without an attachment subnet cannot reach the TGW (dropped). The route table the
+  attachment is associated with is looked up; blackhole routes drop.
+- Leaving a TGW into a VPC attachment: without appliance mode, through the ENI in the AZ the
+  packet entered the TGW (if the attachment has no subnet there, every other AZ is explored and
+  the change of AZ is reported). With appliance mode, the TGW pins each flow to one ENI chosen
+  by flow hash, in any AZ, and uses that ENI for the reply: the tracer explores every choice
+  (a branch per AZ), pins it for the reply, and marks the branch whose choices all kept the AZ
+  as the *primary* one.
+- Loops: a packet seen twice at the same place with the same addresses, or more than
+  ``MAX_HOPS`` hops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv4Network
+
+from egress_net.graph.model import (
+    NatGateway,
+    RoutingGraph,
+    Subnet,
+    TargetKind,
+    TgwAttachment,
+)
+
+MAX_HOPS = 64
+
+# Private and shared address space (RFC 1918, RFC 6598, link-local, loopback): a packet for
+# these that leaves through an Internet gateway goes nowhere.
+NOT_ON_THE_INTERNET = tuple(
+    IPv4Network(block)
+    for block in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "127.0.0.0/8",
+    )
+)
+
+# Where a packet is: ("subnet", subnet ID) leaving an ENI there, ("igw-in", IGW ID) arriving
+# from the internet, or ("tgw", "<attachment ID>|<AZ ID>") having entered the TGW.
+Position = tuple[str, str]
+
+
+class HopKind(StrEnum):
+    INSTANCE = "instance"
+    TGW_ENI = "tgw-eni"  # a TGW attachment's network interface in one subnet/AZ
+    TGW = "tgw"
+    FIREWALL = "firewall"
+    NAT = "nat"
+    IGW = "igw"
+    INTERNET = "internet"
+
+
+class Outcome(StrEnum):
+    INTERNET = "internet"  # left through an Internet gateway to a public destination
+    DELIVERED = "delivered"  # reached the subnet holding the destination address
+    BLACKHOLE = "blackhole"
+    NO_ROUTE = "no-route"
+    LOOP = "loop"
+    DROPPED = "dropped"  # AWS would drop it for a reason other than a missing route
+    UNSUPPORTED = "unsupported"  # leaves through something the tracer does not follow
+
+
+@dataclass(slots=True)  # not frozen: frozen dataclasses are slow to build, and traces build many
+class Hop:
+    kind: HopKind
+    resource_id: str
+    az_id: str = ""  # "" where an AZ does not apply (TGW, IGW, the internet)
+    via: str = ""  # the route table and route that led here, for the reader
+    flow_hash: bool = False  # an appliance-mode ENI picked by flow hash
+
+
+@dataclass
+class Flow:
+    """What a round trip remembers between its two directions."""
+
+    nat_translations: dict[str, IPv4Address] = field(default_factory=dict)  # NAT id → orig src
+    pinned_enis: dict[str, str] = field(default_factory=dict)  # appliance attachment → AZ ID
+
+    def copy(self) -> Flow:
+        return Flow(dict(self.nat_translations), dict(self.pinned_enis))
+
+
+@dataclass
+class Trace:
+    source: IPv4Address
+    destination: IPv4Address
+    hops: list[Hop]
+    outcome: Outcome
+    reason: str  # why the trace ended, in words
+    flow: Flow
+    end_subnet_id: str = ""  # where a DELIVERED packet arrived
+    end_igw_id: str = ""  # the IGW an INTERNET packet left through
+    translated_source: IPv4Address | None = None  # source address as the destination sees it
+
+    @property
+    def firewall_endpoints(self) -> list[str]:
+        return [h.resource_id for h in self.hops if h.kind is HopKind.FIREWALL]
+
+    @property
+    def primary(self) -> bool:
+        """True when every flow-hash choice kept the AZ the packet was in."""
+        previous_az = ""
+        for hop in self.hops:
+            if hop.flow_hash and previous_az and hop.az_id != previous_az:
+                return False
+            if hop.az_id:
+                previous_az = hop.az_id
+        return True
+
+
+@dataclass
+class _State:
+    """A packet in flight: where it is and what it looks like."""
+
+    source: IPv4Address
+    destination: IPv4Address
+    hops: list[Hop]
+    flow: Flow
+    seen: set[tuple[Position, int, int]]
+    initial_source: IPv4Address | None = None
+    initial_destination: IPv4Address | None = None
+
+    def __post_init__(self) -> None:
+        self.initial_source = self.initial_source or self.source
+        self.initial_destination = self.initial_destination or self.destination
+
+
+# One forwarding step ends the trace or hands the packet on (to several places when the TGW
+# may choose among ENIs).
+Step = Trace | list[tuple[_State, Position]]
+
+
+class Tracer:
+    def __init__(self, graph: RoutingGraph) -> None:
+        self.graph = graph
+        self._nat_by_private_ip = {int(n.private_ip): n for n in graph.nat_gateways.values()}
+        self._nat_by_public_ip = {
+            int(n.public_ip): n for n in graph.nat_gateways.values() if n.public_ip is not None
+        }
+        # Keyed by (VPC ID, TGW ID): the attachment a VPC route to a TGW leaves through.
+        self._attachments_by_vpc_tgw: dict[tuple[str, str], TgwAttachment] = {}
+        for attachment in graph.tgw_attachments.values():
+            if attachment.vpc_id:
+                self._attachments_by_vpc_tgw[(attachment.vpc_id, attachment.tgw_id)] = attachment
+        self._igw_by_vpc = {igw.vpc_id: igw for igw in graph.internet_gateways.values()}
+        self._enis_cache: dict[str, dict[str, Subnet]] = {}
+
+    # -- entry points -------------------------------------------------------------------------
+
+    def trace_from_subnet(
+        self,
+        subnet_id: str,
+        source: IPv4Address,
+        destination: IPv4Address,
+        flow: Flow | None = None,
+        first_hop: HopKind = HopKind.INSTANCE,
+    ) -> list[Trace]:
+        """Trace a packet sent from an address in a subnet. One trace per flow-hash branch."""
+        subnet = self.graph.subnets[subnet_id]
+        state = _State(
+            source, destination, [Hop(first_hop, subnet_id, subnet.az_id)], flow or Flow(), set()
+        )
+        return self._run(state, ("subnet", subnet_id))
+
+    def trace_from_internet(
+        self, igw_id: str, source: IPv4Address, destination: IPv4Address, flow: Flow
+    ) -> list[Trace]:
+        """Trace a packet from the internet arriving at an Internet gateway."""
+        state = _State(source, destination, [Hop(HopKind.INTERNET, "")], flow, set())
+        return self._run(state, ("igw-in", igw_id))
+
+    def round_trips(
+        self, subnet_id: str, source: IPv4Address, destination: IPv4Address
+    ) -> list[tuple[Trace, list[Trace]]]:
+        """Every outbound branch with the reply traces that follow it (empty if none)."""
+        results: list[tuple[Trace, list[Trace]]] = []
+        for outbound in self.trace_from_subnet(subnet_id, source, destination):
+            results.append((outbound, self.reply_to(outbound)))
+        return results
+
+    def reply_to(self, outbound: Trace) -> list[Trace]:
+        """The reply to a completed outbound trace, from wherever it arrived."""
+        flow = outbound.flow.copy()
+        reply_destination = outbound.translated_source or outbound.source
+        if outbound.outcome is Outcome.INTERNET:
+            return self.trace_from_internet(
+                outbound.end_igw_id, outbound.destination, reply_destination, flow
+            )
+        if outbound.outcome is Outcome.DELIVERED:
+            return self.trace_from_subnet(
+                outbound.end_subnet_id, outbound.destination, reply_destination, flow
+            )
+        return []
+
+    # -- the forwarding loop ------------------------------------------------------------------
+
+    def _run(self, state: _State, position: Position) -> list[Trace]:
+        finished: list[Trace] = []
+        pending: list[tuple[_State, Position]] = [(state, position)]
+        while pending:
+            current, where = pending.pop()
+            while True:
+                # Addresses as ints: IPv4Address hashes through hex(), too slow for this loop.
+                key = (where, int(current.source), int(current.destination))
+                if key in current.seen or len(current.hops) > MAX_HOPS:
+                    finished.append(self._end(current, Outcome.LOOP, self._loop_reason(current)))
+                    break
+                current.seen.add(key)
+                step = self._step(current, where)
+                if isinstance(step, Trace):
+                    finished.append(step)
+                    break
+                first, *others = step
+                for branch in others:
+                    pending.append(branch)
+                current, where = first
+        return finished
+
+    def _step(self, state: _State, where: Position) -> Step:
+        kind, ident = where
+        if kind == "subnet":
+            return self._route_from_subnet(state, self.graph.subnets[ident])
+        if kind == "igw-in":
+            return self._enter_from_internet(state, ident)
+        if kind == "tgw":
+            attachment_id, az_id = ident.split("|")
+            return self._route_in_tgw(state, self.graph.tgw_attachments[attachment_id], az_id)
+        raise ValueError(f"unknown position {where}")
+
+    def _route_from_subnet(self, state: _State, subnet: Subnet) -> Step:
+        table = self.graph.route_table_of(subnet)
+        if table is None:
+            return self._end(state, Outcome.NO_ROUTE, f"subnet {subnet.id} has no route table")
+        route = table.lookup(state.destination)
+        if route is None:
+            return self._end(
+                state,
+                Outcome.NO_ROUTE,
+                f"no route to {state.destination} in {table.id} (subnet {subnet.id}, "
+                f"{subnet.az_id})",
+            )
+        via = f"{table.id}: {route.label}"
+        vpc_id = subnet.vpc_id
+        target = route.target_kind
+        if target is TargetKind.LOCAL:
+            return self._deliver_locally(state, vpc_id, via)
+        if target is TargetKind.BLACKHOLE:
+            return self._end(state, Outcome.BLACKHOLE, f"blackhole route {via}")
+        if target is TargetKind.VPC_ENDPOINT:
+            endpoint = self.graph.firewall_endpoints.get(route.target_id)
+            if endpoint is None:
+                return self._end(
+                    state,
+                    Outcome.UNSUPPORTED,
+                    f"route {via} points at {route.target_id}, not a known firewall endpoint",
+                )
+            state.hops.append(Hop(HopKind.FIREWALL, endpoint.id, endpoint.az_id, via))
+            return [(state, ("subnet", endpoint.subnet_id))]
+        if target is TargetKind.NAT_GATEWAY:
+            nat = self.graph.nat_gateways.get(route.target_id)
+            if nat is None:
+                return self._end(
+                    state, Outcome.BLACKHOLE, f"route {via} points at a NAT gateway that is gone"
+                )
+            return self._through_nat_outbound(state, nat, via)
+        if target is TargetKind.INTERNET_GATEWAY:
+            return self._leave_through_igw(state, route.target_id, vpc_id, via)
+        if target is TargetKind.TRANSIT_GATEWAY:
+            return self._enter_tgw(state, vpc_id, route.target_id, subnet.az_id, via)
+        return self._end(
+            state, Outcome.UNSUPPORTED, f"route {via} leaves through an untraced target"
+        )
+
+    def _deliver_locally(self, state: _State, vpc_id: str, via: str) -> Step:
+        nat = self._nat_by_private_ip.get(int(state.destination))
+        if nat is not None and self.graph.subnets[nat.subnet_id].vpc_id == vpc_id:
+            return self._through_nat_reply(state, nat, via)
+        subnet = self.graph.subnet_holding(vpc_id, state.destination)
+        if subnet is None:
+            return self._end(
+                state,
+                Outcome.NO_ROUTE,
+                f"{state.destination} is in no subnet of {vpc_id} (route {via})",
+            )
+        state.hops.append(Hop(HopKind.INSTANCE, subnet.id, subnet.az_id, via))
+        return self._end(state, Outcome.DELIVERED, f"delivered to {subnet.id}", subnet.id)
+
+    def _through_nat_outbound(
+        self, state: _State, nat: NatGateway, via: str
+    ) -> list[tuple[_State, Position]]:
+        subnet = self.graph.subnets[nat.subnet_id]
+        state.hops.append(Hop(HopKind.NAT, nat.id, subnet.az_id, via))
+        state.flow.nat_translations[nat.id] = state.source
+        # The NAT gateway translates to its private address; the IGW maps that address to the
+        # Elastic IP. So NAT-to-TGW traffic (a public NAT also routes privately) keeps it.
+        state.source = nat.private_ip
+        return [(state, ("subnet", nat.subnet_id))]
+
+    def _through_nat_reply(self, state: _State, nat: NatGateway, via: str) -> Step:
+        subnet = self.graph.subnets[nat.subnet_id]
+        state.hops.append(Hop(HopKind.NAT, nat.id, subnet.az_id, via))
+        original = state.flow.nat_translations.get(nat.id)
+        if original is None:
+            return self._end(
+                state, Outcome.DROPPED, f"NAT gateway {nat.id} has no translation for this flow"
+            )
+        state.destination = original
+        return [(state, ("subnet", nat.subnet_id))]
+
+    def _leave_through_igw(self, state: _State, igw_id: str, vpc_id: str, via: str) -> Step:
+        igw = self.graph.internet_gateways.get(igw_id)
+        if igw is None or igw.vpc_id != vpc_id:
+            return self._end(
+                state, Outcome.BLACKHOLE, f"route {via}: Internet gateway not attached to {vpc_id}"
+            )
+        state.hops.append(Hop(HopKind.IGW, igw_id, "", via))
+        if self.graph.vpcs[vpc_id].contains(state.destination):
+            return self._end(state, Outcome.DROPPED, f"{igw_id} does not route into its own VPC")
+        if any(state.destination in block for block in NOT_ON_THE_INTERNET):
+            dropped = self._end(
+                state,
+                Outcome.DROPPED,
+                f"left through {igw_id} towards {state.destination}, which the internet does not "
+                "route",
+            )
+            dropped.end_igw_id = igw_id
+            return dropped
+        nat = self._nat_by_private_ip.get(int(state.source))
+        if nat is not None and nat.public_ip is not None:
+            state.source = nat.public_ip  # the IGW's one-to-one mapping to the Elastic IP
+        state.hops.append(Hop(HopKind.INTERNET, ""))
+        trace = self._end(state, Outcome.INTERNET, f"left through {igw_id}")
+        trace.end_igw_id = igw_id
+        return trace
+
+    def _enter_from_internet(self, state: _State, igw_id: str) -> Step:
+        igw = self.graph.internet_gateways[igw_id]
+        state.hops.append(Hop(HopKind.IGW, igw_id))
+        nat = self._nat_by_public_ip.get(int(state.destination))
+        if nat is not None:
+            state.destination = nat.private_ip  # the IGW maps the public address to the ENI's
+        table = self.graph.route_tables.get(igw.edge_route_table_id)
+        if table is None:
+            return self._deliver_locally(state, igw.vpc_id, f"{igw_id}: local")
+        route = table.lookup(state.destination)
+        if route is None or route.target_kind is TargetKind.LOCAL:
+            return self._deliver_locally(state, igw.vpc_id, f"{table.id} (edge): local")
+        via = f"{table.id} (edge): {route.destination} → {route.target_id}"
+        endpoint = self.graph.firewall_endpoints.get(route.target_id)
+        if route.target_kind is TargetKind.VPC_ENDPOINT and endpoint is not None:
+            state.hops.append(Hop(HopKind.FIREWALL, endpoint.id, endpoint.az_id, via))
+            return [(state, ("subnet", endpoint.subnet_id))]
+        if route.target_kind is TargetKind.BLACKHOLE:
+            return self._end(state, Outcome.BLACKHOLE, f"blackhole route {via}")
+        return self._end(state, Outcome.UNSUPPORTED, f"edge route {via} is not traced")
+
+    # -- transit gateway ----------------------------------------------------------------------
+
+    def _enis(self, attachment: TgwAttachment) -> dict[str, Subnet]:
+        """The attachment's ENI subnets by AZ ID."""
+        cached = self._enis_cache.get(attachment.id)
+        if cached is None:
+            cached = {}
+            for subnet_id in attachment.subnet_ids:
+                subnet = self.graph.subnets.get(subnet_id)
+                if subnet is not None:
+                    cached.setdefault(subnet.az_id, subnet)
+            self._enis_cache[attachment.id] = cached
+        return cached
+
+    def _enter_tgw(self, state: _State, vpc_id: str, tgw_id: str, az_id: str, via: str) -> Step:
+        attachment = self._attachments_by_vpc_tgw.get((vpc_id, tgw_id))
+        if attachment is None:
+            return self._end(
+                state, Outcome.BLACKHOLE, f"route {via}: {vpc_id} has no attachment to {tgw_id}"
+            )
+        eni = self._enis(attachment).get(az_id)
+        if eni is None:
+            return self._end(
+                state,
+                Outcome.DROPPED,
+                f"attachment {attachment.id} has no subnet in {az_id}: that AZ cannot reach "
+                f"{tgw_id}",
+            )
+        state.hops.append(Hop(HopKind.TGW_ENI, attachment.id, az_id, via))
+        state.hops.append(Hop(HopKind.TGW, tgw_id))
+        return [(state, ("tgw", f"{attachment.id}|{az_id}"))]
+
+    def _route_in_tgw(self, state: _State, attachment: TgwAttachment, az_id: str) -> Step:
+        table = self.graph.tgw_route_tables.get(attachment.route_table_id)
+        if table is None:
+            return self._end(
+                state,
+                Outcome.DROPPED,
+                f"attachment {attachment.id} is associated with no TGW route table",
+            )
+        route = table.lookup(state.destination)
+        if route is None:
+            return self._end(
+                state, Outcome.NO_ROUTE, f"no route to {state.destination} in {table.id}"
+            )
+        via = f"{table.id}: {route.label}"
+        if route.blackhole:
+            return self._end(state, Outcome.BLACKHOLE, f"blackhole route {via}")
+        target = self.graph.tgw_attachments.get(route.attachment_id)
+        if target is None:
+            return self._end(state, Outcome.BLACKHOLE, f"route {via}: attachment is gone")
+        if target.resource_type == "network-function":
+            return self._through_tgw_firewall(state, target, az_id, via)
+        if target.resource_type != "vpc":
+            return self._end(
+                state,
+                Outcome.UNSUPPORTED,
+                f"route {via} leaves through a {target.resource_type} attachment",
+            )
+        enis = self._enis(target)
+        if not enis:
+            return self._end(state, Outcome.DROPPED, f"attachment {target.id} has no subnets")
+        choices, flow_hash = self._eni_choices(state, target, enis, az_id)
+        branches: list[tuple[_State, Position]] = []
+        for index, chosen_az in enumerate(choices):
+            branch = state if index == len(choices) - 1 else _fork(state)
+            if flow_hash:
+                branch.flow.pinned_enis[target.id] = chosen_az
+            eni = enis[chosen_az]
+            branch.hops.append(Hop(HopKind.TGW_ENI, target.id, chosen_az, via, flow_hash))
+            branches.append((branch, ("subnet", eni.id)))
+        return branches
+
+    def _through_tgw_firewall(
+        self, state: _State, firewall: TgwAttachment, az_id: str, via: str
+    ) -> Step:
+        """A firewall attached natively to the TGW, then the table its attachment uses.
+
+        Such an attachment always behaves as in appliance mode: each flow is pinned to one of
+        the firewall's AZs, the reply included, so every AZ is explored like an ENI choice.
+        """
+        tgw_id = firewall.tgw_id
+        pinned = state.flow.pinned_enis.get(firewall.id)
+        if pinned is not None:
+            choices, flow_hash = [pinned], False
+        else:
+            zones = firewall.az_ids or [az_id]
+            choices, flow_hash = sorted(zones, key=lambda az: (az != az_id, az)), True
+        branches: list[tuple[_State, Position]] = []
+        for index, chosen_az in enumerate(choices):
+            branch = state if index == len(choices) - 1 else _fork(state)
+            branch.flow.pinned_enis[firewall.id] = chosen_az
+            branch.hops.append(Hop(HopKind.FIREWALL, firewall.id, chosen_az, via, flow_hash))
+            branch.hops.append(Hop(HopKind.TGW, tgw_id))
+            branches.append((branch, ("tgw", f"{firewall.id}|{chosen_az}")))
+        return branches
+
+    @staticmethod
+    def _eni_choices(
+        state: _State, target: TgwAttachment, enis: dict[str, Subnet], az_id: str
+    ) -> tuple[list[str], bool]:
+        """Which ENIs of the target attachment may carry this packet, and whether by flow hash."""
+        if target.appliance_mode:
+            pinned = state.flow.pinned_enis.get(target.id)
+            if pinned is not None:
+                return [pinned], False
+            # Same-AZ choice first so the primary branch is the one traced first.
+            return sorted(enis, key=lambda az: (az != az_id, az)), True
+        if az_id in enis:
+            return [az_id], False
+        return sorted(enis), False
+
+    # -- endings ------------------------------------------------------------------------------
+
+    def _end(self, state: _State, outcome: Outcome, reason: str, end_subnet_id: str = "") -> Trace:
+        assert state.initial_source is not None and state.initial_destination is not None
+        return Trace(
+            source=state.initial_source,
+            destination=state.initial_destination,
+            hops=state.hops,
+            outcome=outcome,
+            reason=reason,
+            flow=state.flow,
+            end_subnet_id=end_subnet_id,
+            translated_source=state.source,
+        )
+
+    @staticmethod
+    def _loop_reason(state: _State) -> str:
+        """Name the cycle: from the first visit of the last place to that place again."""
+        places = [h.resource_id for h in state.hops if h.resource_id]
+        start = places.index(places[-1]) if places else 0
+        cycle = places[start:] if start < len(places) - 1 else places[-6:]
+        return "routing loop through " + " → ".join(cycle)
+
+
+def _fork(state: _State) -> _State:
+    return replace(state, hops=list(state.hops), flow=state.flow.copy(), seen=set(state.seen))

@@ -1,0 +1,565 @@
+"""Turn a ``RulesConfig`` into everything the Pulumi program declares, as plain data.
+
+Stdlib only at run time (``RulesConfig`` is imported for type checking alone). The policy
+evaluates stateful groups in strict order; priorities are explicit and follow the order a
+reader expects: deny lists first, then AWS managed threat groups, then the team's 5-tuple
+and Suricata rules, and allow lists last, so a known-bad destination is never let through by
+an allow entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from egress_net.errors import ConfigError, RuleError
+from egress_net.rules import limits
+from egress_net.rules.capacity import (
+    domain_list_capacity,
+    five_tuple_capacity,
+    stateless_rule_capacity,
+    with_headroom,
+)
+from egress_net.rules.parser import ParsedRule, ParseFailure, parse_rules
+from egress_net.rules.split import (
+    GroupChange,
+    GroupPlan,
+    PlannedGroup,
+    group_name,
+    plan_groups,
+    policy_problems,
+    replacement_plan,
+)
+from egress_net.rules.validate import ValidationResult, nat_scope_problem, validate_rules
+from egress_net.rules.variables import RuleVariables
+
+if TYPE_CHECKING:
+    from egress_net.rules.model import DomainList, FiveTupleRule, RulesConfig, StatelessRule
+
+KEY = "egress-net:rules"
+STRICT_ORDER = {"rule_order": "STRICT_ORDER"}
+PRIORITY_STEP = 10
+FIVE_TUPLE_SID_BASE = 1_000_001
+
+
+@dataclass(frozen=True)
+class RuleGroupSpec:
+    """One ``aws.networkfirewall.RuleGroup`` and its place in the policy."""
+
+    key: str
+    name: str
+    type: Literal["STATEFUL", "STATELESS"]
+    capacity: int
+    used: int
+    priority: int
+    rule_group: dict[str, Any]
+    description: str
+
+
+@dataclass(frozen=True)
+class ManagedGroupRef:
+    name: str
+    arn: str
+    priority: int
+    capacity: int
+
+
+@dataclass
+class PolicyPlan:
+    stateful_groups: list[RuleGroupSpec] = field(default_factory=list)
+    stateless_groups: list[RuleGroupSpec] = field(default_factory=list)
+    managed_groups: list[ManagedGroupRef] = field(default_factory=list)
+    stateful_engine_options: dict[str, str] = field(default_factory=dict)
+    stateful_default_actions: list[str] = field(default_factory=list)
+    stateless_default_actions: list[str] = field(default_factory=list)
+    stateless_fragment_default_actions: list[str] = field(default_factory=list)
+    validation: ValidationResult = field(default_factory=ValidationResult)
+    suricata_plan: GroupPlan = field(default_factory=GroupPlan)
+    changes: list[GroupChange] = field(default_factory=list)
+
+    @property
+    def stateful_capacity(self) -> int:
+        return sum(g.capacity for g in self.stateful_groups) + sum(
+            m.capacity for m in self.managed_groups
+        )
+
+    @property
+    def stateless_capacity(self) -> int:
+        return sum(g.capacity for g in self.stateless_groups)
+
+    @property
+    def stateful_group_count(self) -> int:
+        return len(self.stateful_groups) + len(self.managed_groups)
+
+
+def managed_group_arn(name: str, region: str) -> str:
+    """ARN of the StrictOrder variant of an AWS managed stateful rule group."""
+    return f"arn:aws:network-firewall:{region}:aws-managed:stateful-rulegroup/{name}StrictOrder"
+
+
+def default_actions(mode: Literal["drop", "alert"]) -> list[str]:
+    """Strict-order default: drop what no rule passed (and log it); alert mode only logs."""
+    if mode == "drop":
+        return ["aws:drop_established", "aws:alert_established"]
+    if mode == "alert":
+        return ["aws:alert_established"]
+    raise ConfigError(f"{KEY}.mode", f"mode must be 'drop' or 'alert', got {mode!r}")
+
+
+def _capacity_for(
+    key: str, used: int, headroom: float, group_max: int, current: Mapping[str, int]
+) -> int:
+    deployed = current.get(key)
+    if deployed is not None and deployed >= used:
+        return deployed
+    return with_headroom(used, headroom, group_capacity_max=group_max)
+
+
+def _check_group_capacity(where: str, used: int, group_max: int) -> None:
+    if used > group_max:
+        raise ConfigError(
+            where,
+            f"needs capacity {used}; a rule group holds at most {group_max}",
+            "split the list, or raise capacity.groupCapacityMax if AWS raised your quota",
+        )
+
+
+def _domain_group(
+    key: str,
+    kind: str,
+    domains: DomainList,
+    variables: dict[str, Any],
+    headroom: float,
+    group_max: int,
+    current: Mapping[str, int],
+    where: str,
+) -> tuple[int, int, dict[str, Any]]:
+    used = domain_list_capacity(len(domains.domains), len(domains.target_types))
+    _check_group_capacity(where, used, group_max)
+    capacity = _capacity_for(key, used, headroom, group_max, current)
+    rule_group = {
+        "rule_variables": variables,
+        "rules_source": {
+            "rules_source_list": {
+                "generated_rules_type": kind,
+                "target_types": list(domains.target_types),
+                "targets": list(domains.domains),
+            }
+        },
+        "stateful_rule_options": dict(STRICT_ORDER),
+    }
+    return used, capacity, rule_group
+
+
+def _address_ok(value: str, variables: RuleVariables) -> bool:
+    if value == "ANY":
+        return True
+    if value.startswith("$"):
+        return variables.has_ip_set(value[1:])
+    from ipaddress import ip_network
+
+    try:
+        ip_network(value, strict=True)
+    except ValueError:
+        return False
+    return True
+
+
+def _port_ok(value: str, variables: RuleVariables) -> bool:
+    if value == "ANY":
+        return True
+    if value.startswith("$"):
+        return variables.has_port_set(value[1:])
+    low, _, high = value.partition(":")
+    if not low.isdigit() or (high and not high.isdigit()):
+        return False
+    return 0 <= int(low) <= int(high or low) <= 65535
+
+
+def five_tuple_rule_spec(
+    index: int, rule: FiveTupleRule, variables: RuleVariables, *, nat_only: bool
+) -> dict[str, Any]:
+    """One ``stateful_rules`` entry; raises ConfigError naming the offending key."""
+    where = f"{KEY}.fiveTupleRules[{index}]"
+    for field_name, key in (("source", "source"), ("destination", "destination")):
+        value = getattr(rule, field_name)
+        if not _address_ok(value, variables):
+            raise ConfigError(
+                f"{where}.{key}",
+                f"{value!r} is not ANY, a CIDR block or a defined $IP_SET",
+                "define the set under rules.ipSets, or write a CIDR such as 10.0.0.0/16",
+            )
+    for field_name, key in (("source_port", "sourcePort"), ("destination_port", "destinationPort")):
+        value = getattr(rule, field_name)
+        if not _port_ok(value, variables):
+            raise ConfigError(
+                f"{where}.{key}",
+                f"{value!r} is not ANY, a port, 'from:to' or a defined $PORT_SET",
+                "define the set under rules.portSets",
+            )
+    if nat_only:
+        suricata_source = "any" if rule.source == "ANY" else rule.source
+        suricata_dest = "any" if rule.destination == "ANY" else rule.destination
+        direction = "->" if rule.direction == "FORWARD" else "<>"
+        why = nat_scope_problem(suricata_source, direction, suricata_dest)
+        if why:
+            raise RuleError(
+                f"{where}.source",
+                why,
+                "the firewall is placed after the NAT gateway (firewallSeesNatOnly)",
+            )
+    sid = rule.sid if rule.sid is not None else FIVE_TUPLE_SID_BASE + index
+    options = [{"keyword": "sid", "settings": [str(sid)]}]
+    if rule.msg:
+        options.insert(0, {"keyword": "msg", "settings": [_quoted(rule.msg)]})
+    return {
+        "action": rule.action,
+        "header": {
+            "protocol": rule.protocol,
+            "source": rule.source,
+            "source_port": rule.source_port,
+            "direction": rule.direction,
+            "destination": rule.destination,
+            "destination_port": rule.destination_port,
+        },
+        "rule_options": options,
+    }
+
+
+def _quoted(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace(";", "\\;")
+    return f'"{escaped}"'
+
+
+def _port_ranges(values: list[str]) -> list[dict[str, int]]:
+    ranges = []
+    for value in values:
+        low, _, high = value.partition(":")
+        ranges.append({"from_port": int(low), "to_port": int(high or low)})
+    return ranges
+
+
+def stateless_rule_spec(rule: StatelessRule) -> tuple[int, dict[str, Any]]:
+    """(capacity, one ``stateless_rules`` entry) for a configured stateless rule."""
+    match: dict[str, Any] = {}
+    if rule.sources:
+        match["sources"] = [{"address_definition": cidr} for cidr in rule.sources]
+    if rule.destinations:
+        match["destinations"] = [{"address_definition": cidr} for cidr in rule.destinations]
+    if rule.source_ports:
+        match["source_ports"] = _port_ranges(rule.source_ports)
+    if rule.destination_ports:
+        match["destination_ports"] = _port_ranges(rule.destination_ports)
+    if rule.protocols:
+        match["protocols"] = list(rule.protocols)
+    if rule.tcp_flags:
+        match["tcp_flags"] = [
+            {"flags": list(f.flags), **({"masks": list(f.masks)} if f.masks else {})}
+            for f in rule.tcp_flags
+        ]
+    capacity = stateless_rule_capacity(
+        sources=len(rule.sources),
+        destinations=len(rule.destinations),
+        source_ports=len(rule.source_ports),
+        destination_ports=len(rule.destination_ports),
+        protocols=len(rule.protocols),
+        tcp_flags=len(rule.tcp_flags),
+    )
+    entry = {
+        "priority": rule.priority,
+        "rule_definition": {"actions": [rule.action], "match_attributes": match},
+    }
+    return capacity, entry
+
+
+def _suricata_sources(cfg: RulesConfig, base_dir: Path) -> list[ParsedRule | ParseFailure]:
+    parsed: list[ParsedRule | ParseFailure] = []
+    for index, text in enumerate(cfg.suricata_rules):
+        parsed.extend(parse_rules(text, filename=f"{KEY}.suricataRules[{index}]"))
+    for index, raw in enumerate(cfg.rule_files):
+        path = (base_dir / raw).resolve()
+        where = f"{KEY}.ruleFiles[{index}]"
+        files = sorted(path.glob("*.rules")) if path.is_dir() else [path]
+        if not path.exists() or (path.is_dir() and not files):
+            raise ConfigError(
+                where,
+                f"{raw!r} does not exist or holds no .rules files",
+                f"paths are relative to the project directory {base_dir}",
+            )
+        for file in files:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                raise ConfigError(where, f"cannot read {file}: {err}") from None
+            parsed.extend(parse_rules(text, filename=str(file)))
+    return parsed
+
+
+def _raise_for_rejections(validation: ValidationResult, skip_rejected: bool) -> None:
+    nat = [r for r in validation.rejected if r.reason == limits.R_NAT_SCOPE]
+    failures: list[tuple[str, str]] = [
+        (f.where, f"{limits.R_MALFORMED}: {f.problem}") for f in validation.parse_failures
+    ]
+    rejected = nat if skip_rejected else validation.rejected
+    failures += [(r.where, f"{r.reason} (sid {r.sid}): {r.detail}") for r in rejected]
+    if not failures:
+        return
+    where, first = failures[0]
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    raise RuleError(
+        where,
+        f"{first}{more}",
+        "run `egress-net rules check` on the files for the full list; fix or remove these "
+        "rules, or set rules.rejectedRules: skip to deploy without them",
+    )
+
+
+def plan_policy(
+    cfg: RulesConfig,
+    *,
+    home_net: list[str],
+    base_dir: Path,
+    mode: Literal["drop", "alert"] = "drop",
+    firewall_sees_nat_only: bool = False,
+    region: str = "${region}",
+    current: Mapping[str, int] | None = None,
+) -> PolicyPlan:
+    """Everything the firewall policy needs, validated; raises before any resource exists.
+
+    ``home_net`` is what ``$HOME_NET`` means (the spoke supernets; behind a NAT-first
+    placement, the addresses the firewall actually sees). ``current`` maps a group key to the
+    capacity it was deployed with, so groups that still fit are updated in place and groups
+    that must grow are replaced (see ``PolicyPlan.changes``).
+    """
+    current = dict(current or {})
+    caps = cfg.capacity
+    headroom, group_max = caps.headroom, caps.group_capacity_max
+    variables = RuleVariables.for_home_net(
+        home_net,
+        ip_sets={k: list(v) for k, v in cfg.ip_sets.items()},
+        port_sets={k: list(v) for k, v in cfg.port_sets.items()},
+        references=dict(cfg.prefix_lists),
+    )
+    plan = PolicyPlan(
+        stateful_engine_options={
+            "rule_order": "STRICT_ORDER",
+            "stream_exception_policy": cfg.stream_exception_policy,
+        },
+        stateful_default_actions=default_actions(mode),
+        stateless_default_actions=["aws:forward_to_sfe"],
+        stateless_fragment_default_actions=["aws:forward_to_sfe"],
+    )
+    prefix = cfg.group_prefix
+    home_only = variables.rule_group_variables(set(), set())
+    ordered: list[tuple[str, str, int, int, dict[str, Any], str]] = []
+
+    if cfg.deny_domains is not None:
+        key = f"{prefix}-deny-domains"
+        used, capacity, group = _domain_group(
+            key,
+            "DENYLIST",
+            cfg.deny_domains,
+            home_only,
+            headroom,
+            group_max,
+            current,
+            f"{KEY}.denyDomains",
+        )
+        ordered.append((key, "deny", used, capacity, group, "Denied domains (TLS SNI/HTTP host)"))
+
+    for managed in cfg.managed_rule_groups:
+        ordered.append((managed.name, "managed", managed.capacity, managed.capacity, {}, ""))
+
+    if cfg.five_tuple_rules:
+        key = f"{prefix}-five-tuple"
+        entries = [
+            five_tuple_rule_spec(i, rule, variables, nat_only=firewall_sees_nat_only)
+            for i, rule in enumerate(cfg.five_tuple_rules)
+        ]
+        used = five_tuple_capacity(len(entries))
+        _check_group_capacity(f"{KEY}.fiveTupleRules", used, group_max)
+        names = {r.source[1:] for r in cfg.five_tuple_rules if r.source.startswith("$")}
+        names |= {r.destination[1:] for r in cfg.five_tuple_rules if r.destination.startswith("$")}
+        ports = {r.source_port[1:] for r in cfg.five_tuple_rules if r.source_port.startswith("$")}
+        ports |= {
+            r.destination_port[1:]
+            for r in cfg.five_tuple_rules
+            if r.destination_port.startswith("$")
+        }
+        group = {
+            "rule_variables": variables.rule_group_variables(names, ports),
+            "rules_source": {"stateful_rules": entries},
+            "stateful_rule_options": dict(STRICT_ORDER),
+        }
+        capacity = _capacity_for(key, used, headroom, group_max, current)
+        ordered.append((key, "five-tuple", used, capacity, group, "Stateful 5-tuple rules"))
+
+    validation = validate_rules(
+        _suricata_sources(cfg, base_dir),
+        variables=variables,
+        strict_order=True,
+        firewall_sees_nat_only=firewall_sees_nat_only,
+    )
+    plan.validation = validation
+    _raise_for_rejections(validation, skip_rejected=cfg.rejected_rules == "skip")
+
+    allow: tuple[str, int, int, dict[str, Any]] | None = None
+    if cfg.allow_domains is not None:
+        key = f"{prefix}-allow-domains"
+        used, capacity, group = _domain_group(
+            key,
+            "ALLOWLIST",
+            cfg.allow_domains,
+            home_only,
+            headroom,
+            group_max,
+            current,
+            f"{KEY}.allowDomains",
+        )
+        allow = (key, used, capacity, group)
+
+    others = len(ordered) + (1 if allow else 0)
+    reserved = sum(item[3] for item in ordered) + (allow[2] if allow else 0)
+    suricata = plan_groups(
+        validation.accepted,
+        group_capacity_max=group_max,
+        groups_max=caps.groups_max,
+        policy_capacity_max=caps.policy_capacity_max,
+        headroom=headroom,
+        reserved_capacity=reserved,
+        reserved_groups=others,
+        prefix=f"{prefix}-suricata",
+        current=current,
+    )
+    plan.suricata_plan = suricata
+    for planned in suricata.groups:
+        ordered.append(
+            (
+                planned.key,
+                "suricata",
+                planned.used,
+                planned.capacity,
+                _suricata_rule_group(planned, variables),
+                f"Suricata rules: {', '.join(planned.categories)[:200]}",
+            )
+        )
+    if allow:
+        ordered.append(
+            (allow[0], "allow", allow[1], allow[2], allow[3], "Allowed domains (TLS SNI/HTTP host)")
+        )
+
+    problems = suricata.problems or policy_problems(
+        group_count=len(ordered),
+        capacity=sum(item[3] for item in ordered),
+        groups_max=caps.groups_max,
+        policy_capacity_max=caps.policy_capacity_max,
+    )
+    if problems:
+        raise ConfigError(
+            f"{KEY}.capacity",
+            "; ".join(problems),
+            "the rule groups would not fit the firewall policy",
+        )
+
+    for position, (key, kind, used, capacity, group, description) in enumerate(ordered, 1):
+        priority = position * PRIORITY_STEP
+        if kind == "managed":
+            plan.managed_groups.append(
+                ManagedGroupRef(
+                    f"{key}StrictOrder", managed_group_arn(key, region), priority, capacity
+                )
+            )
+            continue
+        plan.stateful_groups.append(
+            RuleGroupSpec(
+                key,
+                group_name(key, capacity),
+                "STATEFUL",
+                capacity,
+                used,
+                priority,
+                group,
+                description,
+            )
+        )
+
+    if cfg.stateless_rules:
+        plan.stateless_groups.append(_stateless_group(cfg, prefix, headroom, group_max, current))
+
+    plan.changes = replacement_plan(
+        current, _as_group_plan(plan.stateful_groups + plan.stateless_groups)
+    )
+    return plan
+
+
+def _stateless_group(
+    cfg: RulesConfig, prefix: str, headroom: float, group_max: int, current: Mapping[str, int]
+) -> RuleGroupSpec:
+    key = f"{prefix}-stateless"
+    used = 0
+    entries = []
+    for rule in sorted(cfg.stateless_rules, key=lambda r: r.priority):
+        rule_capacity, entry = stateless_rule_spec(rule)
+        used += rule_capacity
+        entries.append(entry)
+    _check_group_capacity(f"{KEY}.statelessRules", used, group_max)
+    if used > limits.STATELESS_POLICY_CAPACITY_MAX:
+        raise ConfigError(
+            f"{KEY}.statelessRules",
+            f"needs stateless capacity {used}; a policy allows "
+            f"{limits.STATELESS_POLICY_CAPACITY_MAX}",
+        )
+    capacity = _capacity_for(key, used, headroom, group_max, current)
+    group = {"rules_source": {"stateless_rules_and_custom_actions": {"stateless_rules": entries}}}
+    return RuleGroupSpec(
+        key,
+        group_name(key, capacity),
+        "STATELESS",
+        capacity,
+        used,
+        PRIORITY_STEP,
+        group,
+        "Stateless rules",
+    )
+
+
+def _suricata_rule_group(planned: PlannedGroup, variables: RuleVariables) -> dict[str, Any]:
+    group: dict[str, Any] = {
+        "rule_variables": variables.rule_group_variables(
+            set(planned.ip_set_refs), set(planned.port_set_refs)
+        ),
+        "rules_source": {"rules_string": planned.rules_string},
+        "stateful_rule_options": dict(STRICT_ORDER),
+    }
+    if planned.prefix_list_refs:
+        group["reference_sets"] = {
+            "ip_set_references": [
+                {"key": ref, "ip_set_references": [{"reference_arn": variables.references[ref]}]}
+                for ref in sorted(planned.prefix_list_refs)
+            ]
+        }
+    return group
+
+
+def _as_group_plan(specs: list[RuleGroupSpec]) -> GroupPlan:
+    plan = GroupPlan()
+    for spec in specs:
+        plan.groups.append(
+            PlannedGroup(
+                key=spec.key,
+                name=spec.name,
+                capacity=spec.capacity,
+                used=spec.used,
+                rule_count=spec.used,
+                sids=(),
+                categories=(),
+                rules_string="",
+                rules_bytes=0,
+                ip_set_refs=frozenset(),
+                port_set_refs=frozenset(),
+                prefix_list_refs=frozenset(),
+            )
+        )
+    return plan

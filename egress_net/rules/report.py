@@ -1,0 +1,222 @@
+"""``egress-net rules check``: validate rule files and plan groups, as a readable report.
+
+Exit code policy: rejected rules are left out of the plan, exactly as a deploy with
+``rejectedRules: skip`` would do, so by default the check fails (exit 1) only when the
+*plan* cannot deploy (too many groups, capacity over the policy quota, a flowbit cluster too
+big for a group). ``strict=True`` also fails on any rejected or malformed rule, matching the
+program's default ``rejectedRules: fail``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from egress_net.errors import RuleError
+from egress_net.rules import limits
+from egress_net.rules.parser import ParsedRule, ParseFailure, parse_rules, rule_files
+from egress_net.rules.split import GroupPlan, plan_groups
+from egress_net.rules.validate import ValidationResult, validate_rules
+from egress_net.rules.variables import RuleVariables
+
+
+@dataclass
+class FileCounts:
+    accepted: int = 0
+    rejected: int = 0
+    disabled: int = 0
+    malformed: int = 0
+
+
+@dataclass
+class CheckReport:
+    files: dict[str, FileCounts] = field(default_factory=dict)
+    validation: ValidationResult = field(default_factory=ValidationResult)
+    plan: GroupPlan = field(default_factory=GroupPlan)
+    strict: bool = False
+    groups_max: int = limits.STATEFUL_GROUPS_PER_POLICY_MAX
+    policy_capacity_max: int = limits.STATEFUL_POLICY_CAPACITY_MAX
+
+    @property
+    def deployable(self) -> bool:
+        return self.plan.ok
+
+    @property
+    def exit_code(self) -> int:
+        if not self.plan.ok:
+            return 1
+        if self.strict and not self.validation.ok:
+            return 1
+        return 0
+
+
+def _file_of(where: str) -> str:
+    return where.rsplit(":", 1)[0]
+
+
+def _read(paths: Iterable[str | Path]) -> list[ParsedRule | ParseFailure]:
+    parsed: list[ParsedRule | ParseFailure] = []
+    for raw in paths:
+        if not Path(raw).exists():
+            raise RuleError(
+                str(raw),
+                "no such file or directory",
+                "give .rules files or directories that hold them",
+            )
+    files = rule_files(paths)
+    if not files:
+        raise RuleError(", ".join(str(p) for p in paths), "no .rules files found")
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise RuleError(str(path), f"cannot read the file: {err}") from None
+        parsed.extend(parse_rules(text, filename=str(path)))
+    return parsed
+
+
+def check_paths(
+    paths: Iterable[str | Path],
+    *,
+    variables: RuleVariables,
+    strict: bool = False,
+    headroom: float = 0.2,
+    group_capacity_max: int = limits.GROUP_CAPACITY_MAX,
+    groups_max: int = limits.STATEFUL_GROUPS_PER_POLICY_MAX,
+    policy_capacity_max: int = limits.STATEFUL_POLICY_CAPACITY_MAX,
+    firewall_sees_nat_only: bool = False,
+) -> CheckReport:
+    """Parse, validate and split the rules under ``paths`` the way a deploy would."""
+    paths = list(paths)
+    parsed = _read(paths)
+    validation = validate_rules(
+        parsed,
+        variables=variables,
+        strict_order=True,
+        firewall_sees_nat_only=firewall_sees_nat_only,
+    )
+    plan = plan_groups(
+        validation.accepted,
+        group_capacity_max=group_capacity_max,
+        groups_max=groups_max,
+        policy_capacity_max=policy_capacity_max,
+        headroom=headroom,
+    )
+    report = CheckReport(
+        validation=validation,
+        plan=plan,
+        strict=strict,
+        groups_max=groups_max,
+        policy_capacity_max=policy_capacity_max,
+    )
+    files: dict[str, FileCounts] = defaultdict(FileCounts)
+    for path in rule_files(paths):
+        files[str(path)]  # every file gets a row, even an empty one
+    for rule in validation.accepted:
+        files[rule.file].accepted += 1
+    for rule in validation.disabled:
+        files[rule.file].disabled += 1
+    for rejection in validation.rejected:
+        files[_file_of(rejection.where)].rejected += 1
+    for failure in validation.parse_failures:
+        files[failure.file].malformed += 1
+    report.files = dict(files)
+    return report
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        first = f"{cells[0]:<{widths[0]}}"
+        rest = [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  " + "  ".join([first, *rest])
+
+    return [line(headers), *(line([str(c) for c in row]) for row in rows)]
+
+
+def render_report(report: CheckReport, *, examples: int = 3) -> str:
+    """The report as text: per-file counts, rejects by reason, groups, totals, verdict."""
+    out: list[str] = ["Files"]
+    rows = []
+    total = FileCounts()
+    for name, counts in sorted(report.files.items()):
+        rows.append(
+            [
+                Path(name).name,
+                str(counts.accepted),
+                str(counts.rejected),
+                str(counts.disabled),
+                str(counts.malformed),
+            ]
+        )
+        total.accepted += counts.accepted
+        total.rejected += counts.rejected
+        total.disabled += counts.disabled
+        total.malformed += counts.malformed
+    rows.append(
+        [
+            "total",
+            str(total.accepted),
+            str(total.rejected),
+            str(total.disabled),
+            str(total.malformed),
+        ]
+    )
+    out += _table(["file", "accepted", "rejected", "disabled", "malformed"], rows)
+
+    validation = report.validation
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for rejection in validation.rejected:
+        if len(by_reason[rejection.reason]) < examples:
+            by_reason[rejection.reason].append(
+                f"{rejection.where} sid {rejection.sid}: {rejection.detail}"
+            )
+    for failure in validation.parse_failures:
+        if len(by_reason[limits.R_MALFORMED]) < examples:
+            by_reason[limits.R_MALFORMED].append(f"{failure.where}: {failure.problem}")
+    out.append("")
+    out.append("Rejected by reason" if by_reason else "Rejected by reason: none")
+    for reason, count in validation.counts_by_reason().items():
+        out.append(f"  {reason}: {count}")
+        out += [f"    e.g. {example}" for example in by_reason[reason]]
+
+    warnings = Counter(w.reason for w in validation.warnings)
+    if warnings:
+        out.append("")
+        out.append("Warnings")
+        for reason, count in warnings.most_common():
+            out.append(f"  {reason}: {count}")
+            out += [
+                f"    e.g. {w.where} sid {w.sid}: {w.detail}"
+                for w in validation.warnings
+                if w.reason == reason
+            ][:examples]
+
+    plan = report.plan
+    out.append("")
+    out.append("Planned rule groups")
+    out += _table(
+        ["name", "capacity", "rules", "bytes", "categories"],
+        [
+            [g.name, str(g.capacity), str(g.rule_count), str(g.rules_bytes), str(len(g.categories))]
+            for g in plan.groups
+        ],
+    )
+    out.append("")
+    out.append(
+        f"Policy totals: {len(plan.groups)} of {report.groups_max} stateful groups, "
+        f"capacity {plan.total_capacity} of {report.policy_capacity_max}"
+    )
+    if plan.problems:
+        out.append("Result: the plan cannot deploy")
+        out += [f"  - {problem}" for problem in plan.problems]
+    elif report.exit_code:
+        out.append("Result: the plan deploys, but --strict fails on the rejected rules")
+    else:
+        rejected = len(validation.rejected) + len(validation.parse_failures)
+        note = f" ({rejected} rejected rules left out)" if rejected else ""
+        out.append(f"Result: the plan deploys{note}")
+    return "\n".join(out)

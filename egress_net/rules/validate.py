@@ -1,0 +1,434 @@
+"""Validate parsed rules against what Network Firewall accepts at deploy time.
+
+Pure and stdlib only. Each rule is rejected at most once, under the first failing check in
+this order: action, protocol, keywords (in option order), pcre, priority, sid, variables,
+IP-set references, NAT visibility, length, duplicate sid. Later reasons for the same rule are
+kept in ``Rejection.other_reasons`` so a user sees everything to fix at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from egress_net.rules import limits
+from egress_net.rules.parser import ParsedRule, ParseFailure, cyclic_gc_paused
+from egress_net.rules.variables import REFERENCE_RE, VARIABLE_RE, RuleVariables
+
+FLOWBIT_SETTERS = frozenset({"set", "unset", "toggle"})
+FLOWBIT_CHECKERS = frozenset({"isset", "isnotset"})
+
+# Sources a firewall placed after the NAT gateway can still meaningfully match on.
+_NAT_VISIBLE_SOURCES = frozenset(
+    {"any", "$EXTERNAL_NET", "!$EXTERNAL_NET", "$HOME_NET", "!$HOME_NET"}
+)
+
+# Options that can make a rule fail; a rule with none of them skips the detailed loop.
+_TRIGGERS = frozenset(limits.UNSUPPORTED_KEYWORDS) | {"pcre", "priority", "xbits", "tag"}
+# Options the detailed loop looks at.
+_WATCHED = _TRIGGERS | limits.PCRE_ANCHORS
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A rule Network Firewall would refuse, and why. ``reason`` is a stable code."""
+
+    reason: str
+    detail: str
+    where: str
+    sid: int | None
+    other_reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A warning: the rule deploys, but probably does not do what its author meant."""
+
+    reason: str
+    detail: str
+    where: str
+    sid: int | None
+
+
+@dataclass
+class ValidationResult:
+    accepted: list[ParsedRule] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    disabled: list[ParsedRule] = field(default_factory=list)
+    parse_failures: list[ParseFailure] = field(default_factory=list)
+
+    def counts_by_reason(self) -> dict[str, int]:
+        """Rejections (including malformed lines) per reason code, most common first."""
+        counts = Counter(r.reason for r in self.rejected)
+        if self.parse_failures:
+            counts[limits.R_MALFORMED] += len(self.parse_failures)
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected and not self.parse_failures
+
+
+def flowbit_names(value: str | None) -> tuple[str, list[str]]:
+    """``"isset,a|b"`` -> ``("isset", ["a", "b"])``; ``"noalert"`` -> ``("noalert", [])``."""
+    if not value:
+        return "", []
+    command, _, names = value.partition(",")
+    if not names:
+        return command.strip(), []
+    parts = names.replace("&", "|").split("|")
+    return command.strip(), [part.strip() for part in parts if part.strip()]
+
+
+def _keyword_problems(rule: ParsedRule, strict_order: bool) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if rule.protocol == "http2" and any(
+        name.startswith(("http.", "http_")) for name, _ in rule.options
+    ):
+        problems.append((limits.R_HTTP2_OVERLOAD, "HTTP/1 keywords on an http2 rule"))
+    if _TRIGGERS.isdisjoint(rule.option_names):
+        return problems
+    has_pcre = False
+    anchored = False
+    unsupported = limits.UNSUPPORTED_KEYWORDS
+    for name, value in rule.options:
+        if name not in _WATCHED:
+            continue
+        if name in unsupported:
+            problems.append(
+                (f"{limits.R_KEYWORD}:{name}", f"'{name}' is not supported ({unsupported[name]})")
+            )
+        elif name == "pcre":
+            has_pcre = True
+        elif name in limits.PCRE_ANCHORS:
+            anchored = True
+        elif name == "priority" and strict_order:
+            problems.append(
+                (
+                    limits.R_PRIORITY,
+                    "'priority' is not allowed in a strict-order rule group; "
+                    "rule order is the file order",
+                )
+            )
+        elif name == "xbits" and value and "track ip_" in value:
+            problems.append(
+                (limits.R_XBITS_IP, "xbits tracked by IP (track ip_src/ip_dst/ip_pair)")
+            )
+        elif name == "tag" and value and value.split(",")[0].strip() == "host":
+            problems.append((limits.R_TAG_HOST, "'tag:host' is not supported"))
+    if has_pcre and not anchored:
+        problems.append(
+            (
+                limits.R_PCRE,
+                "pcre needs a content, tls.sni, http.host or dns.query match in the same rule",
+            )
+        )
+    return problems
+
+
+Problem = tuple[str, str]
+
+
+def _address_facts(text: str, variables: RuleVariables) -> tuple[list[Problem], int, frozenset]:
+    """(undefined-variable problems, length added by expansion, @references) of a field."""
+    problems: list[Problem] = []
+    delta = 0
+    if "$" in text:
+        for name in VARIABLE_RE.findall(text):
+            if variables.has_ip_set(name):
+                delta += len(variables.ip_set_text(name)) - len(name) - 1
+            else:
+                problems.append(
+                    (limits.R_UNDEFINED_VARIABLE, f"IP set variable ${name} is not defined")
+                )
+    refs: frozenset[str] = frozenset()
+    if "@" in text:
+        refs = frozenset(REFERENCE_RE.findall(text))
+        for name in sorted(refs - set(variables.references)):
+            problems.append(
+                (limits.R_UNDEFINED_VARIABLE, f"IP set reference @{name} is not defined")
+            )
+    return problems, delta, refs
+
+
+def _port_facts(text: str, variables: RuleVariables) -> tuple[list[Problem], int, frozenset]:
+    problems: list[Problem] = []
+    delta = 0
+    if "$" in text:
+        for name in VARIABLE_RE.findall(text):
+            if variables.has_port_set(name):
+                delta += len(variables.port_set_text(name)) - len(name) - 1
+            else:
+                problems.append(
+                    (limits.R_UNDEFINED_VARIABLE, f"port set variable ${name} is not defined")
+                )
+    return problems, delta, frozenset()
+
+
+class _HeaderFacts:
+    """Per-run cache: a ruleset repeats the same few header fields thousands of times."""
+
+    def __init__(self, variables: RuleVariables) -> None:
+        self.variables = variables
+        self._address: dict[str, tuple[list[Problem], int, frozenset]] = {}
+        self._port: dict[str, tuple[list[Problem], int, frozenset]] = {}
+
+    def address(self, text: str) -> tuple[list[Problem], int, frozenset]:
+        facts = self._address.get(text)
+        if facts is None:
+            facts = self._address[text] = _address_facts(text, self.variables)
+        return facts
+
+    def port(self, text: str) -> tuple[list[Problem], int, frozenset]:
+        facts = self._port.get(text)
+        if facts is None:
+            facts = self._port[text] = _port_facts(text, self.variables)
+        return facts
+
+
+def expanded_length(rule: ParsedRule, variables: RuleVariables) -> int:
+    """The rule's length once ``$VARIABLES`` in its header are replaced by their values."""
+    length = len(rule.text)
+    for text, expand in (
+        (rule.src, variables.ip_set_text),
+        (rule.dst, variables.ip_set_text),
+        (rule.src_port, variables.port_set_text),
+        (rule.dst_port, variables.port_set_text),
+    ):
+        if "$" in text:
+            for name in VARIABLE_RE.findall(text):
+                length += len(expand(name)) - len(name) - 1
+    return length
+
+
+def ip_set_references(rule: ParsedRule) -> set[str]:
+    refs: set[str] = set()
+    for text in (rule.src, rule.dst):
+        if "@" in text:
+            refs.update(REFERENCE_RE.findall(text))
+    return refs
+
+
+def nat_scope_problem(source: str, direction: str, destination: str) -> str | None:
+    """Why a rule cannot match when the firewall only sees NAT addresses, or None."""
+    sides = [source] if direction == "->" else [source, destination]
+    for side in sides:
+        if side not in _NAT_VISIBLE_SOURCES:
+            return (
+                f"source {side!r} names addresses the firewall never sees: it sits after the "
+                "NAT gateway, so every flow arrives from a NAT address; scope the rule with "
+                "any, $HOME_NET or $EXTERNAL_NET"
+            )
+    return None
+
+
+def _header_allowance(rule: ParsedRule, facts: _HeaderFacts, nat_only: bool) -> int | None:
+    """Characters the rule may have before expansion, or None if its header has a problem.
+
+    Depends on the header alone, which a ruleset repeats thousands of times (cached).
+    """
+    if rule.action not in limits.SUPPORTED_ACTIONS:
+        return None
+    protocol = rule.protocol
+    if protocol in limits.UNSUPPORTED_PROTOCOLS or protocol == "http2":
+        return None
+    src, src_delta, src_refs = facts.address(rule.src)
+    dst, dst_delta, dst_refs = facts.address(rule.dst)
+    sport, sport_delta, _ = facts.port(rule.src_port)
+    dport, dport_delta, _ = facts.port(rule.dst_port)
+    if src or dst or sport or dport:
+        return None
+    if (src_refs or dst_refs) and len(src_refs | dst_refs) > limits.IP_SET_REFERENCES_PER_GROUP_MAX:
+        return None
+    if nat_only and nat_scope_problem(rule.src, rule.direction, rule.dst):
+        return None
+    return limits.RULE_LENGTH_MAX - (src_delta + dst_delta + sport_delta + dport_delta)
+
+
+def _is_clean(
+    rule: ParsedRule,
+    facts: _HeaderFacts,
+    nat_only: bool,
+    allowances: dict[tuple[str, ...], int | None],
+) -> bool:
+    """True if ``_rule_problems`` would find nothing; the common case, checked cheaply."""
+    header = (
+        rule.action,
+        rule.protocol,
+        rule.src,
+        rule.src_port,
+        rule.direction,
+        rule.dst,
+        rule.dst_port,
+    )
+    if header in allowances:
+        allowance = allowances[header]
+    else:
+        allowance = allowances[header] = _header_allowance(rule, facts, nat_only)
+    if allowance is None or len(rule.text) > allowance:
+        return False
+    if not _TRIGGERS.isdisjoint(rule.option_names):
+        return False
+    sid = rule.sid
+    return sid is not None and sid >= 1
+
+
+def _rule_problems(
+    rule: ParsedRule, facts: _HeaderFacts, strict_order: bool, nat_only: bool
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if rule.action not in limits.SUPPORTED_ACTIONS:
+        problems.append(
+            (
+                f"{limits.R_ACTION}:{rule.action}",
+                f"action {rule.action!r}; Network Firewall accepts pass, drop, reject, alert",
+            )
+        )
+    if rule.protocol in limits.UNSUPPORTED_PROTOCOLS:
+        problems.append(
+            (
+                f"{limits.R_PROTOCOL}:{rule.protocol}",
+                f"protocol {rule.protocol!r} ({limits.UNSUPPORTED_PROTOCOLS[rule.protocol]}) "
+                "is not supported",
+            )
+        )
+    problems.extend(_keyword_problems(rule, strict_order))
+    if rule.sid is None:
+        if rule.has_option("sid"):
+            problems.append((limits.R_SID_INVALID, "sid must be a positive integer"))
+        else:
+            problems.append((limits.R_SID_MISSING, "every rule needs a sid"))
+    elif rule.sid < 1:
+        problems.append((limits.R_SID_INVALID, "sid must be a positive integer"))
+    src, src_delta, src_refs = facts.address(rule.src)
+    dst, dst_delta, dst_refs = facts.address(rule.dst)
+    sport, sport_delta, _ = facts.port(rule.src_port)
+    dport, dport_delta, _ = facts.port(rule.dst_port)
+    problems += src + dst + sport + dport
+    refs = src_refs | dst_refs
+    if len(refs) > limits.IP_SET_REFERENCES_PER_GROUP_MAX:
+        problems.append(
+            (
+                limits.R_TOO_MANY_REFERENCES,
+                f"{len(refs)} IP set references; a rule group allows "
+                f"{limits.IP_SET_REFERENCES_PER_GROUP_MAX}",
+            )
+        )
+    if nat_only:
+        why = nat_scope_problem(rule.src, rule.direction, rule.dst)
+        if why:
+            problems.append((limits.R_NAT_SCOPE, why))
+    if not problems:
+        length = len(rule.text) + src_delta + dst_delta + sport_delta + dport_delta
+        if length > limits.RULE_LENGTH_MAX:
+            problems.append(
+                (
+                    limits.R_TOO_LONG,
+                    f"{length} characters after variable expansion; the limit is "
+                    f"{limits.RULE_LENGTH_MAX}",
+                )
+            )
+    return problems
+
+
+def validate_rules(
+    rules: Iterable[ParsedRule | ParseFailure],
+    *,
+    variables: RuleVariables,
+    strict_order: bool = True,
+    firewall_sees_nat_only: bool = False,
+) -> ValidationResult:
+    """Split rules into accepted and rejected (with reasons); disabled rules are set aside.
+
+    A sid may appear once among the accepted rules: the first one wins and later ones are
+    rejected, pointing at the first. Flowbit checks whose setter is in no accepted rule are
+    warnings (the rule deploys but can never match).
+    """
+    with cyclic_gc_paused():
+        return _validate(rules, variables, strict_order, firewall_sees_nat_only)
+
+
+def _validate(
+    rules: Iterable[ParsedRule | ParseFailure],
+    variables: RuleVariables,
+    strict_order: bool,
+    firewall_sees_nat_only: bool,
+) -> ValidationResult:
+    result = ValidationResult()
+    first_by_sid: dict[int, ParsedRule] = {}
+    facts = _HeaderFacts(variables)
+    allowances: dict[tuple[str, ...], int | None] = {}
+    accepted = result.accepted
+    for rule in rules:
+        if isinstance(rule, ParseFailure):
+            result.parse_failures.append(rule)
+            continue
+        if not rule.enabled:
+            result.disabled.append(rule)
+            continue
+        if _is_clean(rule, facts, firewall_sees_nat_only, allowances):
+            sid = rule.sid
+            if sid not in first_by_sid:
+                first_by_sid[sid] = rule  # type: ignore[index]  # a clean rule has a sid
+                accepted.append(rule)
+                continue
+            problems = []
+        else:
+            problems = _rule_problems(rule, facts, strict_order, firewall_sees_nat_only)
+        if not problems and rule.sid in first_by_sid:
+            first = first_by_sid[rule.sid]  # type: ignore[index]
+            problems.append(
+                (limits.R_SID_DUPLICATE, f"sid {rule.sid} is already used at {first.where}")
+            )
+        if problems:
+            reason, detail = problems[0]
+            others = tuple(dict.fromkeys(r for r, _ in problems[1:] if r != reason))
+            result.rejected.append(Rejection(reason, detail, rule.where, rule.sid, others))
+            continue
+        first_by_sid[rule.sid] = rule  # type: ignore[index]  # sid checked above
+        accepted.append(rule)
+    result.warnings.extend(missing_flowbit_setters(result.accepted))
+    return result
+
+
+def flowbit_usage(rule: ParsedRule) -> tuple[set[str], set[str]]:
+    """(names the rule sets/unsets/toggles, names it checks with isset/isnotset)."""
+    sets: set[str] = set()
+    checks: set[str] = set()
+    for name, value in rule.options:
+        if name != "flowbits":
+            continue
+        command, names = flowbit_names(value)
+        if command in FLOWBIT_SETTERS:
+            sets.update(names)
+        elif command in FLOWBIT_CHECKERS:
+            checks.update(names)
+    return sets, checks
+
+
+def missing_flowbit_setters(rules: Iterable[ParsedRule]) -> list[Finding]:
+    """Rules that check a flowbit no rule in ``rules`` sets."""
+    set_somewhere: set[str] = set()
+    checkers: list[tuple[ParsedRule, set[str]]] = []
+    for rule in rules:
+        if "flowbits" not in rule.text:
+            continue
+        sets, checks = flowbit_usage(rule)
+        set_somewhere |= sets
+        if checks:
+            checkers.append((rule, checks))
+    findings = []
+    for rule, checks in checkers:
+        missing = sorted(checks - set_somewhere)
+        if missing:
+            findings.append(
+                Finding(
+                    limits.W_FLOWBIT_SETTER,
+                    f"flowbit(s) {', '.join(missing)} checked but never set",
+                    rule.where,
+                    rule.sid,
+                )
+            )
+    return findings

@@ -1,0 +1,199 @@
+"""``egress-net rules sync --dry-run``, in process (one subprocess smoke test)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from egress_net.cli import main
+from egress_net.et_sync.plan import SyncPlan, build_plan
+from egress_net.et_sync.settings import SyncSettings
+
+from .conftest import DATA, SMALL_FILES, RulesServer
+
+
+@pytest.fixture(scope="module")
+def small_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("et-small")
+    for name in SMALL_FILES:
+        (folder / name).write_bytes((DATA / name).read_bytes())
+    return folder
+
+
+def _sync(*args: str) -> int:
+    return main(["rules", "sync", "--prefix", "hub", *args])
+
+
+def _json_plan(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    assert _sync(*args, "--dry-run", "--json") == 0
+    return dict(json.loads(capsys.readouterr().out))
+
+
+def test_dry_run_prints_groups_sids_and_capacity(
+    small_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _sync("--source", str(small_dir), "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "rules: 1,394 parsed, 98 disabled, 220 accepted, 1,076 rejected" in out
+    assert "groups: 1 created, 0 updated, 0 replaced, 0 deleted, 0 unchanged" in out
+    assert "sids: 220 added, 0 removed, 0 changed" in out
+    assert "capacity: 0 → " in out
+    assert "unsupported-keyword:threshold" in out  # why tor.rules is mostly left out
+
+
+def test_changes_against_the_last_manifest(
+    small_dir: Path, small_plan: SyncPlan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group = small_plan.groups[0]
+    sids = sorted(group.sids)
+    revisions = {str(sid): rev for sid, rev in small_plan.revisions.items()}
+    manifest = {
+        "version": "previous",
+        # deployed too small, so the group must be replaced; one rule had an older rev,
+        # and one sid is no longer in the ruleset
+        "groups": [{"key": group.key, "name": "old", "capacity": 5, "sids": [*sids, 9]}],
+        "revisions": {**revisions, str(sids[0]): revisions[str(sids[0])] - 1, "9": 1},
+    }
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps(manifest))
+    second = _json_plan(capsys, "--source", str(small_dir), "--current", str(path))
+    assert [g["action"] for g in second["groups"]] == ["replace"]
+    assert second["groups"][0]["old_capacity"] == 5
+    assert second["sids"] == {"added": [], "removed": [9], "changed": [sids[0]]}
+    assert second["capacity"]["before"] == 5
+
+
+@pytest.fixture(scope="module")
+def small_plan(small_dir: Path) -> SyncPlan:
+    files = {p.name: p.read_text() for p in small_dir.glob("*.rules")}
+    return build_plan(files, SyncSettings(rule_group_prefix="hub"), version="v")
+
+
+def test_same_manifest_means_nothing_to_do(
+    small_dir: Path, small_plan: SyncPlan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group = small_plan.groups[0]
+    manifest = {
+        "groups": [{"key": group.key, "capacity": group.capacity, "sids": list(group.sids)}],
+        "revisions": {str(sid): rev for sid, rev in small_plan.revisions.items()},
+    }
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps(manifest))
+    again = _json_plan(capsys, "--source", str(small_dir), "--current", str(path))
+    assert [g["action"] for g in again["groups"]] == ["keep"]
+    assert again["sids"] == {"added": [], "removed": [], "changed": []}
+
+
+def test_progress_bar_on_stderr(small_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _sync("--source", str(small_dir), "--dry-run", "--progress") == 0
+    err = capsys.readouterr().err
+    assert "parsing [" in err
+    assert err.rstrip().endswith("3/3 files, 1,394 rules")
+
+
+def test_categories_and_ips_flags(small_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = _json_plan(capsys, "--source", str(small_dir), "--include", "dns", "--ips", "dns")
+    assert plan["stats"]["files"] == 1
+    assert plan["stats"]["accepted"] == 21
+
+
+def test_over_quota_exits_1_with_the_overage(
+    small_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "et.yaml"
+    config.write_text(
+        "quotas:\n  policyCapacity: 300\n  reservedCapacity: 200\n  headroomPercent: 0\n"
+    )
+    assert _sync("--source", str(small_dir), "--dry-run", "--config", str(config)) == 1
+    err = capsys.readouterr().err
+    assert "over by 120" in err
+    assert "Exclude categories: scan" in err
+
+
+def test_url_source_is_verified_against_its_md5(
+    rules_server: RulesServer, small_tarball: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = rules_server.publish(small_tarball)
+    plan = _json_plan(capsys, "--source", url)
+    assert plan["version"] == hashlib.md5(small_tarball).hexdigest()
+    rules_server.served.bodies["/emerging.rules.tar.gz.md5"] = b"a" * 32
+    assert _sync("--source", url, "--dry-run") == 2
+    assert "md5 mismatch" in capsys.readouterr().err
+
+
+def test_tarball_file_source(
+    small_tarball: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tarball = tmp_path / "emerging.rules.tar.gz"
+    tarball.write_bytes(small_tarball)
+    plan = _json_plan(capsys, "--source", str(tarball))
+    assert plan["stats"]["files"] == 3
+    (tmp_path / "emerging.rules.tar.gz.md5").write_text("0" * 32)
+    md5 = str(tmp_path / "emerging.rules.tar.gz.md5")
+    assert _sync("--source", str(tarball), "--md5", md5, "--dry-run") == 2
+    assert "md5 mismatch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--source", "nowhere/at/all"], "--source: nowhere/at/all is neither"),
+        (["--source", "{small}", "--home-net", "10.0.0.1/8"], "--home-net: '10.0.0.1/8'"),
+        (["--source", "{small}", "--current", "{small}/tor.rules"], "--current:"),
+        (["--source", "{small}", "--config", "{small}/list.yaml"], "must be a mapping"),
+        (["--source", "{small}", "--include", "dns", "--exclude", "dns"], "both included"),
+        (["--source", "{small}", "--timeout", "0"], "--timeout: must be above 0"),
+    ],
+)
+def test_user_errors_are_clear_and_exit_2(
+    args: list[str], message: str, small_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (small_dir / "list.yaml").write_text("- not\n- a mapping\n")
+    argv = [arg.replace("{small}", str(small_dir)) for arg in args]
+    assert _sync(*argv, "--dry-run") == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_config_key_is_named(
+    small_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "et.yaml"
+    config.write_text("schedule: every day\n")
+    assert _sync("--source", str(small_dir), "--dry-run", "--config", str(config)) == 2
+    err = capsys.readouterr().err
+    assert "et.yaml: schedule" in err and "rate(1 day)" in err
+
+
+def test_without_dry_run_the_cli_refuses_to_apply(
+    small_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _sync("--source", str(small_dir)) == 2
+    err = capsys.readouterr().err
+    assert "the CLI only plans" in err and "aws lambda invoke" in err
+
+
+def test_installed_command_smoke(small_dir: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "egress_net",
+            "rules",
+            "sync",
+            "--source",
+            str(small_dir),
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "groups: 1 created" in done.stdout
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,149 @@
+"""Download, md5 and tarball safety against a loopback HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tarfile
+
+import pytest
+
+from egress_net.et_sync import fetch
+from egress_net.et_sync.errors import FetchError
+
+from .conftest import RulesServer, build_tarball
+
+TIMEOUT = 2.0
+MB = 1024 * 1024
+
+
+def _fetch(server: RulesServer, url: str, *, max_bytes: int = 64 * MB) -> fetch.Ruleset:
+    digest = fetch.fetch_published_md5(f"{url}.md5", timeout=TIMEOUT)
+    return fetch.fetch_ruleset(
+        url, digest, timeout=TIMEOUT, max_bytes=max_bytes, max_extracted_bytes=256 * MB
+    )
+
+
+def test_fetches_verifies_and_reads_rules_files(
+    rules_server: RulesServer, small_tarball: bytes, small_files: dict[str, bytes]
+) -> None:
+    url = rules_server.publish(small_tarball)
+    ruleset = _fetch(rules_server, url)
+    assert ruleset.version == hashlib.md5(small_tarball).hexdigest()
+    assert sorted(ruleset.files) == sorted(small_files)
+    assert ruleset.files["tor.rules"] == small_files["tor.rules"].decode()
+
+
+def test_http_500_is_a_clear_error(rules_server: RulesServer, small_tarball: bytes) -> None:
+    url = rules_server.publish(small_tarball)
+    rules_server.served.status = 500
+    with pytest.raises(FetchError, match="HTTP 500") as err:
+        _fetch(rules_server, url)
+    assert err.value.where.endswith(".md5")
+
+
+def test_slow_server_times_out(rules_server: RulesServer, small_tarball: bytes) -> None:
+    url = rules_server.publish(small_tarball)
+    rules_server.served.delay_seconds = 1.0
+    with pytest.raises(FetchError, match=r"no answer within 0.2s"):
+        fetch.download(url, timeout=0.2, max_bytes=64 * MB)
+
+
+def test_body_over_the_size_cap_is_refused(rules_server: RulesServer, small_tarball: bytes) -> None:
+    url = rules_server.publish(small_tarball)
+    with pytest.raises(FetchError, match="larger than the 1000 byte cap"):
+        fetch.download(url, timeout=TIMEOUT, max_bytes=1000)
+
+
+def test_md5_mismatch_is_refused(rules_server: RulesServer, small_tarball: bytes) -> None:
+    url = rules_server.publish(small_tarball)
+    rules_server.served.bodies["/emerging.rules.tar.gz.md5"] = b"0" * 32 + b"\n"
+    with pytest.raises(FetchError, match="md5 mismatch") as err:
+        _fetch(rules_server, url)
+    assert "last applied rules stay in force" in err.value.hint
+
+
+def test_corrupt_gzip_is_refused(rules_server: RulesServer, small_tarball: bytes) -> None:
+    corrupt = small_tarball[:200] + bytes(len(small_tarball) - 200)
+    url = rules_server.publish(corrupt)  # md5 matches the corrupt bytes: only gzip is wrong
+    with pytest.raises(FetchError, match="corrupt gzip data"):
+        _fetch(rules_server, url)
+
+
+def test_truncated_gzip_is_refused(small_tarball: bytes) -> None:
+    with pytest.raises(FetchError, match="truncated"):
+        fetch.extract_rules(small_tarball[:-5000], where="x", max_extracted_bytes=256 * MB)
+
+
+def test_not_a_tarball_is_refused() -> None:
+    with pytest.raises(FetchError, match="not a readable tarball"):
+        fetch.extract_rules(b"<html>oops</html>", where="x", max_extracted_bytes=MB)
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, size: int = 4) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.size = size if kind == tarfile.REGTYPE else 0
+    if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE):
+        info.linkname = "/etc/passwd"
+    return info
+
+
+@pytest.mark.parametrize(
+    ("member", "reason"),
+    [
+        (_member("rules/../../evil.rules"), "path leaves the archive"),
+        (_member("../evil.rules"), "path leaves the archive"),
+        (_member("/etc/cron.d/evil"), "absolute path"),
+        (_member("rules/link.rules", tarfile.SYMTYPE), "not a regular file"),
+        (_member("rules/hard.rules", tarfile.LNKTYPE), "not a regular file"),
+        (_member("rules/dev", tarfile.CHRTYPE), "not a regular file"),
+    ],
+)
+def test_unsafe_members_refuse_the_whole_archive(
+    member: tarfile.TarInfo, reason: str, small_files: dict[str, bytes]
+) -> None:
+    tarball = build_tarball(small_files, extra=[member])
+    with pytest.raises(FetchError, match=reason) as err:
+        fetch.extract_rules(tarball, where="src", max_extracted_bytes=256 * MB)
+    assert member.name in err.value.problem
+
+
+def test_dotdot_member_served_over_http_is_refused(
+    rules_server: RulesServer, small_files: dict[str, bytes]
+) -> None:
+    url = rules_server.publish(build_tarball(small_files, extra=[_member("../x.rules")]))
+    with pytest.raises(FetchError, match=re.escape("unsafe member '../x.rules'")):
+        _fetch(rules_server, url)
+
+
+def test_archive_that_unpacks_too_large_is_refused(small_tarball: bytes) -> None:
+    with pytest.raises(FetchError, match="unpacks to over 1000 bytes"):
+        fetch.extract_rules(small_tarball, where="src", max_extracted_bytes=1000)
+
+
+def test_tarball_without_rules_files_is_refused() -> None:
+    tarball = build_tarball({"README": b"hello"})
+    with pytest.raises(FetchError, match=r"no \.rules files"):
+        fetch.extract_rules(tarball, where="src", max_extracted_bytes=MB)
+
+
+def test_only_http_and_https_urls_are_fetched() -> None:
+    with pytest.raises(FetchError, match="unsupported URL scheme 'file'"):
+        fetch.download("file:///etc/passwd", timeout=1, max_bytes=MB)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "D41D8CD98F00B204E9800998ECF8427E  emerging.rules.tar.gz\n",
+    ],
+)
+def test_md5_file_formats(text: str) -> None:
+    assert fetch.parse_md5(text, "u") == "d41d8cd98f00b204e9800998ecf8427e"
+
+
+def test_md5_file_without_digest_is_an_error() -> None:
+    with pytest.raises(FetchError, match="no md5 digest"):
+        fetch.parse_md5("<html>not found</html>", "u")

@@ -1,0 +1,316 @@
+"""The live adapter and `egress-net audit` against a real moto server on a loopback port."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from live_factory import (
+    AZ_NAMES,
+    SUPERNET,
+    LiveHub,
+    build_live_firewall_after_nat,
+    build_live_hub,
+    withdraw_propagation,
+)
+
+from egress_net.cli import main
+from egress_net.errors import ConfigError
+from egress_net.graph.checks import run_checks
+from egress_net.graph.from_aws import (
+    READ_ONLY_PREFIXES,
+    AccountSource,
+    WriteRefused,
+    read_graph,
+    session_for,
+)
+
+SOURCE = AccountSource("us-east-1")
+
+
+def audit(url: str, *extra: str) -> int:
+    return main(["audit", "--region", "us-east-1", "--endpoint-url", url, *extra])
+
+
+def live_report(url: str) -> Any:
+    return run_checks(read_graph([SOURCE], endpoint_url=url))
+
+
+def problems(report: Any) -> list[str]:
+    return [p for f in report.findings for p in f.problems]
+
+
+def replace_route(hub: LiveHub, table: str, destination: str, **target: str) -> None:
+    # Delete and create: moto's ReplaceRoute ignores VpcEndpointId.
+    hub.ec2.delete_route(RouteTableId=hub[table], DestinationCidrBlock=destination)
+    hub.ec2.create_route(RouteTableId=hub[table], DestinationCidrBlock=destination, **target)
+
+
+def test_correct_hub_and_spokes_audits_clean(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_live_hub(aws["ec2"], aws["nfw"])
+
+    assert audit(aws["url"]) == 0
+
+    out = capsys.readouterr().out
+    assert (
+        "Instance(az6) → TGW → Network Firewall(az6) → NAT gateway(az6) → Internet gateway" in out
+    )
+    assert "all checks pass" in out
+
+
+def test_endpoints_are_placed_by_subnet_not_by_az_name(aws: dict[str, Any]) -> None:
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    graph = read_graph([SOURCE], endpoint_url=aws["url"])
+
+    for i, _ in enumerate(AZ_NAMES):
+        endpoint = graph.firewall_endpoints[hub[f"vpce:{i}"]]
+        assert endpoint.az_id == graph.subnets[hub[f"subnet:hub:firewall:{i}"]].az_id
+
+
+def _missing_return_route(hub: LiveHub) -> None:
+    hub.ec2.delete_route(RouteTableId=hub["rt:hub:public:0"], DestinationCidrBlock=SUPERNET)
+
+
+def _cross_az_endpoint(hub: LiveHub) -> None:
+    replace_route(hub, "rt:hub:tgw:0", "0.0.0.0/0", VpcEndpointId=hub["vpce:1"])
+
+
+def _spoke_igw(hub: LiveHub) -> None:
+    igw = hub.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    hub.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=hub["vpc:alpha"])
+    replace_route(hub, "rt:alpha:workload:0", "0.0.0.0/0", GatewayId=igw)
+
+
+def _missing_nat(hub: LiveHub) -> None:
+    hub.ec2.delete_nat_gateway(NatGatewayId=hub["nat:1"])
+
+
+def _wrong_association(hub: LiveHub) -> None:
+    hub.ec2.disassociate_transit_gateway_route_table(
+        TransitGatewayRouteTableId=hub["tgwrt:egress"], TransitGatewayAttachmentId=hub["att:egress"]
+    )
+    hub.ec2.associate_transit_gateway_route_table(
+        TransitGatewayRouteTableId=hub["tgwrt:spokes"], TransitGatewayAttachmentId=hub["att:egress"]
+    )
+
+
+def _missing_propagation(hub: LiveHub) -> None:
+    withdraw_propagation(hub, hub["tgwrt:egress"], hub["att:alpha"], "10.1.0.0/16")
+
+
+def _blackhole(hub: LiveHub) -> None:
+    hub.ec2.create_transit_gateway_route(
+        TransitGatewayRouteTableId=hub["tgwrt:spokes"],
+        DestinationCidrBlock="0.0.0.0/0",
+        Blackhole=True,
+    )
+
+
+def _loop(hub: LiveHub) -> None:
+    replace_route(hub, "rt:hub:firewall:0", "0.0.0.0/0", TransitGatewayId=hub["tgw"])
+    hub.ec2.create_transit_gateway_route(
+        TransitGatewayRouteTableId=hub["tgwrt:egress"],
+        DestinationCidrBlock="0.0.0.0/0",
+        TransitGatewayAttachmentId=hub["att:egress"],
+    )
+
+
+LIVE_FAULTS: list[tuple[str, Callable[[LiveHub], None], str]] = [
+    ("missing return route", _missing_return_route, "reply does not come back"),
+    ("AZ pointed at another AZ's endpoint", _cross_az_endpoint, "changes AZ"),
+    ("spoke with its own 0/0 to an IGW", _spoke_igw, "bypass"),
+    ("missing NAT in one AZ", _missing_nat, "no NAT gateway in"),
+    ("egress attachment on the wrong TGW table", _wrong_association, "routing loop"),
+    ("missing TGW propagation", _missing_propagation, "reply no-route"),
+    ("blackhole on the path", _blackhole, "outbound blackhole"),
+    ("routing loop", _loop, "routing loop"),
+]
+
+
+@pytest.mark.parametrize(("fault", "seed", "reason"), LIVE_FAULTS, ids=[f[0] for f in LIVE_FAULTS])
+def test_each_live_fault_is_reported(
+    aws: dict[str, Any],
+    fault: str,
+    seed: Callable[[LiveHub], None],
+    reason: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    seed(hub)
+
+    assert audit(aws["url"], "--json") == 1
+
+    report = json.loads(capsys.readouterr().out)
+    assert not report["ok"]
+    found = [p for f in report["findings"] for p in f["problems"]]
+    assert any(reason in p for p in found), (fault, found)
+
+
+def test_audit_makes_only_read_calls(aws: dict[str, Any]) -> None:
+    build_live_hub(aws["ec2"], aws["nfw"])
+    operations: list[str] = []
+
+    def recording_session(source: AccountSource) -> boto3.Session:
+        session = session_for(source)
+        session.events.register("before-call.*.*", lambda model, **_: operations.append(model.name))
+        return session
+
+    report = run_checks(
+        read_graph([SOURCE], endpoint_url=aws["url"], session_factory=recording_session)
+    )
+
+    assert report.ok
+    assert {"DescribeRouteTables", "SearchTransitGatewayRoutes", "DescribeFirewall"} <= set(
+        operations
+    )
+    assert all(op.startswith(READ_ONLY_PREFIXES) for op in operations), operations
+
+
+def test_write_calls_are_refused_by_the_adapters_clients(aws: dict[str, Any]) -> None:
+    from egress_net.graph.from_aws import _client
+
+    reader = _client(boto3.Session(region_name="us-east-1"), "ec2", SOURCE, aws["url"])
+
+    with pytest.raises(WriteRefused, match="CreateVpc"):
+        reader.client.create_vpc(CidrBlock="10.9.0.0/16")
+    assert (
+        aws["ec2"].describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.9.0.0/16"]}])["Vpcs"]
+        == []
+    )
+
+
+def test_missing_permission_names_the_action_and_the_policy(aws: dict[str, Any]) -> None:
+    def denied_session(source: AccountSource) -> boto3.Session:
+        session = session_for(source)
+
+        def deny(model: Any, **_: Any) -> Any:
+            if model.name == "SearchTransitGatewayRoutes":
+                error = {
+                    "Error": {"Code": "UnauthorizedOperation", "Message": "not allowed"},
+                    "ResponseMetadata": {"HTTPStatusCode": 403},
+                }
+                return AWSResponse("", 403, {}, None), error
+            return None
+
+        session.events.register("before-call.ec2.SearchTransitGatewayRoutes", deny)
+        return session
+
+    build_live_hub(aws["ec2"], aws["nfw"])
+    with pytest.raises(ConfigError) as caught:
+        read_graph([SOURCE], endpoint_url=aws["url"], session_factory=denied_session)
+
+    assert "ec2:SearchTransitGatewayRoutes" in caught.value.where
+    assert caught.value.problem == "access denied"
+    assert "network-firewall:DescribeFirewall" in caught.value.hint
+
+
+def test_unknown_profile_is_a_clear_error(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert audit(aws["url"], "--profile", "no-such-profile") == 2
+    assert "--profile no-such-profile: no such AWS profile" in capsys.readouterr().err
+
+
+def test_malformed_role_arn_is_a_clear_error(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert audit(aws["url"], "--role-arn", "egress-audit") == 2
+    assert "is not an IAM role ARN" in capsys.readouterr().err
+
+
+def test_assumed_role_reads_the_account(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_live_hub(aws["ec2"], aws["nfw"])
+    # STS must be reached at the moto server as well.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", aws["url"])
+    role = "arn:aws:iam::123456789012:role/egress-net-audit"
+
+    graph = read_graph([AccountSource("us-east-1", role_arn=role)], endpoint_url=aws["url"])
+
+    assert run_checks(graph).ok
+
+
+def test_several_regions_are_read_and_merged(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_live_hub(aws["ec2"], aws["nfw"])
+    # A spoke in another region that breaks out through its own Internet gateway.
+    west = boto3.client("ec2", endpoint_url=aws["url"], region_name="eu-west-1")
+    vpc = west.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    subnet = west.create_subnet(
+        VpcId=vpc,
+        CidrBlock="10.30.0.0/24",
+        AvailabilityZone="eu-west-1a",
+        TagSpecifications=[
+            {"ResourceType": "subnet", "Tags": [{"Key": "egress-net:tier", "Value": "workload"}]}
+        ],
+    )["Subnet"]["SubnetId"]
+    igw = west.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    west.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    table = west.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    west.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    west.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+
+    assert audit(aws["url"], "--region", "eu-west-1", "--json") == 1
+
+    report = json.loads(capsys.readouterr().out)
+    cells = {s["vpcId"]: s["azs"] for s in report["spokes"]}
+    assert len(cells) == 3  # alpha and beta in us-east-1, the rogue VPC in eu-west-1
+    (rogue,) = cells[vpc].values()
+    assert any(
+        p.startswith(f"bypass: reaches the internet through {igw}") for p in rogue["problems"]
+    )
+    egress = [f for f in report["findings"] if f["check"] == "egress"]
+    assert len(egress) == 5
+    assert all(f["ok"] for f in egress if f["subnetId"] != subnet)
+
+
+def test_every_account_is_read_in_every_region() -> None:
+    from egress_net.cli import build_parser
+    from egress_net.commands.audit import sources_from
+
+    args = build_parser().parse_args(
+        [
+            "audit",
+            "--profile",
+            "hub",
+            "--role-arn",
+            "arn:aws:iam::210987654321:role/audit",
+            "--region",
+            "us-east-1",
+            "--region",
+            "eu-west-1",
+        ]
+    )
+
+    assert sources_from(args) == [
+        AccountSource("us-east-1", profile="hub"),
+        AccountSource("eu-west-1", profile="hub"),
+        AccountSource("us-east-1", role_arn="arn:aws:iam::210987654321:role/audit"),
+        AccountSource("eu-west-1", role_arn="arn:aws:iam::210987654321:role/audit"),
+    ]
+
+
+def test_igw_ingress_routing_is_read_from_the_gateway_association(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_live_firewall_after_nat(aws["ec2"], aws["nfw"])
+
+    assert audit(aws["url"]) == 0
+
+    out = capsys.readouterr().out
+    assert "Instance(az6) → NAT gateway(az6) → Network Firewall(az6) → Internet gateway" in out
+    assert "Internet gateway → Network Firewall(az6) → NAT gateway(az6) → Instance(az6)" in out
+
+
+def test_without_ingress_routing_the_reply_bypass_is_reported(aws: dict[str, Any]) -> None:
+    build_live_firewall_after_nat(aws["ec2"], aws["nfw"], ingress_routing=False)
+
+    assert problems(live_report(aws["url"])) == ["reply bypasses the firewall"]
