@@ -308,6 +308,31 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "need a /22 or larger",
     ),
     ("unknown model", {"model": "mesh"}, "egress-net:model", "'egress-only'"),
+    (
+        "inspected spoke-to-spoke after the NAT gateway",
+        {"placement": "after-nat", "spokeToSpoke": "inspected"},
+        "egress-net:spokeToSpoke",
+        "cannot inspect spoke-to-spoke traffic",
+    ),
+    (
+        "blocking spoke-to-spoke in centralized inspection",
+        {
+            "model": "centralized-inspection",
+            "inspectionVpcCidr": "100.64.2.0/24",
+            "spokeToSpoke": "blocked",
+        },
+        "egress-net:spokeToSpoke",
+        "only for egress-only and combined",
+    ),
+    (
+        "spoke-to-spoke intent with a single TGW table",
+        {
+            "spokeToSpoke": "blocked",
+            "transitGateway": {"routeTables": "single", "acceptSpokeToSpokeBypass": True},
+        },
+        "egress-net:spokeToSpoke",
+        "spoke-to-spoke traffic is open",
+    ),
 ]
 
 
