@@ -24,8 +24,8 @@ import yaml
 from egress_net.errors import ConfigError
 from egress_net.logs import CorruptRecord, LineSource, Observation, Progress, parse_observation
 
-# Where the stack config keeps the domain allowlist: egress-net:rules → domains → allow.
-ALLOWLIST_KEY_PATH: tuple[str, ...] = ("egress-net:rules", "domains", "allow")
+# Where the stack config keeps the domain allowlist: egress-net:rules → allowDomains → domains.
+ALLOWLIST_KEY_PATH: tuple[str, ...] = ("egress-net:rules", "allowDomains", "domains")
 
 # Flows from addresses in no configured spoke (for example from the inspection VPC itself).
 UNMAPPED_SPOKE = "(unmapped)"

@@ -22,6 +22,7 @@ from pydantic.alias_generators import to_camel
 from egress_net import addressing, intent
 from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.et_sync.model import EmergingThreatsConfig
+from egress_net.rules.model import RulesConfig as BaseRulesConfig
 
 NAMESPACE = "egress-net"
 CONTRACT_VERSION = 1  # version of the hub's stack-output contract that spokes read
@@ -167,24 +168,9 @@ class FirewallConfig(_Model):
         return v
 
 
-class DomainsConfig(_Model):
-    allow: list[str] = Field(default_factory=list)
-    targets: list[Literal["TLS_SNI", "HTTP_HOST"]] = Field(
-        default_factory=lambda: ["TLS_SNI", "HTTP_HOST"]
-    )
+class RulesConfig(BaseRulesConfig):
+    """``rules``: the firewall rules (egress_net.rules.model) plus the Emerging Threats sync."""
 
-    @field_validator("allow")
-    @classmethod
-    def _domains(cls, v: list[str]) -> list[str]:
-        for i, d in enumerate(v):
-            problem = domain_problem(d)
-            if problem:
-                raise ValueError(f"[{i}] {d!r}: {problem}")
-        return v
-
-
-class RulesConfig(_Model):
-    domains: DomainsConfig = Field(default_factory=DomainsConfig)
     emerging_threats: EmergingThreatsConfig = Field(default_factory=EmergingThreatsConfig)
 
 
@@ -282,7 +268,8 @@ class StackConfig(_Model):
 
     @property
     def domain_allowlist(self) -> list[str]:
-        return list(self.rules.domains.allow)
+        allow = self.rules.allow_domains
+        return list(allow.domains) if allow else []
 
     @property
     def all_spokes(self) -> list[SpokeConfig]:
@@ -334,37 +321,6 @@ def parse_cidr(text: str) -> ipaddress.IPv4Network:
         except ValueError:
             raise ValueError(f"{text!r} is not a CIDR block like 10.1.0.0/16") from None
         raise ValueError(f"{text!r} has host bits set; did you mean {fixed}?") from None
-
-
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-
-
-def domain_problem(entry: str) -> str | None:
-    """Why a domain-list entry is invalid for Network Firewall, or None when valid.
-
-    ``example.com`` matches exactly; ``.example.com`` matches the domain and all subdomains.
-    """
-    if not isinstance(entry, str) or not entry:
-        return "empty entry"
-    if entry != entry.strip() or any(c.isspace() for c in entry):
-        return "contains white space"
-    if "*" in entry:
-        return "use '.example.com' (leading dot) instead of '*.example.com' for subdomains"
-    if "://" in entry or "/" in entry or ":" in entry:
-        return "give a host name only, without scheme, port or path"
-    name = entry[1:] if entry.startswith(".") else entry
-    name = name.lower()
-    if name.endswith("."):
-        return "remove the trailing dot"
-    try:
-        ipaddress.ip_address(name)
-        return "an IP address is not a domain; use a 5-tuple rule for IP destinations"
-    except ValueError:
-        pass
-    labels = name.split(".")
-    if len(labels) < 2 or len(name) > 253 or not all(_LABEL.match(lbl) for lbl in labels):
-        return "not a valid domain name (letters, digits, '-' and dots, like example.com)"
-    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -523,7 +523,14 @@ def run_program(
     logger.propagate = False
     logger.handlers = [collector]
 
-    settings.reset_options(project=PROJECT, stack=source.stack, preview=False)
+    # The project folder is the program's root directory, as under `pulumi up`: relative paths
+    # in config (rule files) resolve against it.
+    settings.reset_options(
+        project=PROJECT,
+        stack=source.stack,
+        preview=False,
+        root_directory=str(source.project_dir),
+    )
     pulumi_config.set_all_config(pulumi_config_strings(source.config), [])
     import asyncio
 

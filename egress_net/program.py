@@ -7,13 +7,14 @@ is declared, so a mistake never leaves anything half-made.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as pulumi_config
+from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
 from egress_net import config
@@ -21,6 +22,7 @@ from egress_net.components.et_sync import EmergingThreatsSync, EmergingThreatsSy
 from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
 from egress_net.components.spoke import DistributedSpoke, DistributedSpokeArgs, Spoke, SpokeArgs
 from egress_net.errors import ConfigErrors, EgressNetError
+from egress_net.rules.policy import plan_policy
 
 
 class ProgramError(pulumi.RunError):
@@ -52,41 +54,35 @@ def main() -> None:
 # role: hub
 
 
-def policy_spec(cfg: config.StackConfig) -> FirewallPolicySpec:
-    """Default actions per mode plus the domain allowlist as Suricata pass rules.
+def policy_spec(cfg: config.StackConfig, project_dir: Path) -> FirewallPolicySpec:
+    """The firewall policy from the rules layer: validated rule groups in strict order.
 
     Drop mode denies whatever no rule passes; alert mode passes it and logs an alert, so a
     first rollout shows what the allowlist would block without blocking it.
     """
-    actions = (
-        ["aws:drop_established", "aws:alert_established"]
-        if cfg.firewall.mode == "drop"
-        else ["aws:alert_established"]
-    )
-    groups = []
-    rules = domain_pass_rules(cfg.rules.domains.allow, cfg.rules.domains.targets)
-    if rules:
-        groups.append(
-            _RuleGroup(
-                name="domain-allowlist",
-                type="STATEFUL",
-                capacity=_capacity_with_room(len(rules)),
-                priority=100,
-                rule_group={
-                    "rules_source": {"rules_string": "\n".join(rules)},
-                    "rule_variables": {
-                        "ip_sets": [{"key": "HOME_NET", "ip_set": {"definitions": home_net(cfg)}}]
-                    },
-                    "stateful_rule_options": {"rule_order": "STRICT_ORDER"},
-                },
-            )
-        )
-    return FirewallPolicySpec(
-        stateful_default_actions=actions,
-        stateful_engine_options={"rule_order": "STRICT_ORDER", "stream_exception_policy": "DROP"},
-        stateful_groups=groups,
+    plan = plan_policy(
+        cfg.rules,
         home_net=home_net(cfg),
+        base_dir=project_dir,
+        mode=cfg.firewall.mode,
+        firewall_sees_nat_only=cfg.placement == "after-nat",
+        region=cfg.region,
     )
+    return FirewallPolicySpec(
+        stateful_default_actions=plan.stateful_default_actions,
+        stateful_engine_options=plan.stateful_engine_options,
+        stateful_groups=plan.stateful_groups,
+        stateless_groups=plan.stateless_groups,
+        managed_groups=plan.managed_groups,
+        home_net=home_net(cfg),
+        stateless_default_actions=plan.stateless_default_actions,
+    )
+
+
+def project_dir() -> Path:
+    """Where relative paths in the config (rule files) start: the Pulumi project folder."""
+    root = pulumi_settings.get_root_directory()
+    return Path(root) if root else Path.cwd()
 
 
 def home_net(cfg: config.StackConfig) -> list[str]:
@@ -96,45 +92,6 @@ def home_net(cfg: config.StackConfig) -> list[str]:
     if cfg.placement == "after-nat" and cfg.egress_vpc_cidr:
         nets.append(cfg.egress_vpc_cidr)
     return nets
-
-
-class _RuleGroup:
-    def __init__(
-        self, name: str, type: str, capacity: int, priority: int, rule_group: dict[str, Any]
-    ) -> None:
-        self.name, self.type, self.capacity = name, type, capacity
-        self.priority, self.rule_group = priority, rule_group
-
-
-def _capacity_with_room(rule_count: int) -> int:
-    # Capacity is fixed at creation: leave room to grow the list without replacing the group.
-    return max(100, math.ceil(rule_count * 2 / 100) * 100)
-
-
-def domain_pass_rules(domains: list[str], targets: list[str]) -> list[str]:
-    """Suricata pass rules for allowlisted domains (``.example.com`` = it and its subdomains)."""
-    rules: list[str] = []
-    sid = 1_000_001
-    for domain in domains:
-        name = domain.lower()
-        match = (
-            f'dotprefix; content:"{name}"; endswith;'
-            if name.startswith(".")
-            else (f'content:"{name}"; startswith; endswith;')
-        )
-        if "TLS_SNI" in targets:
-            rules.append(
-                f"pass tls $HOME_NET any -> $EXTERNAL_NET any (tls.sni; {match} nocase; "
-                f'flow:to_server; msg:"egress allow {domain}"; sid:{sid}; rev:1;)'
-            )
-            sid += 1
-        if "HTTP_HOST" in targets:
-            rules.append(
-                f"pass http $HOME_NET any -> $EXTERNAL_NET any (http.host; {match} "
-                f'flow:to_server; msg:"egress allow {domain}"; sid:{sid}; rev:1;)'
-            )
-            sid += 1
-    return rules
 
 
 def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
@@ -151,7 +108,7 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
             az_ids=cfg.az_ids,
             az_slots=cfg.slots,
             spoke_supernets=cfg.spoke_supernets,
-            policy=policy_spec(cfg),
+            policy=policy_spec(cfg, project_dir()),
             model=cfg.model,
             placement=cfg.placement,
             single_tgw_table=cfg.transit_gateway.route_tables == "single",

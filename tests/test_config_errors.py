@@ -112,20 +112,20 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "wildcard domain",
-        {"rules": {"domains": {"allow": ["pypi.org", "*.github.com"]}}},
-        "egress-net:rules.domains.allow",
-        "[1] '*.github.com': use '.example.com'",
+        {"rules": {"allowDomains": {"domains": ["pypi.org", "*.github.com"]}}},
+        "egress-net:rules.allowDomains.domains[1]",
+        "'*.github.com': use '.example.com'",
     ),
     (
         "URL instead of domain",
-        {"rules": {"domains": {"allow": ["https://pypi.org/simple"]}}},
-        "egress-net:rules.domains.allow",
+        {"rules": {"denyDomains": {"domains": ["https://pypi.org/simple"]}}},
+        "egress-net:rules.denyDomains.domains[0]",
         "host name only",
     ),
     (
         "IP address as domain",
-        {"rules": {"domains": {"allow": ["192.0.2.10"]}}},
-        "egress-net:rules.domains.allow",
+        {"rules": {"allowDomains": {"domains": ["192.0.2.10"]}}},
+        "egress-net:rules.allowDomains.domains[0]",
         "use a 5-tuple rule",
     ),
     (
@@ -400,4 +400,6 @@ def test_region_codes() -> None:
     ],
 )
 def test_domain_entries(domain: str, ok: bool) -> None:
-    assert (config.domain_problem(domain) is None) == ok
+    from egress_net.rules.model import domain_problem
+
+    assert (domain_problem(domain) is None) == ok

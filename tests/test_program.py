@@ -194,21 +194,72 @@ def test_firewall_policy_per_mode(
     (policy,) = rec.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
     body = policy.inputs["firewallPolicy"]
     assert body["statefulDefaultActions"] == actions
-    assert body["statefulEngineOptions"]["ruleOrder"] == "STRICT_ORDER"
+    assert body["statefulEngineOptions"] == {
+        "ruleOrder": "STRICT_ORDER",
+        "streamExceptionPolicy": "DROP",
+    }
     (home_net,) = body["policyVariables"]["ruleVariables"]
     assert home_net == {"key": "HOME_NET", "ipSet": {"definitions": rec.outputs["spokeSupernets"]}}
-    (group,) = rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
-    assert [ref["resourceArn"] for ref in body["statefulRuleGroupReferences"]] == [group.id]
-    rules = group.inputs["ruleGroup"]["rulesSource"]["rulesString"]
-    allowed = rec.config["egress-net:rules"]["domains"]["allow"]
-    for domain in allowed:
-        assert f'"egress allow {domain}"' in rules
-    assert rules.count("pass tls") == rules.count("pass http") == len(allowed)
+    groups = {g.id: g for g in rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")}
+    refs = body["statefulRuleGroupReferences"]
+    priorities = [ref["priority"] for ref in refs]
+    assert len(set(priorities)) == len(priorities)
+    # The allow list is evaluated last, after every deny, threat and team rule.
+    last = max(refs, key=lambda ref: ref["priority"])
+    allow = groups[last["resourceArn"]]
+    assert "allow-domains" in allow.inputs["name"]
+    assert all(g.inputs["capacity"] >= 1 for g in groups.values())
+    allowed = rec.config["egress-net:rules"]["allowDomains"]["domains"]
+    source = allow.inputs["ruleGroup"]["rulesSource"]
+    if mode == "alert":
+        # An ALLOWLIST domain group would drop all other TLS/HTTP; alert mode must not block,
+        # so the allow list is plain pass rules and the default action only logs the rest.
+        rules = source["rulesString"]
+        for domain in allowed:
+            assert f'"egress allow {domain}"' in rules
+        assert rules.count("pass tls") == rules.count("pass http") == len(allowed)
+        assert "drop" not in rules
+    else:
+        assert source["rulesSourceList"]["generatedRulesType"] == "ALLOWLIST"
+        assert source["rulesSourceList"]["targets"] == allowed
+
+
+def test_prod_policy_orders_deny_threats_team_rules_then_allow(prod: Recording) -> None:
+    (policy,) = prod.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    groups = {
+        g.id: g.inputs["name"] for g in prod.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    }
+    refs = sorted(
+        policy.inputs["firewallPolicy"]["statefulRuleGroupReferences"], key=lambda r: r["priority"]
+    )
+    names = [groups.get(r["resourceArn"], r["resourceArn"].rsplit("/", 1)[-1]) for r in refs]
+    # Group names end in "-c<capacity>": a new capacity means a new group (replacement).
+    assert [n.rsplit("-c", 1)[0] if n.startswith("egress-") else n for n in names] == [
+        "egress-deny-domains",
+        "ThreatSignaturesMalwareStrictOrder",
+        "egress-suricata-prod-egress",
+        "egress-allow-domains",
+    ]
+    suricata = next(
+        g
+        for g in prod.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+        if "suricata" in g.inputs["name"]
+    )
+    rules = suricata.inputs["ruleGroup"]["rulesSource"]["rulesString"]
+    assert "sid:3000002" in rules and "sid:3000004" in rules  # from rules/prod-egress.rules
+    # Emerging Threats groups are attached by the sync function between team rules and allow.
+    et = prod.config["egress-net:rules"]["emergingThreats"]
+    start = et.get("priorityStart", 1000)
+    assert refs[-2]["priority"] < start and refs[-1]["priority"] > start + 20
 
 
 def test_logs_and_protections(dev: Recording, prod: Recording) -> None:
     for rec, retention, protected in ((dev, 30, False), (prod, 365, True)):
-        groups = rec.of_type("aws:cloudwatch/logGroup:LogGroup")
+        groups = [
+            g
+            for g in rec.of_type("aws:cloudwatch/logGroup:LogGroup")
+            if g.inputs["name"].endswith(("/alert", "/flow"))
+        ]
         assert sorted(g.inputs["retentionInDays"] for g in groups) == [retention, retention]
         (logging,) = rec.of_type("aws:networkfirewall/loggingConfiguration:LoggingConfiguration")
         configs = logging.inputs["loggingConfiguration"]["logDestinationConfigs"]

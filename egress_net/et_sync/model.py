@@ -22,6 +22,7 @@ from egress_net.et_sync.settings import (
     Quotas,
     SyncSettings,
 )
+from egress_net.rules.policy import ALLOW_DOMAINS_PRIORITY, ET_PRIORITY_MIN
 
 # EventBridge schedule expressions: rate(1 day), rate(12 hours), cron(0 3 * * ? *).
 _SCHEDULE = re.compile(
@@ -98,7 +99,10 @@ class EmergingThreatsConfig(BaseModel):
     ip_sets: dict[str, list[str]] = Field(default_factory=dict)
     port_sets: dict[str, list[str]] = Field(default_factory=dict)
     quotas: EtQuotasConfig = Field(default_factory=EtQuotasConfig)
-    priority_start: int = Field(100, ge=1, le=65_000)
+    # Between the hub's own groups (10-200) and its allow list (last): see rules.policy.
+    priority_start: int = Field(
+        ET_PRIORITY_MIN, ge=ET_PRIORITY_MIN, le=ALLOW_DOMAINS_PRIORITY - 1_000
+    )
     max_download_mb: int = Field(64, ge=1, le=512)
     timeout_seconds: float = Field(30.0, gt=0, le=300)
     log_retention_days: int = 30

@@ -62,7 +62,7 @@ class SyncSettings:
     ip_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     port_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     quotas: Quotas = field(default_factory=Quotas)
-    priority_start: int = 100
+    priority_start: int = 1_000
     max_download_bytes: int = 64 * 1024 * 1024
     max_extracted_bytes: int = 256 * 1024 * 1024
     timeout_seconds: float = 30.0

@@ -20,15 +20,20 @@ Parsing (``parser``)::
                     enabled: bool (False for shipped-commented ``# alert ...`` rules),
                     file: str, line: int (first physical line), text: str (rule, no ``#``),
                     .where -> "file:line", .category -> file stem ("emerging-dns"),
-                    .option_values(name) -> list[str | None]
-                    (a disabled rule's options are parsed on first access)
+                    .option_values(name) -> list[str | None], .option_names,
+                    .has_option(name)
+                    (a disabled rule's options are parsed on first access; sid, rev,
+                    gid and msg are read from the options on first access)
     ParseFailure    file, line, text, problem; .where
 
 Variables (``variables``)::
 
-    RuleVariables(ip_sets: dict[str, list[str]], port_sets: dict[str, list[str]])
-    RuleVariables.for_home_net(home_net: list[str], *, ip_sets=None, port_sets=None)
+    RuleVariables(ip_sets: dict[str, list[str]], port_sets: dict[str, list[str]],
+                  references: dict[str, str])   # @NAME -> prefix list ARN
+    RuleVariables.for_home_net(home_net: list[str], *, ip_sets=None, port_sets=None,
+                               references=None)
         HOME_NET defaults to the given spoke supernets; EXTERNAL_NET to its negation.
+    .rule_group_variables(ip_names, port_names) -> pulumi_aws ``rule_variables`` dict
 
 Validation (``validate``)::
 

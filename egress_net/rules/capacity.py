@@ -53,6 +53,23 @@ def with_headroom(used: int, headroom: float, *, group_capacity_max: int) -> int
     return max(GROUP_CAPACITY_MIN, min(wanted, group_capacity_max), used)
 
 
+STABLE_CAPACITY_FLOOR = 100
+
+
+def stable_capacity(capacity: int, *, group_capacity_max: int) -> int:
+    """``capacity`` rounded up to a coarse step (half its order of magnitude: 87 → 100 (the
+    floor), 1,234 → 1,500, 16,330 → 20,000), capped at the group maximum.
+
+    Capacity is fixed when a group is created, and the group's name carries it; rounding to a
+    step means adding a few rules keeps the same capacity (an in-place update), and only real
+    growth creates a bigger group (a replacement).
+    """
+    wanted = max(capacity, STABLE_CAPACITY_FLOOR)
+    step = max(1, 10 ** (len(str(wanted)) - 1) // 2)
+    rounded = -(-wanted // step) * step
+    return max(capacity, min(rounded, group_capacity_max))
+
+
 def fill_limit(headroom: float, group_capacity_max: int) -> int:
     """How many capacity units of rules a new group may hold and still keep its headroom."""
     return max(1, math.floor(round(group_capacity_max / (1.0 + headroom), 6)))

@@ -23,22 +23,44 @@ _PREFIX_LIST_ARN = re.compile(r"^arn:aws[a-z-]*:ec2:[a-z0-9-]+:\d{12}:prefix-lis
 _PORT = re.compile(r"^(\d{1,5})(?::(\d{1,5}))?$")
 
 
-def _domain(value: str) -> str:
-    """``example.com`` or ``.example.com`` (the domain and all its subdomains)."""
-    text = value.strip().lower()
-    bare = text[1:] if text.startswith(".") else text
-    labels = bare.split(".")
+def domain_problem(entry: str) -> str | None:
+    """Why a domain-list entry is invalid for Network Firewall, or None when valid.
+
+    ``example.com`` matches exactly; ``.example.com`` matches the domain and all subdomains.
+    """
+    if not isinstance(entry, str) or not entry:
+        return "empty entry"
+    if entry != entry.strip() or any(c.isspace() for c in entry):
+        return "contains white space"
+    if "*" in entry:
+        return "use '.example.com' (leading dot) instead of '*.example.com' for subdomains"
+    if "://" in entry or "/" in entry or ":" in entry:
+        return "give a host name only, without scheme, port or path"
+    name = (entry[1:] if entry.startswith(".") else entry).lower()
+    if name.endswith("."):
+        return "remove the trailing dot"
+    try:
+        ipaddress.ip_address(name)
+        return "an IP address is not a domain; use a 5-tuple rule for IP destinations"
+    except ValueError:
+        pass
+    labels = name.split(".")
     if (
-        len(bare) > 253
-        or len(labels) < 2
+        len(labels) < 2
+        or len(name) > 253
         or not all(_DOMAIN_LABEL.match(label) for label in labels)
         or labels[-1].isdigit()
     ):
-        raise ValueError(
-            f"{value!r} is not a domain; write 'example.com' for one host name or "
-            "'.example.com' for the domain and every subdomain (no '*', no scheme, no path)"
-        )
-    return text
+        return "not a valid domain name (letters, digits, '-' and dots, like example.com)"
+    return None
+
+
+def _domain(value: str) -> str:
+    """``example.com`` or ``.example.com`` (the domain and all its subdomains)."""
+    problem = domain_problem(value)
+    if problem:
+        raise ValueError(f"{value!r}: {problem}")
+    return value.lower()
 
 
 def _cidr(value: str) -> str:

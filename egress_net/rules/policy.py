@@ -19,6 +19,7 @@ from egress_net.rules import limits
 from egress_net.rules.capacity import (
     domain_list_capacity,
     five_tuple_capacity,
+    stable_capacity,
     stateless_rule_capacity,
     with_headroom,
 )
@@ -41,6 +42,12 @@ if TYPE_CHECKING:
 KEY = "egress-net:rules"
 STRICT_ORDER = {"rule_order": "STRICT_ORDER"}
 PRIORITY_STEP = 10
+# Priority bands of the strict-order policy: the groups planned here take 10, 20, ... (at most
+# 20 groups, so < ET_PRIORITY_MIN); the Emerging Threats sync attaches its groups from its own
+# start in [ET_PRIORITY_MIN, ALLOW_DOMAINS_PRIORITY); the allow list always comes last, so no
+# threat rule is ever pre-empted by an allow entry.
+ET_PRIORITY_MIN = 1_000
+ALLOW_DOMAINS_PRIORITY = 60_000
 FIVE_TUPLE_SID_BASE = 1_000_001
 
 
@@ -114,7 +121,8 @@ def _capacity_for(
     deployed = current.get(key)
     if deployed is not None and deployed >= used:
         return deployed
-    return with_headroom(used, headroom, group_capacity_max=group_max)
+    wanted = with_headroom(used, headroom, group_capacity_max=group_max)
+    return stable_capacity(wanted, group_capacity_max=group_max)
 
 
 def _check_group_capacity(where: str, used: int, group_max: int) -> None:
@@ -148,6 +156,53 @@ def _domain_group(
                 "targets": list(domains.domains),
             }
         },
+        "stateful_rule_options": dict(STRICT_ORDER),
+    }
+    return used, capacity, rule_group
+
+
+ALLOW_SID_BASE = 2_000_001
+
+
+def domain_pass_rules(domains: DomainList) -> list[str]:
+    """Suricata pass rules for allowed domains (``.example.com`` = it and its subdomains)."""
+    rules: list[str] = []
+    sid = ALLOW_SID_BASE
+    for domain in domains.domains:
+        if domain.startswith("."):
+            match = f'dotprefix; content:"{domain}"; endswith;'
+        else:
+            match = f'content:"{domain}"; startswith; endswith;'
+        if "TLS_SNI" in domains.target_types:
+            rules.append(
+                f"pass tls $HOME_NET any -> $EXTERNAL_NET any (tls.sni; {match} nocase; "
+                f'flow:to_server; msg:"egress allow {domain}"; sid:{sid}; rev:1;)'
+            )
+            sid += 1
+        if "HTTP_HOST" in domains.target_types:
+            # http.host is normalized to lower case, so no nocase.
+            rules.append(
+                f"pass http $HOME_NET any -> $EXTERNAL_NET any (http.host; {match} "
+                f'flow:to_server; msg:"egress allow {domain}"; sid:{sid}; rev:1;)'
+            )
+            sid += 1
+    return rules
+
+
+def _domain_pass_group(
+    key: str,
+    domains: DomainList,
+    variables: dict[str, Any],
+    headroom: float,
+    group_max: int,
+    current: Mapping[str, int],
+) -> tuple[int, int, dict[str, Any]]:
+    rules = domain_pass_rules(domains)
+    used = len(rules)
+    capacity = _capacity_for(key, used, headroom, group_max, current)
+    rule_group = {
+        "rule_variables": variables,
+        "rules_source": {"rules_string": "\n".join(rules)},
         "stateful_rule_options": dict(STRICT_ORDER),
     }
     return used, capacity, rule_group
@@ -408,16 +463,23 @@ def plan_policy(
     allow: tuple[str, int, int, dict[str, Any]] | None = None
     if cfg.allow_domains is not None:
         key = f"{prefix}-allow-domains"
-        used, capacity, group = _domain_group(
-            key,
-            "ALLOWLIST",
-            cfg.allow_domains,
-            home_only,
-            headroom,
-            group_max,
-            current,
-            f"{KEY}.allowDomains",
-        )
+        if mode == "alert":
+            # An ALLOWLIST domain group also drops every other TLS/HTTP flow, which alert mode
+            # must not do: pass the listed domains and let the default action log the rest.
+            used, capacity, group = _domain_pass_group(
+                key, cfg.allow_domains, home_only, headroom, group_max, current
+            )
+        else:
+            used, capacity, group = _domain_group(
+                key,
+                "ALLOWLIST",
+                cfg.allow_domains,
+                home_only,
+                headroom,
+                group_max,
+                current,
+                f"{KEY}.allowDomains",
+            )
         allow = (key, used, capacity, group)
 
     others = len(ordered) + (1 if allow else 0)
@@ -435,12 +497,17 @@ def plan_policy(
     )
     plan.suricata_plan = suricata
     for planned in suricata.groups:
+        capacity = (
+            planned.capacity
+            if planned.key in current
+            else stable_capacity(planned.capacity, group_capacity_max=group_max)
+        )
         ordered.append(
             (
                 planned.key,
                 "suricata",
                 planned.used,
-                planned.capacity,
+                capacity,
                 _suricata_rule_group(planned, variables),
                 f"Suricata rules: {', '.join(planned.categories)[:200]}",
             )
@@ -464,7 +531,7 @@ def plan_policy(
         )
 
     for position, (key, kind, used, capacity, group, description) in enumerate(ordered, 1):
-        priority = position * PRIORITY_STEP
+        priority = ALLOW_DOMAINS_PRIORITY if kind == "allow" else position * PRIORITY_STEP
         if kind == "managed":
             plan.managed_groups.append(
                 ManagedGroupRef(

@@ -188,29 +188,6 @@ class _HeaderFacts:
         return facts
 
 
-def expanded_length(rule: ParsedRule, variables: RuleVariables) -> int:
-    """The rule's length once ``$VARIABLES`` in its header are replaced by their values."""
-    length = len(rule.text)
-    for text, expand in (
-        (rule.src, variables.ip_set_text),
-        (rule.dst, variables.ip_set_text),
-        (rule.src_port, variables.port_set_text),
-        (rule.dst_port, variables.port_set_text),
-    ):
-        if "$" in text:
-            for name in VARIABLE_RE.findall(text):
-                length += len(expand(name)) - len(name) - 1
-    return length
-
-
-def ip_set_references(rule: ParsedRule) -> set[str]:
-    refs: set[str] = set()
-    for text in (rule.src, rule.dst):
-        if "@" in text:
-            refs.update(REFERENCE_RE.findall(text))
-    return refs
-
-
 def nat_scope_problem(source: str, direction: str, destination: str) -> str | None:
     """Why a rule cannot match when the firewall only sees NAT addresses, or None."""
     sides = [source] if direction == "->" else [source, destination]

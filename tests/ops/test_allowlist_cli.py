@@ -26,7 +26,7 @@ RECORDS = [
 
 
 def _snippet_entries(text: str) -> list[str]:
-    return yaml.safe_load(text)["egress-net:rules"]["domains"]["allow"]
+    return yaml.safe_load(text)["egress-net:rules"]["allowDomains"]["domains"]
 
 
 @pytest.fixture
@@ -192,8 +192,8 @@ config:
     - name: data
       cidr: 10.2.0.0/16
   egress-net:rules:
-    domains:
-      allow: [pypi.org, old.example.net]
+    allowDomains:
+      domains: [pypi.org, old.example.net]
 """
 
 

@@ -302,7 +302,7 @@ def test_snippet_uses_the_stack_key_path() -> None:
 def test_current_from_a_stack_config_file() -> None:
     text = (
         "config:\n  aws:region: us-east-1\n  egress-net:rules:\n"
-        "    domains:\n      allow:\n        - .Example.com\n        - pypi.org.\n"
+        "    allowDomains:\n      domains:\n        - .Example.com\n        - pypi.org.\n"
     )
     assert read_current_allowlist(text, "Pulumi.prod.yaml") == [".example.com", "pypi.org"]
 
@@ -321,8 +321,8 @@ def test_current_from_a_snippet_a_list_or_lines() -> None:
     [
         ("- a.example.com\n- 10.0.0.1\n", "f[1]", "not a domain name"),
         ("- 42\n", "f[0]", "not a string"),
-        ("config:\n  aws:region: x\n", "f", "no egress-net:rules → domains → allow"),
-        ("egress-net:rules:\n  domains:\n    allow: text\n", "f", "not a list"),
+        ("config:\n  aws:region: x\n", "f", "no egress-net:rules → allowDomains → domains"),
+        ("egress-net:rules:\n  allowDomains:\n    domains: text\n", "f", "not a list"),
         ("key: [unclosed\n", "f", "not valid YAML"),
     ],
 )

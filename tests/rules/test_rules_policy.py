@@ -136,7 +136,9 @@ def test_group_contents(tmp_path: Path) -> None:
     home = {"ip_sets": [{"key": "HOME_NET", "ip_set": {"definitions": HOME}}]}
     assert deny.rule_group["rule_variables"] == home
     allow = by_key["egress-allow-domains"]
-    assert allow.used == 6 and allow.capacity == 8  # 2x2+2, 20% headroom
+    # 2x2+2 used; 20% headroom would be 8, rounded up to the stable floor of 100 so a few more
+    # domains later are an in-place update.
+    assert allow.used == 6 and allow.capacity == 100
 
     tuple_rules = by_key["egress-five-tuple"].rule_group["rules_source"]["stateful_rules"]
     assert tuple_rules[0]["header"] == {
@@ -277,9 +279,17 @@ def test_growing_domain_list_is_replaced_through_current_capacities(tmp_path: Pa
     small = RulesConfig.model_validate({"allowDomains": {"domains": ["a.example.com"]}})
     first = plan_policy(small, home_net=HOME, base_dir=tmp_path)
     [group] = first.stateful_groups
-    deployed = {group.key: group.capacity}  # 4 (3 used + 20%)
-    big = RulesConfig.model_validate(
+    deployed = {group.key: group.capacity}  # 100: 4 used, rounded up to the stable floor
+    assert group.capacity == 100
+    # A few more domains fit the deployed capacity: the same group is updated in place.
+    few_more = RulesConfig.model_validate(
         {"allowDomains": {"domains": [f"d{i}.example.com" for i in range(10)]}}
+    )
+    [same] = plan_policy(few_more, home_net=HOME, base_dir=tmp_path, current=deployed).changes
+    assert same.action == "update" and same.new_name == same.old_name
+    # Growth past the capacity creates a new, bigger group and retires the old one.
+    big = RulesConfig.model_validate(
+        {"allowDomains": {"domains": [f"d{i}.example.com" for i in range(60)]}}
     )
     second = plan_policy(big, home_net=HOME, base_dir=tmp_path, current=deployed)
     [change] = second.changes
@@ -304,9 +314,9 @@ def test_defaults_are_secure_and_explicit() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"allowDomains": {"domains": ["*.example.com"]}}, "is not a domain"),
-        ({"allowDomains": {"domains": ["https://example.com/x"]}}, "is not a domain"),
-        ({"allowDomains": {"domains": ["localhost"]}}, "is not a domain"),
+        ({"allowDomains": {"domains": ["*.example.com"]}}, "instead of '*.example.com'"),
+        ({"allowDomains": {"domains": ["https://example.com/x"]}}, "without scheme, port or path"),
+        ({"allowDomains": {"domains": ["localhost"]}}, "not a valid domain name"),
         ({"allowDomains": {"domains": []}}, "at least 1"),
         ({"denyDomains": {"domains": ["a.example"], "targetTypes": ["DNS"]}}, "TLS_SNI"),
         ({"fiveTupleRules": [{"action": "ALLOW", "protocol": "TCP"}]}, "PASS"),

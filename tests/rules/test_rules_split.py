@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from egress_net.rules import (
     RuleVariables,
     domain_list_capacity,
@@ -171,3 +176,29 @@ def test_replacement_plan_orders_creates_before_deletes() -> None:
 def test_empty_input_plans_nothing() -> None:
     plan = plan_groups([])
     assert plan.groups == [] and plan.ok and plan.total_capacity == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=8),
+    st.integers(min_value=5, max_value=60),
+)
+def test_split_property_every_rule_once_within_limits_and_fewest_groups(
+    sizes: list[int], limit: int
+) -> None:
+    rules: list[ParsedRule] = []
+    for index, size in enumerate(sizes):
+        rules += rules_in(f"cat{index}.rules", size, 1000 * (index + 1))
+    plan = plan_groups(
+        rules, headroom=0.0, group_capacity_max=limit, groups_max=10_000, policy_capacity_max=10**9
+    )
+    assert plan.ok
+    sids = [sid for group in plan.groups for sid in group.sids]
+    assert sorted(sids) == sorted(r.sid for r in rules)  # every rule exactly once
+    assert all(group.capacity <= limit for group in plan.groups)
+    assert len(plan.groups) == -(-len(rules) // limit)  # the lower bound
+    assert len({group.key for group in plan.groups}) == len(plan.groups)
+    for group in plan.groups:  # input order is kept inside a group's rules string
+        in_string = [int(sid) for sid in re.findall(r"sid:(\d+);", group.rules_string)]
+        members = set(group.sids)
+        assert in_string == [r.sid for r in rules if r.sid in members]
