@@ -202,8 +202,39 @@ class TransitGatewayConfig(_Model):
     accept_spoke_to_spoke_bypass: bool = False
 
 
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws(?:-cn|-us-gov)?:kms:[a-z0-9-]+:\d{12}:(?:key/[0-9a-f-]{36}|alias/[\w/-]+)$"
+)
+_BUCKET_NAME = re.compile(r"^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
 class LogsConfig(_Model):
+    """Where the firewall's ALERT and FLOW logs go."""
+
     retention_days: int = 365
+    destination: Literal["cloudwatch", "s3"] = "cloudwatch"
+    # Encrypts the log groups or the bucket with your key instead of AWS-owned keys.
+    kms_key_arn: str | None = None
+    # s3 only: an existing bucket; without it the hub creates a private, encrypted one.
+    bucket_name: str | None = None
+
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _kms(cls, v: str | None) -> str | None:
+        if v is not None and not _KMS_KEY_ARN.match(v):
+            raise ValueError(
+                f"{v!r} is not a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<uuid>"
+            )
+        return v
+
+    @field_validator("bucket_name")
+    @classmethod
+    def _bucket(cls, v: str | None) -> str | None:
+        if v is not None and not _BUCKET_NAME.match(v):
+            raise ValueError(
+                f"{v!r} is not an S3 bucket name (3-63 lowercase letters, digits, '.', '-')"
+            )
+        return v
 
     @field_validator("retention_days")
     @classmethod
@@ -454,6 +485,14 @@ def _hub_checks(cfg: StackConfig) -> list[ConfigError]:
                 )
             )
     errors += _model_checks(cfg)
+    if cfg.logs.bucket_name and cfg.logs.destination != "s3":
+        errors.append(
+            ConfigError(
+                key("logs", "bucketName"),
+                "only used with destination: s3",
+                f"set {key('logs', 'destination')}: s3, or remove bucketName",
+            )
+        )
     if not cfg.spoke_supernets:
         errors.append(
             ConfigError(

@@ -20,6 +20,7 @@ from pulumi.runtime.sync_await import _sync_await
 from egress_net import config
 from egress_net.components.et_sync import EmergingThreatsSync, EmergingThreatsSyncArgs
 from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
+from egress_net.components.network import LogSettings
 from egress_net.components.spoke import DistributedSpoke, DistributedSpokeArgs, Spoke, SpokeArgs
 from egress_net.errors import ConfigErrors, EgressNetError
 from egress_net.rules.policy import plan_policy
@@ -119,8 +120,13 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
             auto_accept=cfg.transit_gateway.auto_accept,
             amazon_side_asn=cfg.transit_gateway.amazon_side_asn,
             protections=protections,
-            log_retention_days=cfg.logs.retention_days,
-            log_group_prefix=log_prefix,
+            logs=LogSettings(
+                retention_days=cfg.logs.retention_days,
+                prefix=log_prefix,
+                destination=cfg.logs.destination,
+                kms_key_arn=cfg.logs.kms_key_arn,
+                bucket_name=cfg.logs.bucket_name,
+            ),
             tags=tags,
         ),
     )
@@ -139,8 +145,7 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
                     policy_arn=hub.policy.arn,
                     placement=cfg.placement,
                     protections=protections,
-                    log_retention_days=cfg.logs.retention_days,
-                    log_group_prefix=log_prefix,
+                    logs=hub.logs,
                     tags={**tags, **spoke_cfg.tags},
                 ),
             )

@@ -309,6 +309,24 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("unknown model", {"model": "mesh"}, "egress-net:model", "'egress-only'"),
     (
+        "bad KMS key ARN",
+        {"logs": {"kmsKeyArn": "alias/egress"}},
+        "egress-net:logs.kmsKeyArn",
+        "not a KMS key ARN",
+    ),
+    (
+        "log bucket without S3 destination",
+        {"logs": {"bucketName": "my-firewall-logs"}},
+        "egress-net:logs.bucketName",
+        "only used with destination: s3",
+    ),
+    (
+        "bad log bucket name",
+        {"logs": {"destination": "s3", "bucketName": "My_Bucket"}},
+        "egress-net:logs.bucketName",
+        "not an S3 bucket name",
+    ),
+    (
         "inspected spoke-to-spoke after the NAT gateway",
         {"placement": "after-nat", "spokeToSpoke": "inspected"},
         "egress-net:spokeToSpoke",

@@ -447,3 +447,52 @@ def test_emerging_threats_sync_is_deployed_with_least_privilege_when_enabled(
     # Re-attach the ET groups whenever Pulumi updates the policy.
     assert invocation.inputs["triggers"] == {"policyUpdateToken": policy.outputs["updateToken"]}
     assert rec.outputs["emergingThreatsFunction"] == function.outputs["name"]
+
+
+def test_logs_can_go_to_an_encrypted_s3_bucket_shared_by_every_firewall() -> None:
+    kms = "arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    rec = synth_config(
+        hub_config(
+            model="combined",
+            spokes=[
+                {"name": "app", "cidr": "10.1.0.0/16"},
+                {"name": "big", "cidr": "10.2.0.0/16", "model": "distributed"},
+            ],
+            logs={"destination": "s3", "kmsKeyArn": kms, "retentionDays": 90},
+        )
+    )
+    assert not rec.of_type("aws:cloudwatch/logGroup:LogGroup")
+    (bucket,) = rec.of_type("aws:s3/bucket:Bucket")
+    (block,) = rec.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(
+        block.inputs[k] is True
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    (encryption,) = rec.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    default = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert default == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": kms}
+    (lifecycle,) = rec.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert lifecycle.inputs["rules"][0]["expiration"]["days"] == 90
+    configs = rec.of_type("aws:networkfirewall/loggingConfiguration:LoggingConfiguration")
+    assert len(configs) == 2  # the hub's firewall and the distributed spoke's
+    prefixes = set()
+    for logging in configs:
+        for dest in logging.inputs["loggingConfiguration"]["logDestinationConfigs"]:
+            assert dest["logDestinationType"] == "S3"
+            assert dest["logDestination"]["bucketName"] == bucket.outputs["bucket"]
+            prefixes.add(dest["logDestination"]["prefix"])
+    assert len(prefixes) == 4  # ALERT and FLOW of each firewall, apart
+
+
+def test_cloudwatch_log_groups_use_the_kms_key_when_given() -> None:
+    kms = "arn:aws:kms:us-east-1:111122223333:alias/egress-logs"
+    rec = synth_config(hub_config(logs={"kmsKeyArn": kms}))
+    groups = rec.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert groups and all(g.inputs["kmsKeyId"] == kms for g in groups)

@@ -8,7 +8,7 @@ turns the plan into resources.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import pulumi
@@ -17,9 +17,11 @@ import pulumi_aws as aws
 from egress_net import intent
 from egress_net.components.network import (
     BuiltVpc,
+    LogSettings,
     Protections,
     build_firewall_in_vpc,
     build_firewall_logging,
+    build_log_bucket,
     build_route_tables,
     build_vpc,
     local_targets,
@@ -74,8 +76,7 @@ class EgressHubArgs:
     auto_accept: bool = False
     amazon_side_asn: int = 64512
     protections: Protections = field(default_factory=Protections)
-    log_retention_days: int = 365
-    log_group_prefix: str = "/egress-net"
+    logs: LogSettings = field(default_factory=LogSettings)
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -100,6 +101,11 @@ class EgressHub(pulumi.ComponentResource):
             args.block_spoke_to_spoke,
         )
         self.policy = self._firewall_policy(name, args.policy, tags, child)
+        # One log destination for every firewall of the stack (distributed spokes included).
+        self.logs = args.logs
+        if args.logs.destination == "s3" and args.logs.bucket_name is None:
+            bucket = build_log_bucket(self, name, args.logs, tags)
+            self.logs = replace(args.logs, bucket_name=bucket.bucket)
         self.firewalls: dict[str, aws.networkfirewall.Firewall] = {}
         self.endpoint_ids: dict[str, pulumi.Output[str]] = {}
         # Resources a spoke attachment must wait for; filled as they are declared.
@@ -125,9 +131,7 @@ class EgressHub(pulumi.ComponentResource):
                 )
                 self.firewalls[key] = firewall
                 self.endpoint_ids.update(endpoints)
-                build_firewall_logging(
-                    self, vpc_name, firewall, args.log_retention_days, args.log_group_prefix, tags
-                )
+                build_firewall_logging(self, vpc_name, firewall, self.logs, tags)
 
         # --- Transit Gateway --------------------------------------------------------------------
         attachments: dict[str, pulumi.Input[str]] = {}
@@ -220,9 +224,7 @@ class EgressHub(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.firewalls["tgw"] = firewall
-        build_firewall_logging(
-            self, name, firewall, args.log_retention_days, args.log_group_prefix, tags
-        )
+        build_firewall_logging(self, name, firewall, self.logs, tags)
         return firewall
 
     def _firewall_policy(

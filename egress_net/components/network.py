@@ -261,29 +261,95 @@ def build_firewall_in_vpc(
     return firewall, endpoints
 
 
+@dataclass
+class LogSettings:
+    """Where firewall logs go: CloudWatch Logs groups, or an S3 bucket (optionally KMS)."""
+
+    retention_days: int = 365
+    prefix: str = "/egress-net"  # log group name prefix, or S3 key prefix
+    destination: str = "cloudwatch"  # "cloudwatch" | "s3"
+    kms_key_arn: str | None = None
+    bucket_name: pulumi.Input[str] | None = None  # required for "s3"
+
+
+def build_log_bucket(
+    parent: pulumi.Resource, name: str, logs: LogSettings, tags: Mapping[str, str]
+) -> aws.s3.Bucket:
+    """A private, encrypted bucket for firewall logs that expires them after the retention."""
+    child = pulumi.ResourceOptions(parent=parent)
+    bucket = aws.s3.Bucket(
+        f"{name}-firewall-logs", tags=tags_for(tags, f"{name}-firewall-logs"), opts=child
+    )
+    aws.s3.BucketPublicAccessBlock(
+        f"{name}-firewall-logs-private",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=child,
+    )
+    encryption: dict[str, Any] = (
+        {"sse_algorithm": "aws:kms", "kms_master_key_id": logs.kms_key_arn}
+        if logs.kms_key_arn
+        else {"sse_algorithm": "AES256"}
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-firewall-logs-encryption",
+        bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": encryption, "bucket_key_enabled": True}],
+        opts=child,
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-firewall-logs-retention",
+        bucket=bucket.id,
+        rules=[
+            {
+                "id": "expire-firewall-logs",
+                "status": "Enabled",
+                "filter": {"prefix": ""},
+                "expiration": {"days": logs.retention_days},
+            }
+        ],
+        opts=child,
+    )
+    return bucket
+
+
 def build_firewall_logging(
     parent: pulumi.Resource,
     name: str,
     firewall: aws.networkfirewall.Firewall,
-    retention_days: int,
-    log_group_prefix: str,
+    logs: LogSettings,
     tags: Mapping[str, str],
 ) -> None:
-    """ALERT and FLOW logs to CloudWatch Logs groups with retention."""
+    """ALERT and FLOW logs, to CloudWatch Logs groups with retention or to an S3 prefix."""
     child = pulumi.ResourceOptions(parent=parent)
     destinations = []
     for log_type in ("ALERT", "FLOW"):
-        group = aws.cloudwatch.LogGroup(
-            f"{name}-{log_type.lower()}-logs",
-            name=f"{log_group_prefix}/{name}/{log_type.lower()}",
-            retention_in_days=retention_days,
-            tags=tags_for(tags, f"{name}-{log_type.lower()}-logs"),
-            opts=child,
-        )
+        kind = log_type.lower()
+        if logs.destination == "s3":
+            assert logs.bucket_name is not None
+            destination: dict[str, Any] = {
+                "bucketName": logs.bucket_name,
+                "prefix": f"{logs.prefix.strip('/')}/{name}/{kind}",
+            }
+            destination_type = "S3"
+        else:
+            group = aws.cloudwatch.LogGroup(
+                f"{name}-{kind}-logs",
+                name=f"{logs.prefix}/{name}/{kind}",
+                retention_in_days=logs.retention_days,
+                kms_key_id=logs.kms_key_arn,
+                tags=tags_for(tags, f"{name}-{kind}-logs"),
+                opts=child,
+            )
+            destination = {"logGroup": group.name}
+            destination_type = "CloudWatchLogs"
         destinations.append(
             {
-                "log_destination": {"logGroup": group.name},
-                "log_destination_type": "CloudWatchLogs",
+                "log_destination": destination,
+                "log_destination_type": destination_type,
                 "log_type": log_type,
             }
         )

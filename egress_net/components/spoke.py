@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from egress_net import intent
 from egress_net.components.network import (
+    LogSettings,
     Protections,
     build_firewall_in_vpc,
     build_firewall_logging,
@@ -75,8 +76,7 @@ class DistributedSpokeArgs:
     policy_arn: pulumi.Input[str]
     placement: intent.Placement = "before-nat"
     protections: Protections = field(default_factory=Protections)
-    log_retention_days: int = 365
-    log_group_prefix: str = "/egress-net"
+    logs: LogSettings = field(default_factory=LogSettings)
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -96,9 +96,7 @@ class DistributedSpoke(pulumi.ComponentResource):
         firewall, endpoints = build_firewall_in_vpc(
             self, built, args.az_ids, args.policy_arn, args.protections, args.tags
         )
-        build_firewall_logging(
-            self, name, firewall, args.log_retention_days, args.log_group_prefix, args.tags
-        )
+        build_firewall_logging(self, name, firewall, args.logs, args.tags)
         targets = local_targets(built, args.az_ids)
         for az in args.az_ids:
             targets[intent.Target("firewall", az)] = endpoints[az]
