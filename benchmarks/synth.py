@@ -1,7 +1,10 @@
-"""Synth time and resource count for a hub with N spokes × 3 AZs, next to the floor.
+"""Synth time and resource count for a hub with N spokes × 3 AZs, next to two floors.
 
-The floor registers the same number of bare resources under the same offline engine, so the
-ratio shows what the program itself costs on top of Pulumi's registration machinery.
+- floor: the same number of bare resources (a CustomResource with one input) under the same
+  offline engine: what Pulumi's registration machinery costs at the least;
+- typed floor: the same number of plain pulumi_aws resources (Subnets with two inputs): what
+  the provider SDK's resource classes cost before any program logic (each declares dozens of
+  output properties, every one an Output with its futures).
 Run: .venv/bin/python benchmarks/synth.py [--spokes 10 50 100 200] [--repeat 3]
 """
 
@@ -34,6 +37,13 @@ for i in range({count}):
     Bare(f"bare-{{i}}")
 """
 
+TYPED_FLOOR_PROGRAM = """
+import pulumi_aws as aws
+
+for i in range({count}):
+    aws.ec2.Subnet(f"subnet-{{i}}", vpc_id="vpc-0", cidr_block="10.0.0.0/28")
+"""
+
 
 def hub_values(spokes: int) -> dict[str, object]:
     return {
@@ -55,14 +65,21 @@ def timed(fn: Callable[[T], R], arg: T) -> tuple[float, R]:
     return time.perf_counter() - start, result
 
 
+def floor_seconds(program: str, count: int, repeat: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "__main__.py").write_text(program.format(count=count))
+        floor = engine.StackSource(Path(tmp), "floor", {"aws:region": "us-east-1"})
+        return statistics.median(timed(engine.run_program, floor)[0] for _ in range(repeat))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--spokes", type=int, nargs="+", default=[10, 50, 100, 200])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    header = ("spokes", "resources", "synth s", "floor s", "ratio", "ms/spoke")
-    print("{:>6} {:>9} {:>8} {:>8} {:>6} {:>9}".format(*header))
+    header = ("spokes", "resources", "synth s", "floor s", "ratio", "typed s", "ratio", "ms/spoke")
+    print("{:>6} {:>9} {:>8} {:>8} {:>6} {:>8} {:>6} {:>9}".format(*header))
     rows = []
     for n in args.spokes:
         source = engine.StackSource(REPO, f"bench{n}", hub_values(n))
@@ -72,18 +89,13 @@ def main() -> None:
             seconds, result = timed(engine.synth, source)
             synth_times.append(seconds)
             count = len(result.recording.resources)
-        floor_times = []
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "__main__.py").write_text(FLOOR_PROGRAM.format(count=count))
-            floor = engine.StackSource(Path(tmp), f"floor{n}", {"aws:region": "us-east-1"})
-            for _ in range(args.repeat):
-                seconds, _ = timed(engine.run_program, floor)
-                floor_times.append(seconds)
-        synth_s, floor_s = statistics.median(synth_times), statistics.median(floor_times)
+        floor_s = floor_seconds(FLOOR_PROGRAM, count, args.repeat)
+        typed_s = floor_seconds(TYPED_FLOOR_PROGRAM, count, args.repeat)
+        synth_s = statistics.median(synth_times)
         rows.append((n, synth_s))
         print(
             f"{n:>6} {count:>9} {synth_s:>8.2f} {floor_s:>8.2f} {synth_s / floor_s:>6.2f}"
-            f" {1000 * synth_s / n:>9.1f}"
+            f" {typed_s:>8.2f} {synth_s / typed_s:>6.2f} {1000 * synth_s / n:>9.1f}"
         )
     if len(rows) >= 2:
         (n0, t0), (n1, t1) = rows[0], rows[-1]

@@ -68,9 +68,8 @@ def carve_tiers(
             f"need a /{needed} or larger",
             needed,
         )
-    blocks = list(vpc.subnets(new_prefix=prefix))
     return [
-        SubnetPlan(tier, az_id, blocks[t * az_slots + i])
+        SubnetPlan(tier, az_id, _nth_subnet(vpc, prefix, t * az_slots + i))
         for t, tier in enumerate(tiers)
         for i, az_id in enumerate(az_ids)
     ]
@@ -105,14 +104,23 @@ def carve_workload_vpc(
             f"{small} subnets: need a /{needed} or larger",
             needed,
         )
-    blocks = list(vpc.subnets(new_prefix=block_prefix))
-    small_subnets = list(blocks[-1].subnets(new_prefix=SMALLEST_SUBNET_PREFIX))
-    plans = [SubnetPlan("workload", az, blocks[i]) for i, az in enumerate(az_ids)]
+    last_block = _nth_subnet(vpc, block_prefix, (1 << extra_bits) - 1)
+    plans = [
+        SubnetPlan("workload", az, _nth_subnet(vpc, block_prefix, i)) for i, az in enumerate(az_ids)
+    ]
     for t, tier in enumerate(small_tiers):
         plans += [
-            SubnetPlan(tier, az, small_subnets[t * az_slots + i]) for i, az in enumerate(az_ids)
+            SubnetPlan(tier, az, _nth_subnet(last_block, SMALLEST_SUBNET_PREFIX, t * az_slots + i))
+            for i, az in enumerate(az_ids)
         ]
     return plans
+
+
+def _nth_subnet(net: IPv4Network, prefix: int, index: int) -> IPv4Network:
+    """The ``index``-th /``prefix`` inside ``net``, computed rather than listed (a /16 holds
+    4,096 /28s; listing them for every spoke dominated synth time)."""
+    size = 1 << (32 - prefix)
+    return IPv4Network((int(net.network_address) + index * size, prefix))
 
 
 def carve_for_tiers(
@@ -130,6 +138,20 @@ def _check_slots(az_ids: Sequence[str], az_slots: int) -> None:
         raise ValueError(
             f"az_slots={az_slots} must be a power of two and at least the AZ count {len(az_ids)}"
         )
+
+
+def complement(nets: Iterable[IPv4Network]) -> list[IPv4Network]:
+    """Every IPv4 address outside ``nets``, as the fewest CIDR blocks (for EXTERNAL_NET)."""
+    remaining = [ipaddress.IPv4Network("0.0.0.0/0")]
+    for net in ipaddress.collapse_addresses(nets):
+        next_remaining: list[IPv4Network] = []
+        for block in remaining:
+            if net.subnet_of(block):
+                next_remaining.extend(block.address_exclude(net))
+            elif not block.subnet_of(net):
+                next_remaining.append(block)
+        remaining = next_remaining
+    return sorted(ipaddress.collapse_addresses(remaining))
 
 
 def overlaps(a: IPv4Network, b: IPv4Network) -> bool:

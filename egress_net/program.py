@@ -17,7 +17,7 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from egress_net import config
+from egress_net import addressing, config
 from egress_net.components.et_sync import EmergingThreatsSync, EmergingThreatsSyncArgs
 from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
 from egress_net.components.network import LogSettings
@@ -61,8 +61,14 @@ def policy_spec(cfg: config.StackConfig, project_dir: Path) -> FirewallPolicySpe
     Drop mode denies whatever no rule passes; alert mode passes it and logs an alert, so a
     first rollout shows what the allowlist would block without blocking it.
     """
+    rules = cfg.rules
+    if cfg.model == "tgw-attached":
+        # A firewall attached to a TGW has no VPC CIDR to fall back on: AWS requires HOME_NET
+        # and EXTERNAL_NET to be set explicitly in the rule groups.
+        external = [str(n) for n in addressing.complement(cfg.supernets)]
+        rules = rules.model_copy(update={"ip_sets": {**rules.ip_sets, "EXTERNAL_NET": external}})
     plan = plan_policy(
-        cfg.rules,
+        rules,
         home_net=home_net(cfg),
         base_dir=project_dir,
         mode=cfg.firewall.mode,

@@ -113,3 +113,13 @@ def test_slots_must_be_a_power_of_two_covering_the_azs() -> None:
         carve_tiers(ipaddress.IPv4Network("10.0.0.0/16"), AZS[:3], EGRESS_TIERS, 3)
     with pytest.raises(ValueError, match="at least the AZ count"):
         carve_spoke(ipaddress.IPv4Network("10.0.0.0/16"), AZS[:5], 4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_vpcs(1, 32), min_size=0, max_size=6), st.integers(0, 2**32 - 1))
+def test_complement_holds_exactly_the_addresses_outside(nets, probe) -> None:
+    outside = addressing.complement(nets)
+    address = ipaddress.IPv4Address(probe)
+    assert any(address in n for n in outside) != any(address in n for n in nets)
+    for a, b in combinations(outside, 2):
+        assert not a.overlaps(b)

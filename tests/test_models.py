@@ -181,3 +181,52 @@ def test_every_example_synthesizes_with_all_resources_parented(stack: str) -> No
     for r in rec.resources:
         if not r.type.startswith(("egress-net:index:", "pulumi:")):
             assert r.parent in components, r.name
+
+
+def test_tgw_attached_rule_groups_set_home_net_and_external_net_explicitly() -> None:
+    import ipaddress
+
+    rec = synth("example-tgw-attached")
+    groups = rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    assert groups
+    for group in groups:
+        sets = {
+            s["key"]: s["ipSet"]["definitions"]
+            for s in group.inputs["ruleGroup"]["ruleVariables"]["ipSets"]
+        }
+        assert sets["HOME_NET"] == ["10.0.0.0/8"]
+        external = [ipaddress.IPv4Network(n) for n in sets["EXTERNAL_NET"]]
+        assert sum(n.num_addresses for n in external) == 2**32 - 2**24
+        assert not any(n.overlaps(ipaddress.IPv4Network("10.0.0.0/8")) for n in external)
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {
+            "suricataRules": [
+                'drop tcp 10.1.0.0/16 any -> $EXTERNAL_NET 22 (msg:"ssh"; sid:7; rev:1;)'
+            ]
+        },
+        {
+            "fiveTupleRules": [
+                {
+                    "action": "DROP",
+                    "protocol": "TCP",
+                    "source": "10.1.0.0/16",
+                    "destinationPort": "22",
+                }
+            ]
+        },
+    ],
+)
+def test_after_nat_refuses_source_scoped_rules_before_declaring_anything(rules: dict) -> None:
+    from egress_net.errors import EgressNetError
+
+    from .conftest import hub_config, synth_config
+
+    with pytest.raises(EgressNetError) as caught:
+        synth_config(hub_config(placement="after-nat", rules=rules))
+    text = str(caught.value)
+    assert "NAT" in text and "10.1.0.0/16" in text
+    assert [r.type for r in caught.value.registered if not r.type.startswith("pulumi:")] == []

@@ -61,7 +61,10 @@ class RuleVariables:
         HOME_NET is always declared, so ``$EXTERNAL_NET`` (its negation) resolves inside the
         group rather than falling back to the firewall's VPC CIDR.
         """
-        ip_keys = sorted((ip_names | {HOME_NET}) & set(self.ip_sets))
+        # An explicitly defined EXTERNAL_NET is declared in every group too (a firewall attached
+        # to a Transit Gateway has no VPC to derive either variable from).
+        always = {HOME_NET, EXTERNAL_NET}
+        ip_keys = sorted((ip_names | always) & set(self.ip_sets))
         port_keys = sorted(port_names & set(self.port_sets))
         result: dict = {}
         if ip_keys:
