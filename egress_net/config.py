@@ -154,10 +154,43 @@ class ProtectionsConfig(_Model):
     policy_change: bool = True
 
 
+_ACM_ARN = re.compile(r"^arn:aws(?:-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+
+
+class TlsInspectionConfig(_Model):
+    """Outbound TLS inspection: the firewall decrypts HTTPS to apply HTTP rules, re-signing
+    with your CA certificate (imported into ACM; clients must trust it)."""
+
+    certificate_authority_arn: str
+    # TCP destination ports to decrypt.
+    ports: list[int] = Field(default_factory=lambda: [443])
+    # What to do with a server certificate that is revoked or whose status is unknown.
+    revoked_status_action: Literal["PASS", "DROP", "REJECT"] = "DROP"
+    unknown_status_action: Literal["PASS", "DROP", "REJECT"] = "PASS"
+
+    @field_validator("certificate_authority_arn")
+    @classmethod
+    def _acm(cls, v: str) -> str:
+        if not _ACM_ARN.match(v):
+            raise ValueError(
+                f"{v!r} is not an ACM certificate ARN like "
+                "arn:aws:acm:us-east-1:123456789012:certificate/<uuid>"
+            )
+        return v
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, v: list[int]) -> list[int]:
+        if not v or any(not 1 <= p <= 65535 for p in v):
+            raise ValueError("give one or more TCP ports between 1 and 65535")
+        return sorted(set(v))
+
+
 class FirewallConfig(_Model):
     # drop: deny by default, pass only what the allowlist names. alert: pass all and log (rollout).
     mode: Literal["drop", "alert"] = "drop"
     protections: ProtectionsConfig = Field(default_factory=ProtectionsConfig)
+    tls_inspection: TlsInspectionConfig | None = None
 
     @field_validator("protections", mode="before")
     @classmethod

@@ -83,7 +83,33 @@ def policy_spec(cfg: config.StackConfig, project_dir: Path) -> FirewallPolicySpe
         managed_groups=plan.managed_groups,
         home_net=home_net(cfg),
         stateless_default_actions=plan.stateless_default_actions,
+        tls_inspection=tls_inspection_spec(cfg),
     )
+
+
+def tls_inspection_spec(cfg: config.StackConfig) -> dict[str, Any] | None:
+    """Outbound TLS inspection of the spokes' traffic to the configured ports."""
+    tls = cfg.firewall.tls_inspection
+    if tls is None:
+        return None
+    return {
+        "server_certificate_configuration": {
+            "certificate_authority_arn": tls.certificate_authority_arn,
+            "check_certificate_revocation_status": {
+                "revoked_status_action": tls.revoked_status_action,
+                "unknown_status_action": tls.unknown_status_action,
+            },
+            "scopes": [
+                {
+                    "protocols": [6],
+                    "sources": [{"address_definition": net} for net in home_net(cfg)],
+                    "destinations": [{"address_definition": "0.0.0.0/0"}],
+                    "source_ports": [{"from_port": 0, "to_port": 65535}],
+                    "destination_ports": [{"from_port": p, "to_port": p} for p in tls.ports],
+                }
+            ],
+        }
+    }
 
 
 def project_dir() -> Path:
@@ -132,6 +158,7 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
                 destination=cfg.logs.destination,
                 kms_key_arn=cfg.logs.kms_key_arn,
                 bucket_name=cfg.logs.bucket_name,
+                tls=cfg.firewall.tls_inspection is not None,
             ),
             tags=tags,
         ),

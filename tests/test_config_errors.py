@@ -309,6 +309,24 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("unknown model", {"model": "mesh"}, "egress-net:model", "'egress-only'"),
     (
+        "TLS inspection with a certificate that is not in ACM",
+        {
+            "firewall": {
+                "tlsInspection": {
+                    "certificateAuthorityArn": "arn:aws:iam::111122223333:server-certificate/ca"
+                }
+            }
+        },
+        "egress-net:firewall.tlsInspection.certificateAuthorityArn",
+        "not an ACM certificate ARN",
+    ),
+    (
+        "TLS inspection without a CA",
+        {"firewall": {"tlsInspection": {"ports": [443]}}},
+        "egress-net:firewall.tlsInspection.certificateAuthorityArn",
+        "required",
+    ),
+    (
         "bad KMS key ARN",
         {"logs": {"kmsKeyArn": "alias/egress"}},
         "egress-net:logs.kmsKeyArn",

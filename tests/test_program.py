@@ -496,3 +496,40 @@ def test_cloudwatch_log_groups_use_the_kms_key_when_given() -> None:
     rec = synth_config(hub_config(logs={"kmsKeyArn": kms}))
     groups = rec.of_type("aws:cloudwatch/logGroup:LogGroup")
     assert groups and all(g.inputs["kmsKeyId"] == kms for g in groups)
+
+
+def test_tls_inspection_decrypts_spoke_https_and_logs_tls() -> None:
+    ca = "arn:aws:acm:us-east-1:111122223333:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    rec = synth_config(
+        hub_config(
+            firewall={
+                "mode": "drop",
+                "tlsInspection": {"certificateAuthorityArn": ca, "ports": [443, 8443]},
+            }
+        )
+    )
+    (tls,) = rec.of_type(
+        "aws:networkfirewall/tlsInspectionConfiguration:TlsInspectionConfiguration"
+    )
+    server = tls.inputs["tlsInspectionConfiguration"]["serverCertificateConfiguration"]
+    assert server["certificateAuthorityArn"] == ca
+    (scope,) = server["scopes"]
+    assert scope["protocols"] == [6]
+    assert [s["addressDefinition"] for s in scope["sources"]] == ["10.0.0.0/8"]
+    assert [(p["fromPort"], p["toPort"]) for p in scope["destinationPorts"]] == [
+        (443, 443),
+        (8443, 8443),
+    ]
+    (policy,) = rec.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    assert policy.inputs["firewallPolicy"]["tlsInspectionConfigurationArn"] == tls.outputs["arn"]
+    (logging,) = rec.of_type("aws:networkfirewall/loggingConfiguration:LoggingConfiguration")
+    types = sorted(
+        d["logType"] for d in logging.inputs["loggingConfiguration"]["logDestinationConfigs"]
+    )
+    assert types == ["ALERT", "FLOW", "TLS"]
+    # Without TLS inspection there is nothing to log as TLS.
+    plain = synth_config(hub_config())
+    (logging,) = plain.of_type("aws:networkfirewall/loggingConfiguration:LoggingConfiguration")
+    assert "TLS" not in [
+        d["logType"] for d in logging.inputs["loggingConfiguration"]["logDestinationConfigs"]
+    ]

@@ -56,6 +56,8 @@ class FirewallPolicySpec:
     stateless_groups: Sequence[RuleGroupSpecLike] = ()
     managed_groups: Sequence[ManagedGroupLike] = ()
     home_net: list[str] = field(default_factory=list)
+    # Outbound TLS inspection (plain data for aws.networkfirewall.TlsInspectionConfiguration).
+    tls_inspection: dict[str, Any] | None = None
     # Stateless engine hands everything to the stateful engine unless a stateless rule decides.
     stateless_default_actions: list[str] = field(default_factory=lambda: ["aws:forward_to_sfe"])
 
@@ -268,6 +270,15 @@ class EgressHub(pulumi.ComponentResource):
             policy["policy_variables"] = {
                 "rule_variables": [{"key": "HOME_NET", "ip_set": {"definitions": spec.home_net}}]
             }
+        if spec.tls_inspection is not None:
+            tls = aws.networkfirewall.TlsInspectionConfiguration(
+                f"{name}-tls-inspection",
+                tls_inspection_configuration=spec.tls_inspection,
+                description="Outbound TLS inspection of spoke traffic",
+                tags=tags_for(tags, f"{name}-tls-inspection"),
+                opts=child,
+            )
+            policy["tls_inspection_configuration_arn"] = tls.arn
         return aws.networkfirewall.FirewallPolicy(
             f"{name}-policy",
             firewall_policy=policy,

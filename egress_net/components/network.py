@@ -270,6 +270,12 @@ class LogSettings:
     destination: str = "cloudwatch"  # "cloudwatch" | "s3"
     kms_key_arn: str | None = None
     bucket_name: pulumi.Input[str] | None = None  # required for "s3"
+    # TLS logs exist only when the firewall decrypts TLS (a TLS inspection configuration).
+    tls: bool = False
+
+    @property
+    def log_types(self) -> tuple[str, ...]:
+        return ("ALERT", "FLOW", "TLS") if self.tls else ("ALERT", "FLOW")
 
 
 def build_log_bucket(
@@ -323,10 +329,11 @@ def build_firewall_logging(
     logs: LogSettings,
     tags: Mapping[str, str],
 ) -> None:
-    """ALERT and FLOW logs, to CloudWatch Logs groups with retention or to an S3 prefix."""
+    """ALERT and FLOW (and TLS) logs, to CloudWatch Logs groups with retention or to an S3
+    prefix."""
     child = pulumi.ResourceOptions(parent=parent)
     destinations = []
-    for log_type in ("ALERT", "FLOW"):
+    for log_type in logs.log_types:
         kind = log_type.lower()
         if logs.destination == "s3":
             assert logs.bucket_name is not None
