@@ -22,6 +22,7 @@ from pydantic.alias_generators import to_camel
 from egress_net import addressing, intent
 from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.et_sync.model import EmergingThreatsConfig
+from egress_net.rules.model import Domain
 from egress_net.rules.model import RulesConfig as BaseRulesConfig
 
 NAMESPACE = "egress-net"
@@ -104,6 +105,8 @@ class SpokeConfig(_Model):
     az_ids: list[str] | None = None  # default: all of the hub's AZs
     # combined model: "distributed" gives this spoke its own firewall, NAT and IGW.
     model: Literal["tgw", "distributed"] | None = None
+    # Domains only this spoke may reach (TLS SNI / HTTP host), on top of rules.allowDomains.
+    allow_domains: list[Domain] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name")
@@ -640,6 +643,16 @@ def _model_checks(cfg: StackConfig) -> list[ConfigError]:
             )
         )
     for i, spoke in enumerate(cfg.spokes):
+        if spoke.allow_domains and cfg.placement == "after-nat":
+            errors.append(
+                ConfigError(
+                    key("spokes", i, "allowDomains"),
+                    "after the NAT gateway the firewall sees NAT addresses only, so it cannot "
+                    "tell this spoke's traffic apart",
+                    f"move the domains to {key('rules', 'allowDomains')}, or use "
+                    "placement: before-nat",
+                )
+            )
         if spoke.model == "distributed" and cfg.model not in ("combined", "distributed"):
             errors.append(
                 ConfigError(
@@ -858,6 +871,15 @@ def _spoke_role_checks(cfg: StackConfig) -> list[ConfigError]:
         errors.append(
             ConfigError(
                 key("hubStack"), f"{cfg.hub_stack!r} is not a stack name like org/project/stack"
+            )
+        )
+    if cfg.spoke is not None and cfg.spoke.allow_domains:
+        errors.append(
+            ConfigError(
+                key("spoke", "allowDomains"),
+                "the hub's firewall policy holds per-spoke allow lists",
+                "list these domains under the spoke's entry in the hub stack's "
+                f"{key('spokes')}, or in the hub's {key('rules', 'allowDomains')}",
             )
         )
     if cfg.spoke is None:

@@ -23,7 +23,7 @@ from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySp
 from egress_net.components.network import LogSettings
 from egress_net.components.spoke import DistributedSpoke, DistributedSpokeArgs, Spoke, SpokeArgs
 from egress_net.errors import ConfigErrors, EgressNetError
-from egress_net.rules.policy import plan_policy
+from egress_net.rules.policy import ScopedAllow, plan_policy
 
 
 class ProgramError(pulumi.RunError):
@@ -74,6 +74,11 @@ def policy_spec(cfg: config.StackConfig, project_dir: Path) -> FirewallPolicySpe
         mode=cfg.firewall.mode,
         firewall_sees_nat_only=cfg.placement == "after-nat",
         region=cfg.region,
+        scoped_allow=[
+            ScopedAllow(spoke.name, spoke.cidr, tuple(spoke.allow_domains))
+            for spoke in cfg.spokes
+            if spoke.allow_domains
+        ],
     )
     return FirewallPolicySpec(
         stateful_default_actions=plan.stateful_default_actions,

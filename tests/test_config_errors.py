@@ -309,6 +309,21 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("unknown model", {"model": "mesh"}, "egress-net:model", "'egress-only'"),
     (
+        "per-spoke domains after the NAT gateway",
+        {
+            "placement": "after-nat",
+            "spokes": [{"name": "app", "cidr": "10.1.0.0/16", "allowDomains": ["api.example.com"]}],
+        },
+        "egress-net:spokes[0].allowDomains",
+        "sees NAT addresses only",
+    ),
+    (
+        "bad per-spoke domain",
+        {"spokes": [{"name": "app", "cidr": "10.1.0.0/16", "allowDomains": ["*.example.com"]}]},
+        "egress-net:spokes[0].allowDomains[0]",
+        "instead of '*.example.com'",
+    ),
+    (
         "TLS inspection with a certificate that is not in ACM",
         {
             "firewall": {

@@ -533,3 +533,34 @@ def test_tls_inspection_decrypts_spoke_https_and_logs_tls() -> None:
     assert "TLS" not in [
         d["logType"] for d in logging.inputs["loggingConfiguration"]["logDestinationConfigs"]
     ]
+
+
+def test_a_spoke_can_have_its_own_allowed_domains() -> None:
+    rec = synth_config(
+        hub_config(
+            rules={"allowDomains": {"domains": ["pypi.org"]}},
+            spokes=[
+                {"name": "app", "cidr": "10.1.0.0/16", "allowDomains": ["api.stripe.com"]},
+                {"name": "data", "cidr": "10.2.0.0/16"},
+            ],
+        )
+    )
+    groups = {
+        g.inputs["name"].rsplit("-c", 1)[0]: g
+        for g in rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    }
+    rules = groups["egress-spoke-allow"].inputs["ruleGroup"]["rulesSource"]["rulesString"]
+    assert "pass tls 10.1.0.0/16 any -> $EXTERNAL_NET any" in rules and "api.stripe.com" in rules
+    assert "10.2.0.0/16" not in rules
+    (policy,) = rec.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    priority = {
+        ref["resourceArn"]: ref["priority"]
+        for ref in policy.inputs["firewallPolicy"]["statefulRuleGroupReferences"]
+    }
+    # The shared allow list stays last; the spoke's own comes right before it.
+    assert priority[groups["egress-spoke-allow"].id] < priority[groups["egress-allow-domains"].id]
+
+
+def test_a_spoke_stack_cannot_carry_its_own_allow_list(prod: Recording) -> None:
+    err = _spoke_run(_spoke_values(allowDomains=["api.example.com"]), prod.outputs)
+    assert "egress-net:spoke.allowDomains" in str(err)

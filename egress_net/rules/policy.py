@@ -9,7 +9,7 @@ an allow entry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -164,10 +164,25 @@ def _domain_group(
 ALLOW_SID_BASE = 2_000_001
 
 
-def domain_pass_rules(domains: DomainList) -> list[str]:
+@dataclass(frozen=True)
+class ScopedAllow:
+    """Domains allowed for one source only (a spoke's CIDR), on top of the shared allow list."""
+
+    name: str
+    source: str  # CIDR
+    domains: tuple[str, ...]
+    target_types: tuple[str, ...] = ("TLS_SNI", "HTTP_HOST")
+
+
+SCOPED_ALLOW_SID_BASE = 2_500_001
+
+
+def domain_pass_rules(
+    domains: DomainList | ScopedAllow, source: str = "$HOME_NET", sid_start: int = ALLOW_SID_BASE
+) -> list[str]:
     """Suricata pass rules for allowed domains (``.example.com`` = it and its subdomains)."""
     rules: list[str] = []
-    sid = ALLOW_SID_BASE
+    sid = sid_start
     for domain in domains.domains:
         if domain.startswith("."):
             match = f'dotprefix; content:"{domain}"; endswith;'
@@ -175,14 +190,14 @@ def domain_pass_rules(domains: DomainList) -> list[str]:
             match = f'content:"{domain}"; startswith; endswith;'
         if "TLS_SNI" in domains.target_types:
             rules.append(
-                f"pass tls $HOME_NET any -> $EXTERNAL_NET any (tls.sni; {match} nocase; "
+                f"pass tls {source} any -> $EXTERNAL_NET any (tls.sni; {match} nocase; "
                 f'flow:to_server; msg:"egress allow {domain}"; sid:{sid}; rev:1;)'
             )
             sid += 1
         if "HTTP_HOST" in domains.target_types:
             # http.host is normalized to lower case, so no nocase.
             rules.append(
-                f"pass http $HOME_NET any -> $EXTERNAL_NET any (http.host; {match} "
+                f"pass http {source} any -> $EXTERNAL_NET any (http.host; {match} "
                 f'flow:to_server; msg:"egress allow {domain}"; sid:{sid}; rev:1;)'
             )
             sid += 1
@@ -380,6 +395,7 @@ def plan_policy(
     firewall_sees_nat_only: bool = False,
     region: str = "${region}",
     current: Mapping[str, int] | None = None,
+    scoped_allow: Sequence[ScopedAllow] = (),
 ) -> PolicyPlan:
     """Everything the firewall policy needs, validated; raises before any resource exists.
 
@@ -482,8 +498,30 @@ def plan_policy(
             )
         allow = (key, used, capacity, group)
 
-    others = len(ordered) + (1 if allow else 0)
-    reserved = sum(item[3] for item in ordered) + (allow[2] if allow else 0)
+    scoped: tuple[str, int, int, dict[str, Any]] | None = None
+    if scoped_allow:
+        # Per-spoke allow lists: pass rules whose source is the spoke's own CIDR.
+        key = f"{prefix}-spoke-allow"
+        rules: list[str] = []
+        for item in scoped_allow:
+            rules += domain_pass_rules(item, item.source, SCOPED_ALLOW_SID_BASE + len(rules))
+        used = len(rules)
+        capacity = _capacity_for(key, used, headroom, group_max, current)
+        scoped = (
+            key,
+            used,
+            capacity,
+            {
+                "rule_variables": home_only,
+                "rules_source": {"rules_string": "\n".join(rules)},
+                "stateful_rule_options": dict(STRICT_ORDER),
+            },
+        )
+
+    others = len(ordered) + (1 if allow else 0) + (1 if scoped else 0)
+    reserved = (
+        sum(item[3] for item in ordered) + (allow[2] if allow else 0) + (scoped[2] if scoped else 0)
+    )
     suricata = plan_groups(
         validation.accepted,
         group_capacity_max=group_max,
@@ -512,6 +550,10 @@ def plan_policy(
                 f"Suricata rules: {', '.join(planned.categories)[:200]}",
             )
         )
+    if scoped:
+        ordered.append(
+            (*scoped[:1], "scoped-allow", *scoped[1:], "Domains allowed for single spokes")
+        )
     if allow:
         ordered.append(
             (allow[0], "allow", allow[1], allow[2], allow[3], "Allowed domains (TLS SNI/HTTP host)")
@@ -531,7 +573,10 @@ def plan_policy(
         )
 
     for position, (key, kind, used, capacity, group, description) in enumerate(ordered, 1):
-        priority = ALLOW_DOMAINS_PRIORITY if kind == "allow" else position * PRIORITY_STEP
+        priority = {
+            "allow": ALLOW_DOMAINS_PRIORITY,
+            "scoped-allow": ALLOW_DOMAINS_PRIORITY - PRIORITY_STEP,
+        }.get(kind, position * PRIORITY_STEP)
         if kind == "managed":
             plan.managed_groups.append(
                 ManagedGroupRef(
