@@ -236,6 +236,23 @@ class TransitGatewayConfig(_Model):
     # the firewall, which must be acknowledged below).
     route_tables: Literal["two", "single"] = "two"
     accept_spoke_to_spoke_bypass: bool = False
+    # Put the TGW, its route tables and RAM share in another account (e.g. a network account)
+    # through this role; the hub's VPCs and firewall stay in the stack's account.
+    owner_role_arn: str | None = None
+
+    @field_validator("owner_role_arn")
+    @classmethod
+    def _owner_role(cls, v: str | None) -> str | None:
+        if v is not None and not _ROLE_ARN.match(v):
+            raise ValueError(
+                f"{v!r} is not an IAM role ARN like arn:aws:iam::123456789012:role/network-admin"
+            )
+        return v
+
+    @property
+    def owner_account(self) -> str | None:
+        m = _ROLE_ARN.match(self.owner_role_arn or "")
+        return m["account"] if m else None
 
 
 _KMS_KEY_ARN = re.compile(
@@ -597,6 +614,14 @@ def _model_checks(cfg: StackConfig) -> list[ConfigError]:
             )
         )
     tgw = cfg.transit_gateway
+    if tgw.owner_role_arn and cfg.model == "distributed":
+        errors.append(
+            ConfigError(
+                key("transitGateway", "ownerRoleArn"),
+                "model distributed has no Transit Gateway",
+                "remove it",
+            )
+        )
     if tgw.route_tables == "single":
         if cfg.model not in ("egress-only", "combined"):
             errors.append(

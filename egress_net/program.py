@@ -156,6 +156,8 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
             share_principals=cfg.share.principals,
             auto_accept=cfg.transit_gateway.auto_accept,
             amazon_side_asn=cfg.transit_gateway.amazon_side_asn,
+            tgw_owner_role_arn=cfg.transit_gateway.owner_role_arn,
+            region=cfg.region,
             protections=protections,
             logs=LogSettings(
                 retention_days=cfg.logs.retention_days,
@@ -283,16 +285,22 @@ def _declare_spoke(
         ),
         opts=opts,
     )
-    if other_account and hub is not None and not cfg.transit_gateway.auto_accept:
-        # The hub account accepts the attachment; association and propagation then follow the
-        # TGW defaults (`spokes` and `egress`).
+    tgw_elsewhere = cfg.transit_gateway.owner_role_arn is not None
+    owner_differs = (
+        spoke_cfg.role_account != cfg.transit_gateway.owner_account
+        if tgw_elsewhere
+        else other_account
+    )
+    if owner_differs and hub is not None and not cfg.transit_gateway.auto_accept:
+        # The TGW's owner accepts the attachment; association and propagation then follow the
+        # TGW defaults.
         aws.ec2transitgateway.VpcAttachmentAccepter(
             f"{spoke_cfg.name}-attachment-accepter",
             transit_gateway_attachment_id=spoke.attachment_id,
             transit_gateway_default_route_table_association=True,
             transit_gateway_default_route_table_propagation=True,
             tags={**tags, "Name": f"{spoke_cfg.name}-tgw-attachment"},
-            opts=pulumi.ResourceOptions(parent=hub),
+            opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
         )
     return spoke
 

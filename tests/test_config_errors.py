@@ -309,6 +309,12 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("unknown model", {"model": "mesh"}, "egress-net:model", "'egress-only'"),
     (
+        "TGW owner role that is not a role ARN",
+        {"transitGateway": {"ownerRoleArn": "444455556666"}},
+        "egress-net:transitGateway.ownerRoleArn",
+        "not an IAM role ARN",
+    ),
+    (
         "per-spoke domains after the NAT gateway",
         {
             "placement": "after-nat",

@@ -230,3 +230,50 @@ def test_after_nat_refuses_source_scoped_rules_before_declaring_anything(rules: 
     text = str(caught.value)
     assert "NAT" in text and "10.1.0.0/16" in text
     assert [r.type for r in caught.value.registered if not r.type.startswith("pulumi:")] == []
+
+
+def test_tgw_in_a_network_account_accepts_the_firewall_and_vpc_attachments() -> None:
+    from egress_net.commands.verify import intent_from_config
+    from egress_net.graph.checks import CheckOptions, run_checks
+    from egress_net.graph.from_recording import graph_from_recordings
+
+    from .conftest import hub_config, synth_config
+
+    role = "arn:aws:iam::444455556666:role/network-admin"
+    rec = synth_config(hub_config(model="tgw-attached", transitGateway={"ownerRoleArn": role}))
+    (owner,) = [
+        p
+        for p in rec.of_type("pulumi:providers:aws")
+        if p.inputs["assumeRoles"][0]["roleArn"] == role
+    ]
+    (tgw,) = rec.of_type(TGW + "transitGateway:TransitGateway")
+    assert tgw.provider.startswith(owner.urn) and tgw.outputs["ownerId"] == "444455556666"
+    (fw,) = rec.of_type("aws:networkfirewall/firewall:Firewall")
+    assert fw.provider is None  # the firewall stays in the stack's account
+    fw_attachment = fw.outputs["firewallStatuses"][0]["transitGatewayAttachmentSyncStates"][0][
+        "attachmentId"
+    ]
+    (fw_accepter,) = rec.of_type(
+        "aws:networkfirewall/firewallTransitGatewayAttachmentAccepter:FirewallTransitGatewayAttachmentAccepter"
+    )
+    assert fw_accepter.inputs["transitGatewayAttachmentId"] == fw_attachment
+    assert fw_accepter.provider.startswith(owner.urn)
+    accepters = rec.of_type(TGW + "vpcAttachmentAccepter:VpcAttachmentAccepter")
+    # The hub's egress VPC and both same-account spokes attach across accounts now.
+    assert len(accepters) == 3 and all(a.provider.startswith(owner.urn) for a in accepters)
+    # The TGW is shared back to the hub's own account, and associations wait for acceptance.
+    principals = [
+        p.inputs["principal"]
+        for p in rec.of_type("aws:ram/principalAssociation:PrincipalAssociation")
+    ]
+    assert principals == ["111122223333"]
+    (assoc,) = [
+        a
+        for a in rec.of_type(TGW + "routeTableAssociation:RouteTableAssociation")
+        if a.inputs["transitGatewayAttachmentId"] == fw_attachment
+    ]
+    assert fw_accepter.urn in assoc.dependencies
+    report = run_checks(
+        graph_from_recordings([rec]), CheckOptions(spoke_to_spoke=intent_from_config(rec.config))
+    )
+    assert report.ok, [p for f in report.findings for p in f.problems]

@@ -77,6 +77,10 @@ class EgressHubArgs:
     share_principals: list[str] = field(default_factory=list)
     auto_accept: bool = False
     amazon_side_asn: int = 64512
+    # The TGW (and its route tables and RAM share) in another account, e.g. a network
+    # account, through this role; the hub's VPCs and firewall stay in the stack's account.
+    tgw_owner_role_arn: str | None = None
+    region: str | None = None
     protections: Protections = field(default_factory=Protections)
     logs: LogSettings = field(default_factory=LogSettings)
     tags: dict[str, str] = field(default_factory=dict)
@@ -138,6 +142,23 @@ class EgressHub(pulumi.ComponentResource):
         # --- Transit Gateway --------------------------------------------------------------------
         attachments: dict[str, pulumi.Input[str]] = {}
         vpc_attachments: dict[str, aws.ec2transitgateway.VpcAttachment] = {}
+        self.tgw_provider: aws.Provider | None = None
+        # Acceptances the TGW owner must give before attachments are associated.
+        self._accepted: list[pulumi.Resource] = []
+        tgw_child = child
+        if self.plan.tgw is not None and args.tgw_owner_role_arn:
+            self.tgw_provider = aws.Provider(
+                f"{name}-tgw-owner",
+                region=args.region,
+                assume_roles=[
+                    aws.ProviderAssumeRoleArgs(
+                        role_arn=args.tgw_owner_role_arn, session_name="egress-net"
+                    )
+                ],
+                opts=child,
+            )
+            tgw_child = pulumi.ResourceOptions(parent=self, provider=self.tgw_provider)
+        self._tgw_child = tgw_child
         if self.plan.tgw is not None:
             self.tgw = aws.ec2transitgateway.TransitGateway(
                 f"{name}-tgw",
@@ -148,16 +169,29 @@ class EgressHub(pulumi.ComponentResource):
                 default_route_table_propagation="enable",
                 dns_support="enable",
                 tags=tags_for(tags, f"{name}-tgw"),
-                opts=child,
+                opts=tgw_child,
             )
+            # Shared first: with the TGW in another account, the hub's own VPCs attach
+            # through the share too.
+            self.ram_share = self._share(name, args, tags, tgw_child)
             for key, built in self.vpcs.items():
                 vpc_attachments[key] = self._hub_attachment(name, key, built, az_ids, tags)
                 attachments[key] = vpc_attachments[key].id
+                self._accept_vpc_attachment(name, key, vpc_attachments[key], args)
             if self.plan.tgw_attached_firewall:
                 firewall = self._tgw_attached_firewall(name, az_ids, args, tags)
                 attachments["firewall"] = firewall.firewall_statuses.apply(
                     tgw_attachment_of_firewall
                 )
+                if self.tgw_provider is not None and not args.auto_accept:
+                    # The firewall's own attachment, too, waits for the TGW owner.
+                    self._accepted.append(
+                        aws.networkfirewall.FirewallTransitGatewayAttachmentAccepter(
+                            f"{name}-firewall-attachment-accepter",
+                            transit_gateway_attachment_id=attachments["firewall"],
+                            opts=tgw_child,
+                        )
+                    )
             self._tgw_route_tables(name, self.plan.tgw, attachments, tags)
 
         # --- VPC route tables, per AZ, from the plan ---------------------------------------------
@@ -171,9 +205,6 @@ class EgressHub(pulumi.ComponentResource):
             # Routes to the TGW are only accepted once the VPC is attached.
             depends = [vpc_attachments[key]] if key in vpc_attachments else []
             build_route_tables(self, built, targets, tags, {"role": key}, depends)
-
-        if self.tgw is not None:
-            self.ram_share = self._share(name, args, tags, child)
 
         self.register_outputs(
             {
@@ -205,7 +236,28 @@ class EgressHub(pulumi.ComponentResource):
             transit_gateway_default_route_table_association=False,
             transit_gateway_default_route_table_propagation=False,
             tags=tags_for(tags, f"{name}-{key}-attachment", role=key),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.attachment_prerequisites),
+        )
+
+    def _accept_vpc_attachment(
+        self,
+        name: str,
+        key: str,
+        attachment: aws.ec2transitgateway.VpcAttachment,
+        args: EgressHubArgs,
+    ) -> None:
+        """With the TGW in another account, its owner accepts the hub's own attachments."""
+        if self.tgw_provider is None or args.auto_accept:
+            return
+        self._accepted.append(
+            aws.ec2transitgateway.VpcAttachmentAccepter(
+                f"{name}-{key}-attachment-accepter",
+                transit_gateway_attachment_id=attachment.id,
+                # Hub attachments get explicit tables; the defaults are for spokes.
+                transit_gateway_default_route_table_association=False,
+                transit_gateway_default_route_table_propagation=False,
+                opts=self._tgw_child,
+            )
         )
 
     def _tgw_attached_firewall(
@@ -294,7 +346,10 @@ class EgressHub(pulumi.ComponentResource):
         tags: dict[str, str],
     ) -> None:
         assert self.tgw is not None
-        child = pulumi.ResourceOptions(parent=self)
+        child = self._tgw_child
+        after_acceptance = pulumi.ResourceOptions(
+            parent=self, provider=self.tgw_provider, depends_on=self._accepted
+        )
         for spec in plan.tables:
             table = aws.ec2transitgateway.RouteTable(
                 f"{name}-tgw-rt-{spec.name}",
@@ -321,7 +376,7 @@ class EgressHub(pulumi.ComponentResource):
                         # Replaces the association AWS makes by default for a firewall's own
                         # attachment.
                         replace_existing_association=who == "firewall" or None,
-                        opts=child,
+                        opts=after_acceptance,
                     )
             for who in spec.propagate:
                 if who == "new-attachments":
@@ -338,7 +393,7 @@ class EgressHub(pulumi.ComponentResource):
                         f"{name}-tgw-prop-{who}-{spec.name}",
                         transit_gateway_attachment_id=attachments[who],
                         transit_gateway_route_table_id=table.id,
-                        opts=child,
+                        opts=after_acceptance,
                     )
             for route in spec.routes:
                 dest = route.destination.replace("/", "-").replace(".", "-")
@@ -348,34 +403,39 @@ class EgressHub(pulumi.ComponentResource):
                     destination_cidr_block=route.destination,
                     transit_gateway_attachment_id=attachments.get(route.attachment),
                     blackhole=route.attachment == "blackhole" or None,
-                    opts=child,
+                    opts=after_acceptance,
                 )
 
     def _share(
-        self, name: str, args: EgressHubArgs, tags: dict[str, str], child: pulumi.ResourceOptions
+        self, name: str, args: EgressHubArgs, tags: dict[str, str], opts: pulumi.ResourceOptions
     ) -> aws.ram.ResourceShare | None:
-        if not args.share_principals or self.tgw is None:
+        principals: list[tuple[str, pulumi.Input[str]]] = [
+            (p.rsplit("/", 1)[-1], p) for p in args.share_principals
+        ]
+        if self.tgw_provider is not None:
+            # The TGW lives in another account: share it back to this one for the hub's VPCs.
+            principals.append(("hub-account", aws.get_caller_identity_output().account_id))
+        if not principals or self.tgw is None:
             return None
         share = aws.ram.ResourceShare(
             f"{name}-tgw-share",
             allow_external_principals=False,  # only principals inside the organization
             tags=tags_for(tags, f"{name}-tgw-share"),
-            opts=child,
+            opts=opts,
         )
         aws.ram.ResourceAssociation(
             f"{name}-tgw-share-tgw",
             resource_arn=self.tgw.arn,
             resource_share_arn=share.arn,
-            opts=child,
+            opts=opts,
         )
-        for principal in args.share_principals:
-            label = principal.rsplit("/", 1)[-1]
+        for label, principal in principals:
             self.attachment_prerequisites.append(
                 aws.ram.PrincipalAssociation(
                     f"{name}-tgw-share-{label}",
                     principal=principal,
                     resource_share_arn=share.arn,
-                    opts=child,
+                    opts=opts,
                 )
             )
         return share
