@@ -172,3 +172,16 @@ def test_after_nat_blocks_spoke_to_spoke_and_a_missing_blackhole_is_reported() -
     assert [b.inputs["destinationCidrBlock"] for b in blackholes] == ["10.0.0.0/8"]
     found = problems(without(rec, *blackholes))
     assert found, "spoke-to-spoke through the NAT gateway must be reported"
+
+
+def test_verify_warns_when_spoke_to_spoke_bypass_is_accepted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from egress_net.cli import main
+
+    assert main(["verify", "example-single-table", "--project-dir", str(REPO)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "WARNING: spoke-to-spoke traffic goes straight between spokes and bypasses the firewall"
+        in out
+    )

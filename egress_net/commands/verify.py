@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from ipaddress import AddressValueError, IPv4Address
+from pathlib import Path
 from typing import Any
 
 from egress_net.errors import ConfigError
@@ -40,6 +41,7 @@ def add_check_arguments(
     "sets acceptSpokeToSpokeBypass; else inspected",
 ) -> None:
     """Options shared with ``audit``."""
+    parser.add_argument("--project-dir", type=Path, default=None, help="folder of Pulumi.yaml")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--destination",
@@ -125,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     from egress_net.graph.from_recording import graph_from_recordings
 
     parse_destination(args.destination)  # fail on a bad argument before synthesizing
-    result = engine.synth(engine.load_source(args.stack))
+    result = engine.synth(engine.load_source(args.stack, args.project_dir))
     recordings = [result.recording, *result.referenced.values()]
     graph = graph_from_recordings(recordings)
     title = f"verify {args.stack}: " + ", ".join(r.stack for r in recordings)

@@ -71,6 +71,11 @@ def render_text(report: VerificationReport, title: str = "") -> str:
         f"destination {report.options.destination}; spoke-to-spoke: {intent}; "
         f"{len(report.spokes)} spokes; AZs: {', '.join(report.az_ids) or 'none'}"
     )
+    if intent == "open":
+        lines.append(
+            "WARNING: spoke-to-spoke traffic goes straight between spokes and bypasses the "
+            "firewall (accepted in config: transitGateway.acceptSpokeToSpokeBypass)"
+        )
     if any(not out.primary for f in report.findings for out, _ in f.round_trips):
         lines.append(
             "alt: a path the TGW may choose instead (appliance mode pins each flow to one "
