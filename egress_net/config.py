@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from egress_net import addressing, intent
+from egress_net.aws_limits import LOG_RETENTION_DAYS
 from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.rules.model import Domain
@@ -27,31 +28,6 @@ from egress_net.rules.model import RulesConfig as BaseRulesConfig
 
 NAMESPACE = "egress-net"
 CONTRACT_VERSION = 1  # version of the hub's stack-output contract that spokes read
-
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)  # the values CloudWatch Logs accepts
 
 _DIRECTIONS = {
     "east": "e",

@@ -24,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 import egress_net
+from egress_net.components.network import build_private_bucket
 from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.et_sync.settings import SETTINGS_ENV
 
@@ -158,16 +159,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         records_prefix = cfg.bucket_prefix  # normalised by the model: "a/b/" or ""
 
         if args.bucket_name is None and not cfg.bucket:
-            bucket = aws.s3.Bucket(f"{name}-records", tags=tags, opts=child)
-            aws.s3.BucketPublicAccessBlock(
-                f"{name}-records-private",
-                bucket=bucket.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-                opts=child,
-            )
+            bucket = build_private_bucket(self, f"{name}-records", tags)
             bucket_name: pulumi.Output[str] = bucket.bucket
         else:
             bucket_name = pulumi.Output.from_input(args.bucket_name or cfg.bucket)

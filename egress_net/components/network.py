@@ -278,16 +278,19 @@ class LogSettings:
         return ("ALERT", "FLOW", "TLS") if self.tls else ("ALERT", "FLOW")
 
 
-def build_log_bucket(
-    parent: pulumi.Resource, name: str, logs: LogSettings, tags: Mapping[str, str]
+def build_private_bucket(
+    parent: pulumi.Resource,
+    name: str,
+    tags: Mapping[str, str],
+    kms_key_arn: str | None = None,
+    expire_after_days: int | None = None,
 ) -> aws.s3.Bucket:
-    """A private, encrypted bucket for firewall logs that expires them after the retention."""
+    """A bucket no one outside the account can read, encrypted at rest (with the KMS key
+    when given), optionally expiring objects after ``expire_after_days``."""
     child = pulumi.ResourceOptions(parent=parent)
-    bucket = aws.s3.Bucket(
-        f"{name}-firewall-logs", tags=tags_for(tags, f"{name}-firewall-logs"), opts=child
-    )
+    bucket = aws.s3.Bucket(name, tags=tags_for(tags, name), opts=child)
     aws.s3.BucketPublicAccessBlock(
-        f"{name}-firewall-logs-private",
+        f"{name}-private",
         bucket=bucket.id,
         block_public_acls=True,
         block_public_policy=True,
@@ -296,30 +299,40 @@ def build_log_bucket(
         opts=child,
     )
     encryption: dict[str, Any] = (
-        {"sse_algorithm": "aws:kms", "kms_master_key_id": logs.kms_key_arn}
-        if logs.kms_key_arn
+        {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn}
+        if kms_key_arn
         else {"sse_algorithm": "AES256"}
     )
     aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{name}-firewall-logs-encryption",
+        f"{name}-encryption",
         bucket=bucket.id,
         rules=[{"apply_server_side_encryption_by_default": encryption, "bucket_key_enabled": True}],
         opts=child,
     )
-    aws.s3.BucketLifecycleConfiguration(
-        f"{name}-firewall-logs-retention",
-        bucket=bucket.id,
-        rules=[
-            {
-                "id": "expire-firewall-logs",
-                "status": "Enabled",
-                "filter": {"prefix": ""},
-                "expiration": {"days": logs.retention_days},
-            }
-        ],
-        opts=child,
-    )
+    if expire_after_days is not None:
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-retention",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "expire",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "expiration": {"days": expire_after_days},
+                }
+            ],
+            opts=child,
+        )
     return bucket
+
+
+def build_log_bucket(
+    parent: pulumi.Resource, name: str, logs: LogSettings, tags: Mapping[str, str]
+) -> aws.s3.Bucket:
+    """The firewall log bucket: private, encrypted, logs expire after the retention."""
+    return build_private_bucket(
+        parent, f"{name}-firewall-logs", tags, logs.kms_key_arn, logs.retention_days
+    )
 
 
 def build_firewall_logging(

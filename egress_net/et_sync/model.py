@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from egress_net.aws_limits import LOG_RETENTION_DAYS
 from egress_net.et_sync.select import normalize_category
 from egress_net.et_sync.settings import (
     DEFAULT_GROUP_CAPACITY_MAX,
@@ -31,33 +32,6 @@ _SCHEDULE = re.compile(
 _VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 _PORT = re.compile(r"^(\d{1,5})(:(\d{1,5}))?$")
 
-# CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = frozenset(
-    {
-        1,
-        3,
-        5,
-        7,
-        14,
-        30,
-        60,
-        90,
-        120,
-        150,
-        180,
-        365,
-        400,
-        545,
-        731,
-        1096,
-        1827,
-        2192,
-        2557,
-        2922,
-        3288,
-        3653,
-    }
-)
 
 _MODEL_CONFIG = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 

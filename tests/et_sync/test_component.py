@@ -159,8 +159,11 @@ def test_children_are_parented_to_the_component(mocks: RecordingMocks) -> None:
         for name, (kind, parent) in mocks.parents.items()
         if name != "hub-et-sync" and kind != "pulumi:pulumi:Stack"
     }
-    assert len(children) == 10
+    # function, role, policy, schedule, target, permission, parameter, log group, and the
+    # records bucket with its public access block and encryption
+    assert len(children) == 11
     assert set(children.values()) == {component_urn}
+    assert mocks.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
 
 
 def test_every_iam_statement_is_scoped(mocks: RecordingMocks) -> None:
