@@ -170,6 +170,15 @@ def test_audit_makes_only_read_calls(aws: dict[str, Any]) -> None:
         operations
     )
     assert all(op.startswith(READ_ONLY_PREFIXES) for op in operations), operations
+    # Every call audit makes is in the IAM policy the README and the docs tell users to grant.
+    from pathlib import Path
+
+    from egress_net.graph.from_aws import REQUIRED_ACTIONS
+
+    granted = {action.split(":", 1)[1] for action in REQUIRED_ACTIONS}
+    assert set(operations) <= granted, set(operations) - granted
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert all(f"`{action}`" in readme for action in REQUIRED_ACTIONS)
 
 
 def test_write_calls_are_refused_by_the_adapters_clients(aws: dict[str, Any]) -> None:
