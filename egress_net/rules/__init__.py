@@ -21,9 +21,10 @@ Parsing (``parser``)::
                     file: str, line: int (first physical line), text: str (rule, no ``#``),
                     .where -> "file:line", .category -> file stem ("emerging-dns"),
                     .option_values(name) -> list[str | None], .option_names,
-                    .has_option(name)
-                    (a disabled rule's options are parsed on first access; sid, rev,
-                    gid and msg are read from the options on first access)
+                    .has_option(name), .header (the 7 header fields, shared by rules
+                    written with the same header)
+                    (option values, and a disabled rule's whole option list, are parsed
+                    on first access; rev, gid and msg are read from them then)
     ParseFailure    file, line, text, problem; .where
 
 Variables (``variables``)::

@@ -47,15 +47,18 @@ _UNSET: object = object()  # a lazily computed field not computed yet
 _CONTINUATION = re.compile(r"\\[ \t]*$", re.MULTILINE)  # a line ending in '\'
 _intern = sys.intern  # option names repeat ~470k times in a large ruleset
 
+Header = tuple[str, str, str, str, str, str, str]
+
 
 class ParsedRule:
     """One Suricata rule as written. ``options`` keeps every option in its original order.
 
-    Header fields are parsed at once. The options of a *disabled* rule are parsed on first
-    use: a ruleset ships thousands of commented-out rules that a deploy never reads, and
-    their option lists are most of the parse cost. (A disabled rule whose options turn out
-    malformed reads as having no options; it is never deployed.) ``sid``, ``rev``, ``gid``
-    and ``msg`` are read from the options when first asked for; the last occurrence wins.
+    Header fields and an enabled rule's option names and sid are parsed at once (deploy
+    checks need them). Option values are split out on first use, and so are all options of
+    a *disabled* rule: a ruleset ships thousands of commented-out rules that a deploy never
+    reads, and values are most of the parse cost. (A disabled rule whose options turn out
+    malformed reads as having no options; it is never deployed.) ``rev``, ``gid`` and
+    ``msg`` are read from the options when first asked for; the last occurrence wins.
     """
 
     __slots__ = (
@@ -72,6 +75,7 @@ class ParsedRule:
         "dst_port",
         "enabled",
         "file",
+        "header",
         "line",
         "protocol",
         "src",
@@ -81,14 +85,18 @@ class ParsedRule:
 
     def __init__(
         self,
-        fields: list[str],
+        header: Header,
         text: str,
-        *,
         enabled: bool,
         file: str,
         line: int,
-        options: tuple[tuple[str, ...], tuple[str | None, ...]] | None,
+        names: tuple[str, ...] | None,
+        values: tuple[str | None, ...] | None,
+        sid: int | object | None,
     ) -> None:
+        # The whole header as one tuple, shared by every rule written with the same header:
+        # checks that depend on the header alone key their caches on it.
+        self.header = header
         (
             self.action,
             self.protocol,
@@ -97,16 +105,17 @@ class ParsedRule:
             self.direction,
             self.dst,
             self.dst_port,
-        ) = fields
+        ) = header
         self.text = text
         self.enabled = enabled
         self.file = file
         self.line = line
         # Names and values are kept apart (two flat tuples, not one pair per option): a
         # large ruleset has ~350,000 options, and fewer objects parse and collect faster.
-        self._names, self._values = options if options is not None else (None, None)
+        self._names = names
+        self._values = values
         self._options: tuple[tuple[str, str | None], ...] | None = None
-        self._sid: int | object | None = _UNSET
+        self._sid = sid  # _UNSET: read from the options on first use
         self._msg: str | object = _UNSET
 
     def _set_meta(self, options: tuple[tuple[str, str | None], ...]) -> None:
@@ -126,8 +135,11 @@ class ParsedRule:
             names, values = _parse_options(self.text[self.text.find("(") + 1 : -1])
         except _Malformed:
             names, values = (), ()
-        self._names, self._values = names, values
-        return names, values
+        if self._names is None:
+            self._names = names
+        # else: the names parsed with the rule are equal; keep that (shared) tuple.
+        self._values = values
+        return self._names, values
 
     def _meta(self) -> None:
         if self._msg is _UNSET:
@@ -143,8 +155,9 @@ class ParsedRule:
     def options(self) -> tuple[tuple[str, str | None], ...]:
         options = self._options
         if options is None:
-            names = self.option_names
-            options = self._options = tuple(zip(names, self._values, strict=True))  # type: ignore[arg-type]
+            values = self._values
+            names, values = self._load() if values is None else (self._names, values)
+            options = self._options = tuple(zip(names, values, strict=True))  # type: ignore[arg-type]
         return options
 
     @property
@@ -155,8 +168,8 @@ class ParsedRule:
             sid = None
             if "sid" in names:  # the last one wins
                 last = len(names) - 1 - names[::-1].index("sid")
-                sid = _int_or_none(self._values[last])  # type: ignore[index]
-            self._sid = sid
+                sid = _int_or_none(self.options[last][1])
+            self._sid = sid  # _UNSET: read from the options on first use
         return sid  # type: ignore[return-value]
 
     @property
@@ -251,22 +264,67 @@ def _join_escaped(pieces: list[str]) -> list[str]:
     return joined
 
 
-def _parse_options(body: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
-    """(names, values) of the options in order; a flag option's value is None."""
+def _option_pieces(body: str) -> list[str]:
+    """The options text split at each unescaped ';' (the text after the last one dropped)."""
     # str.split in C is ~8x faster than a per-option regex over the ET set; escaped ';'
     # (rare outside pcre) are re-joined afterwards.
     pieces = body.split(";")
     tail = pieces.pop()
-    if tail.strip():
+    if tail and not tail.isspace():
         raise _Malformed(f"option not terminated by ';': {tail.strip()[:60]!r}")
     if "\\;" in body:
         pieces = _join_escaped(pieces)
-    parts = [piece.partition(":") for piece in pieces]
+    return pieces
+
+
+def _parse_options(body: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    """(names, values) of the options in order; a flag option's value is None."""
+    parts = [piece.partition(":") for piece in _option_pieces(body)]
     names = tuple([_intern(name.strip()) for name, _, _ in parts])
     if "" in names:
         raise _Malformed("empty option (a stray ';')")
     values = tuple([value.strip() if colon else None for _, colon, value in parts])
     return names, values
+
+
+class _OptionNames(dict[str, str]):
+    """Text before an option's ':' -> the option name, stripped and interned.
+
+    Filled on first sight of each distinct text (ET Open uses 91), so naming ~350,000
+    options is one C-level dict lookup each instead of a strip and an intern.
+    """
+
+    def __missing__(self, raw: str) -> str:
+        name = self[raw] = _intern(raw.strip())
+        return name
+
+
+class _ParseCaches:
+    """What one parse call learns once and reuses: headers, option names, name lists."""
+
+    __slots__ = ("headers", "name_lists", "names")
+
+    def __init__(self) -> None:
+        self.headers: dict[str, Header] = {}
+        self.names = _OptionNames()
+        # ~35,000 rules share ~6,000 distinct option-name lists; sharing the tuples saves
+        # memory and the garbage collector's time.
+        self.name_lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _names_and_sid(body: str, caches: _ParseCaches) -> tuple[tuple[str, ...], int | None]:
+    """An enabled rule's option names and sid; values are left for later (``_load``)."""
+    pieces = _option_pieces(body)
+    names = tuple(map(caches.names.__getitem__, [piece.partition(":")[0] for piece in pieces]))
+    if "" in names:
+        raise _Malformed("empty option (a stray ';')")
+    names = caches.name_lists.setdefault(names, names)
+    sid = None
+    if "sid" in names:  # the last one wins
+        _, colon, value = pieces[len(names) - 1 - names[::-1].index("sid")].partition(":")
+        if colon:
+            sid = _int_or_none(value.strip())
+    return names, sid
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -278,15 +336,9 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-def parse_rule(
-    text: str, *, enabled: bool = True, filename: str = "<inline>", line: int = 1
-) -> ParsedRule:
-    """Parse one rule (no leading ``#``). Raises ``ValueError`` if it is malformed."""
-    open_at = text.find("(")
-    if open_at < 0 or not text.endswith(")"):
-        raise _Malformed("a rule is 'header (options)': missing '(' or closing ')'")
+def _parse_header(header: str) -> Header:
     # Header fields repeat across a ruleset ("alert", "$HOME_NET", "any"): share them.
-    fields = list(map(_intern, _split_header(text[:open_at])))
+    fields = tuple(map(_intern, _split_header(header)))
     if len(fields) != _HEADER_FIELDS:
         raise _Malformed(
             f"header has {len(fields)} fields, expected 7 "
@@ -294,8 +346,31 @@ def parse_rule(
         )
     if fields[4] not in _DIRECTIONS:
         raise _Malformed(f"direction must be '->' or '<>', got {fields[4]!r}")
-    options = _parse_options(text[open_at + 1 : -1]) if enabled else None
-    return ParsedRule(fields, text, enabled=enabled, file=filename, line=line, options=options)
+    return fields  # type: ignore[return-value]  # seven fields, checked above
+
+
+def parse_rule(
+    text: str, *, enabled: bool = True, filename: str = "<inline>", line: int = 1
+) -> ParsedRule:
+    """Parse one rule (no leading ``#``). Raises ``ValueError`` if it is malformed."""
+    return _parse_rule(text, enabled, filename, line, _ParseCaches())
+
+
+def _parse_rule(
+    text: str, enabled: bool, filename: str, line: int, caches: _ParseCaches
+) -> ParsedRule:
+    open_at = text.find("(")
+    if open_at < 0 or not text.endswith(")"):
+        raise _Malformed("a rule is 'header (options)': missing '(' or closing ')'")
+    # ET Open has ~35,000 rules but only ~2,000 distinct headers.
+    header_text = text[:open_at]
+    header = caches.headers.get(header_text)
+    if header is None:
+        header = caches.headers[header_text] = _parse_header(header_text)
+    if not enabled:
+        return ParsedRule(header, text, False, filename, line, None, None, _UNSET)
+    names, sid = _names_and_sid(text[open_at + 1 : -1], caches)
+    return ParsedRule(header, text, True, filename, line, names, None, sid)
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -346,10 +421,10 @@ def cyclic_gc_paused() -> Iterator[None]:
 def parse_rules(text: str, *, filename: str = "<inline>") -> list[ParsedRule | ParseFailure]:
     """Parse a rules file's text. Blank lines and prose comments are skipped."""
     with cyclic_gc_paused():
-        return _parse_text(text, filename)
+        return _parse_text(text, filename, _ParseCaches())
 
 
-def _parse_text(text: str, filename: str) -> list[ParsedRule | ParseFailure]:
+def _parse_text(text: str, filename: str, caches: _ParseCaches) -> list[ParsedRule | ParseFailure]:
     results: list[ParsedRule | ParseFailure] = []
     append = results.append
     lines: Iterable[tuple[int, str]]
@@ -368,7 +443,7 @@ def _parse_text(text: str, filename: str) -> list[ParsedRule | ParseFailure]:
             if _first_word(body) not in RULE_ACTIONS or not body.endswith(")"):
                 continue
         try:
-            append(parse_rule(body, enabled=enabled, filename=filename, line=number))
+            append(_parse_rule(body, enabled, filename, number, caches))
         except _Malformed as err:
             if enabled:
                 append(ParseFailure(filename, number, body, str(err)))
@@ -394,7 +469,8 @@ def parse_rule_files(paths: Iterable[str | Path]) -> list[ParsedRule | ParseFail
     user boundary turn those into a ``RuleError``.
     """
     results: list[ParsedRule | ParseFailure] = []
+    caches = _ParseCaches()
     with cyclic_gc_paused():
         for path in rule_files(paths):
-            results.extend(_parse_text(path.read_text(encoding="utf-8"), str(path)))
+            results.extend(_parse_text(path.read_text(encoding="utf-8"), str(path), caches))
     return results

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from egress_net.rules import limits
-from egress_net.rules.parser import ParsedRule, ParseFailure, cyclic_gc_paused
+from egress_net.rules.parser import Header, ParsedRule, ParseFailure, cyclic_gc_paused
 from egress_net.rules.variables import REFERENCE_RE, VARIABLE_RE, RuleVariables
 
 FLOWBIT_SETTERS = frozenset({"set", "unset", "toggle"})
@@ -82,18 +82,20 @@ def flowbit_names(value: str | None) -> tuple[str, list[str]]:
     return command.strip(), [part.strip() for part in parts if part.strip()]
 
 
-def _keyword_problems(rule: ParsedRule, strict_order: bool) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
-    if rule.protocol == "http2" and any(
-        name.startswith(("http.", "http_")) for name, _ in rule.options
-    ):
+Problem = tuple[str, str]
+
+
+def _keyword_problems(rule: ParsedRule, strict_order: bool) -> list[Problem]:
+    problems: list[Problem] = []
+    names = rule.option_names
+    if rule.protocol == "http2" and any(name.startswith(("http.", "http_")) for name in names):
         problems.append((limits.R_HTTP2_OVERLOAD, "HTTP/1 keywords on an http2 rule"))
-    if _TRIGGERS.isdisjoint(rule.option_names):
+    if _TRIGGERS.isdisjoint(names):
         return problems
     has_pcre = False
     anchored = False
     unsupported = limits.UNSUPPORTED_KEYWORDS
-    for name, value in rule.options:
+    for index, name in enumerate(names):
         if name not in _WATCHED:
             continue
         if name in unsupported:
@@ -112,12 +114,17 @@ def _keyword_problems(rule: ParsedRule, strict_order: bool) -> list[tuple[str, s
                     "rule order is the file order",
                 )
             )
-        elif name == "xbits" and value and "track ip_" in value:
-            problems.append(
-                (limits.R_XBITS_IP, "xbits tracked by IP (track ip_src/ip_dst/ip_pair)")
-            )
-        elif name == "tag" and value and value.split(",")[0].strip() == "host":
-            problems.append((limits.R_TAG_HOST, "'tag:host' is not supported"))
+        elif name == "xbits":
+            # Values are split out on first use; only these two keywords need one here.
+            value = rule.options[index][1]
+            if value and "track ip_" in value:
+                problems.append(
+                    (limits.R_XBITS_IP, "xbits tracked by IP (track ip_src/ip_dst/ip_pair)")
+                )
+        elif name == "tag":
+            value = rule.options[index][1]
+            if value and value.split(",")[0].strip() == "host":
+                problems.append((limits.R_TAG_HOST, "'tag:host' is not supported"))
     if has_pcre and not anchored:
         problems.append(
             (
@@ -128,7 +135,15 @@ def _keyword_problems(rule: ParsedRule, strict_order: bool) -> list[tuple[str, s
     return problems
 
 
-Problem = tuple[str, str]
+def _sid_problems(rule: ParsedRule) -> list[Problem]:
+    sid = rule.sid
+    if sid is None:
+        if rule.has_option("sid"):
+            return [(limits.R_SID_INVALID, "sid must be a positive integer")]
+        return [(limits.R_SID_MISSING, "every rule needs a sid")]
+    if sid < 1:
+        return [(limits.R_SID_INVALID, "sid must be a positive integer")]
+    return []
 
 
 def _address_facts(text: str, variables: RuleVariables) -> tuple[list[Problem], int, frozenset]:
@@ -153,7 +168,8 @@ def _address_facts(text: str, variables: RuleVariables) -> tuple[list[Problem], 
     return problems, delta, refs
 
 
-def _port_facts(text: str, variables: RuleVariables) -> tuple[list[Problem], int, frozenset]:
+def _port_facts(text: str, variables: RuleVariables) -> tuple[list[Problem], int]:
+    """(undefined-variable problems, length added by expansion) of a port field."""
     problems: list[Problem] = []
     delta = 0
     if "$" in text:
@@ -164,28 +180,7 @@ def _port_facts(text: str, variables: RuleVariables) -> tuple[list[Problem], int
                 problems.append(
                     (limits.R_UNDEFINED_VARIABLE, f"port set variable ${name} is not defined")
                 )
-    return problems, delta, frozenset()
-
-
-class _HeaderFacts:
-    """Per-run cache: a ruleset repeats the same few header fields thousands of times."""
-
-    def __init__(self, variables: RuleVariables) -> None:
-        self.variables = variables
-        self._address: dict[str, tuple[list[Problem], int, frozenset]] = {}
-        self._port: dict[str, tuple[list[Problem], int, frozenset]] = {}
-
-    def address(self, text: str) -> tuple[list[Problem], int, frozenset]:
-        facts = self._address.get(text)
-        if facts is None:
-            facts = self._address[text] = _address_facts(text, self.variables)
-        return facts
-
-    def port(self, text: str) -> tuple[list[Problem], int, frozenset]:
-        facts = self._port.get(text)
-        if facts is None:
-            facts = self._port[text] = _port_facts(text, self.variables)
-        return facts
+    return problems, delta
 
 
 def nat_scope_problem(source: str, direction: str, destination: str) -> str | None:
@@ -201,92 +196,48 @@ def nat_scope_problem(source: str, direction: str, destination: str) -> str | No
     return None
 
 
-def _header_allowance(rule: ParsedRule, facts: _HeaderFacts, nat_only: bool) -> int | None:
-    """Characters the rule may have before expansion, or None if its header has a problem.
+@dataclass(frozen=True, slots=True)
+class _HeaderChecks:
+    """What a rule's header alone decides; a ruleset repeats each header many times.
 
-    Depends on the header alone, which a ruleset repeats thousands of times (cached).
+    A rule's problems are ``before``, then its keyword and sid problems, then ``after``
+    (the order ``Rejection.reason`` and ``other_reasons`` report them in). ``growth`` is
+    what variable expansion adds to the rule's length.
     """
-    if rule.action not in limits.SUPPORTED_ACTIONS:
-        return None
-    protocol = rule.protocol
-    if protocol in limits.UNSUPPORTED_PROTOCOLS or protocol == "http2":
-        return None
-    src, src_delta, src_refs = facts.address(rule.src)
-    dst, dst_delta, dst_refs = facts.address(rule.dst)
-    sport, sport_delta, _ = facts.port(rule.src_port)
-    dport, dport_delta, _ = facts.port(rule.dst_port)
-    if src or dst or sport or dport:
-        return None
-    if (src_refs or dst_refs) and len(src_refs | dst_refs) > limits.IP_SET_REFERENCES_PER_GROUP_MAX:
-        return None
-    if nat_only and nat_scope_problem(rule.src, rule.direction, rule.dst):
-        return None
-    return limits.RULE_LENGTH_MAX - (src_delta + dst_delta + sport_delta + dport_delta)
+
+    before: tuple[Problem, ...]
+    after: tuple[Problem, ...]
+    growth: int
+    # Nothing in the header stops the rule, and keyword checks need no protocol context.
+    clean: bool
 
 
-def _is_clean(
-    rule: ParsedRule,
-    facts: _HeaderFacts,
-    nat_only: bool,
-    allowances: dict[tuple[str, ...], int | None],
-) -> bool:
-    """True if ``_rule_problems`` would find nothing; the common case, checked cheaply."""
-    header = (
-        rule.action,
-        rule.protocol,
-        rule.src,
-        rule.src_port,
-        rule.direction,
-        rule.dst,
-        rule.dst_port,
-    )
-    if header in allowances:
-        allowance = allowances[header]
-    else:
-        allowance = allowances[header] = _header_allowance(rule, facts, nat_only)
-    if allowance is None or len(rule.text) > allowance:
-        return False
-    if not _TRIGGERS.isdisjoint(rule.option_names):
-        return False
-    sid = rule.sid
-    return sid is not None and sid >= 1
-
-
-def _rule_problems(
-    rule: ParsedRule, facts: _HeaderFacts, strict_order: bool, nat_only: bool
-) -> list[Problem]:
-    problems: list[Problem] = []
-    if rule.action not in limits.SUPPORTED_ACTIONS:
-        problems.append(
+def _header_checks(header: Header, variables: RuleVariables, nat_only: bool) -> _HeaderChecks:
+    action, protocol, src, src_port, direction, dst, dst_port = header
+    before: list[Problem] = []
+    if action not in limits.SUPPORTED_ACTIONS:
+        before.append(
             (
-                f"{limits.R_ACTION}:{rule.action}",
-                f"action {rule.action!r}; Network Firewall accepts pass, drop, reject, alert",
+                f"{limits.R_ACTION}:{action}",
+                f"action {action!r}; Network Firewall accepts pass, drop, reject, alert",
             )
         )
-    if rule.protocol in limits.UNSUPPORTED_PROTOCOLS:
-        problems.append(
+    if protocol in limits.UNSUPPORTED_PROTOCOLS:
+        before.append(
             (
-                f"{limits.R_PROTOCOL}:{rule.protocol}",
-                f"protocol {rule.protocol!r} ({limits.UNSUPPORTED_PROTOCOLS[rule.protocol]}) "
+                f"{limits.R_PROTOCOL}:{protocol}",
+                f"protocol {protocol!r} ({limits.UNSUPPORTED_PROTOCOLS[protocol]}) "
                 "is not supported",
             )
         )
-    problems.extend(_keyword_problems(rule, strict_order))
-    if rule.sid is None:
-        if rule.has_option("sid"):
-            problems.append((limits.R_SID_INVALID, "sid must be a positive integer"))
-        else:
-            problems.append((limits.R_SID_MISSING, "every rule needs a sid"))
-    elif rule.sid < 1:
-        problems.append((limits.R_SID_INVALID, "sid must be a positive integer"))
-    src, src_delta, src_refs = facts.address(rule.src)
-    dst, dst_delta, dst_refs = facts.address(rule.dst)
-    sport, sport_delta, _ = facts.port(rule.src_port)
-    dport, dport_delta, _ = facts.port(rule.dst_port)
-    problems += src + dst + sport + dport
+    src_problems, src_delta, src_refs = _address_facts(src, variables)
+    dst_problems, dst_delta, dst_refs = _address_facts(dst, variables)
+    sport_problems, sport_delta = _port_facts(src_port, variables)
+    dport_problems, dport_delta = _port_facts(dst_port, variables)
+    after = src_problems + dst_problems + sport_problems + dport_problems
     refs = src_refs | dst_refs
     if len(refs) > limits.IP_SET_REFERENCES_PER_GROUP_MAX:
-        problems.append(
+        after.append(
             (
                 limits.R_TOO_MANY_REFERENCES,
                 f"{len(refs)} IP set references; a rule group allows "
@@ -294,11 +245,26 @@ def _rule_problems(
             )
         )
     if nat_only:
-        why = nat_scope_problem(rule.src, rule.direction, rule.dst)
+        why = nat_scope_problem(src, direction, dst)
         if why:
-            problems.append((limits.R_NAT_SCOPE, why))
+            after.append((limits.R_NAT_SCOPE, why))
+    return _HeaderChecks(
+        before=tuple(before),
+        after=tuple(after),
+        growth=src_delta + dst_delta + sport_delta + dport_delta,
+        clean=not before and not after and protocol != "http2",
+    )
+
+
+def _rule_problems(rule: ParsedRule, checks: _HeaderChecks, strict_order: bool) -> list[Problem]:
+    problems = [
+        *checks.before,
+        *_keyword_problems(rule, strict_order),
+        *_sid_problems(rule),
+        *checks.after,
+    ]
     if not problems:
-        length = len(rule.text) + src_delta + dst_delta + sport_delta + dport_delta
+        length = len(rule.text) + checks.growth
         if length > limits.RULE_LENGTH_MAX:
             problems.append(
                 (
@@ -335,9 +301,10 @@ def _validate(
 ) -> ValidationResult:
     result = ValidationResult()
     first_by_sid: dict[int, ParsedRule] = {}
-    facts = _HeaderFacts(variables)
-    allowances: dict[tuple[str, ...], int | None] = {}
+    header_checks: dict[Header, _HeaderChecks] = {}
     accepted = result.accepted
+    length_max = limits.RULE_LENGTH_MAX
+    triggers_absent = _TRIGGERS.isdisjoint
     for rule in rules:
         if isinstance(rule, ParseFailure):
             result.parse_failures.append(rule)
@@ -345,26 +312,36 @@ def _validate(
         if not rule.enabled:
             result.disabled.append(rule)
             continue
-        if _is_clean(rule, facts, firewall_sees_nat_only, allowances):
-            sid = rule.sid
+        checks = header_checks.get(rule.header)
+        if checks is None:
+            checks = header_checks[rule.header] = _header_checks(
+                rule.header, variables, firewall_sees_nat_only
+            )
+        sid = rule.sid
+        # The common case, decided without building a problem list.
+        if (
+            checks.clean
+            and sid is not None
+            and sid >= 1
+            and triggers_absent(rule.option_names)
+            and len(rule.text) + checks.growth <= length_max
+        ):
             if sid not in first_by_sid:
-                first_by_sid[sid] = rule  # type: ignore[index]  # a clean rule has a sid
+                first_by_sid[sid] = rule
                 accepted.append(rule)
                 continue
             problems = []
         else:
-            problems = _rule_problems(rule, facts, strict_order, firewall_sees_nat_only)
-        if not problems and rule.sid in first_by_sid:
-            first = first_by_sid[rule.sid]  # type: ignore[index]
-            problems.append(
-                (limits.R_SID_DUPLICATE, f"sid {rule.sid} is already used at {first.where}")
-            )
+            problems = _rule_problems(rule, checks, strict_order)
+        if not problems and sid in first_by_sid:
+            first = first_by_sid[sid]  # type: ignore[index]
+            problems.append((limits.R_SID_DUPLICATE, f"sid {sid} is already used at {first.where}"))
         if problems:
             reason, detail = problems[0]
             others = tuple(dict.fromkeys(r for r, _ in problems[1:] if r != reason))
-            result.rejected.append(Rejection(reason, detail, rule.where, rule.sid, others))
+            result.rejected.append(Rejection(reason, detail, rule.where, sid, others))
             continue
-        first_by_sid[rule.sid] = rule  # type: ignore[index]  # sid checked above
+        first_by_sid[sid] = rule  # type: ignore[index]  # no sid problem, so sid is an int
         accepted.append(rule)
     result.warnings.extend(missing_flowbit_setters(result.accepted))
     return result

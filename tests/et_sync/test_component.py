@@ -163,7 +163,10 @@ def test_children_are_parented_to_the_component(mocks: RecordingMocks) -> None:
     # records bucket with its public access block and encryption
     assert len(children) == 11
     assert set(children.values()) == {component_urn}
-    assert mocks.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    encryption = (
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    assert mocks.one(encryption)["rules"]
 
 
 def test_every_iam_statement_is_scoped(mocks: RecordingMocks) -> None:
