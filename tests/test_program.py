@@ -450,6 +450,8 @@ def test_emerging_threats_sync_is_deployed_with_least_privilege_when_enabled(
 
 
 def test_logs_can_go_to_an_encrypted_s3_bucket_shared_by_every_firewall() -> None:
+    import json
+
     kms = "arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
     rec = synth_config(
         hub_config(
@@ -478,6 +480,12 @@ def test_logs_can_go_to_an_encrypted_s3_bucket_shared_by_every_firewall() -> Non
     )
     default = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert default == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": kms}
+    (policy,) = rec.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    assert {st["Principal"]["Service"] for st in statements} == {"delivery.logs.amazonaws.com"}
+    assert all(
+        st["Condition"]["StringEquals"]["aws:SourceAccount"] == "111122223333" for st in statements
+    )
     (lifecycle,) = rec.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     assert lifecycle.inputs["rules"][0]["expiration"]["days"] == 90
     configs = rec.of_type("aws:networkfirewall/loggingConfiguration:LoggingConfiguration")

@@ -7,6 +7,7 @@ every route comes from a :class:`egress_net.intent.VpcPlan`.
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -329,10 +330,54 @@ def build_private_bucket(
 def build_log_bucket(
     parent: pulumi.Resource, name: str, logs: LogSettings, tags: Mapping[str, str]
 ) -> aws.s3.Bucket:
-    """The firewall log bucket: private, encrypted, logs expire after the retention."""
-    return build_private_bucket(
+    """The firewall log bucket: private, encrypted, logs expire after the retention, and
+    writable by the log delivery service for this account only."""
+    bucket = build_private_bucket(
         parent, f"{name}-firewall-logs", tags, logs.kms_key_arn, logs.retention_days
     )
+    account = aws.get_caller_identity_output().account_id
+    aws.s3.BucketPolicy(
+        f"{name}-firewall-logs-delivery",
+        bucket=bucket.id,
+        policy=pulumi.Output.all(bucket.arn, account).apply(
+            lambda v: json.dumps(log_delivery_policy(v[0], v[1]))
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return bucket
+
+
+def log_delivery_policy(bucket_arn: str, account: str) -> dict[str, Any]:
+    """What the log delivery service needs to write firewall logs, scoped to this account's
+    deliveries (otherwise AWS adds a similar policy itself, if the deployer may)."""
+    service = {"Service": "delivery.logs.amazonaws.com"}
+    same_account = {"StringEquals": {"aws:SourceAccount": account}}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AWSLogDeliveryWrite",
+                "Effect": "Allow",
+                "Principal": service,
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/*",
+                "Condition": {
+                    "StringEquals": {
+                        "s3:x-amz-acl": "bucket-owner-full-control",
+                        "aws:SourceAccount": account,
+                    }
+                },
+            },
+            {
+                "Sid": "AWSLogDeliveryAclCheck",
+                "Effect": "Allow",
+                "Principal": service,
+                "Action": "s3:GetBucketAcl",
+                "Resource": bucket_arn,
+                "Condition": same_account,
+            },
+        ],
+    }
 
 
 def build_firewall_logging(
