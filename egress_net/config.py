@@ -88,6 +88,10 @@ class SpokeConfig(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
+        if v == "hub" or v.startswith("hub-"):
+            raise ValueError(
+                f"{v!r} is reserved: the hub's own resources and log groups are named hub-*"
+            )
         if not _SPOKE_NAME.match(v):
             raise ValueError(
                 f"{v!r} is not a valid spoke name: use 1-32 lowercase letters, digits and '-', "
@@ -207,7 +211,7 @@ class TransitGatewayConfig(_Model):
     # Off by default: an attachment from another account waits for acceptance unless the share
     # is limited to your organization and you choose to accept automatically.
     auto_accept: bool = False
-    amazon_side_asn: int = Field(default=64512, ge=64512, le=4294967294)
+    amazon_side_asn: int = 64512
     # egress-only: "two" tables (spoke-to-spoke inspected) or "single" (spoke-to-spoke bypasses
     # the firewall, which must be acknowledged below).
     route_tables: Literal["two", "single"] = "two"
@@ -215,6 +219,14 @@ class TransitGatewayConfig(_Model):
     # Put the TGW, its route tables and RAM share in another account (e.g. a network account)
     # through this role; the hub's VPCs and firewall stay in the stack's account.
     owner_role_arn: str | None = None
+
+    @field_validator("amazon_side_asn")
+    @classmethod
+    def _asn(cls, v: int) -> int:
+        # Private ASNs only: 16-bit 64512-65534 or 32-bit 4200000000-4294967294.
+        if not (64512 <= v <= 65534 or 4_200_000_000 <= v <= 4_294_967_294):
+            raise ValueError(f"{v} is not a private ASN (64512-65534 or 4200000000-4294967294)")
+        return v
 
     @field_validator("owner_role_arn")
     @classmethod
@@ -590,6 +602,15 @@ def _model_checks(cfg: StackConfig) -> list[ConfigError]:
             )
         )
     tgw = cfg.transit_gateway
+    if tgw.owner_role_arn and tgw.auto_accept:
+        errors.append(
+            ConfigError(
+                key("transitGateway", "autoAccept"),
+                "with the TGW in another account its owner accepts every attachment explicitly "
+                "(that is what puts them in the right TGW route tables)",
+                "set autoAccept: false, or remove ownerRoleArn",
+            )
+        )
     if tgw.owner_role_arn and cfg.model == "distributed":
         errors.append(
             ConfigError(
@@ -652,6 +673,16 @@ def _model_checks(cfg: StackConfig) -> list[ConfigError]:
                     "tell this spoke's traffic apart",
                     f"move the domains to {key('rules', 'allowDomains')}, or use "
                     "placement: before-nat",
+                )
+            )
+        if cfg.spoke_model(spoke) == "distributed" and (spoke.account_id or spoke.role_arn):
+            errors.append(
+                ConfigError(
+                    key("spokes", i, "roleArn" if spoke.role_arn else "accountId"),
+                    "a distributed spoke uses the hub's firewall policy, which lives in the "
+                    "hub's account",
+                    "deploy distributed spokes in the hub's account, or attach this spoke to "
+                    "the TGW (model tgw)",
                 )
             )
         if spoke.model == "distributed" and cfg.model not in ("combined", "distributed"):
@@ -826,7 +857,7 @@ def _share_checks(cfg: StackConfig) -> list[ConfigError]:
         if account and cfg.share.principals and not _account_covered(account, cfg.share.principals):
             errors.append(
                 ConfigError(
-                    key("spokes", i, "accountId"),
+                    key("spokes", i, "accountId" if spoke.account_id else "roleArn"),
                     f"account {account} is not among the RAM share principals, so it cannot "
                     "attach to the Transit Gateway",
                     f"add '{account}' (or its OU/organization ARN) to {key('share', 'principals')}",

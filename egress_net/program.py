@@ -273,7 +273,28 @@ def _declare_spoke(
             ],
         )
         opts = pulumi.ResourceOptions(provider=provider)
-    spoke = Spoke(
+    tgw_elsewhere = cfg.transit_gateway.owner_role_arn is not None
+    owner_differs = (
+        spoke_cfg.role_account != cfg.transit_gateway.owner_account
+        if tgw_elsewhere
+        else other_account
+    )
+    accept = None
+    if owner_differs and hub is not None and not cfg.transit_gateway.auto_accept:
+
+        def accept(attachment: aws.ec2transitgateway.VpcAttachment) -> pulumi.Resource:
+            # The TGW's owner accepts the attachment; association and propagation then
+            # follow the TGW defaults.
+            return aws.ec2transitgateway.VpcAttachmentAccepter(
+                f"{spoke_cfg.name}-attachment-accepter",
+                transit_gateway_attachment_id=attachment.id,
+                transit_gateway_default_route_table_association=True,
+                transit_gateway_default_route_table_propagation=True,
+                tags={**tags, "Name": f"{spoke_cfg.name}-tgw-attachment"},
+                opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
+            )
+
+    return Spoke(
         spoke_cfg.name,
         SpokeArgs(
             cidr=spoke_cfg.cidr,
@@ -282,27 +303,10 @@ def _declare_spoke(
             transit_gateway_id=tgw_id,
             tags={**tags, **spoke_cfg.tags},
             attach_after=list(hub.attachment_prerequisites) if hub else [],
+            accept_attachment=accept,
         ),
         opts=opts,
     )
-    tgw_elsewhere = cfg.transit_gateway.owner_role_arn is not None
-    owner_differs = (
-        spoke_cfg.role_account != cfg.transit_gateway.owner_account
-        if tgw_elsewhere
-        else other_account
-    )
-    if owner_differs and hub is not None and not cfg.transit_gateway.auto_accept:
-        # The TGW's owner accepts the attachment; association and propagation then follow the
-        # TGW defaults.
-        aws.ec2transitgateway.VpcAttachmentAccepter(
-            f"{spoke_cfg.name}-attachment-accepter",
-            transit_gateway_attachment_id=spoke.attachment_id,
-            transit_gateway_default_route_table_association=True,
-            transit_gateway_default_route_table_propagation=True,
-            tags={**tags, "Name": f"{spoke_cfg.name}-tgw-attachment"},
-            opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
-        )
-    return spoke
 
 
 # ---------------------------------------------------------------------------------------------

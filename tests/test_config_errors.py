@@ -309,6 +309,45 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("unknown model", {"model": "mesh"}, "egress-net:model", "'egress-only'"),
     (
+        "public ASN for the TGW",
+        {"transitGateway": {"amazonSideAsn": 70000}},
+        "egress-net:transitGateway.amazonSideAsn",
+        "not a private ASN",
+    ),
+    (
+        "spoke named like the hub",
+        {"spokes": [{"name": "hub-inspection", "cidr": "10.1.0.0/16"}]},
+        "egress-net:spokes[0].name",
+        "is reserved",
+    ),
+    (
+        "TGW in another account with auto-accept",
+        {
+            "transitGateway": {
+                "ownerRoleArn": "arn:aws:iam::444455556666:role/net",
+                "autoAccept": True,
+            }
+        },
+        "egress-net:transitGateway.autoAccept",
+        "accepts every attachment explicitly",
+    ),
+    (
+        "distributed spoke in another account",
+        {
+            "model": "combined",
+            "spokes": [
+                {
+                    "name": "app",
+                    "cidr": "10.1.0.0/16",
+                    "model": "distributed",
+                    "roleArn": "arn:aws:iam::123456789012:role/deploy",
+                }
+            ],
+        },
+        "egress-net:spokes[0].roleArn",
+        "hub's firewall policy",
+    ),
+    (
         "TGW owner role that is not a role ARN",
         {"transitGateway": {"ownerRoleArn": "444455556666"}},
         "egress-net:transitGateway.ownerRoleArn",

@@ -572,3 +572,52 @@ def test_a_spoke_can_have_its_own_allowed_domains() -> None:
 def test_a_spoke_stack_cannot_carry_its_own_allow_list(prod: Recording) -> None:
     err = _spoke_run(_spoke_values(allowDomains=["api.example.com"]), prod.outputs)
     assert "egress-net:spoke.allowDomains" in str(err)
+
+
+def test_routes_of_a_cross_account_spoke_wait_for_the_acceptance() -> None:
+    # A route through an attachment still pending acceptance fails (or times out).
+    rec = synth_config(
+        hub_config(
+            share={"principals": ["123456789012"]},
+            spokes=[
+                {
+                    "name": "remote",
+                    "cidr": "10.9.0.0/16",
+                    "roleArn": "arn:aws:iam::123456789012:role/egress-net-deploy",
+                }
+            ],
+        )
+    )
+    (accepter,) = rec.of_type("aws:ec2transitgateway/vpcAttachmentAccepter:VpcAttachmentAccepter")
+    routes = [r for r in rec.of_type(ROUTE) if r.name.startswith("remote-")]
+    assert routes and all(accepter.urn in r.dependencies for r in routes)
+    # The spoke's attachment also waits for the TGW to be in the share.
+    (share_tgw,) = rec.of_type("aws:ram/resourceAssociation:ResourceAssociation")
+    (attachment,) = [
+        a
+        for a in rec.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+        if a.name.startswith("remote-")
+    ]
+    assert share_tgw.urn in attachment.dependencies
+
+
+def test_hub_attachments_in_the_default_table_rely_on_the_tgw_default_only() -> None:
+    # Declaring both the default flag and an explicit association makes the provider fight
+    # itself on every refresh; the egress VPC of centralized inspection sits in the default.
+    rec = synth_config(
+        hub_config(model="centralized-inspection", inspectionVpcCidr="100.64.2.0/24")
+    )
+    egress_vpc = rec.outputs["egressVpcId"]
+    (egress_att,) = [
+        a
+        for a in rec.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+        if a.inputs["vpcId"] == egress_vpc
+    ]
+    assert egress_att.inputs["transitGatewayDefaultRouteTableAssociation"] is True
+    assert egress_att.inputs["transitGatewayDefaultRouteTablePropagation"] is False
+    associations = rec.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
+    assert egress_att.id not in [a.inputs["transitGatewayAttachmentId"] for a in associations]
+    default = rec.of_type(
+        "aws:ec2transitgateway/defaultRouteTableAssociation:DefaultRouteTableAssociation"
+    )[0]
+    assert default.urn in egress_att.dependencies

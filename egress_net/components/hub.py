@@ -142,6 +142,8 @@ class EgressHub(pulumi.ComponentResource):
         # --- Transit Gateway --------------------------------------------------------------------
         attachments: dict[str, pulumi.Input[str]] = {}
         vpc_attachments: dict[str, aws.ec2transitgateway.VpcAttachment] = {}
+        accepters: dict[str, pulumi.Resource] = {}
+        self._vpc_keys: set[str] = set()
         self.tgw_provider: aws.Provider | None = None
         # Acceptances the TGW owner must give before attachments are associated.
         self._accepted: list[pulumi.Resource] = []
@@ -172,12 +174,16 @@ class EgressHub(pulumi.ComponentResource):
                 opts=tgw_child,
             )
             # Shared first: with the TGW in another account, the hub's own VPCs attach
-            # through the share too.
+            # through the share too. Then the tables, so attachments find their defaults.
             self.ram_share = self._share(name, args, tags, tgw_child)
+            self._tgw_tables(name, self.plan.tgw, tags)
+            self._vpc_keys = set(self.vpcs)
             for key, built in self.vpcs.items():
                 vpc_attachments[key] = self._hub_attachment(name, key, built, az_ids, tags)
                 attachments[key] = vpc_attachments[key].id
-                self._accept_vpc_attachment(name, key, vpc_attachments[key], args)
+                accepter = self._accept_vpc_attachment(name, key, vpc_attachments[key], args)
+                if accepter is not None:
+                    accepters[key] = accepter
             if self.plan.tgw_attached_firewall:
                 firewall = self._tgw_attached_firewall(name, az_ids, args, tags)
                 attachments["firewall"] = firewall.firewall_statuses.apply(
@@ -192,7 +198,7 @@ class EgressHub(pulumi.ComponentResource):
                             opts=tgw_child,
                         )
                     )
-            self._tgw_route_tables(name, self.plan.tgw, attachments, tags)
+            self._tgw_associations_and_routes(name, self.plan.tgw, attachments)
 
         # --- VPC route tables, per AZ, from the plan ---------------------------------------------
         for key, built in self.vpcs.items():
@@ -202,8 +208,9 @@ class EgressHub(pulumi.ComponentResource):
             if key in self.firewalls:
                 for az in az_ids:
                     targets[intent.Target("firewall", az)] = self.endpoint_ids[az]
-            # Routes to the TGW are only accepted once the VPC is attached.
+            # Routes to the TGW are only accepted once the VPC is attached (and accepted).
             depends = [vpc_attachments[key]] if key in vpc_attachments else []
+            depends += [accepters[key]] if key in accepters else []
             build_route_tables(self, built, targets, tags, {"role": key}, depends)
 
         self.register_outputs(
@@ -232,9 +239,10 @@ class EgressHub(pulumi.ComponentResource):
             # also when source and destination use different AZs.
             appliance_mode_support="enable" if key in self.plan.tgw.appliance_mode else "disable",
             dns_support="enable",
-            # Hub attachments get explicit tables; the defaults are for spokes.
-            transit_gateway_default_route_table_association=False,
-            transit_gateway_default_route_table_propagation=False,
+            # The default tables only where the plan puts this attachment in them; other
+            # tables are associated explicitly.
+            transit_gateway_default_route_table_association=self._uses_default(key, "associate"),
+            transit_gateway_default_route_table_propagation=self._uses_default(key, "propagate"),
             tags=tags_for(tags, f"{name}-{key}-attachment", role=key),
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.attachment_prerequisites),
         )
@@ -245,20 +253,20 @@ class EgressHub(pulumi.ComponentResource):
         key: str,
         attachment: aws.ec2transitgateway.VpcAttachment,
         args: EgressHubArgs,
-    ) -> None:
-        """With the TGW in another account, its owner accepts the hub's own attachments."""
-        if self.tgw_provider is None or args.auto_accept:
-            return
-        self._accepted.append(
-            aws.ec2transitgateway.VpcAttachmentAccepter(
-                f"{name}-{key}-attachment-accepter",
-                transit_gateway_attachment_id=attachment.id,
-                # Hub attachments get explicit tables; the defaults are for spokes.
-                transit_gateway_default_route_table_association=False,
-                transit_gateway_default_route_table_propagation=False,
-                opts=self._tgw_child,
-            )
+    ) -> pulumi.Resource | None:
+        """With the TGW in another account, its owner accepts the hub's own attachments (for a
+        shared TGW the accepter, not the attachment, decides the default tables)."""
+        if self.tgw_provider is None:
+            return None
+        accepter = aws.ec2transitgateway.VpcAttachmentAccepter(
+            f"{name}-{key}-attachment-accepter",
+            transit_gateway_attachment_id=attachment.id,
+            transit_gateway_default_route_table_association=self._uses_default(key, "associate"),
+            transit_gateway_default_route_table_propagation=self._uses_default(key, "propagate"),
+            opts=self._tgw_child,
         )
+        self._accepted.append(accepter)
+        return accepter
 
     def _tgw_attached_firewall(
         self, name: str, az_ids: list[str], args: EgressHubArgs, tags: dict[str, str]
@@ -275,7 +283,8 @@ class EgressHub(pulumi.ComponentResource):
             firewall_policy_change_protection=args.protections.policy_change,
             availability_zone_change_protection=args.protections.subnet_change,
             tags=tags_for(tags, f"{name}-firewall"),
-            opts=pulumi.ResourceOptions(parent=self),
+            # With the TGW in another account, it is visible here only once shared.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.attachment_prerequisites),
         )
         self.firewalls["tgw"] = firewall
         build_firewall_logging(self, name, firewall, self.logs, tags)
@@ -335,21 +344,18 @@ class EgressHub(pulumi.ComponentResource):
             f"{name}-policy",
             firewall_policy=policy,
             tags=tags_for(tags, f"{name}-policy"),
-            opts=child,
+            # AWS accepts a TLS inspection configuration only when a policy is created.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                replace_on_changes=["firewallPolicy.tlsInspectionConfigurationArn"],
+            ),
         )
 
-    def _tgw_route_tables(
-        self,
-        name: str,
-        plan: intent.TgwPlan,
-        attachments: dict[str, pulumi.Input[str]],
-        tags: dict[str, str],
-    ) -> None:
+    def _tgw_tables(self, name: str, plan: intent.TgwPlan, tags: dict[str, str]) -> None:
+        """The TGW route tables and which of them new attachments use by default. Declared
+        before any attachment, so no attachment lands in the TGW's original default table."""
         assert self.tgw is not None
         child = self._tgw_child
-        after_acceptance = pulumi.ResourceOptions(
-            parent=self, provider=self.tgw_provider, depends_on=self._accepted
-        )
         for spec in plan.tables:
             table = aws.ec2transitgateway.RouteTable(
                 f"{name}-tgw-rt-{spec.name}",
@@ -358,43 +364,62 @@ class EgressHub(pulumi.ComponentResource):
                 opts=child,
             )
             self.tgw_route_tables[spec.name] = table
+            if "new-attachments" in spec.associate:
+                self.attachment_prerequisites.append(
+                    aws.ec2transitgateway.DefaultRouteTableAssociation(
+                        f"{name}-tgw-default-association",
+                        transit_gateway_id=self.tgw.id,
+                        transit_gateway_route_table_id=table.id,
+                        opts=child,
+                    )
+                )
+            if "new-attachments" in spec.propagate:
+                self.attachment_prerequisites.append(
+                    aws.ec2transitgateway.DefaultRouteTablePropagation(
+                        f"{name}-tgw-default-propagation",
+                        transit_gateway_id=self.tgw.id,
+                        transit_gateway_route_table_id=table.id,
+                        opts=child,
+                    )
+                )
+
+    def _tgw_associations_and_routes(
+        self,
+        name: str,
+        plan: intent.TgwPlan,
+        attachments: dict[str, pulumi.Input[str]],
+    ) -> None:
+        """Explicit associations, propagations and static routes, once attachments exist and
+        are accepted. A hub attachment whose table is the default one gets it through the
+        TGW default instead (declaring both makes the provider fight itself)."""
+        after_acceptance = pulumi.ResourceOptions(
+            parent=self, provider=self.tgw_provider, depends_on=self._accepted
+        )
+        for spec in plan.tables:
+            table = self.tgw_route_tables[spec.name]
+            by_default = "new-attachments" in spec.associate
             for who in spec.associate:
-                if who == "new-attachments":
-                    self.attachment_prerequisites.append(
-                        aws.ec2transitgateway.DefaultRouteTableAssociation(
-                            f"{name}-tgw-default-association",
-                            transit_gateway_id=self.tgw.id,
-                            transit_gateway_route_table_id=table.id,
-                            opts=child,
-                        )
-                    )
-                else:
-                    aws.ec2transitgateway.RouteTableAssociation(
-                        f"{name}-tgw-assoc-{who}-{spec.name}",
-                        transit_gateway_attachment_id=attachments[who],
-                        transit_gateway_route_table_id=table.id,
-                        # Replaces the association AWS makes by default for a firewall's own
-                        # attachment.
-                        replace_existing_association=who == "firewall" or None,
-                        opts=after_acceptance,
-                    )
+                if who == "new-attachments" or (by_default and who in self._vpc_keys):
+                    continue
+                aws.ec2transitgateway.RouteTableAssociation(
+                    f"{name}-tgw-assoc-{who}-{spec.name}",
+                    transit_gateway_attachment_id=attachments[who],
+                    transit_gateway_route_table_id=table.id,
+                    # AWS may already have put the attachment in the default table (a
+                    # firewall's own attachment, or any attachment to a shared TGW).
+                    replace_existing_association=True,
+                    opts=after_acceptance,
+                )
+            propagates_by_default = "new-attachments" in spec.propagate
             for who in spec.propagate:
-                if who == "new-attachments":
-                    self.attachment_prerequisites.append(
-                        aws.ec2transitgateway.DefaultRouteTablePropagation(
-                            f"{name}-tgw-default-propagation",
-                            transit_gateway_id=self.tgw.id,
-                            transit_gateway_route_table_id=table.id,
-                            opts=child,
-                        )
-                    )
-                else:
-                    aws.ec2transitgateway.RouteTablePropagation(
-                        f"{name}-tgw-prop-{who}-{spec.name}",
-                        transit_gateway_attachment_id=attachments[who],
-                        transit_gateway_route_table_id=table.id,
-                        opts=after_acceptance,
-                    )
+                if who == "new-attachments" or (propagates_by_default and who in self._vpc_keys):
+                    continue
+                aws.ec2transitgateway.RouteTablePropagation(
+                    f"{name}-tgw-prop-{who}-{spec.name}",
+                    transit_gateway_attachment_id=attachments[who],
+                    transit_gateway_route_table_id=table.id,
+                    opts=after_acceptance,
+                )
             for route in spec.routes:
                 dest = route.destination.replace("/", "-").replace(".", "-")
                 aws.ec2transitgateway.Route(
@@ -405,6 +430,15 @@ class EgressHub(pulumi.ComponentResource):
                     blackhole=route.attachment == "blackhole" or None,
                     opts=after_acceptance,
                 )
+
+    def _uses_default(self, key: str, role: str) -> bool:
+        """Whether a hub attachment's table is the TGW default ("associate"/"propagate")."""
+        assert self.plan.tgw is not None
+        for spec in self.plan.tgw.tables:
+            members = spec.associate if role == "associate" else spec.propagate
+            if "new-attachments" in members and key in members:
+                return True
+        return False
 
     def _share(
         self, name: str, args: EgressHubArgs, tags: dict[str, str], opts: pulumi.ResourceOptions
@@ -423,11 +457,14 @@ class EgressHub(pulumi.ComponentResource):
             tags=tags_for(tags, f"{name}-tgw-share"),
             opts=opts,
         )
-        aws.ram.ResourceAssociation(
-            f"{name}-tgw-share-tgw",
-            resource_arn=self.tgw.arn,
-            resource_share_arn=share.arn,
-            opts=opts,
+        # Attachments from other accounts need the TGW in the share, not only the principals.
+        self.attachment_prerequisites.append(
+            aws.ram.ResourceAssociation(
+                f"{name}-tgw-share-tgw",
+                resource_arn=self.tgw.arn,
+                resource_share_arn=share.arn,
+                opts=opts,
+            )
         )
         for label, principal in principals:
             self.attachment_prerequisites.append(

@@ -213,9 +213,12 @@ def tgw_attachment_of_firewall(firewall_statuses: Any) -> str:
 
 
 def _field(obj: Any, snake: str, camel: str) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(camel, obj.get(snake))
-    return getattr(obj, snake, None)
+    # Pulumi output types are dicts that warn on camelCase lookups and expose properties;
+    # plain mappings (recorded state, tests) use camelCase keys.
+    value = getattr(obj, snake, None)
+    if value is None and isinstance(obj, Mapping):
+        value = obj.get(camel, obj.get(snake))
+    return value
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pulumi
@@ -31,6 +32,11 @@ class SpokeArgs:
     # What must exist before the attachment: the hub's default TGW route tables (so the new
     # attachment lands in the right tables) and the RAM share.
     attach_after: list[pulumi.Resource] = field(default_factory=list)
+    # Declares the TGW owner's acceptance of the attachment, when another account owns the TGW
+    # and does not accept automatically; routes to the TGW wait for it.
+    accept_attachment: Callable[[aws.ec2transitgateway.VpcAttachment], pulumi.Resource] | None = (
+        None
+    )
 
 
 class Spoke(pulumi.ComponentResource):
@@ -54,8 +60,11 @@ class Spoke(pulumi.ComponentResource):
             tags=tags_for(args.tags, f"{name}-tgw-attachment", spoke=name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.attach_after)),
         )
+        route_after: list[pulumi.Resource] = [self.attachment]
+        if args.accept_attachment is not None:
+            route_after.append(args.accept_attachment(self.attachment))
         targets = {intent.Target("tgw"): args.transit_gateway_id}
-        build_route_tables(self, built, targets, args.tags, labels, [self.attachment])
+        build_route_tables(self, built, targets, args.tags, labels, route_after)
         self.vpc_id = built.vpc.id
         self.attachment_id = self.attachment.id
         self.route_table_ids = built.route_table_ids
