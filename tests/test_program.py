@@ -204,10 +204,15 @@ def test_firewall_policy_per_mode(
     refs = body["statefulRuleGroupReferences"]
     priorities = [ref["priority"] for ref in refs]
     assert len(set(priorities)) == len(priorities)
-    # The allow list is evaluated last, after every deny, threat and team rule.
-    last = max(refs, key=lambda ref: ref["priority"])
-    allow = groups[last["resourceArn"]]
+    # The allow list comes after every deny, threat and team rule; only the default deny of
+    # UDP/ICMP (which the default action would let through) comes after it.
+    ordered = sorted(refs, key=lambda ref: ref["priority"])
+    allow, deny = (groups[ref["resourceArn"]] for ref in ordered[-2:])
     assert "allow-domains" in allow.inputs["name"]
+    assert "default-deny" in deny.inputs["name"]
+    deny_rules = deny.inputs["ruleGroup"]["rulesSource"]["rulesString"]
+    action = "drop" if mode == "drop" else "alert"
+    assert deny_rules.count(f"{action} ") == 2 and "udp" in deny_rules and "icmp" in deny_rules
     assert all(g.inputs["capacity"] >= 1 for g in groups.values())
     allowed = rec.config["egress-net:rules"]["allowDomains"]["domains"]
     source = allow.inputs["ruleGroup"]["rulesSource"]
@@ -239,6 +244,7 @@ def test_prod_policy_orders_deny_threats_team_rules_then_allow(prod: Recording) 
         "ThreatSignaturesMalwareStrictOrder",
         "egress-suricata-prod-egress",
         "egress-allow-domains",
+        "egress-default-deny",
     ]
     suricata = next(
         g
@@ -250,7 +256,7 @@ def test_prod_policy_orders_deny_threats_team_rules_then_allow(prod: Recording) 
     # Emerging Threats groups are attached by the sync function between team rules and allow.
     et = prod.config["egress-net:rules"]["emergingThreats"]
     start = et.get("priorityStart", 1000)
-    assert refs[-2]["priority"] < start and refs[-1]["priority"] > start + 20
+    assert refs[-3]["priority"] < start and refs[-2]["priority"] > start + 20
 
 
 def test_logs_and_protections(dev: Recording, prod: Recording) -> None:

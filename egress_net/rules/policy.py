@@ -48,6 +48,11 @@ PRIORITY_STEP = 10
 # threat rule is ever pre-empted by an allow entry.
 ET_PRIORITY_MIN = 1_000
 ALLOW_DOMAINS_PRIORITY = 60_000
+# After everything: the default actions only drop *established* flows, and a one-way UDP or
+# ICMP flow never becomes established, so without this group it would pass (a classic
+# exfiltration channel). Alert mode logs the same traffic instead.
+DEFAULT_DENY_PRIORITY = 65_000
+DEFAULT_DENY_SID_BASE = 2_900_001
 FIVE_TUPLE_SID_BASE = 1_000_001
 
 
@@ -104,6 +109,16 @@ class PolicyPlan:
 def managed_group_arn(name: str, region: str) -> str:
     """ARN of the StrictOrder variant of an AWS managed stateful rule group."""
     return f"arn:aws:network-firewall:{region}:aws-managed:stateful-rulegroup/{name}StrictOrder"
+
+
+def default_deny_rules(mode: Literal["drop", "alert"]) -> list[str]:
+    """The last rules of the policy: outbound UDP and ICMP that no earlier rule passed."""
+    action = "drop" if mode == "drop" else "alert"
+    return [
+        f'{action} {proto} $HOME_NET any -> $EXTERNAL_NET any (msg:"egress-net default deny: '
+        f'{proto} that no rule passed"; sid:{DEFAULT_DENY_SID_BASE + i}; rev:1;)'
+        for i, proto in enumerate(("udp", "icmp"))
+    ]
 
 
 def default_actions(mode: Literal["drop", "alert"]) -> list[str]:
@@ -558,6 +573,22 @@ def plan_policy(
         ordered.append(
             (allow[0], "allow", allow[1], allow[2], allow[3], "Allowed domains (TLS SNI/HTTP host)")
         )
+    deny_rules = default_deny_rules(mode)
+    key = f"{prefix}-default-deny"
+    ordered.append(
+        (
+            key,
+            "default-deny",
+            len(deny_rules),
+            _capacity_for(key, len(deny_rules), headroom, group_max, current),
+            {
+                "rule_variables": home_only,
+                "rules_source": {"rules_string": "\n".join(deny_rules)},
+                "stateful_rule_options": dict(STRICT_ORDER),
+            },
+            "UDP and ICMP that no rule passed (never 'established', so not dropped by default)",
+        )
+    )
 
     problems = suricata.problems or policy_problems(
         group_count=len(ordered),
@@ -576,6 +607,7 @@ def plan_policy(
         priority = {
             "allow": ALLOW_DOMAINS_PRIORITY,
             "scoped-allow": ALLOW_DOMAINS_PRIORITY - PRIORITY_STEP,
+            "default-deny": DEFAULT_DENY_PRIORITY,
         }.get(kind, position * PRIORITY_STEP)
         if kind == "managed":
             plan.managed_groups.append(

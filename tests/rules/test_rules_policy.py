@@ -90,6 +90,7 @@ def test_full_policy_plan(tmp_path: Path) -> None:
         "egress-five-tuple",
         "egress-suricata-team-and-1-more",
         "egress-allow-domains",
+        "egress-default-deny",
     ]
     everything = sorted(
         [(g.priority, g.key) for g in plan.stateful_groups]
@@ -103,6 +104,7 @@ def test_full_policy_plan(tmp_path: Path) -> None:
         "egress-five-tuple",
         "egress-suricata-team-and-1-more",
         "egress-allow-domains",
+        "egress-default-deny",
     ]
     priorities = [p for p, _ in everything]
     assert len(set(priorities)) == len(priorities)
@@ -178,10 +180,18 @@ def test_group_contents(tmp_path: Path) -> None:
 
 def test_empty_config_is_deny_by_default_and_alert_mode_only_logs(tmp_path: Path) -> None:
     plan = plan_policy(RulesConfig(), home_net=HOME, base_dir=tmp_path)
-    assert plan.stateful_groups == [] and plan.managed_groups == []
     assert plan.stateful_default_actions == ["aws:drop_established", "aws:alert_established"]
+    # drop_established never drops a one-way UDP/ICMP flow (it never becomes established):
+    # the last group drops what no rule passed.
+    [deny] = plan.stateful_groups
+    assert plan.managed_groups == [] and deny.key == "egress-default-deny"
+    rules = deny.rule_group["rules_source"]["rules_string"]
+    assert "drop udp $HOME_NET any -> $EXTERNAL_NET any" in rules
+    assert "drop icmp $HOME_NET any -> $EXTERNAL_NET any" in rules
     alert = plan_policy(RulesConfig(), home_net=HOME, base_dir=tmp_path, mode="alert")
     assert alert.stateful_default_actions == ["aws:alert_established"]
+    [alert_deny] = alert.stateful_groups
+    assert "drop" not in alert_deny.rule_group["rules_source"]["rules_string"]
     with pytest.raises(ConfigError, match="mode must be"):
         plan_policy(RulesConfig(), home_net=HOME, base_dir=tmp_path, mode="block")  # type: ignore[arg-type]
 
@@ -278,21 +288,23 @@ def test_group_over_its_capacity_limit_is_a_config_error(tmp_path: Path) -> None
 def test_growing_domain_list_is_replaced_through_current_capacities(tmp_path: Path) -> None:
     small = RulesConfig.model_validate({"allowDomains": {"domains": ["a.example.com"]}})
     first = plan_policy(small, home_net=HOME, base_dir=tmp_path)
-    [group] = first.stateful_groups
-    deployed = {group.key: group.capacity}  # 100: 4 used, rounded up to the stable floor
+    [group, _deny] = first.stateful_groups
+    # 100: 4 used, rounded up to the stable floor; the default-deny group is deployed too.
+    deployed = {group.key: group.capacity, _deny.key: _deny.capacity}
     assert group.capacity == 100
     # A few more domains fit the deployed capacity: the same group is updated in place.
     few_more = RulesConfig.model_validate(
         {"allowDomains": {"domains": [f"d{i}.example.com" for i in range(10)]}}
     )
-    [same] = plan_policy(few_more, home_net=HOME, base_dir=tmp_path, current=deployed).changes
+    changes = plan_policy(few_more, home_net=HOME, base_dir=tmp_path, current=deployed).changes
+    [same] = [c for c in changes if c.key == group.key]
     assert same.action == "update" and same.new_name == same.old_name
     # Growth past the capacity creates a new, bigger group and retires the old one.
     big = RulesConfig.model_validate(
         {"allowDomains": {"domains": [f"d{i}.example.com" for i in range(60)]}}
     )
     second = plan_policy(big, home_net=HOME, base_dir=tmp_path, current=deployed)
-    [change] = second.changes
+    [change] = [c for c in second.changes if c.key == group.key]
     assert change.action == "replace"
     assert change.old_name == f"{group.key}-c{group.capacity}"
     assert change.new_name == second.stateful_groups[0].name != change.old_name
