@@ -290,6 +290,9 @@ class LogsConfig(_Model):
 class StackConfig(_Model):
     role: Literal["hub", "spoke"]
     region: str
+    # The account this stack deploys into: checked against the credentials before anything
+    # is declared, and tells which spokes' roles are in this same account.
+    account_id: str | None = None
     model: Literal[
         "egress-only", "centralized-inspection", "distributed", "combined", "tgw-attached"
     ] = "egress-only"
@@ -312,6 +315,13 @@ class StackConfig(_Model):
     # role: spoke
     hub_stack: str | None = None
     spoke: SpokeConfig | None = None
+
+    @field_validator("account_id")
+    @classmethod
+    def _stack_account(cls, v: str | None) -> str | None:
+        if v is not None and not _ACCOUNT_ID.match(v):
+            raise ValueError(f"{v!r} is not an AWS account ID: 12 digits, quoted in YAML")
+        return v
 
     @field_validator("egress_vpc_cidr", "inspection_vpc_cidr")
     @classmethod
@@ -854,6 +864,8 @@ def _share_checks(cfg: StackConfig) -> list[ConfigError]:
         account = spoke.account_id or spoke.role_account
         if cfg.spoke_model(spoke) == "distributed":
             continue  # no Transit Gateway to share
+        if account and account == cfg.account_id:
+            continue  # the stack's own account
         if account and cfg.share.principals and not _account_covered(account, cfg.share.principals):
             errors.append(
                 ConfigError(

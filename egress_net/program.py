@@ -44,11 +44,30 @@ def all_config() -> dict[str, Any]:
 def main() -> None:
     try:
         cfg = config.validate(config.from_pulumi_config(all_config()))
+        check_account(cfg)
         outputs = build_hub_stack(cfg) if cfg.role == "hub" else build_spoke_stack(cfg)
     except EgressNetError as err:
         raise ProgramError(err) from err
     for name, value in outputs.items():
         pulumi.export(name, value)
+
+
+def check_account(cfg: config.StackConfig) -> None:
+    """Refuse to deploy with credentials for another account than the stack names."""
+    if cfg.account_id is None:
+        return
+    actual = aws.get_caller_identity().account_id
+    if actual != cfg.account_id:
+        raise ConfigErrors(
+            [
+                config.ConfigError(
+                    config.key("accountId"),
+                    f"the credentials in use are for account {actual}, but this stack deploys "
+                    f"into {cfg.account_id}",
+                    "switch to credentials (or a profile) for that account",
+                )
+            ]
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +280,8 @@ def _declare_spoke(
 ) -> Spoke:
     """A spoke in this account, or in another one through a provider assuming the given role."""
     opts = None
-    other_account = spoke_cfg.role_arn is not None
+    # A role in the stack's own account (when the stack names it) is no other account.
+    other_account = spoke_cfg.role_arn is not None and spoke_cfg.role_account != cfg.account_id
     if other_account:
         provider = aws.Provider(
             f"{spoke_cfg.name}-account",

@@ -308,6 +308,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "need a /22 or larger",
     ),
     ("unknown model", {"model": "mesh"}, "egress-net:model", "'egress-only'"),
+    ("bad stack account", {"accountId": "1234"}, "egress-net:accountId", "not an AWS account ID"),
     (
         "public ASN for the TGW",
         {"transitGateway": {"amazonSideAsn": 70000}},

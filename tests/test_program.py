@@ -627,3 +627,29 @@ def test_hub_attachments_in_the_default_table_rely_on_the_tgw_default_only() -> 
         "aws:ec2transitgateway/defaultRouteTableAssociation:DefaultRouteTableAssociation"
     )[0]
     assert default.urn in egress_att.dependencies
+
+
+def test_the_stack_account_is_checked_against_the_credentials() -> None:
+    # The offline engine's credentials are for 111122223333.
+    assert synth_config(hub_config(accountId="111122223333")).outputs["contractVersion"] == 1
+    with pytest.raises(ConfigError) as caught:
+        synth_config(hub_config(accountId="999988887777"))
+    assert "egress-net:accountId" in str(caught.value) and "111122223333" in str(caught.value)
+    assert [r for r in caught.value.registered if not r.type.startswith("pulumi:")] == []
+
+
+def test_a_spoke_role_in_the_stack_account_needs_no_provider_or_acceptance() -> None:
+    rec = synth_config(
+        hub_config(
+            accountId="111122223333",
+            spokes=[
+                {
+                    "name": "app",
+                    "cidr": "10.1.0.0/16",
+                    "roleArn": "arn:aws:iam::111122223333:role/deploy",
+                }
+            ],
+        )
+    )
+    assert not rec.of_type("pulumi:providers:aws")
+    assert not rec.of_type("aws:ec2transitgateway/vpcAttachmentAccepter:VpcAttachmentAccepter")
