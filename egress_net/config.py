@@ -369,13 +369,15 @@ class StackConfig(_Model):
         return "tgw"
 
     @property
-    def spoke_to_spoke_intent(self) -> Literal["inspected", "blocked", "open"]:
+    def spoke_to_spoke_intent(self) -> str:
         """What the design promises for traffic between spokes (checked by `verify`)."""
-        if self.transit_gateway.route_tables == "single":
-            return "open"
-        if self.spoke_to_spoke:
-            return self.spoke_to_spoke
-        return "blocked" if self.placement == "after-nat" else "inspected"
+        tgw = self.transit_gateway
+        return spoke_to_spoke_intent(
+            explicit=self.spoke_to_spoke,
+            single_table=tgw.route_tables == "single",
+            bypass_accepted=tgw.accept_spoke_to_spoke_bypass,
+            placement=self.placement,
+        )
 
     @property
     def hub_plan(self) -> intent.HubPlan:
@@ -387,6 +389,19 @@ class StackConfig(_Model):
             single_tgw_table=self.transit_gateway.route_tables == "single",
             block_spoke_to_spoke=self.spoke_to_spoke_intent == "blocked",
         )
+
+
+def spoke_to_spoke_intent(
+    *, explicit: str | None, single_table: bool, bypass_accepted: bool, placement: str
+) -> str:
+    """inspected | blocked | open: explicit, else what the design implies — open where the
+    stack accepts a bypass (one TGW route table), blocked after the NAT gateway (the firewall
+    cannot see it there), inspected otherwise. One rule for the program and for `verify`."""
+    if explicit:
+        return explicit
+    if single_table or bypass_accepted:
+        return "open"
+    return "blocked" if placement == "after-nat" else "inspected"
 
 
 def parse_cidr(text: str) -> ipaddress.IPv4Network:
@@ -592,7 +607,7 @@ _HUB_VPC_KEYS = {"egress": "egressVpcCidr", "inspection": "inspectionVpcCidr"}
 def _model_checks(cfg: StackConfig) -> list[ConfigError]:
     """Which keys each model needs, and which combinations do not exist."""
     errors: list[ConfigError] = []
-    needed = set(intent.hub_plan(cfg.model, cfg.placement, ["x-az1"], []).vpcs)
+    needed = set(intent.hub_plan(cfg.model, cfg.placement, [], []).vpcs)
     for vpc_key, cfg_key in _HUB_VPC_KEYS.items():
         value = getattr(cfg, "egress_vpc_cidr" if vpc_key == "egress" else "inspection_vpc_cidr")
         if vpc_key in needed and not value:

@@ -450,6 +450,13 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, pulumi.Resource):
         return f"<resource {type(value).__name__}>"
+    if isinstance(value, pulumi.AssetArchive):
+        # Recorded by content, not by object identity, so a recording is reproducible.
+        return {"assetArchive": {k: _plain(v) for k, v in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileAsset | pulumi.FileArchive):
+        return {"file": str(value.path)}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
     return str(value)
 
 

@@ -133,6 +133,124 @@ def _to_each(nets: Sequence[str], target: Target, step: str, reason: str) -> lis
 
 
 # ---------------------------------------------------------------------------------------------
+# A firewall and NAT gateways in one VPC, per AZ: the egress VPC of egress-only, and every
+# distributed spoke
+
+
+@dataclass(frozen=True)
+class ExitSteps:
+    """Step labels of an inspected exit, in the caller's flow (see its docstring)."""
+
+    enter: str  # entry tier 0/0 → the first hop
+    second: str  # the first hop's subnet 0/0 → the second hop
+    leave: str  # 0/0 → Internet gateway
+    back: str  # the reply steered into the same AZ's firewall endpoint
+    home: str  # the reply on to where it came from
+
+
+def inspected_exit(
+    az_ids: Sequence[str],
+    placement: Placement,
+    entry_tier: str,
+    replies_to: Sequence[str],
+    replies_via: Target | None,
+    steps: ExitSteps,
+) -> tuple[RouteTable, ...]:
+    """Route tables that send ``entry_tier``'s internet traffic through the firewall and the
+    NAT gateway of its own AZ, and the replies back through the same endpoint.
+
+    before-nat: entry → firewall → NAT → IGW; replies: public subnet → firewall → home.
+    after-nat: entry → NAT → firewall → IGW; replies: IGW edge table → firewall → NAT → home.
+    ``replies_to`` are the addresses replies go to; ``replies_via`` the hop that carries them
+    home from the NAT/firewall subnets (None when they are local to the VPC).
+    """
+    tables: list[RouteTable] = []
+    edge: list[Route] = []
+    for az in az_ids:
+        fw, nat, igw = Target("firewall", az), Target("nat", az), Target("igw")
+        home = (
+            _to_each(replies_to, replies_via, steps.home, "replies go back where they came from")
+            if replies_via
+            else []
+        )
+        if placement == "before-nat":
+            tables += [
+                _table(
+                    entry_tier,
+                    az,
+                    Route(
+                        ANYWHERE,
+                        fw,
+                        steps.enter,
+                        "internet-bound traffic enters the firewall endpoint in its own AZ",
+                    ),
+                ),
+                _table(
+                    "firewall",
+                    az,
+                    Route(
+                        ANYWHERE,
+                        nat,
+                        steps.second,
+                        "inspected traffic leaves through the NAT gateway in the same AZ",
+                    ),
+                    *home,
+                ),
+                _table(
+                    "public",
+                    az,
+                    Route(ANYWHERE, igw, steps.leave, "the NAT gateway reaches the internet"),
+                    *_to_each(
+                        replies_to,
+                        fw,
+                        steps.back,
+                        "replies pass the same firewall endpoint again, so it sees both directions",
+                    ),
+                ),
+            ]
+        else:
+            tables += [
+                _table(
+                    entry_tier,
+                    az,
+                    Route(
+                        ANYWHERE,
+                        nat,
+                        steps.enter,
+                        "internet-bound traffic goes to the NAT gateway in its own AZ",
+                    ),
+                ),
+                _table(
+                    "public",
+                    az,
+                    Route(
+                        ANYWHERE,
+                        fw,
+                        steps.second,
+                        "translated traffic enters the firewall endpoint in the same AZ",
+                    ),
+                    *home,
+                ),
+                _table(
+                    "firewall",
+                    az,
+                    Route(ANYWHERE, igw, steps.leave, "inspected traffic leaves to the internet"),
+                ),
+            ]
+            edge.append(
+                Route(
+                    SubnetCidr("public", az),
+                    fw,
+                    steps.back,
+                    "replies to a NAT gateway enter the firewall endpoint of the NAT's AZ first",
+                )
+            )
+    if edge:
+        tables.append(RouteTable("igw-edge", None, tuple(edge)))
+    return tuple(tables)
+
+
+# ---------------------------------------------------------------------------------------------
 # Egress VPC with the firewall inside (egress-only)
 
 
@@ -155,100 +273,18 @@ def egress_vpc_with_firewall(
     subnet → its AZ's firewall endpoint; ⑦ firewall subnet → NAT (local); ⑧ public subnet:
     spoke supernets → TGW. The firewall then sees only NAT addresses.
     """
-    tables: list[RouteTable] = []
-    if placement == "before-nat":
-        for az in az_ids:
-            fw, nat = Target("firewall", az), Target("nat", az)
-            tables += [
-                _table(
-                    "tgw",
-                    az,
-                    Route(
-                        ANYWHERE,
-                        fw,
-                        "③",
-                        "spoke traffic enters the firewall endpoint in its own AZ",
-                    ),
-                ),
-                _table(
-                    "firewall",
-                    az,
-                    Route(
-                        ANYWHERE,
-                        nat,
-                        "④",
-                        "inspected traffic leaves through the NAT gateway in the same AZ",
-                    ),
-                    *_to_each(
-                        supernets,
-                        Target("tgw"),
-                        "⑧",
-                        "inspected replies go back to the spokes over the TGW",
-                    ),
-                ),
-                _table(
-                    "public",
-                    az,
-                    Route(ANYWHERE, Target("igw"), "⑤", "the NAT gateway reaches the internet"),
-                    *_to_each(
-                        supernets,
-                        fw,
-                        "⑦",
-                        "replies pass the same firewall endpoint again, so it sees both directions",
-                    ),
-                ),
-            ]
-        return VpcPlan(
-            "egress",
-            ("tgw", "firewall", "public"),
-            tuple(tables),
-            True,
-            "public",
-            "firewall",
-            "tgw",
-        )
-    edge_routes = []
-    for az in az_ids:
-        fw, nat = Target("firewall", az), Target("nat", az)
-        tables += [
-            _table(
-                "tgw",
-                az,
-                Route(ANYWHERE, nat, "③", "spoke traffic goes to the NAT gateway in its own AZ"),
-            ),
-            _table(
-                "public",
-                az,
-                Route(
-                    ANYWHERE,
-                    fw,
-                    "④",
-                    "translated traffic enters the firewall endpoint in the same AZ",
-                ),
-                *_to_each(
-                    supernets,
-                    Target("tgw"),
-                    "⑧",
-                    "replies, restored by the NAT gateway, go back over the TGW",
-                ),
-            ),
-            _table(
-                "firewall",
-                az,
-                Route(ANYWHERE, Target("igw"), "⑤", "inspected traffic leaves to the internet"),
-            ),
-        ]
-        edge_routes.append(
-            Route(
-                SubnetCidr("public", az),
-                fw,
-                "⑥",
-                "replies to a NAT gateway enter the firewall endpoint of the NAT's AZ first",
-            )
-        )
-    tables.append(RouteTable("igw-edge", None, tuple(edge_routes)))
+    tables = inspected_exit(
+        az_ids,
+        placement,
+        entry_tier="tgw",
+        replies_to=supernets,
+        replies_via=Target("tgw"),
+        steps=ExitSteps(
+            *(("③", "④", "⑤", "⑦", "⑧") if placement == "before-nat" else ("③", "④", "⑤", "⑥", "⑧"))
+        ),
+    )
     return VpcPlan(
-        "egress", ("tgw", "firewall", "public"), tuple(tables), True, "public", "firewall", "tgw"
+        "egress", ("tgw", "firewall", "public"), tables, True, "public", "firewall", "tgw"
     )
 
 
@@ -358,82 +394,17 @@ def distributed_spoke(
     x); ③ firewall subnet 0/0 → IGW; back: ④ IGW edge route table: NAT subnet (AZ x) → firewall
     endpoint (AZ x); ⑤ firewall subnet → NAT (local) → workload (local).
     """
-    tables: list[RouteTable] = []
-    tiers = ("workload", "firewall", "public")
-    if placement == "before-nat":
-        for az in az_ids:
-            fw = Target("firewall", az)
-            tables += [
-                _table(
-                    "workload",
-                    az,
-                    Route(
-                        ANYWHERE, fw, "①", "outbound traffic enters the firewall endpoint in its AZ"
-                    ),
-                ),
-                _table(
-                    "firewall",
-                    az,
-                    Route(
-                        ANYWHERE,
-                        Target("nat", az),
-                        "②",
-                        "inspected traffic leaves through the NAT gateway in its AZ",
-                    ),
-                ),
-                _table(
-                    "public",
-                    az,
-                    Route(ANYWHERE, Target("igw"), "③", "the NAT gateway reaches the internet"),
-                    *_to_each(
-                        workload_cidrs,
-                        fw,
-                        "④",
-                        "replies pass the same firewall endpoint on the way back",
-                    ),
-                ),
-            ]
-        return VpcPlan("distributed-spoke", tiers, tuple(tables), True, "public", "firewall", None)
-    edge_routes = []
-    for az in az_ids:
-        fw = Target("firewall", az)
-        tables += [
-            _table(
-                "workload",
-                az,
-                Route(
-                    ANYWHERE,
-                    Target("nat", az),
-                    "①",
-                    "outbound traffic goes to the NAT gateway in its AZ",
-                ),
-            ),
-            _table(
-                "public",
-                az,
-                Route(
-                    ANYWHERE,
-                    fw,
-                    "②",
-                    "translated traffic enters the firewall endpoint in the same AZ",
-                ),
-            ),
-            _table(
-                "firewall",
-                az,
-                Route(ANYWHERE, Target("igw"), "③", "inspected traffic leaves to the internet"),
-            ),
-        ]
-        edge_routes.append(
-            Route(
-                SubnetCidr("public", az),
-                fw,
-                "④",
-                "replies to a NAT gateway enter its AZ's firewall endpoint first",
-            )
-        )
-    tables.append(RouteTable("igw-edge", None, tuple(edge_routes)))
-    return VpcPlan("distributed-spoke", tiers, tuple(tables), True, "public", "firewall", None)
+    tables = inspected_exit(
+        az_ids,
+        placement,
+        entry_tier="workload",
+        replies_to=workload_cidrs,
+        replies_via=None,  # the workload subnets are local
+        steps=ExitSteps("①", "②", "③", "④", "⑤"),
+    )
+    return VpcPlan(
+        "distributed-spoke", ("workload", "firewall", "public"), tables, True, "public", "firewall"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,11 @@ import json
 from collections import Counter
 from typing import Any
 
+from egress_net.graph.checks import CheckOptions, run_checks
+from egress_net.graph.from_recording import graph_from_recordings
+from egress_net.graph.model import RoutingGraph
+from egress_net.graph.report import notation
+from egress_net.latency import published_for
 from egress_net.recording import RecordedResource, Recording
 
 NOTHING_DEPLOYED = (
@@ -43,16 +48,10 @@ def _subnet_az(by_id: dict[str, RecordedResource], subnet_id: str) -> str:
     return str(subnet.get("availabilityZoneId", "?")) if subnet else "?"
 
 
-def firewall_endpoint_azs(recording: Recording) -> dict[str, str]:
-    """Endpoint ID → AZ ID, through the subnet each endpoint serves (never by AZ name)."""
-    by_id = recording.by_id()
-    out: dict[str, str] = {}
-    for fw in recording.of_type("aws:networkfirewall/firewall:Firewall"):
-        for status in fw.outputs.get("firewallStatuses") or []:
-            for sync in status.get("syncStates") or []:
-                for att in sync.get("attachments") or []:
-                    out[att.get("endpointId", "")] = _subnet_az(by_id, att.get("subnetId", ""))
-    return out
+def firewall_endpoint_azs(graph: RoutingGraph) -> dict[str, str]:
+    """Endpoint ID → AZ ID, as the routing graph resolved it (through each endpoint's subnet,
+    never by AZ name)."""
+    return {e.id: e.az_id for e in graph.firewall_endpoints.values()}
 
 
 def _name_tag(resource: RecordedResource | None) -> str:
@@ -61,9 +60,9 @@ def _name_tag(resource: RecordedResource | None) -> str:
     return str((resource.inputs.get("tags") or {}).get("Name", resource.name))
 
 
-def route_table_lines(recording: Recording) -> list[str]:
+def route_table_lines(recording: Recording, graph: RoutingGraph) -> list[str]:
     by_id = recording.by_id()
-    endpoint_az = firewall_endpoint_azs(recording)
+    endpoint_az = firewall_endpoint_azs(graph)
     routes_by_table: dict[str, list[RecordedResource]] = {}
     for route in recording.of_type("aws:ec2/route:Route"):
         routes_by_table.setdefault(route.inputs.get("routeTableId", ""), []).append(route)
@@ -213,15 +212,11 @@ def design_lines(recording: Recording) -> list[str]:
     return lines
 
 
-def egress_path_lines(recordings: list[Recording]) -> list[str]:
+def egress_path_lines(recordings: list[Recording], graph: RoutingGraph) -> list[str]:
     """Each spoke's outbound path per AZ in the design's notation, with the published latency
     of a route of that shape. Traced by the same tracer `verify` uses."""
-    from egress_net.graph.checks import CheckOptions, run_checks
-    from egress_net.graph.from_recording import graph_from_recordings
-    from egress_net.graph.report import notation
-    from egress_net.latency import published_for
 
-    report = run_checks(graph_from_recordings(recordings), CheckOptions())
+    report = run_checks(graph, CheckOptions())
     own_vpcs = {r.id for r in recordings[0].of_type("aws:ec2/vpc:Vpc")}
     lines: list[str] = []
     for finding in report.findings:
@@ -251,13 +246,16 @@ def render(
         lines.append(f"  {count:>5}  {type_token}")
     lines.append("")
     lines.append("VPC route tables (per subnet tier and AZ)")
-    lines += ["  " + line for line in route_table_lines(recording)]
+    # One routing graph serves the route tables and the egress paths.
+    recordings = [recording, *(referenced or [])]
+    graph = graph_from_recordings(recordings)
+    lines += ["  " + line for line in route_table_lines(recording, graph)]
     tgw = tgw_lines(recording)
     if tgw:
         lines.append("")
         lines.append("Transit Gateway")
         lines += ["  " + line for line in tgw]
-    paths = egress_path_lines([recording, *(referenced or [])])
+    paths = egress_path_lines(recordings, graph)
     if paths:
         lines.append("")
         lines.append("Egress path of each spoke (check them all with `egress-net verify`)")

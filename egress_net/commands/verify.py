@@ -8,6 +8,7 @@ from ipaddress import AddressValueError, IPv4Address
 from pathlib import Path
 from typing import Any
 
+from egress_net import config as stack_config
 from egress_net.errors import ConfigError
 from egress_net.graph.checks import (
     DEFAULT_DESTINATION,
@@ -78,21 +79,17 @@ def check_destination(graph: RoutingGraph, destination: IPv4Address) -> None:
 
 
 def intent_from_config(config: dict[str, Any]) -> SpokeToSpoke:
-    """The stack's spoke-to-spoke intent: explicit, else what its design implies — open with a
-    single TGW route table (an accepted bypass), blocked after the NAT gateway (the firewall
-    cannot see it there), inspected otherwise. Mirrors ``StackConfig.spoke_to_spoke_intent``."""
+    """The stack's spoke-to-spoke intent, read from its raw config by the rule the program
+    uses (``egress_net.config.spoke_to_spoke_intent``)."""
     transit_gateway = config.get("egress-net:transitGateway") or {}
     if not isinstance(transit_gateway, dict):
         transit_gateway = {}
-    if transit_gateway.get("acceptSpokeToSpokeBypass") or transit_gateway.get("routeTables") == (
-        "single"
-    ):
-        default = SpokeToSpoke.OPEN
-    elif config.get("egress-net:placement") == "after-nat":
-        default = SpokeToSpoke.BLOCKED
-    else:
-        default = SpokeToSpoke.INSPECTED
-    value = config.get(SPOKE_TO_SPOKE_KEY, default.value)
+    value = stack_config.spoke_to_spoke_intent(
+        explicit=config.get(SPOKE_TO_SPOKE_KEY),
+        single_table=transit_gateway.get("routeTables") == "single",
+        bypass_accepted=bool(transit_gateway.get("acceptSpokeToSpokeBypass")),
+        placement=str(config.get("egress-net:placement", "before-nat")),
+    )
     try:
         return SpokeToSpoke(value)
     except ValueError:

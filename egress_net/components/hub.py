@@ -143,7 +143,6 @@ class EgressHub(pulumi.ComponentResource):
         attachments: dict[str, pulumi.Input[str]] = {}
         vpc_attachments: dict[str, aws.ec2transitgateway.VpcAttachment] = {}
         accepters: dict[str, pulumi.Resource] = {}
-        self._vpc_keys: set[str] = set()
         self.tgw_provider: aws.Provider | None = None
         # Acceptances the TGW owner must give before attachments are associated.
         self._accepted: list[pulumi.Resource] = []
@@ -177,7 +176,6 @@ class EgressHub(pulumi.ComponentResource):
             # through the share too. Then the tables, so attachments find their defaults.
             self.ram_share = self._share(name, args, tags, tgw_child)
             self._tgw_tables(name, self.plan.tgw, tags)
-            self._vpc_keys = set(self.vpcs)
             for key, built in self.vpcs.items():
                 vpc_attachments[key] = self._hub_attachment(name, key, built, az_ids, tags)
                 attachments[key] = vpc_attachments[key].id
@@ -397,10 +395,7 @@ class EgressHub(pulumi.ComponentResource):
         )
         for spec in plan.tables:
             table = self.tgw_route_tables[spec.name]
-            by_default = "new-attachments" in spec.associate
-            for who in spec.associate:
-                if who == "new-attachments" or (by_default and who in self._vpc_keys):
-                    continue
+            for who in self._explicit(spec.associate):
                 aws.ec2transitgateway.RouteTableAssociation(
                     f"{name}-tgw-assoc-{who}-{spec.name}",
                     transit_gateway_attachment_id=attachments[who],
@@ -410,10 +405,7 @@ class EgressHub(pulumi.ComponentResource):
                     replace_existing_association=True,
                     opts=after_acceptance,
                 )
-            propagates_by_default = "new-attachments" in spec.propagate
-            for who in spec.propagate:
-                if who == "new-attachments" or (propagates_by_default and who in self._vpc_keys):
-                    continue
+            for who in self._explicit(spec.propagate):
                 aws.ec2transitgateway.RouteTablePropagation(
                     f"{name}-tgw-prop-{who}-{spec.name}",
                     transit_gateway_attachment_id=attachments[who],
@@ -430,6 +422,16 @@ class EgressHub(pulumi.ComponentResource):
                     blackhole=route.attachment == "blackhole" or None,
                     opts=after_acceptance,
                 )
+
+    def _explicit(self, members: tuple[str, ...]) -> list[str]:
+        """The attachments of a table's associate/propagate list that need a resource of their
+        own: not the TGW default itself, nor a hub VPC that gets this table by that default."""
+        by_default = "new-attachments" in members
+        return [
+            who
+            for who in members
+            if who != "new-attachments" and not (by_default and who in self.vpcs)
+        ]
 
     def _uses_default(self, key: str, role: str) -> bool:
         """Whether a hub attachment's table is the TGW default ("associate"/"propagate")."""
