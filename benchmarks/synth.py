@@ -4,18 +4,22 @@
   offline engine: what Pulumi's registration machinery costs at the least;
 - typed floor: the same number of plain pulumi_aws resources (Subnets with two inputs): what
   the provider SDK's resource classes cost before any program logic (each declares dozens of
-  output properties, every one an Output with its futures).
+  output properties, every one an Output with its futures);
+- baseline: synth with the garbage collector's full collections left on, as before the
+  engine deferred them while a program runs (`engine._full_collections_deferred`).
 Run: .venv/bin/python benchmarks/synth.py [--spokes 10 50 100 200] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -65,11 +69,26 @@ def timed(fn: Callable[[T], R], arg: T) -> tuple[float, R]:
     return time.perf_counter() - start, result
 
 
+@contextlib.contextmanager
+def full_collections_left_on() -> Iterator[None]:
+    saved = engine._NO_FULL_COLLECTION
+    engine._NO_FULL_COLLECTION = gc.get_threshold()[2]
+    try:
+        yield
+    finally:
+        engine._NO_FULL_COLLECTION = saved
+
+
+def median_seconds(fn: Callable[[T], R], arg: T, repeat: int) -> tuple[float, R]:
+    runs = [timed(fn, arg) for _ in range(repeat)]
+    return statistics.median(s for s, _ in runs), runs[-1][1]
+
+
 def floor_seconds(program: str, count: int, repeat: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "__main__.py").write_text(program.format(count=count))
         floor = engine.StackSource(Path(tmp), "floor", {"aws:region": "us-east-1"})
-        return statistics.median(timed(engine.run_program, floor)[0] for _ in range(repeat))
+        return median_seconds(engine.run_program, floor, repeat)[0]
 
 
 def main() -> None:
@@ -78,24 +97,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    header = ("spokes", "resources", "synth s", "floor s", "ratio", "typed s", "ratio", "ms/spoke")
-    print("{:>6} {:>9} {:>8} {:>8} {:>6} {:>8} {:>6} {:>9}".format(*header))
+    header = ("spokes", "resources", "synth s", "base s", "speedup")
+    header += ("floor s", "ratio", "typed s", "ratio", "ms/spoke")
+    print("{:>6} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>8} {:>6} {:>9}".format(*header))
+    engine.synth(engine.StackSource(REPO, "warm-up", hub_values(1)))  # imports, outside timings
     rows = []
     for n in args.spokes:
         source = engine.StackSource(REPO, f"bench{n}", hub_values(n))
-        synth_times = []
-        count = 0
-        for _ in range(args.repeat):
-            seconds, result = timed(engine.synth, source)
-            synth_times.append(seconds)
-            count = len(result.recording.resources)
+        synth_s, result = median_seconds(engine.synth, source, args.repeat)
+        with full_collections_left_on():
+            base_s = median_seconds(engine.synth, source, args.repeat)[0]
+        count = len(result.recording.resources)
         floor_s = floor_seconds(FLOOR_PROGRAM, count, args.repeat)
         typed_s = floor_seconds(TYPED_FLOOR_PROGRAM, count, args.repeat)
-        synth_s = statistics.median(synth_times)
         rows.append((n, synth_s))
         print(
-            f"{n:>6} {count:>9} {synth_s:>8.2f} {floor_s:>8.2f} {synth_s / floor_s:>6.2f}"
-            f" {typed_s:>8.2f} {synth_s / typed_s:>6.2f} {1000 * synth_s / n:>9.1f}"
+            f"{n:>6} {count:>9} {synth_s:>8.2f} {base_s:>8.2f} {base_s / synth_s:>6.2f}×"
+            f" {floor_s:>8.2f} {synth_s / floor_s:>6.2f} {typed_s:>8.2f} {synth_s / typed_s:>6.2f}"
+            f" {1000 * synth_s / n:>9.1f}"
         )
     if len(rows) >= 2:
         (n0, t0), (n1, t1) = rows[0], rows[-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 from typing import Any
 
@@ -421,6 +422,34 @@ def test_synth_is_deterministic(dev: Recording, repo) -> None:
 
     assert key(again) == key(dev)
     assert again.outputs == dev.outputs
+
+
+def _full_collections_during(run: Any) -> int:
+    full: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            full.append(1)
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        run()
+    finally:
+        gc.callbacks.remove(count)
+    return len(full)
+
+
+def test_a_run_defers_full_collections_and_restores_the_collector() -> None:
+    # A run's object graph lives until the run ends: full collections would rescan it for
+    # nothing. The collector's settings must come back, also when the program fails.
+    spokes = [{"name": f"s{i}", "cidr": f"10.{i}.0.0/16"} for i in range(40)]
+    before = gc.get_threshold()
+    assert _full_collections_during(lambda: synth_config(hub_config(spokes=spokes))) == 0
+    assert gc.get_threshold() == before
+    with pytest.raises(ConfigError):
+        synth_config(hub_config(azIds=[]))
+    assert gc.get_threshold() == before
 
 
 def test_emerging_threats_sync_is_deployed_with_least_privilege_when_enabled(
