@@ -7,8 +7,10 @@ semantics that no resource states explicitly:
 - a subnet without an association uses its VPC's main route table;
 - a VPC attachment whose ``transitGatewayDefaultRouteTableAssociation`` /
   ``...Propagation`` flag is on (the default) is associated with / propagates to the TGW's
-  default tables, unless the TGW disables them; an accepter (cross-account) carries the flags
-  that count; an explicit association replaces the default one;
+  default tables, unless the TGW disables them. For an attachment to a TGW that another
+  account owns (shared through RAM) AWS ignores those flags: the owner's accepter carries the
+  flags that count, and without one (the TGW accepts automatically) the TGW's defaults apply.
+  An explicit association replaces the default one;
 - a TGW route table learns the VPC CIDRs of every attachment propagating to it;
 - a route to a managed prefix list stands for one route per entry.
 
@@ -112,6 +114,7 @@ def graph_from_recordings(recordings: Iterable[Recording]) -> RoutingGraph:
     _add_tgw_route_tables(graph, of(TGW_ROUTE_TABLE), of(TGW_ROUTE))
     _add_tgw_attachments(
         graph,
+        {r.id: _owner(r, "ownerId") for r in of(TRANSIT_GATEWAY)},
         of(TGW_VPC_ATTACHMENT),
         of(TGW_VPC_ATTACHMENT_ACCEPTER),
         of(TGW_ROUTE_TABLE_ASSOCIATION),
@@ -135,6 +138,12 @@ def _enabled(value: Any, default: bool) -> bool:
     if isinstance(value, str):
         return value.lower() in ("enable", "true")
     return bool(value)
+
+
+def _owner(resource: RecordedResource, key: str) -> str:
+    """The account that owns a resource: its owner-ID output, else the account in its ARN."""
+    arn_parts = str(resource.get("arn") or "").split(":")
+    return str(resource.get(key) or (arn_parts[4] if len(arn_parts) > 4 else ""))
 
 
 def _add_vpcs(
@@ -377,6 +386,7 @@ def _add_tgw_route_tables(
 
 def _add_tgw_attachments(
     graph: RoutingGraph,
+    tgw_owners: dict[str, str],
     attachments: list[RecordedResource],
     accepters: list[RecordedResource],
     associations: list[RecordedResource],
@@ -392,11 +402,10 @@ def _add_tgw_attachments(
             appliance_mode=_enabled(r.get("applianceModeSupport"), False),
         )
         graph.tgw_attachments[r.id] = attachment
-        # For a cross-account attachment the owner's accepter decides the defaults.
-        flags = accepter_of.get(r.id, r)
         tgw = graph.transit_gateways.get(attachment.tgw_id)
         if tgw is None:
             continue
+        flags = accepter_of.get(r.id) or _own_flags(r, tgw_owners.get(tgw.id, ""))
         if _enabled(flags.get("transitGatewayDefaultRouteTableAssociation"), True):
             attachment.route_table_id = tgw.default_association_route_table_id
         if _enabled(flags.get("transitGatewayDefaultRouteTablePropagation"), True):
@@ -411,3 +420,21 @@ def _add_tgw_attachments(
         table = graph.tgw_route_tables.get(r.get("transitGatewayRouteTableId"))
         if table is not None:
             table.propagations.add(r.get("transitGatewayAttachmentId"))
+
+
+def _own_flags(attachment: RecordedResource, tgw_owner: str) -> dict[str, Any]:
+    """The default-table flags AWS applies for an attachment that no accepter overrides.
+
+    On a TGW another account owns, the attachment's own flags are ignored: the TGW's defaults
+    apply (an unknown owner on either side counts as the same account).
+    """
+    owner = _owner(attachment, "vpcOwnerId")
+    if owner and tgw_owner and owner != tgw_owner:
+        return {}
+    return {
+        key: attachment.get(key)
+        for key in (
+            "transitGatewayDefaultRouteTableAssociation",
+            "transitGatewayDefaultRouteTablePropagation",
+        )
+    }

@@ -152,6 +152,34 @@ def test_an_accepter_carries_the_default_flags_for_a_cross_account_attachment(
     assert any("reply no-route: no route to 10.1." in p for p in found)
 
 
+@pytest.mark.parametrize(
+    ("attachment_owner", "associated"),
+    [("444455556666", True), ("111122223333", False)],
+    ids=["another-account-flag-ignored", "same-account-flag-honoured"],
+)
+def test_a_shared_tgw_applies_its_defaults_whatever_another_accounts_attachment_asks(
+    hub_recording: Recording, attachment_owner: str, associated: bool
+) -> None:
+    # AWS ignores the default-table flags of an attachment to a TGW shared from another
+    # account; without an accepter, the TGW's own defaults decide.
+    (attachment,) = find(
+        hub_recording, "vpcAttachment:VpcAttachment", lambda r: tag(r, "spoke") == "alpha"
+    )
+    (tgw,) = find(hub_recording, "transitGateway:TransitGateway", lambda r: True)
+    rec = patched(hub_recording, tgw, ownerId="111122223333")
+    rec = patched(
+        rec,
+        attachment,
+        vpcOwnerId=attachment_owner,
+        transitGatewayDefaultRouteTableAssociation=False,
+    )
+
+    graph = graph_from_recordings([rec])
+
+    spokes = tgw_table(hub_recording, "spokes").id
+    assert graph.tgw_attachments[attachment.id].route_table_id == (spokes if associated else "")
+
+
 def test_endpoints_are_placed_by_their_subnet_not_by_the_az_name() -> None:
     recording = HubSpokeFactory().build()  # sync states keyed by deliberately shuffled AZ names
     graph = graph_from_recordings([recording])
