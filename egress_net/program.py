@@ -251,6 +251,7 @@ def _emerging_threats_sync(
         "hub-et-sync",
         EmergingThreatsSyncArgs(
             firewall_policy_arn=hub.policy.arn,
+            policy_references=pulumi.Output.all(*hub.policy_references),
             rule_group_prefix=f"egress-net-{pulumi.get_stack()}-et",
             home_net=et.home_net or home_net(cfg),
             config=et,

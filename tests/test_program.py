@@ -473,11 +473,16 @@ def test_emerging_threats_sync_is_deployed_with_least_privilege_when_enabled(
     (policy,) = rec.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
     statements = json.loads(by_type["aws:iam/rolePolicy:RolePolicy"].inputs["policy"])["Statement"]
     resources = [res for st in statements for res in st["Resource"]]
-    assert "*" not in resources
+    unscoped = [st["Action"] for st in statements if "*" in st["Resource"]]
+    assert unscoped == [["network-firewall:ListRuleGroups"]]  # IAM cannot scope this one
     assert policy.id in resources  # only the hub's own policy
+    # Switching the policy is authorised against every group its body references.
+    (switch,) = [st for st in statements if st["Sid"] == "SwitchTheHubPolicy"]
+    groups = {g.outputs["arn"] for g in rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")}
+    assert groups and groups <= set(switch["Resource"])
     assert parameter.outputs["arn"] in resources
     assert f"arn:aws:s3:::{bucket.outputs['bucket']}/et-sync/*" in resources
-    assert all(res.startswith("arn:aws:") for res in resources)
+    assert all(res.startswith("arn:aws:") for res in resources if res != "*")
     (invocation,) = rec.of_type("aws:lambda/invocation:Invocation")
     # Re-attach the ET groups whenever Pulumi updates the policy.
     assert invocation.inputs["triggers"] == {"policyUpdateToken": policy.outputs["updateToken"]}

@@ -3,10 +3,15 @@
 Declares a Lambda (code packaged from the installed ``egress_net`` modules it needs, all
 stdlib-only), its role with a least-privilege inline policy, an EventBridge schedule, the SSM
 parameter holding the last applied version, the S3 bucket/prefix for manifests, and a log group
-with retention. Every IAM statement is scoped to a resource; none needs ``"*"``:
+with retention. Every IAM statement is scoped to resources, save the one action IAM cannot
+scope (below):
 
-- Network Firewall: the one firewall policy ARN, and ``stateful-rulegroup/<prefix>-et-*`` (the
-  only names the function creates, updates, tags, describes and deletes).
+- Network Firewall: ``stateful-rulegroup/<prefix>-et-*`` (the only names the function creates,
+  updates, tags, describes and deletes); ``UpdateFirewallPolicy`` on the one firewall policy
+  and on every rule group and TLS configuration it references (the Service Authorization
+  Reference lists those as resources of that action); ``ListRuleGroups`` and
+  ``ListTLSInspectionConfigurations``, which an ``UpdateFirewallPolicy`` call also authorises.
+  ``ListRuleGroups`` has no resource type, so it alone takes ``"*"``.
 - SSM: the version parameter's ARN. S3: ``<bucket>/<prefix>*`` (PutObject only).
 - Logs: the function's own log group and its streams. Metrics are emitted through the log
   (Embedded Metric Format), so no ``cloudwatch:PutMetricData`` (which would need ``"*"``).
@@ -44,6 +49,8 @@ class EmergingThreatsSyncArgs:
     firewall_policy_arn: pulumi.Input[str]
     rule_group_prefix: str
     home_net: Sequence[str]
+    # The rule groups and TLS configuration the policy references besides the ET groups.
+    policy_references: pulumi.Input[Sequence[str]] = ()
     config: EmergingThreatsConfig = field(
         default_factory=lambda: EmergingThreatsConfig(enabled=True)
     )
@@ -82,25 +89,48 @@ def rule_group_arn_pattern(policy_arn: str, rule_group_prefix: str) -> str:
 def sync_policy_document(
     *,
     policy_arn: str,
+    policy_references: Sequence[str],
     rule_group_prefix: str,
     parameter_arn: str,
     bucket_name: str,
     records_prefix: str,
     log_group_arn: str,
 ) -> dict[str, Any]:
-    """The function's inline IAM policy: every statement names its resources."""
-    partition = arn_parts(policy_arn)[0]
+    """The function's inline IAM policy: every statement names its resources but one."""
+    partition, region, account = arn_parts(policy_arn)
+    et_groups = rule_group_arn_pattern(policy_arn, rule_group_prefix)
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
+                "Sid": "ReadTheHubPolicy",
+                "Effect": "Allow",
+                "Action": ["network-firewall:DescribeFirewallPolicy"],
+                "Resource": [policy_arn],
+            },
+            {
+                # Authorised against the policy and against every group (and the TLS
+                # configuration) the new policy body references.
                 "Sid": "SwitchTheHubPolicy",
                 "Effect": "Allow",
-                "Action": [
-                    "network-firewall:DescribeFirewallPolicy",
-                    "network-firewall:UpdateFirewallPolicy",
+                "Action": ["network-firewall:UpdateFirewallPolicy"],
+                "Resource": [policy_arn, et_groups, *sorted(set(policy_references))],
+            },
+            {
+                # Also authorised by an UpdateFirewallPolicy call. ListRuleGroups supports no
+                # resource-level permission, so it is the one "*" of this policy.
+                "Sid": "ListForThePolicySwitch",
+                "Effect": "Allow",
+                "Action": ["network-firewall:ListRuleGroups"],
+                "Resource": ["*"],
+            },
+            {
+                "Sid": "ListTlsConfigurationsForThePolicySwitch",
+                "Effect": "Allow",
+                "Action": ["network-firewall:ListTLSInspectionConfigurations"],
+                "Resource": [
+                    f"arn:{partition}:network-firewall:{region}:{account}:tls-configuration/*"
                 ],
-                "Resource": [policy_arn],
             },
             {
                 "Sid": "ManageEtRuleGroups",
@@ -112,7 +142,7 @@ def sync_policy_document(
                     "network-firewall:DeleteRuleGroup",
                     "network-firewall:TagResource",
                 ],
-                "Resource": [rule_group_arn_pattern(policy_arn, rule_group_prefix)],
+                "Resource": [et_groups],
             },
             {
                 "Sid": "AppliedVersion",
@@ -203,10 +233,12 @@ class EmergingThreatsSync(pulumi.ComponentResource):
             self.parameter.arn,
             bucket_name,
             log_group.arn,
+            pulumi.Output.from_input(args.policy_references),
         ).apply(
             lambda values: json.dumps(
                 sync_policy_document(
                     policy_arn=values[0],
+                    policy_references=values[4],
                     rule_group_prefix=prefix,
                     parameter_arn=values[1],
                     bucket_name=values[2],

@@ -89,6 +89,7 @@ class EgressHubArgs:
 class EgressHub(pulumi.ComponentResource):
     tgw: aws.ec2transitgateway.TransitGateway | None
     ram_share: aws.ram.ResourceShare | None
+    policy_references: list[pulumi.Input[str]]
 
     def __init__(
         self, name: str, args: EgressHubArgs, opts: pulumi.ResourceOptions | None = None
@@ -311,7 +312,12 @@ class EgressHub(pulumi.ComponentResource):
                     opts=child,
                 )
                 refs.append({"resource_arn": rg.arn, "priority": group.priority})
+                self.policy_references.append(rg.arn)
             return refs
+
+        # Every rule group and TLS configuration the policy references: whoever updates the
+        # policy (the ET sync) needs UpdateFirewallPolicy on each of them too.
+        self.policy_references = [m.arn for m in spec.managed_groups]
 
         stateful_refs = groups(spec.stateful_groups)
         stateful_refs += [
@@ -338,6 +344,7 @@ class EgressHub(pulumi.ComponentResource):
                 opts=child,
             )
             policy["tls_inspection_configuration_arn"] = tls.arn
+            self.policy_references.append(tls.arn)
         return aws.networkfirewall.FirewallPolicy(
             f"{name}-policy",
             firewall_policy=policy,

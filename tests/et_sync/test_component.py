@@ -170,13 +170,26 @@ def test_children_are_parented_to_the_component(mocks: RecordingMocks) -> None:
 
 
 def test_every_iam_statement_is_scoped(mocks: RecordingMocks) -> None:
-    _declare(CONFIG)
+    team_group = "arn:aws:network-firewall:eu-west-1:111122223333:stateful-rulegroup/allow-100"
+    managed = (
+        "arn:aws:network-firewall:eu-west-1:aws-managed:stateful-rulegroup/"
+        "MalwareDomainsStrictOrder"
+    )
+    _declare(CONFIG, policy_references=pulumi.Output.from_input([team_group, managed]))
     policy = json.loads(mocks.one("aws:iam/rolePolicy:RolePolicy")["policy"])
     resources = {s["Sid"]: s["Resource"] for s in policy["Statement"]}
+    unscoped = [s for s in policy["Statement"] if "*" in s["Resource"]]
+    # The one action IAM cannot scope to a resource, which UpdateFirewallPolicy authorises.
+    assert [s["Action"] for s in unscoped] == [["network-firewall:ListRuleGroups"]]
     for sid, arns in resources.items():
-        assert "*" not in arns, sid
-        assert all(arn.startswith("arn:aws:") for arn in arns), sid
-    assert resources["SwitchTheHubPolicy"] == [POLICY_ARN]
+        assert all(arn.startswith("arn:aws:") for arn in arns if arn != "*"), sid
+    assert resources["ReadTheHubPolicy"] == [POLICY_ARN]
+    # The new policy body references the ET groups, the team's and the managed groups.
+    et_groups = "arn:aws:network-firewall:eu-west-1:111122223333:stateful-rulegroup/hub-et-*"
+    assert resources["SwitchTheHubPolicy"] == [POLICY_ARN, et_groups, team_group, managed]
+    assert resources["ListTlsConfigurationsForThePolicySwitch"] == [
+        "arn:aws:network-firewall:eu-west-1:111122223333:tls-configuration/*"
+    ]
     assert resources["ManageEtRuleGroups"] == [
         "arn:aws:network-firewall:eu-west-1:111122223333:stateful-rulegroup/hub-et-*"
     ]
