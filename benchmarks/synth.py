@@ -7,6 +7,9 @@
   output properties, every one an Output with its futures);
 - baseline: synth with the garbage collector's full collections left on, as before the
   engine deferred them while a program runs (`engine._full_collections_deferred`).
+Then, for the largest spoke count, where one synth spends its time (cProfile, own time of
+each function, main thread): the project's own code against the Pulumi SDK, the provider
+SDK, asyncio and the rest.
 Run: .venv/bin/python benchmarks/synth.py [--spokes 10 50 100 200] [--repeat 3]
 """
 
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import gc
+import pstats
 import statistics
 import sys
 import tempfile
@@ -91,6 +96,30 @@ def floor_seconds(program: str, count: int, repeat: int) -> float:
         return median_seconds(engine.run_program, floor, repeat)[0]
 
 
+# Where a function's file lives → the share it is counted in.
+TIME_SHARES = (
+    ("egress_net (the program, components, engine)", f"{REPO}/egress_net/"),
+    ("pulumi_aws (provider SDK classes)", "/pulumi_aws/"),
+    ("pulumi (SDK runtime: Outputs, RPC, registration)", "/pulumi/"),
+    ("asyncio", "/asyncio/"),
+    ("protobuf (RPC messages)", "/google/protobuf/"),
+    ("other site-packages", "site-packages"),
+    ("built-ins (isinstance, set, dict...; called from the above)", "~"),
+)
+
+
+def time_shares(source: engine.StackSource) -> list[tuple[str, float]]:
+    """Own time per share of one synth, largest first, plus the total."""
+    profile = cProfile.Profile()
+    profile.runcall(engine.synth, source)
+    rest = "standard library (typing, threading, traceback, pathlib...)"
+    totals = dict.fromkeys([label for label, _ in TIME_SHARES] + [rest], 0.0)
+    for (filename, _line, _name), row in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
+        label = next((lbl for lbl, part in TIME_SHARES if part in filename), rest)
+        totals[label] += row[2]
+    return sorted(totals.items(), key=lambda item: -item[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--spokes", type=int, nargs="+", default=[10, 50, 100, 200])
@@ -119,6 +148,13 @@ def main() -> None:
     if len(rows) >= 2:
         (n0, t0), (n1, t1) = rows[0], rows[-1]
         print(f"growth {n0}→{n1} spokes: time ×{t1 / t0:.1f} for spokes ×{n1 / n0:.1f}")
+
+    largest = max(args.spokes)
+    shares = time_shares(engine.StackSource(REPO, f"bench{largest}", hub_values(largest)))
+    total = sum(seconds for _, seconds in shares)
+    print(f"\nwhere one synth of {largest} spokes spends its time (profiled {total:.2f} s):")
+    for label, seconds in shares:
+        print(f"  {100 * seconds / total:5.1f}%  {seconds:7.2f} s  {label}")
 
 
 if __name__ == "__main__":
