@@ -25,8 +25,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import rpc, settings
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
@@ -539,6 +540,34 @@ def _full_collections_deferred() -> Iterator[None]:
         gc.set_threshold(young, middle, oldest)
 
 
+# Off only to measure what skipping costs (`benchmarks/synth.py`).
+_SKIP_SOURCE_POSITIONS = True
+
+
+def _no_stack_trace(*_args: Any, **_kwargs: Any) -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()  # what the SDK sends when it finds no user frame
+
+
+@contextlib.contextmanager
+def _source_positions_skipped() -> Iterator[None]:
+    """Skip the SDK's capture of the Python stack behind each resource while a program runs.
+
+    Under `pulumi up` the stack tells the engine where each resource was declared; the offline
+    engine records nothing of it, and extracting it (every frame, its file read through
+    linecache) was a fifth of synth time at 100 spokes. Pulumi's function is put back after
+    the run; an SDK without it is left alone.
+    """
+    capture = getattr(runtime_resource, "_get_stack_trace", None)
+    if capture is None or not _SKIP_SOURCE_POSITIONS:
+        yield
+        return
+    runtime_resource._get_stack_trace = _no_stack_trace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = capture
+
+
 def run_program(
     source: StackSource,
     *,
@@ -576,7 +605,11 @@ def run_program(
         runpy.run_path(str(source.program), run_name="__main__")
 
     try:
-        with _isolated(source.project_dir), _full_collections_deferred():
+        with (
+            _isolated(source.project_dir),
+            _full_collections_deferred(),
+            _source_positions_skipped(),
+        ):
             _sync_await(run_pulumi_func(program))
             root = settings.get_root_resource()
             outputs = dict(getattr(root, "outputs", {}) or {})

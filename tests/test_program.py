@@ -440,16 +440,19 @@ def _full_collections_during(run: Any) -> int:
     return len(full)
 
 
-def test_a_run_defers_full_collections_and_restores_the_collector() -> None:
+def test_a_run_defers_full_collections_and_puts_the_process_back() -> None:
     # A run's object graph lives until the run ends: full collections would rescan it for
-    # nothing. The collector's settings must come back, also when the program fails.
+    # nothing. The collector's settings and the SDK's stack capture (skipped offline) must
+    # come back, also when the program fails: other Pulumi code may run in the same process.
+    from pulumi.runtime import resource as runtime_resource
+
     spokes = [{"name": f"s{i}", "cidr": f"10.{i}.0.0/16"} for i in range(40)]
-    before = gc.get_threshold()
+    thresholds, capture = gc.get_threshold(), runtime_resource._get_stack_trace
     assert _full_collections_during(lambda: synth_config(hub_config(spokes=spokes))) == 0
-    assert gc.get_threshold() == before
+    assert (gc.get_threshold(), runtime_resource._get_stack_trace) == (thresholds, capture)
     with pytest.raises(ConfigError):
         synth_config(hub_config(azIds=[]))
-    assert gc.get_threshold() == before
+    assert (gc.get_threshold(), runtime_resource._get_stack_trace) == (thresholds, capture)
 
 
 def test_emerging_threats_sync_is_deployed_with_least_privilege_when_enabled(
