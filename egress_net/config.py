@@ -473,7 +473,14 @@ def _errors_from_pydantic(err: ValidationError) -> list[ConfigError]:
         where = key(*loc) if loc else NAMESPACE
         msg = e["msg"].removeprefix("Value error, ")
         hint = ""
-        if e["type"] == "extra_forbidden":
+        if loc in (("region",), (MISPLACED_REGION,)):
+            # The AWS provider's key, read by egress-net too; never a namespaced copy.
+            where = "aws:region" if loc == ("region",) else MISPLACED_REGION
+            msg = "required" if e["type"] == "missing" else "unknown key"
+            hint = "set aws:region in Pulumi.<stack>.yaml, e.g. aws:region: us-east-1"
+            if e["type"] not in ("missing", "extra_forbidden"):
+                msg, hint = e["msg"], ""
+        elif e["type"] == "extra_forbidden":
             owner = _model_at(loc[:-1])
             known = _known_fields(owner) if owner else []
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
@@ -1019,15 +1026,20 @@ def decode_value(value: Any) -> Any:
     return value
 
 
+# The model input key for an ``egress-net:region`` (an unknown key: the region is the AWS
+# provider's ``aws:region``, which the deployment itself uses).
+MISPLACED_REGION = "egress-net:region"
+
+
 def from_pulumi_config(values: Mapping[str, Any]) -> dict[str, Any]:
     """The namespaced config map (``egress-net:x``, ``aws:region``) → model input."""
     raw: dict[str, Any] = {}
     for full_key, value in values.items():
         ns, _, name = full_key.partition(":")
         if ns == NAMESPACE:
-            raw[name] = decode_value(value)
+            raw[MISPLACED_REGION if name == "region" else name] = decode_value(value)
     if "aws:region" in values:
-        raw.setdefault("region", values["aws:region"])
+        raw["region"] = values["aws:region"]
     return raw
 
 

@@ -6,6 +6,7 @@ arguments must surface as one of these, before any resource is declared.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -51,3 +52,15 @@ class ConfigErrors(ConfigError):
 
     def render(self) -> str:
         return "\n".join(err.render() for err in getattr(self, "errors", [])) or super().render()
+
+
+def check_output_path(option: str, path: Path) -> Path:
+    """``path`` if a file can be written there; checked before any work whose result it holds."""
+    folder = path.parent
+    if path.is_dir():
+        raise ConfigError(option, f"{path} is a folder", "give a file name, e.g. out/run.json")
+    if not folder.is_dir():
+        raise ConfigError(
+            option, f"folder {folder} does not exist", f"create it first: mkdir -p {folder}"
+        )
+    return path

@@ -237,6 +237,14 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "required for model egress-only",
     ),
     ("bad region", {"aws:region": "mars-1"}, "aws:region", "not an AWS region"),
+    ("no region", {"aws:region": None}, "aws:region", "required"),
+    (
+        # The deployment uses the provider's aws:region; a namespaced copy would be ignored.
+        "region under the egress-net namespace",
+        {"aws:region": None, "region": "eu-central-1"},
+        "egress-net:region",
+        "unknown key",
+    ),
     (
         "centralized inspection without an inspection VPC",
         {"model": "centralized-inspection"},

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from egress_net.errors import ConfigError
+from egress_net.errors import ConfigError, check_output_path
 
 MERMAID_CLI = "mmdc"  # @mermaid-js/mermaid-cli, only for --format svg
 
@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format == "svg" and args.output is None:
         raise ConfigError("--format svg", "needs --output FILE.svg", "e.g. -o design.svg")
+    if args.output is not None:
+        check_output_path("--output", args.output)
     if args.format == "svg" and shutil.which(MERMAID_CLI) is None:
         raise ConfigError(
             "--format svg",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from egress_net import probe as probe_lib
-from egress_net.errors import ConfigError
+from egress_net.errors import ConfigError, check_output_path
 from egress_net.probe import (
     PHASES,
     load_run,
@@ -83,13 +83,14 @@ def run_measure(args: argparse.Namespace) -> int:
         raise ConfigError("--insecure", "conflicts with --cafile", "give one of them")
     context = make_tls_context(args.insecure, args.cafile)
     label = args.label or target.host
+    # Checked now: a run may take minutes, and its result must not be lost at the end.
+    output = check_output_path("--output", args.output or default_output(label, datetime.now(UTC)))
     measure = partial(measure_once, target, timeout=args.timeout, tls_context=context)
     on_sample = None if args.quiet else (lambda s: print(sample_line(s), flush=True))
     result = probe_lib.run_probe(
         lambda seq: measure(seq), label, target.url, args.count, args.interval, on_sample=on_sample
     )
     print(run_summary_text(result))
-    output = args.output or default_output(label, datetime.now(UTC))
     output.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
     print(f"wrote {output}")
     if result.interrupted:
@@ -101,6 +102,8 @@ def run_report(args: argparse.Namespace) -> int:
     if not args.files:
         raise ConfigError("probe report", "no result files given", "probe report a.json b.json")
     runs = [load_run(path) for path in args.files]
+    if args.plot is not None:
+        check_output_path("--plot", args.plot)
     print(report_text(runs, args.phase))
     if args.plot is not None:
         spec = plot_spec(runs, args.phase)

@@ -293,6 +293,7 @@ def test_diagram_command_writes_markdown(
         (["diagram", "nope"], "no config file for stack 'nope'"),
         (["diagram", "dev", "--format", "svg"], "needs --output"),
         (["diagram", "dev", "--format", "svg", "-o", "x.svg"], "is not on PATH"),
+        (["diagram", "dev", "-o", "no-such-folder/d.md"], "folder no-such-folder does not exist"),
     ],
 )
 def test_diagram_command_errors_are_clear(

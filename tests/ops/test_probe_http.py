@@ -204,6 +204,16 @@ def test_probe_command_prints_statistics_and_writes_json(
     assert load_run(out).label == "via NAT"
 
 
+def test_probe_refuses_an_output_it_could_not_write_before_measuring(
+    http_server: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "missing" / "run.json"
+    assert main(["probe", f"{http_server.base_url}/ok", "-c", "1", "-o", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "--output: folder" in captured.err and "does not exist" in captured.err
+    assert "#" not in captured.out  # refused before the first request, not after the run
+
+
 def test_probe_command_counts_failures(
     http_server: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
