@@ -393,12 +393,15 @@ def _raise_for_rejections(validation: ValidationResult, skip_rejected: bool) -> 
         return
     where, first = failures[0]
     more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-    raise RuleError(
-        where,
-        f"{first}{more}",
-        "run `egress-net rules check` on the files for the full list; fix or remove these "
-        "rules, or set rules.rejectedRules: skip to deploy without them",
-    )
+    hint = "run `egress-net rules check` on the files for the full list; fix or remove these rules"
+    if skip_rejected:
+        hint += (
+            " (rules.rejectedRules: skip leaves out rules Network Firewall rejects, but not"
+            " malformed lines or source-scoped rules behind NAT)"
+        )
+    else:
+        hint += ", or set rules.rejectedRules: skip to deploy without them"
+    raise RuleError(where, f"{first}{more}", hint)
 
 
 def plan_policy(

@@ -1,10 +1,12 @@
 """``egress-net rules check``: validate rule files and plan groups, as a readable report.
 
 Exit code policy: rejected rules are left out of the plan, exactly as a deploy with
-``rejectedRules: skip`` would do, so by default the check fails (exit 1) only when the
-*plan* cannot deploy (too many groups, capacity over the policy quota, a flowbit cluster too
-big for a group). ``strict=True`` also fails on any rejected or malformed rule, matching the
-program's default ``rejectedRules: fail``.
+``rejectedRules: skip`` would do, so by default the check fails (exit 1) only when a deploy
+with ``skip`` would fail too: the *plan* cannot deploy (too many groups, capacity over the
+policy quota, a flowbit cluster too big for a group), or a line is malformed, or a rule is
+scoped to sources a firewall behind NAT never sees (both stop a deploy in either mode).
+``strict=True`` also fails on any rejected rule, matching the program's default
+``rejectedRules: fail``.
 """
 
 from __future__ import annotations
@@ -44,8 +46,21 @@ class CheckReport:
         return self.plan.ok
 
     @property
+    def stoppers(self) -> list[str]:
+        """``file:line: problem`` of what stops a deploy even with ``rejectedRules: skip``."""
+        malformed = [
+            f"{f.where}: {limits.R_MALFORMED}: {f.problem}" for f in self.validation.parse_failures
+        ]
+        nat = [
+            f"{r.where}: {r.reason} (sid {r.sid}): {r.detail}"
+            for r in self.validation.rejected
+            if r.reason == limits.R_NAT_SCOPE
+        ]
+        return malformed + nat
+
+    @property
     def exit_code(self) -> int:
-        if not self.plan.ok:
+        if not self.plan.ok or self.stoppers:
             return 1
         if self.strict and not self.validation.ok:
             return 1
@@ -210,9 +225,14 @@ def render_report(report: CheckReport, *, examples: int = 3) -> str:
         f"Policy totals: {len(plan.groups)} of {report.groups_max} stateful groups, "
         f"capacity {plan.total_capacity} of {report.policy_capacity_max}"
     )
-    if plan.problems:
+    stoppers = report.stoppers
+    if plan.problems or stoppers:
         out.append("Result: the plan cannot deploy")
         out += [f"  - {problem}" for problem in plan.problems]
+        if stoppers:
+            more = f" (first 5 of {len(stoppers)})" if len(stoppers) > 5 else ""
+            out.append(f"  - lines that stop a deploy even with rejectedRules: skip{more}:")
+            out += [f"      {line}" for line in stoppers[:5]]
     elif report.exit_code:
         out.append("Result: the plan deploys, but --strict fails on the rejected rules")
     else:

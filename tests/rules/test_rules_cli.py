@@ -35,16 +35,27 @@ def test_clean_file_reports_counts_groups_and_exits_zero(
 def test_rejections_are_grouped_with_examples_and_strict_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = GOOD.format(sid=1) + "log tcp any any -> any any (sid:2;)\nalert tcp any ->\n"
+    text = GOOD.format(sid=1) + "log tcp any any -> any any (sid:2;)\n"
     path = write(tmp_path, "mixed.rules", text)
     assert main(["rules", "check", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "unsupported-action:log: 1" in out
     assert f"e.g. {path}:2 sid 2:" in out
-    assert "malformed-rule: 1" in out and f"{path}:3" in out
-    assert "(2 rejected rules left out)" in out
+    assert "(1 rejected rules left out)" in out
     assert main(["rules", "check", "--strict", str(path)]) == 1
     assert "--strict fails" in capsys.readouterr().out
+
+
+def test_a_malformed_line_fails_the_check_as_it_fails_any_deploy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # rejectedRules: skip leaves out rules Network Firewall rejects, not lines that are no
+    # rule at all (a typo, or a file that is not a rules file).
+    path = write(tmp_path, "typo.rules", GOOD.format(sid=1) + "alert tcp any ->\n")
+    assert main(["rules", "check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "malformed-rule: 1" in out
+    assert "stop a deploy even with rejectedRules: skip" in out and f"{path}:2" in out
 
 
 def test_plan_that_cannot_deploy_exits_one(

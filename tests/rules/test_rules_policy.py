@@ -221,6 +221,23 @@ def test_rejected_rules_fail_by_default_with_file_line_and_sid(tmp_path: Path) -
     assert [r.sid for r in plan.validation.rejected] == [2]
 
 
+def test_skip_leaves_malformed_lines_as_errors_and_does_not_suggest_itself(
+    tmp_path: Path,
+) -> None:
+    cfg = RulesConfig.model_validate(
+        {
+            "suricataRules": ["alert tcp any any -> any any (sid:1;)\nalert tcp any ->"],
+            "rejectedRules": "skip",
+        }
+    )
+    with pytest.raises(RuleError) as err:
+        plan_policy(cfg, home_net=HOME, base_dir=tmp_path)
+    assert err.value.where == "egress-net:rules.suricataRules[0]:2"
+    assert "malformed-rule" in err.value.problem
+    assert "not malformed lines" in err.value.hint
+    assert "or set rules.rejectedRules: skip" not in err.value.hint
+
+
 def test_missing_rule_file_is_a_config_error(tmp_path: Path) -> None:
     cfg = RulesConfig.model_validate({"ruleFiles": ["nope.rules"]})
     with pytest.raises(ConfigError) as err:
