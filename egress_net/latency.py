@@ -24,20 +24,23 @@ class RouteLatency:
         return f"{self.route}: {self.mean_ms} ± {self.sd_ms} ms"
 
 
-# Keyed by (TGW traversals, firewall passes) on the way out.
-PUBLISHED: dict[tuple[int, int], RouteLatency] = {
-    (0, 0): RouteLatency("Instance → NAT → IGW (no firewall)", 9.1, 0.5),
-    (1, 0): RouteLatency("via TGW, no firewall", 9.9, 2.5),
-    (1, 1): RouteLatency("TGW → firewall → NAT", 13.5, 1.2),
-    (2, 1): RouteLatency("TGW → firewall → TGW → NAT", 13.4, 1.2),
+# The hops that set a route's latency, in order; the rest (ENIs, the IGW) add nothing.
+_TIMED = frozenset({HopKind.TGW, HopKind.FIREWALL, HopKind.NAT})
+TGW, FIREWALL, NAT = HopKind.TGW, HopKind.FIREWALL, HopKind.NAT
+
+# Keyed by the timed hops on the way out, in order: a firewall after the NAT gateway is
+# another route than one before it, and no measurement of it is published.
+PUBLISHED: dict[tuple[HopKind, ...], RouteLatency] = {
+    (NAT,): RouteLatency("Instance → NAT → IGW (no firewall)", 9.1, 0.5),
+    (TGW, NAT): RouteLatency("via TGW, no firewall", 9.9, 2.5),
+    (TGW, FIREWALL, NAT): RouteLatency("TGW → firewall → NAT", 13.5, 1.2),
+    (TGW, FIREWALL, TGW, NAT): RouteLatency("TGW → firewall → TGW → NAT", 13.4, 1.2),
 }
 
 
-def route_shape(hops: Sequence[HopKind]) -> tuple[int, int]:
-    """(TGW traversals, firewall passes) of an outbound hop list."""
-    tgw = sum(1 for kind in hops if kind is HopKind.TGW)
-    firewall = sum(1 for kind in hops if kind is HopKind.FIREWALL)
-    return tgw, firewall
+def route_shape(hops: Sequence[HopKind]) -> tuple[HopKind, ...]:
+    """The TGW, firewall and NAT hops of an outbound hop list, in order."""
+    return tuple(kind for kind in hops if kind in _TIMED)
 
 
 def published_for(trace: Trace) -> RouteLatency | None:

@@ -82,3 +82,25 @@ def test_egress_net_command_runs_as_a_program(repo: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert NOTHING_DEPLOYED in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("stack", "published"),
+    [
+        ("dev", {"TGW → firewall → NAT: 13.5 ± 1.2 ms"}),
+        ("example-centralized", {"TGW → firewall → TGW → NAT: 13.4 ± 1.2 ms"}),
+        # The firewall after the NAT gateway is another route: nothing published matches it.
+        ("example-after-nat", {"no published measurement"}),
+        ("example-distributed", {"no published measurement"}),
+    ],
+)
+def test_synth_quotes_only_the_measurement_of_the_same_route(
+    stack: str, published: set[str], repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["synth", stack, "--project-dir", str(repo)]) == 0
+    references = {
+        line.strip().removeprefix("(published ").removeprefix("(").removesuffix(")")
+        for line in capsys.readouterr().out.splitlines()
+        if "published" in line
+    }
+    assert references == published
