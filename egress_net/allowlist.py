@@ -2,8 +2,8 @@
 
 The way from "log everything" to "deny by default": run the firewall in ``alert`` mode,
 collect which names each spoke really reaches (TLS SNI, HTTP Host), turn them into the
-stack's ``domains.allow`` list, and review the difference with the current list before
-switching to ``drop``.
+stack's domain allowlist (``egress-net:rules`` → ``allowDomains`` → ``domains``), and review
+the difference with the current list before switching to ``drop``.
 
 Memory is bounded by the number of distinct (spoke, destination) pairs, never by the number
 of log lines: the learner keeps counters and first/last-seen times only.
@@ -377,32 +377,48 @@ def propose_entries(
     threshold: int = DEFAULT_WILDCARD_THRESHOLD,
     shared_suffixes: frozenset[str] = SHARED_SUFFIXES,
 ) -> list[str]:
-    """Allowlist entries for ``names``: exact names, or ``.parent`` where at least ``threshold``
-    distinct labels were seen directly below ``parent``.
+    """Allowlist entries for ``names``: exact names, or ``.parent`` wildcards.
 
-    Deeper parents are tried first, so ``a.x.example.com``, ``b.x.…``, ``c.x.…`` give
-    ``.x.example.com`` and only a wider spread gives ``.example.com``. ``threshold <= 0``
-    turns wildcards off.
+    The rule (least privilege: a wildcard must be earned by names nothing narrower admits):
+    parents are tried deepest first; ``parent`` gets ``.parent`` when at least ``threshold``
+    distinct labels sit directly below it among the names that no wildcard chosen so far (all
+    deeper) admits. The new wildcard then replaces the deeper ones under it. So
+    ``a.cdn.x.com``, ``b.cdn.x.com``, ``c.cdn.x.com``, ``api.x.com``, ``www.x.com`` give
+    ``.cdn.x.com``, ``api.x.com``, ``www.x.com`` with threshold 3 (``x.com`` keeps only
+    ``api`` and ``www``); three or more other labels below ``x.com`` would give ``.x.com``.
+    Parents that are top-level domains or lie in ``shared_suffixes`` never get a wildcard.
+    ``threshold <= 0`` turns wildcards off.
     """
     remaining = sorted(set(names))
     if threshold <= 0:
         return remaining
-    children: dict[str, set[str]] = {}
-    for name in remaining:
+    wildcards, covered = _choose_wildcards(remaining, threshold, shared_suffixes)
+    exact = [n for n in remaining if n not in covered]
+    return sorted(exact + wildcards, key=_sort_key)
+
+
+def _choose_wildcards(
+    names: Sequence[str], threshold: int, shared_suffixes: frozenset[str]
+) -> tuple[list[str], set[str]]:
+    """The wildcards ``propose_entries`` proposes, and the names they admit."""
+    # parent → (name under it, the label of that name directly below the parent)
+    below: dict[str, list[tuple[str, str]]] = {}
+    for name in names:
         labels = name.split(".")
         for i in range(1, len(labels) - 1):
-            parent = ".".join(labels[i:])
-            children.setdefault(parent, set()).add(labels[i - 1])
+            below.setdefault(".".join(labels[i:]), []).append((name, labels[i - 1]))
     wildcards: list[str] = []
-    for parent in sorted(children, key=lambda p: (-p.count("."), p)):
-        if len(children[parent]) < threshold or not _eligible_parent(parent, shared_suffixes):
+    covered: set[str] = set()
+    # Same-depth parents never overlap, so only deeper wildcards can cover a parent's names.
+    for parent in sorted(below, key=lambda p: (-p.count("."), p)):
+        labels = {label for name, label in below[parent] if name not in covered}
+        if len(labels) < threshold or not _eligible_parent(parent, shared_suffixes):
             continue
-        if any(entry_covers(w, parent) for w in wildcards):
-            continue
-        wildcards = [w for w in wildcards if not entry_covers("." + parent, w[1:])]
+        wildcards = [w for w in wildcards if not w.endswith("." + parent)]
         wildcards.append("." + parent)
-    exact = [n for n in remaining if not any(entry_covers(w, n) for w in wildcards)]
-    return sorted(exact + wildcards, key=_sort_key)
+        covered.update(name for name, _ in below[parent])
+        covered.add(parent)  # ".parent" admits the bare domain too
+    return wildcards, covered
 
 
 def _sort_key(entry: str) -> tuple[str, str]:

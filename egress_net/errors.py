@@ -57,10 +57,12 @@ class ConfigErrors(ConfigError):
 def check_output_path(option: str, path: Path) -> Path:
     """``path`` if a file can be written there; checked before any work whose result it holds."""
     folder = path.parent
-    if path.is_dir():
-        raise ConfigError(option, f"{path} is a folder", "give a file name, e.g. out/run.json")
-    if not folder.is_dir():
+    if not folder.exists():
         raise ConfigError(
             option, f"folder {folder} does not exist", f"create it first: mkdir -p {folder}"
         )
+    if not folder.is_dir():
+        raise ConfigError(option, f"{folder} is not a folder", "pick a path inside a folder")
+    if path.is_dir():
+        raise ConfigError(option, f"{path} is a folder", "give a file path inside it")
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from egress_net.allowlist import (
     read_current_allowlist,
     validate_entry,
 )
-from egress_net.errors import ConfigError
+from egress_net.errors import ConfigError, check_output_path
 from egress_net.logs import Progress, open_sources
 
 
@@ -38,10 +39,11 @@ def register(subparsers: Any) -> None:
     verbs = parser.add_subparsers(dest="allowlist_command", metavar="<verb>")
     learn = verbs.add_parser(
         "learn",
-        help="propose domains.allow from alert-mode logs",
+        help="propose egress-net:rules allowDomains.domains from alert-mode logs",
         description="Read Network Firewall alert/netflow/TLS logs (files, gzip, directories, "
         "s3://BUCKET/PREFIX, cwlogs://GROUP), list the names each spoke reached and propose "
-        "the allowlist as a stack-config snippet with a diff against the current list.",
+        "the allowlist (egress-net:rules → allowDomains → domains) as a stack-config snippet "
+        "with a diff against the current list.",
     )
     learn.add_argument(
         "sources", nargs="+", metavar="SOURCE", help="log file, dir, s3://, cwlogs://"
@@ -73,7 +75,11 @@ def register(subparsers: Any) -> None:
     learn.add_argument("--top", type=int, default=50, help="rows per table (default %(default)s)")
     learn.add_argument("--since", help="CloudWatch Logs window start (ISO 8601, UTC if no zone)")
     learn.add_argument("--until", help="CloudWatch Logs window end (ISO 8601)")
-    learn.add_argument("--region", help="AWS region for s3:// and cwlogs:// sources")
+    learn.add_argument(
+        "--region",
+        help="AWS region for s3:// and cwlogs:// sources (default: the --stack's aws:region, "
+        "else boto3's default)",
+    )
     learn.add_argument("--endpoint-url", help="AWS endpoint (e.g. a local test server)")
     learn.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     learn.set_defaults(func=run_learn)
@@ -101,9 +107,16 @@ def _epoch_ms(text: str | None, option: str) -> int | None:
     return int(stamp.timestamp() * 1000)
 
 
-def _stack_spokes_and_allowlist(
-    stack: str, project_dir: Path | None
-) -> tuple[list[Spoke], list[str]]:
+@dataclass(frozen=True)
+class StackInputs:
+    """What ``--stack`` contributes: spokes, current allowlist and the stack's region."""
+
+    spokes: list[Spoke]
+    current: list[str]
+    region: str
+
+
+def _stack_inputs(stack: str, project_dir: Path | None) -> StackInputs:
     from egress_net.config import load_stack
 
     config = load_stack(stack, project_dir)
@@ -112,18 +125,31 @@ def _stack_spokes_and_allowlist(
         validate_entry(e, f"{'.'.join(ALLOWLIST_KEY_PATH)}[{i}]")
         for i, e in enumerate(config.domain_allowlist)
     ]
-    return spokes, current
+    return StackInputs(spokes, current, config.region)
 
 
-def _client_factory(args: argparse.Namespace) -> Any:
+def choose_region(option: str | None, stack_region: str | None) -> str | None:
+    """``--region`` wins; else the stack's ``aws:region`` (its logs live there); else ``None``,
+    which leaves the choice to boto3 (``AWS_REGION``, ``AWS_DEFAULT_REGION``, profile)."""
+    return option or stack_region or None
+
+
+def _write_output(path: Path, text: str, option: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:  # e.g. no permission: the up-front check only looks at the folder
+        raise ConfigError(option, f"cannot write {path} ({err.strerror})") from None
+
+
+def _client_factory(region: str | None, endpoint_url: str | None) -> Any:
     def make(service: str) -> Any:
         import boto3
 
         kwargs: dict[str, Any] = {}
-        if args.region:
-            kwargs["region_name"] = args.region
-        if args.endpoint_url:
-            kwargs["endpoint_url"] = args.endpoint_url
+        if region:
+            kwargs["region_name"] = region
+        if endpoint_url:
+            kwargs["endpoint_url"] = endpoint_url
         return boto3.client(service, **kwargs)
 
     return make
@@ -132,10 +158,15 @@ def _client_factory(args: argparse.Namespace) -> Any:
 def run_learn(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
+    for path, option in ((args.output, "--output"), (args.json_path, "--json")):
+        if path is not None:
+            check_output_path(option, path)
     spokes: list[Spoke] = []
     current: list[str] = []
+    stack_region: str | None = None
     if args.stack:
-        spokes, current = _stack_spokes_and_allowlist(args.stack, args.project_dir)
+        stack = _stack_inputs(args.stack, args.project_dir)
+        spokes, current, stack_region = stack.spokes, stack.current, stack.region
     if args.spoke:
         given = [parse_spoke_option(text) for text in args.spoke]
         named = {s.name for s in given}
@@ -155,7 +186,7 @@ def run_learn(args: argparse.Namespace) -> int:
     try:
         sources = open_sources(
             args.sources,
-            _client_factory(args),
+            _client_factory(choose_region(args.region, stack_region), args.endpoint_url),
             _epoch_ms(args.since, "--since"),
             _epoch_ms(args.until, "--until"),
         )
@@ -180,7 +211,7 @@ def run_learn(args: argparse.Namespace) -> int:
     print("\nStack config snippet:")
     print(snippet, end="")
     if args.output is not None:
-        args.output.write_text(snippet, encoding="utf-8")
+        _write_output(args.output, snippet, "--output")
     if args.json_path is not None:
         report = learner_summary(learner)
         report["allowlist"] = {
@@ -189,7 +220,7 @@ def run_learn(args: argparse.Namespace) -> int:
             "kept": diff.kept,
             "unused": diff.unused,
         }
-        args.json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        _write_output(args.json_path, json.dumps(report, indent=2) + "\n", "--json")
     return 0
 
 

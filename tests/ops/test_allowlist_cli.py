@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from egress_net.cli import main
+from egress_net.commands.allowlist import choose_region
+from egress_net.errors import ConfigError, check_output_path
 
 from .test_allowlist_learn import record
 
@@ -92,6 +94,36 @@ def test_bad_options_are_clear_errors(
 ) -> None:
     assert main(["allowlist", "learn", str(log_dir), *extra]) == 2
     assert capsys.readouterr().err.startswith(f"error: {where}:")
+
+
+@pytest.mark.parametrize("option", ["--output", "--json"])
+def test_output_in_a_missing_folder_is_a_clear_error(
+    log_dir: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["allowlist", "learn", str(log_dir), option, "/nonexistent/out.txt", "--no-progress"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: {option}: folder /nonexistent does not exist")
+    assert "Traceback" not in captured.err and "Read " not in captured.out
+
+
+def test_output_paths_are_checked_before_any_log_is_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the log is missing too: the output error must come first, before opening any source
+    argv = ["allowlist", "learn", "/nonexistent/fw.log", "--json", "/nonexistent/r.json"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith("error: --json: folder /nonexistent does not exist")
+
+
+def test_check_output_path(tmp_path: Path) -> None:
+    check_output_path("--output", tmp_path / "allow.yaml")  # a new file in a folder: fine
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="is not a folder"):
+        check_output_path("--output", tmp_path / "file" / "allow.yaml")
+    with pytest.raises(ConfigError, match="is a folder") as err:
+        check_output_path("--json", tmp_path)
+    assert err.value.where == "--json"
 
 
 def test_top_limits_rows_and_says_how_many_more(
@@ -220,6 +252,49 @@ def test_learn_with_a_stack_uses_its_spokes_and_allowlist(
     assert ["app", "a.api.example.com"] in rows and ["data", "pypi.org"] in rows
     assert "+ .api.example.com" in printed and "  pypi.org" in printed
     assert "- old.example.net" in printed
+
+
+@pytest.mark.parametrize(
+    ("option", "stack_region", "expected"),
+    [
+        ("eu-west-1", "us-west-2", "eu-west-1"),  # --region wins
+        (None, "us-west-2", "us-west-2"),  # else the stack's aws:region
+        (None, None, None),  # else boto3 decides
+        ("eu-west-1", None, "eu-west-1"),
+    ],
+)
+def test_choose_region(option: str | None, stack_region: str | None, expected: str | None) -> None:
+    assert choose_region(option, stack_region) == expected
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_cloudwatch_logs_with_a_stack_use_its_region(
+    moto_endpoint: str,
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # No region anywhere but in the stack file; the group exists only in that region.
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    west = STACK_CONFIG.replace("us-east-1", "us-west-2").replace("use1-az", "usw2-az")
+    (project / "Pulumi.west.yaml").write_text(west)
+    logs = boto3.client("logs", endpoint_url=moto_endpoint, region_name="us-west-2")
+    group = "/egress-net/west/alert"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="s",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": RECORDS[3]}],
+    )
+    argv = ["allowlist", "learn", f"cwlogs://{group}", "--stack", "west"]
+    argv += ["--project-dir", str(project), "--endpoint-url", moto_endpoint, "--no-progress"]
+    assert main(argv) == 0
+    per_spoke = capsys.readouterr().out.split("Names per spoke")[1].split("Names overall")[0]
+    assert ["data", "pypi.org"] in [line.split()[:2] for line in per_spoke.splitlines()]
 
 
 def test_unknown_stack_is_a_clear_error(

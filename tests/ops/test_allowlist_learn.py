@@ -233,15 +233,35 @@ def test_deepest_parent_that_meets_the_threshold() -> None:
     assert propose_entries(names, threshold=3) == [".cdn.example.com", "www.example.com"]
 
 
+CDN = ["a.cdn.x.com", "b.cdn.x.com", "c.cdn.x.com"]
+
+
+def test_names_under_a_deeper_wildcard_do_not_count_for_its_parent() -> None:
+    # x.com has cdn, api and www below it, but cdn is already .cdn.x.com: two remain
+    names = [*CDN, "api.x.com", "www.x.com"]
+    assert propose_entries(names, threshold=3) == ["api.x.com", ".cdn.x.com", "www.x.com"]
+
+
+def test_a_deeper_wildcard_base_itself_does_not_count_for_its_parent() -> None:
+    names = [*CDN, "cdn.x.com", "api.x.com", "www.x.com"]
+    assert propose_entries(names, threshold=3) == ["api.x.com", ".cdn.x.com", "www.x.com"]
+
+
+def test_sibling_wildcards_alone_do_not_make_the_parent_wildcard() -> None:
+    names = [f"{a}.{b}.x.com" for a in "abc" for b in ("cdn", "img", "static")]
+    assert propose_entries(names, threshold=3) == [".cdn.x.com", ".img.x.com", ".static.x.com"]
+
+
 def test_wider_spread_gives_the_wider_wildcard() -> None:
-    names = [
-        "a.x.example.com",
-        "b.x.example.com",
-        "c.x.example.com",
-        "y.example.com",
-        "z.example.com",
-    ]
-    assert propose_entries(names, threshold=3) == [".example.com"]
+    # three labels below x.com besides cdn: x.com earns .x.com, which replaces .cdn.x.com
+    names = [*CDN, "api.x.com", "www.x.com", "mail.x.com"]
+    assert propose_entries(names, threshold=3) == [".x.com"]
+
+
+def test_uncovered_deeper_names_count_by_their_label_below_the_parent() -> None:
+    # no wildcard below x.com (one name each under p, q), so p, q and r all count for x.com
+    names = ["a.p.x.com", "b.q.x.com", "r.x.com"]
+    assert propose_entries(names, threshold=3) == [".x.com"]
 
 
 def test_no_wildcard_on_a_top_level_domain() -> None:
