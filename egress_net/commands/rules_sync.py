@@ -18,11 +18,18 @@ from typing import Any, TextIO
 from egress_net.errors import ConfigError
 from egress_net.et_sync import fetch
 from egress_net.et_sync.changes import PlanChanges, changes_from_manifest, current_capacities
-from egress_net.et_sync.plan import SyncPlan, build_plan, quota_problems
+from egress_net.et_sync.plan import SyncPlan, build_plan, emptying_problem, quota_problems
+from egress_net.et_sync.select import CATEGORY_SETTINGS
 from egress_net.et_sync.settings import SyncSettings
 
 MAX_LOCAL_BYTES = 512 * 1024 * 1024
 BAR_WIDTH = 30
+# Category setting -> (argparse dest, flag), to name the flag a bad category came from.
+_CATEGORY_FLAGS = {
+    "include_categories": ("include", "--include"),
+    "exclude_categories": ("exclude", "--exclude"),
+    "ids_to_ips_categories": ("ips", "--ips"),
+}
 
 
 def register(subparsers: Any) -> None:
@@ -133,6 +140,19 @@ def _settings(args: argparse.Namespace) -> SyncSettings:
     if args.timeout <= 0:
         raise ConfigError("--timeout", "must be above 0 seconds")
     return cfg.to_settings(rule_group_prefix=args.prefix)
+
+
+def category_labels(args: argparse.Namespace) -> dict[str, str]:
+    """Where each category setting came from: its flag (flags override the config), else the
+    ``--config`` file and key; settings left at their default keep the stack config key."""
+    labels: dict[str, str] = {}
+    for setting, (dest, flag) in _CATEGORY_FLAGS.items():
+        if getattr(args, dest) is not None:
+            labels[setting] = flag
+        elif args.config is not None:
+            key = CATEGORY_SETTINGS[setting].rsplit(".", 1)[-1]
+            labels[setting] = f"{args.config}: {key}"
+    return labels
 
 
 def _is_url(source: str) -> bool:
@@ -283,10 +303,22 @@ def run(args: argparse.Namespace) -> int:
         version=version,
         current_capacities=current_capacities(manifest),
         progress=ProgressBar(sys.stderr) if show_progress else None,
+        category_labels=category_labels(args),
     )
     changes = changes_from_manifest(plan, manifest)
     problems = quota_problems(plan, settings.quotas)
+    # Exit 1 for every plan the function would refuse, not only the quota ones.
+    in_force = len(manifest["groups"]) if manifest else 0
+    emptying = emptying_problem(plan, in_force)
+    if emptying:
+        problems.append(emptying)
     print(_as_json(plan, changes, problems) if args.json else render(plan, changes, settings))
     for problem in problems:
         print(f"error: rules.emergingThreats: {problem}", file=sys.stderr)
+    if not plan.groups and manifest is None:
+        print(
+            "warning: the plan has no ET rule groups; the function refuses it while the policy "
+            "has ET groups (give --current to compare with the last applied manifest)",
+            file=sys.stderr,
+        )
     return 1 if problems else 0

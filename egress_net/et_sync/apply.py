@@ -184,7 +184,7 @@ class PolicyApplier:
         *,
         policy_arn: str,
         name_prefix: str,
-        priority_start: int = 100,
+        priority_start: int = 1_000,  # rules.policy.ET_PRIORITY_MIN: after the hub's groups
         tags: Mapping[str, str] | None = None,
         log: Callable[..., None] | None = None,
     ) -> None:

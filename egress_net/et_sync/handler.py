@@ -4,6 +4,8 @@ Event (all optional): ``{"force": true}`` re-applies even when the published md5
 last applied version; ``{"dryRun": true}`` plans and reports without touching the firewall.
 An unchanged version is still re-applied when the policy no longer references any ET group
 (a deploy of the hub rewrote the policy from its own declaration).
+A category name the ruleset lacks, or a plan that would leave no ET group where some are in
+force, fails the run before any write, like a quota overage.
 
 Every run ends with one JSON log line ``{"event": "et_sync_result", "status": ...}`` carrying
 CloudWatch Embedded Metric Format fields, so the metric ``EgressNet/EtSync SyncFailed`` exists
@@ -24,7 +26,7 @@ from typing import Any
 from egress_net.et_sync import fetch, manifest
 from egress_net.et_sync.apply import PolicyApplier
 from egress_net.et_sync.errors import SyncError
-from egress_net.et_sync.plan import build_plan, check_quotas
+from egress_net.et_sync.plan import build_plan, check_not_emptying, check_quotas
 from egress_net.et_sync.settings import SyncSettings
 
 METRIC_NAMESPACE = "EgressNet/EtSync"
@@ -145,6 +147,8 @@ def run_sync(
             **plan.stats,
         )
         check_quotas(plan, settings.quotas)
+        # A plan that selects nothing would detach and delete every ET group: refuse it.
+        check_not_emptying(plan, len(live))
         if dry_run:
             summary = {"status": "planned", "version": plan.version, "groups": len(plan.groups)}
             log("et_sync_result", **summary, **metric_fields("planned"))

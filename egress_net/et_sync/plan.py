@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from egress_net.et_sync.apply import DesiredGroup
-from egress_net.et_sync.errors import QuotaExceededError
+from egress_net.et_sync.errors import CategoryError, EmptyPlanError, QuotaExceededError
 from egress_net.et_sync.manifest import RejectedRule
 from egress_net.et_sync.select import (
+    CATEGORY_SETTINGS,
     apply_ids_to_ips,
     header_variables,
     normalize_category,
+    ruleset_categories_text,
     select_categories,
+    unknown_category_problems,
     variable_sets,
 )
 from egress_net.et_sync.settings import Quotas, SyncSettings
@@ -99,6 +102,58 @@ def check_quotas(plan: SyncPlan, quotas: Quotas) -> None:
         )
 
 
+def emptying_problem(plan: SyncPlan, groups_in_force: int) -> str | None:
+    """Why a plan without groups must not replace ``groups_in_force`` ET groups, if it would.
+
+    Applying it would detach and delete every ET group. No setting asks for that (an empty
+    ``includeCategories`` means all), so it is always a mistake: categories whose rules
+    Network Firewall all refuses, or a new ruleset that disabled their rules.
+    """
+    if plan.groups or groups_in_force == 0:
+        return None
+    verb = "is" if groups_in_force == 1 else "are"
+    files = plan.stats["files"]
+    return (
+        f"the plan has no ET rule groups but {groups_in_force} {verb} in force; the function "
+        f"refuses this plan rather than remove every ET rule ({files} rules "
+        f"file{'' if files == 1 else 's'} selected, {plan.stats['accepted']} rules accepted)"
+    )
+
+
+def check_not_emptying(plan: SyncPlan, groups_in_force: int) -> None:
+    problem = emptying_problem(plan, groups_in_force)
+    if problem:
+        raise EmptyPlanError(
+            "rules.emergingThreats",
+            problem,
+            "choose categories whose rules Network Firewall accepts (see the rejected rules "
+            "report); nothing was changed on the firewall",
+        )
+
+
+def check_categories(
+    files: Mapping[str, str],
+    settings: SyncSettings,
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """Refuse category names the ruleset does not have (a typo would select nothing).
+
+    ``labels`` maps a setting (``include_categories`` …) to where its value came from, e.g.
+    a CLI flag; the stack config key otherwise.
+    """
+    names = {**CATEGORY_SETTINGS, **(labels or {})}
+    known = {normalize_category(name) for name in files}
+    chosen = {names[setting]: getattr(settings, setting) for setting in CATEGORY_SETTINGS}
+    problems = unknown_category_problems(known, chosen)
+    if problems:
+        raise CategoryError(
+            problems,
+            ruleset_categories_text(known),
+            "a category is a rules file name without 'emerging-' and '.rules' "
+            "(emerging-web_client.rules is web_client)",
+        )
+
+
 def _group_variables(
     group: Any, ip_sets: Mapping[str, Sequence[str]], port_sets: Mapping[str, Sequence[str]]
 ) -> dict[str, dict[str, dict[str, list[str]]]]:
@@ -159,8 +214,14 @@ def build_plan(
     strict_order: bool = True,
     current_capacities: Mapping[str, int] | None = None,
     progress: Progress | None = None,
+    category_labels: Mapping[str, str] | None = None,
 ) -> SyncPlan:
-    """The groups to deploy for ``files`` (rules file name → text) under ``settings``."""
+    """The groups to deploy for ``files`` (rules file name → text) under ``settings``.
+
+    Raises ``CategoryError`` when a category setting names a category ``files`` lacks;
+    ``category_labels`` names where each setting came from (see ``check_categories``).
+    """
+    check_categories(files, settings, category_labels)
     selection = select_categories(files, settings.include_categories, settings.exclude_categories)
     selected = apply_ids_to_ips(selection.files, settings.ids_to_ips_categories)
     parsed: list[Any] = []  # ParsedRule | ParseFailure
@@ -219,7 +280,6 @@ def build_plan(
         )
         for group in group_plan.groups
     )
-    warnings += [f"unknown category {c!r} in config" for c in selection.unknown_categories]
     return SyncPlan(
         version=version,
         groups=groups,

@@ -8,8 +8,9 @@ rather than dropping the rules as a plain port of the rules would have to.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 _ACTIVE_ALERT = re.compile(r"^alert(?=\s)", re.MULTILINE)
@@ -31,6 +32,14 @@ DEFAULT_PORT_SETS: dict[str, tuple[str, ...]] = {
 }
 # Used when neither the config nor the hub gives the protected networks.
 PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+# The settings that name categories, and their stack config keys (the function's error labels).
+CATEGORY_SETTINGS = {
+    "include_categories": "rules.emergingThreats.includeCategories",
+    "exclude_categories": "rules.emergingThreats.excludeCategories",
+    "ids_to_ips_categories": "rules.emergingThreats.idsToIpsCategories",
+}
+# How many of the ruleset's categories an error lists (the 2024 set has 51).
+_LISTED_CATEGORIES = 8
 
 
 def normalize_category(name: str) -> str:
@@ -63,6 +72,41 @@ def select_categories(
     chosen = {by_category[c]: files[by_category[c]] for c in kept}
     skipped = tuple(sorted(set(by_category) - set(kept)))
     return Selection(files=chosen, skipped_categories=skipped, unknown_categories=tuple(unknown))
+
+
+def _unknown_name(name: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3)
+    hint = " or ".join(repr(c) for c in close)
+    return f"{name!r} (did you mean {hint}?)" if close else repr(name)
+
+
+def unknown_category_problems(
+    known: Collection[str], chosen: Mapping[str, Sequence[str]]
+) -> list[tuple[str, str]]:
+    """``(label, problem)`` for each setting naming categories the ruleset does not have.
+
+    ``chosen`` maps a label (the config key or CLI flag the names came from) to the names.
+    A typo must be an error: an include list of unknown names selects nothing, and a plan
+    with nothing in it would detach every ET group.
+    """
+    ordered = sorted(known)
+    problems: list[tuple[str, str]] = []
+    for label, names in chosen.items():
+        unknown = sorted({normalize_category(n) for n in names} - set(ordered))
+        if unknown:
+            noun = "category" if len(unknown) == 1 else "categories"
+            names_text = ", ".join(_unknown_name(n, ordered) for n in unknown)
+            problems.append((label, f"unknown {noun} {names_text}"))
+    return problems
+
+
+def ruleset_categories_text(known: Collection[str]) -> str:
+    """``categories in this ruleset: a, b, … (51 in all)``, a few names for an error."""
+    ordered = sorted(known)
+    listed = ", ".join(ordered[:_LISTED_CATEGORIES]) or "(none)"
+    if len(ordered) > _LISTED_CATEGORIES:
+        listed += f", … ({len(ordered)} in all)"
+    return f"categories in this ruleset: {listed}"
 
 
 def convert_ids_to_ips(text: str) -> str:

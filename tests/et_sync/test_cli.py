@@ -197,3 +197,85 @@ def test_installed_command_smoke(small_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "groups: 1 created" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def _manifest_with_one_group(small_plan: SyncPlan, tmp_path: Path) -> Path:
+    """A ``latest.json`` saying one ET group is in force now."""
+    group = small_plan.groups[0]
+    manifest = {
+        "version": "previous",
+        "groups": [{"key": group.key, "capacity": group.capacity, "sids": list(group.sids)}],
+    }
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps(manifest))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("flag", "name", "message"),
+    [
+        (
+            "--include",
+            "malwre",
+            "--include: unknown category 'malwre'; categories in this ruleset:",
+        ),
+        ("--include", "dsn", "--include: unknown category 'dsn' (did you mean 'dns'?)"),
+        ("--exclude", "scna", "--exclude: unknown category 'scna' (did you mean 'scan'?)"),
+        ("--ips", "emerging-tro.rules", "--ips: unknown category 'tro' (did you mean 'tor'?)"),
+    ],
+)
+def test_unknown_category_flag_exits_2_before_planning_deletes(
+    flag: str,
+    name: str,
+    message: str,
+    small_dir: Path,
+    small_plan: SyncPlan,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A typo must not select nothing and plan the deletion of every ET group."""
+    current = _manifest_with_one_group(small_plan, tmp_path)
+    argv = ["--source", str(small_dir), "--current", str(current), flag, name]
+    assert _sync(*argv, "--dry-run") == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "categories in this ruleset: dns, scan, tor" in captured.err
+    assert "delete" not in captured.out
+
+
+def test_unknown_categories_of_several_flags_are_reported_together(
+    small_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--source", str(small_dir), "--include", "dns", "--include", "nope", "--ips", "dsn"]
+    assert _sync(*argv, "--dry-run") == 2
+    err = capsys.readouterr().err
+    assert (
+        "error: --include: unknown category 'nope'; --ips: unknown category 'dsn' "
+        "(did you mean 'dns'?); categories in this ruleset: dns, scan, tor\n"
+    ) in err
+
+
+def test_unknown_category_in_config_names_the_file_and_key(
+    small_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "et.yaml"
+    config.write_text("includeCategories: [dns, malwre]\n")
+    assert _sync("--source", str(small_dir), "--dry-run", "--config", str(config)) == 2
+    err = capsys.readouterr().err
+    assert f"{config}: includeCategories: unknown category 'malwre'" in err
+    assert "in config" not in err  # the old warning's wording
+
+
+def test_plan_that_would_remove_every_et_group_exits_1(
+    small_dir: Path, small_plan: SyncPlan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tor is a real category here, but Network Firewall refuses all of its rules."""
+    current = _manifest_with_one_group(small_plan, tmp_path)
+    argv = ["--source", str(small_dir), "--include", "tor", "--dry-run"]
+    assert _sync(*argv, "--current", str(current)) == 1
+    err = capsys.readouterr().err
+    assert "no ET rule groups but 1 is in force" in err
+    assert "the function refuses this plan" in err
+    # Without --current the state is unknown: planned, with a warning.
+    assert _sync(*argv) == 0
+    assert "warning: the plan has no ET rule groups" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tarfile
 import uuid
 from dataclasses import replace
@@ -17,7 +18,14 @@ import pytest
 from botocore.stub import Stubber
 
 from egress_net.et_sync import handler as handler_module
-from egress_net.et_sync.errors import ApplyError, FetchError, QuotaExceededError, SyncError
+from egress_net.et_sync.errors import (
+    ApplyError,
+    CategoryError,
+    EmptyPlanError,
+    FetchError,
+    QuotaExceededError,
+    SyncError,
+)
 from egress_net.et_sync.handler import Clients, run_sync
 from egress_net.et_sync.plan import build_plan
 from egress_net.et_sync.settings import SETTINGS_ENV, Quotas, SyncSettings
@@ -301,3 +309,74 @@ def test_bad_settings_environment_is_a_clear_error(raw: str | None, problem: str
     env = {} if raw is None else {SETTINGS_ENV: raw}
     with pytest.raises(SyncError, match=problem):
         SyncSettings.from_env(env)
+
+
+def _expect_reads_with_one_et_group(env: _Env, tarball: bytes) -> str:
+    """The policy references one ET group from the last run: the state a refusal must keep."""
+    group = build_plan(_rules_files(tarball), env.settings, version="v").groups[0]
+    name = f"{group.key}-c{group.capacity}"
+    nfw.expect_describe_policy(env.stub, nfw.policy_body([nfw.group_arn(name)]))
+    nfw.expect_describe_group(env.stub, name, group.key, group.capacity, "old rules")
+    return name
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["apply", "dry-run"])
+@pytest.mark.parametrize(
+    ("selection", "message"),
+    [
+        (
+            {"include_categories": ("malwre",)},
+            "rules.emergingThreats.includeCategories: unknown category 'malwre'",
+        ),
+        (
+            {"exclude_categories": ("dsn",)},
+            "rules.emergingThreats.excludeCategories: unknown category 'dsn' (did you mean 'dns'?)",
+        ),
+        (
+            {"ids_to_ips_categories": ("scna",)},
+            "rules.emergingThreats.idsToIpsCategories: unknown category 'scna'",
+        ),
+    ],
+    ids=["include", "exclude", "ids-to-ips"],
+)
+def test_unknown_category_fails_the_run_and_keeps_the_last_applied_rules(
+    selection: dict[str, tuple[str, ...]],
+    message: str,
+    dry_run: bool,
+    rules_server: RulesServer,
+    small_tarball: bytes,
+    s3: Any,
+    ssm: Any,
+) -> None:
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    _expect_reads_with_one_et_group(env, small_tarball)
+    env.settings = replace(env.settings, **selection)
+    # Only the two reads are stubbed: a create, update, policy switch or delete fails the stub.
+    with pytest.raises(CategoryError, match=re.escape(message)):
+        env.run(dry_run=dry_run)
+    env.stub.assert_no_pending_responses()
+    env.assert_last_applied_in_force()
+    assert "categories in this ruleset: dns, scan, tor" in env.result_line()["error"]
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["apply", "dry-run"])
+def test_plan_without_groups_is_refused_while_et_groups_are_in_force(
+    dry_run: bool, rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    """tor exists, but every tor rule is rejected: applying would detach every ET group."""
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    _expect_reads_with_one_et_group(env, small_tarball)
+    env.settings = replace(env.settings, include_categories=("tor",))
+    with pytest.raises(EmptyPlanError, match="no ET rule groups but 1 is in force"):
+        env.run(dry_run=dry_run)
+    env.stub.assert_no_pending_responses()
+    env.assert_last_applied_in_force()
+
+
+def test_plan_without_groups_is_fine_when_none_are_in_force(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, include_categories=("tor",))
+    nfw.expect_describe_policy(env.stub, nfw.policy_body([]))
+    assert env.run(dry_run=True)["groups"] == 0

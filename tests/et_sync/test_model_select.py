@@ -16,7 +16,9 @@ from egress_net.et_sync.select import (
     apply_ids_to_ips,
     convert_ids_to_ips,
     normalize_category,
+    ruleset_categories_text,
     select_categories,
+    unknown_category_problems,
     variable_sets,
 )
 from egress_net.et_sync.settings import SyncSettings
@@ -198,3 +200,15 @@ def test_records_and_version_in_s3_and_ssm(s3: Any, ssm: Any) -> None:
         assert json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     manifest.write_applied_version(ssm, name, "abc")
     assert manifest.read_applied_version(ssm, name) == "abc"
+
+
+def test_unknown_category_problems_name_the_setting_and_suggest() -> None:
+    known = ["dns", "info", "tor"]
+    problems = unknown_category_problems(
+        known, {"--include": ["dns", "nfo", "zzz"], "--exclude": [], "--ips": ["tor"]}
+    )
+    assert problems == [("--include", "unknown categories 'nfo' (did you mean 'info'?), 'zzz'")]
+    assert ruleset_categories_text(known) == "categories in this ruleset: dns, info, tor"
+    many = [f"cat{i:02}" for i in range(30)]
+    assert ruleset_categories_text(many).endswith("cat06, cat07, … (30 in all)")
+    assert ruleset_categories_text([]) == "categories in this ruleset: (none)"
