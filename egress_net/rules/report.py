@@ -18,8 +18,9 @@ from pathlib import Path
 
 from egress_net.errors import RuleError
 from egress_net.rules import limits
+from egress_net.rules.capacity import stable_capacity
 from egress_net.rules.parser import ParsedRule, ParseFailure, parse_rules, rule_files
-from egress_net.rules.split import GroupPlan, plan_groups
+from egress_net.rules.split import GroupPlan, PlannedGroup, group_name, plan_groups
 from egress_net.rules.validate import ValidationResult, validate_rules
 from egress_net.rules.variables import RuleVariables
 
@@ -40,6 +41,13 @@ class CheckReport:
     strict: bool = False
     groups_max: int = limits.STATEFUL_GROUPS_PER_POLICY_MAX
     policy_capacity_max: int = limits.STATEFUL_POLICY_CAPACITY_MAX
+    group_capacity_max: int = limits.GROUP_CAPACITY_MAX
+
+    def deployed_as(self, group: PlannedGroup) -> tuple[str, int]:
+        """The name and capacity a deploy gives this group when it is new: the capacity is
+        rounded to a stable step so that a few more rules later keep the same group."""
+        capacity = stable_capacity(group.capacity, group_capacity_max=self.group_capacity_max)
+        return group_name(group.key, capacity), capacity
 
     @property
     def deployable(self) -> bool:
@@ -125,6 +133,7 @@ def check_paths(
         strict=strict,
         groups_max=groups_max,
         policy_capacity_max=policy_capacity_max,
+        group_capacity_max=group_capacity_max,
     )
     files: dict[str, FileCounts] = defaultdict(FileCounts)
     for path in rule_files(paths):
@@ -212,18 +221,19 @@ def render_report(report: CheckReport, *, examples: int = 3) -> str:
 
     plan = report.plan
     out.append("")
-    out.append("Planned rule groups")
-    out += _table(
-        ["name", "capacity", "rules", "bytes", "categories"],
-        [
-            [g.name, str(g.capacity), str(g.rule_count), str(g.rules_bytes), str(len(g.categories))]
-            for g in plan.groups
-        ],
-    )
+    out.append("Planned rule groups (named and sized as a deploy creates them)")
+    rows = []
+    for g in plan.groups:
+        name, capacity = report.deployed_as(g)
+        cells = [name, str(capacity), str(g.capacity), str(g.rule_count), str(g.rules_bytes)]
+        rows.append([*cells, str(len(g.categories))])
+    out += _table(["name", "capacity", "needed", "rules", "bytes", "categories"], rows)
     out.append("")
+    deployed = sum(report.deployed_as(g)[1] for g in plan.groups)
     out.append(
         f"Policy totals: {len(plan.groups)} of {report.groups_max} stateful groups, "
-        f"capacity {plan.total_capacity} of {report.policy_capacity_max}"
+        f"capacity {plan.total_capacity} of {report.policy_capacity_max} "
+        f"({deployed} as deployed)"
     )
     stoppers = report.stoppers
     if plan.problems or stoppers:

@@ -27,9 +27,27 @@ def test_clean_file_reports_counts_groups_and_exits_zero(
     assert main(["rules", "check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "Rejected by reason: none" in out
-    assert "egress-suricata-ok-c3" in out  # 2 rules + 20% headroom, rounded up
-    assert "Policy totals: 1 of 20 stateful groups, capacity 3 of 30000" in out
+    # 2 rules + 20% headroom need 3; a new group gets the stable step, as a deploy names it.
+    assert "egress-suricata-ok-c100       100       3" in out
+    assert "Policy totals: 1 of 20 stateful groups, capacity 3 of 30000 (100 as deployed)" in out
     assert "Result: the plan deploys" in out
+
+
+def test_check_names_the_groups_as_the_program_deploys_them(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from egress_net import engine
+
+    rules_file = repo / "rules" / "prod-egress.rules"
+    assert main(["rules", "check", str(rules_file)]) == 0
+    table = capsys.readouterr().out.split("Planned rule groups", 1)[1].split("Policy totals")[0]
+    checked = {line.split()[0] for line in table.splitlines()[2:] if line.strip()}
+    deployed = {
+        r.inputs["name"]
+        for r in engine.synth_stack("prod", repo).of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+        if "-suricata-" in r.inputs["name"]
+    }
+    assert checked == deployed
 
 
 def test_rejections_are_grouped_with_examples_and_strict_fails(
