@@ -41,7 +41,7 @@ from typing import Any, Literal, get_args
 import yaml
 
 from egress_net import config, intent
-from egress_net.errors import ConfigError
+from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.graph.checks import DEFAULT_DESTINATION, find_spokes
 from egress_net.graph.from_recording import graph_from_recordings
 from egress_net.graph.model import RoutingGraph, TargetKind, host_in
@@ -136,31 +136,41 @@ def apply_price_overrides(doc: Any, name: str, base: Prices = DEFAULT_PRICES) ->
     if not isinstance(doc, Mapping):
         raise ConfigError(name, "expected a mapping with a 'prices' key", f"e.g. {example}")
     changes: dict[str, Any] = {}
+    errors: list[ConfigError] = []  # every mistake at once, as for the stack config
     for key, value in doc.items():
         if key not in _TOP_KEYS:
-            raise ConfigError(f"{name}:{key}", "unknown key", _did_you_mean(str(key), _TOP_KEYS))
-        if key in _LABEL_KEYS:
-            if not isinstance(value, str) or not value:
-                raise ConfigError(f"{name}:{key}", "must be a non-empty string")
-            changes[_LABEL_KEYS[key]] = value
+            errors.append(
+                ConfigError(f"{name}:{key}", "unknown key", _did_you_mean(str(key), _TOP_KEYS))
+            )
+        elif key in _LABEL_KEYS:
+            if isinstance(value, str) and value:
+                changes[_LABEL_KEYS[key]] = value
+            else:
+                errors.append(ConfigError(f"{name}:{key}", "must be a non-empty string"))
     prices = doc.get("prices")
     if not isinstance(prices, Mapping):
-        raise ConfigError(
-            f"{name}:prices", "required: a mapping of price names to numbers", f"e.g. {example}"
+        errors.append(
+            ConfigError(
+                f"{name}:prices", "required: a mapping of price names to numbers", f"e.g. {example}"
+            )
         )
+        prices = {}
     for key, value in prices.items():
         where = f"{name}:prices.{key}"
         if key not in PRICE_KEYS:
-            raise ConfigError(where, "unknown price", _did_you_mean(str(key), PRICE_KEYS))
-        if (
+            errors.append(ConfigError(where, "unknown price", _did_you_mean(str(key), PRICE_KEYS)))
+        elif (
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not math.isfinite(value)
         ):
-            raise ConfigError(where, f"{value!r} is not a number", "give USD, e.g. 0.045")
-        if value < 0:
-            raise ConfigError(where, f"{value} is negative", "a price is 0 or more")
-        changes[PRICE_KEYS[key]] = float(value)
+            errors.append(ConfigError(where, f"{value!r} is not a number", "give USD, e.g. 0.045"))
+        elif value < 0:
+            errors.append(ConfigError(where, f"{value} is negative", "a price is 0 or more"))
+        else:
+            changes[PRICE_KEYS[key]] = float(value)
+    if errors:
+        raise ConfigErrors(errors)
     return replace(base, **changes)
 
 

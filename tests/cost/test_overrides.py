@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from egress_net import cost
-from egress_net.errors import ConfigError
+from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.recording import Recording
 
 H = cost.HOURS_PER_MONTH
@@ -66,6 +66,17 @@ def test_bad_overrides_name_file_and_key(
         cost.load_price_overrides(path)
     assert err.value.where == f"{path}:{where}"
     assert problem in err.value.problem
+
+
+def test_every_mistake_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "rates.yaml", "region: 12\nprices:\n  natGatewayHr: 1\n  natPerGb: -1\n")
+    with pytest.raises(ConfigErrors) as err:
+        cost.load_price_overrides(path)
+    assert [e.where for e in err.value.errors] == [
+        f"{path}:region",
+        f"{path}:prices.natGatewayHr",
+        f"{path}:prices.natPerGb",
+    ]
 
 
 def test_unknown_price_suggests_the_closest_one(tmp_path: Path) -> None:
