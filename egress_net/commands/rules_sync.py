@@ -43,8 +43,8 @@ def register(subparsers: Any) -> None:
         "sync",
         help="plan the Emerging Threats Open sync locally (dry run)",
         description="Fetch or read an ET Open ruleset, plan the rule groups exactly as the "
-        "deployed sync function would, and print what would change. Exits 1 if the plan "
-        "exceeds a quota.",
+        "deployed sync function would, and print what would change. Exits 1 for a plan the "
+        "function would refuse (a quota exceeded, or no ET rule group at all).",
     )
     parser.add_argument(
         "--source",
@@ -315,10 +315,4 @@ def run(args: argparse.Namespace) -> int:
     print(_as_json(plan, changes, problems) if args.json else render(plan, changes, settings))
     for problem in problems:
         print(f"error: rules.emergingThreats: {problem}", file=sys.stderr)
-    if not plan.groups and manifest is None:
-        print(
-            "warning: the plan has no ET rule groups; the function refuses it while the policy "
-            "has ET groups (give --current to compare with the last applied manifest)",
-            file=sys.stderr,
-        )
     return 1 if problems else 0

@@ -103,21 +103,27 @@ def check_quotas(plan: SyncPlan, quotas: Quotas) -> None:
 
 
 def emptying_problem(plan: SyncPlan, groups_in_force: int) -> str | None:
-    """Why a plan without groups must not replace ``groups_in_force`` ET groups, if it would.
+    """Why a plan without groups is refused, if it has none.
 
-    Applying it would detach and delete every ET group. No setting asks for that (an empty
-    ``includeCategories`` means all), so it is always a mistake: categories whose rules
-    Network Firewall all refuses, or a new ruleset that disabled their rules.
+    No setting asks for an empty plan (an empty ``includeCategories`` means all), so it is
+    always a mistake: categories whose rules Network Firewall all refuses, or a new ruleset
+    that disabled their rules. Applied, it would remove every ET group in force, or on a first
+    run report success while protecting nothing.
     """
-    if plan.groups or groups_in_force == 0:
+    if plan.groups:
         return None
-    verb = "is" if groups_in_force == 1 else "are"
     files = plan.stats["files"]
-    return (
-        f"the plan has no ET rule groups but {groups_in_force} {verb} in force; the function "
-        f"refuses this plan rather than remove every ET rule ({files} rules "
-        f"file{'' if files == 1 else 's'} selected, {plan.stats['accepted']} rules accepted)"
+    selected = (
+        f"{files} rules file{'' if files == 1 else 's'} selected, "
+        f"{plan.stats['accepted']} rules accepted"
     )
+    if groups_in_force:
+        verb = "is" if groups_in_force == 1 else "are"
+        return (
+            f"the plan has no ET rule groups but {groups_in_force} {verb} in force; the "
+            f"function refuses it rather than remove every ET rule ({selected})"
+        )
+    return f"the plan has no ET rule groups; the function refuses it ({selected})"
 
 
 def check_not_emptying(plan: SyncPlan, groups_in_force: int) -> None:

@@ -275,7 +275,7 @@ def test_plan_that_would_remove_every_et_group_exits_1(
     assert _sync(*argv, "--current", str(current)) == 1
     err = capsys.readouterr().err
     assert "no ET rule groups but 1 is in force" in err
-    assert "the function refuses this plan" in err
-    # Without --current the state is unknown: planned, with a warning.
-    assert _sync(*argv) == 0
-    assert "warning: the plan has no ET rule groups" in capsys.readouterr().err
+    assert "the function refuses it" in err
+    # Without --current (a first run): refused all the same.
+    assert _sync(*argv) == 1
+    assert "the plan has no ET rule groups; the function refuses it" in capsys.readouterr().err

@@ -373,10 +373,15 @@ def test_plan_without_groups_is_refused_while_et_groups_are_in_force(
     env.assert_last_applied_in_force()
 
 
-def test_plan_without_groups_is_fine_when_none_are_in_force(
-    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+@pytest.mark.parametrize("dry_run", [False, True], ids=["apply", "dry-run"])
+def test_plan_without_groups_is_refused_on_a_first_run_too(
+    dry_run: bool, rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
 ) -> None:
+    """No ET group in force yet: an empty plan would report success while protecting nothing."""
     env = _Env(rules_server, small_tarball, s3, ssm)
     env.settings = replace(env.settings, include_categories=("tor",))
     nfw.expect_describe_policy(env.stub, nfw.policy_body([]))
-    assert env.run(dry_run=True)["groups"] == 0
+    with pytest.raises(EmptyPlanError, match="the plan has no ET rule groups; the function"):
+        env.run(dry_run=dry_run)
+    env.stub.assert_no_pending_responses()
+    assert env.result_line()["status"] != "unchanged-rules"
