@@ -54,6 +54,12 @@ def register(subparsers: Any) -> None:
     check.add_argument(
         "--policy-capacity-max", type=int, default=limits.STATEFUL_POLICY_CAPACITY_MAX
     )
+    check.add_argument(
+        "--after-nat",
+        action="store_true",
+        help="the firewall sits after the NAT gateway (placement: after-nat): rules scoped to "
+        "specific sources are errors, since it only sees NAT addresses",
+    )
     check.add_argument("--strict", action="store_true", help="fail on any rejected rule")
     check.add_argument("--examples", type=int, default=3, help="examples per reason")
     check.set_defaults(func=run_check)
@@ -150,6 +156,7 @@ def run_check(args: argparse.Namespace) -> int:
         group_capacity_max=args.group_capacity_max,
         groups_max=args.groups_max,
         policy_capacity_max=args.policy_capacity_max,
+        firewall_sees_nat_only=args.after_nat,
     )
     print(render_report(report, examples=args.examples))
     return report.exit_code

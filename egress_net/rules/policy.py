@@ -393,14 +393,16 @@ def _raise_for_rejections(validation: ValidationResult, skip_rejected: bool) -> 
         return
     where, first = failures[0]
     more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-    hint = "run `egress-net rules check` on the files for the full list; fix or remove these rules"
+    check = "egress-net rules check --after-nat" if nat else "egress-net rules check"
+    hint = f"run `{check}` on the files for the full list; fix or remove these rules"
+    skippable = len(failures) > len(validation.parse_failures) + len(nat)
     if skip_rejected:
         hint += (
             " (rules.rejectedRules: skip leaves out rules Network Firewall rejects, but not"
             " malformed lines or source-scoped rules behind NAT)"
         )
-    else:
-        hint += ", or set rules.rejectedRules: skip to deploy without them"
+    elif skippable:
+        hint += ", or set rules.rejectedRules: skip to deploy without the rejected ones"
     raise RuleError(where, f"{first}{more}", hint)
 
 

@@ -50,8 +50,26 @@ class CheckReport:
         return group_name(group.key, capacity), capacity
 
     @property
+    def deployed_capacity(self) -> int:
+        return sum(self.deployed_as(g)[1] for g in self.plan.groups)
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the plan cannot deploy; a deploy checks the policy quota on deployed capacity."""
+        over = self.deployed_capacity - self.policy_capacity_max
+        quota = (
+            [
+                f"the groups take {self.deployed_capacity} stateful capacity as deployed "
+                f"(rounded to stable steps); the policy limit is {self.policy_capacity_max}"
+            ]
+            if over > 0 and self.plan.ok
+            else []
+        )
+        return [*self.plan.problems, *quota]
+
+    @property
     def deployable(self) -> bool:
-        return self.plan.ok
+        return not self.problems
 
     @property
     def stoppers(self) -> list[str]:
@@ -68,7 +86,7 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        if not self.plan.ok or self.stoppers:
+        if not self.deployable or self.stoppers:
             return 1
         if self.strict and not self.validation.ok:
             return 1
@@ -229,16 +247,16 @@ def render_report(report: CheckReport, *, examples: int = 3) -> str:
         rows.append([*cells, str(len(g.categories))])
     out += _table(["name", "capacity", "needed", "rules", "bytes", "categories"], rows)
     out.append("")
-    deployed = sum(report.deployed_as(g)[1] for g in plan.groups)
+    deployed = report.deployed_capacity
     out.append(
         f"Policy totals: {len(plan.groups)} of {report.groups_max} stateful groups, "
         f"capacity {plan.total_capacity} of {report.policy_capacity_max} "
         f"({deployed} as deployed)"
     )
     stoppers = report.stoppers
-    if plan.problems or stoppers:
+    if report.problems or stoppers:
         out.append("Result: the plan cannot deploy")
-        out += [f"  - {problem}" for problem in plan.problems]
+        out += [f"  - {problem}" for problem in report.problems]
         if stoppers:
             more = f" (first 5 of {len(stoppers)})" if len(stoppers) > 5 else ""
             out.append(f"  - lines that stop a deploy even with rejectedRules: skip{more}:")

@@ -159,3 +159,27 @@ def test_console_entry_point_smoke(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Result: the plan deploys" in done.stdout
+
+
+def test_the_policy_quota_is_checked_on_capacity_as_deployed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 1,100 rules need 1,320 with headroom, but a new group is created with 1,500.
+    rules = "".join(GOOD.format(sid=i) for i in range(1, 1101))
+    path = write(tmp_path, "many.rules", rules)
+    assert main(["rules", "check", "--policy-capacity-max", "1400", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "capacity 1320 of 1400 (1500 as deployed)" in out
+    assert "take 1500 stateful capacity as deployed" in out
+    assert main(["rules", "check", "--policy-capacity-max", "1500", str(path)]) == 0
+
+
+def test_after_nat_makes_source_scoped_rules_stop_the_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scoped = 'drop tcp 10.1.0.0/16 any -> $EXTERNAL_NET 22 (msg:"ssh"; sid:7;)\n'
+    path = write(tmp_path, "nat.rules", scoped)
+    assert main(["rules", "check", str(path)]) == 0  # the firewall sees spoke addresses
+    capsys.readouterr()
+    assert main(["rules", "check", "--after-nat", str(path)]) == 1
+    assert f"{path}:1: source-not-visible-behind-nat (sid 7)" in capsys.readouterr().out

@@ -238,6 +238,19 @@ def test_skip_leaves_malformed_lines_as_errors_and_does_not_suggest_itself(
     assert "or set rules.rejectedRules: skip" not in err.value.hint
 
 
+def test_skip_is_suggested_only_when_it_would_help(tmp_path: Path) -> None:
+    malformed_only = RulesConfig.model_validate({"suricataRules": ["alert tcp any ->"]})
+    with pytest.raises(RuleError) as err:
+        plan_policy(malformed_only, home_net=HOME, base_dir=tmp_path)
+    assert "rejectedRules: skip" not in err.value.hint
+    rejected = RulesConfig.model_validate(
+        {"suricataRules": ["alert tcp any any -> any any (threshold:type limit; sid:2;)"]}
+    )
+    with pytest.raises(RuleError) as err:
+        plan_policy(rejected, home_net=HOME, base_dir=tmp_path)
+    assert "or set rules.rejectedRules: skip" in err.value.hint
+
+
 def test_missing_rule_file_is_a_config_error(tmp_path: Path) -> None:
     cfg = RulesConfig.model_validate({"ruleFiles": ["nope.rules"]})
     with pytest.raises(ConfigError) as err:
