@@ -473,13 +473,15 @@ def _errors_from_pydantic(err: ValidationError) -> list[ConfigError]:
         where = key(*loc) if loc else NAMESPACE
         msg = e["msg"].removeprefix("Value error, ")
         hint = ""
-        if loc in (("region",), (MISPLACED_REGION,)):
+        if loc == (MISPLACED_REGION,):
             # The AWS provider's key, read by egress-net too; never a namespaced copy.
-            where = "aws:region" if loc == ("region",) else MISPLACED_REGION
-            msg = "required" if e["type"] == "missing" else "unknown key"
+            where, msg = MISPLACED_REGION, "unknown key"
+            hint = "the region is the AWS provider's: remove this key and set aws:region"
+        elif loc == ("region",) and e["type"] == "missing":
+            where, msg = "aws:region", "required"
             hint = "set aws:region in Pulumi.<stack>.yaml, e.g. aws:region: us-east-1"
-            if e["type"] not in ("missing", "extra_forbidden"):
-                msg, hint = e["msg"], ""
+        elif loc == ("region",):
+            where = "aws:region"
         elif e["type"] == "extra_forbidden":
             owner = _model_at(loc[:-1])
             known = _known_fields(owner) if owner else []

@@ -6,6 +6,7 @@ arguments must surface as one of these, before any resource is declared.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -65,4 +66,14 @@ def check_output_path(option: str, path: Path) -> Path:
         raise ConfigError(option, f"{folder} is not a folder", "pick a path inside a folder")
     if path.is_dir():
         raise ConfigError(option, f"{path} is a folder", "give a file path inside it")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(option, f"cannot write {path}: permission denied", "pick another path")
     return path
+
+
+def write_output(option: str, path: Path, text: str) -> None:
+    """Write a command's output file; a failure the early check could not foresee is named."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(option, f"cannot write {path}: {err.strerror or err}") from None

@@ -26,7 +26,7 @@ from egress_net.allowlist import (
     read_current_allowlist,
     validate_entry,
 )
-from egress_net.errors import ConfigError, check_output_path
+from egress_net.errors import ConfigError, check_output_path, write_output
 from egress_net.logs import Progress, open_sources
 
 
@@ -134,13 +134,6 @@ def choose_region(option: str | None, stack_region: str | None) -> str | None:
     return option or stack_region or None
 
 
-def _write_output(path: Path, text: str, option: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as err:  # e.g. no permission: the up-front check only looks at the folder
-        raise ConfigError(option, f"cannot write {path} ({err.strerror})") from None
-
-
 def _client_factory(region: str | None, endpoint_url: str | None) -> Any:
     def make(service: str) -> Any:
         import boto3
@@ -211,7 +204,7 @@ def run_learn(args: argparse.Namespace) -> int:
     print("\nStack config snippet:")
     print(snippet, end="")
     if args.output is not None:
-        _write_output(args.output, snippet, "--output")
+        write_output("--output", args.output, snippet)
     if args.json_path is not None:
         report = learner_summary(learner)
         report["allowlist"] = {
@@ -220,7 +213,7 @@ def run_learn(args: argparse.Namespace) -> int:
             "kept": diff.kept,
             "unused": diff.unused,
         }
-        _write_output(args.json_path, json.dumps(report, indent=2) + "\n", "--json")
+        write_output("--json", args.json_path, json.dumps(report, indent=2) + "\n")
     return 0
 
 

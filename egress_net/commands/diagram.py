@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from egress_net.errors import ConfigError, check_output_path
+from egress_net.errors import ConfigError, check_output_path, write_output
 
 MERMAID_CLI = "mmdc"  # @mermaid-js/mermaid-cli, only for --format svg
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         print(text, end="")
     else:
-        args.output.write_text(text, encoding="utf-8")
+        write_output("--output", args.output, text)
         print(f"wrote {args.output}")
     return 0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from egress_net import probe as probe_lib
-from egress_net.errors import ConfigError, check_output_path
+from egress_net.errors import ConfigError, check_output_path, write_output
 from egress_net.probe import (
     PHASES,
     load_run,
@@ -91,7 +91,7 @@ def run_measure(args: argparse.Namespace) -> int:
         lambda seq: measure(seq), label, target.url, args.count, args.interval, on_sample=on_sample
     )
     print(run_summary_text(result))
-    output.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
+    write_output("--output", output, json.dumps(result.to_json(), indent=2) + "\n")
     print(f"wrote {output}")
     if result.interrupted:
         return 130

@@ -427,6 +427,7 @@ def parse_rules(text: str, *, filename: str = "<inline>") -> list[ParsedRule | P
 def _parse_text(text: str, filename: str, caches: _ParseCaches) -> list[ParsedRule | ParseFailure]:
     results: list[ParsedRule | ParseFailure] = []
     append = results.append
+    text = text.removeprefix("\ufeff")  # the byte-order mark some Windows editors write
     lines: Iterable[tuple[int, str]]
     if _CONTINUATION.search(text):
         lines = _logical_lines(text)

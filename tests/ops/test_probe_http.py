@@ -214,6 +214,21 @@ def test_probe_refuses_an_output_it_could_not_write_before_measuring(
     assert "#" not in captured.out  # refused before the first request, not after the run
 
 
+def test_a_write_that_fails_at_the_end_is_an_error_not_a_traceback(
+    http_server: RunningServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def disk_full(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    out = tmp_path / "run.json"
+    assert main(["probe", f"{http_server.base_url}/ok", "-c", "1", "-q", "-o", str(out)]) == 2
+    assert f"--output: cannot write {out}: No space left on device" in capsys.readouterr().err
+
+
 def test_probe_command_counts_failures(
     http_server: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

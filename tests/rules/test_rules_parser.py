@@ -162,3 +162,8 @@ def test_options_round_trip(options: list[tuple[str, str | None]], sid: int) -> 
     expected = [(n, v.strip() if v is not None else None) for n, v in options]
     assert list(rule.options) == [*expected, ("sid", str(sid))]
     assert rule.sid == sid
+
+
+def test_a_byte_order_mark_does_not_spoil_the_first_rule() -> None:
+    (rule,) = parse_rules('\ufeffalert tcp any any -> any any (msg:"x"; sid:1;)\n')
+    assert isinstance(rule, ParsedRule) and rule.action == "alert"
