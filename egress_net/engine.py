@@ -8,6 +8,7 @@ and serves ``StackReference`` outputs from another stack's offline run.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import hashlib
@@ -368,10 +369,22 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.offline = mocks
         self.records: list[RecordedResource] = []
+        # The SDK calls the monitor from worker threads, each of which needs its own event
+        # loop; they are closed when the run ends instead of being left to the collector.
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+
+    def _thread_loop(self) -> None:
+        self.thread_loops.add(_ensure_event_loop())
+
+    def close_thread_loops(self) -> None:
+        for loop in self.thread_loops:
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
+        self.thread_loops.clear()
 
     def ReadResource(self, request: Any) -> Any:
         """Reads (StackReference, ``get`` of existing resources) are recorded like the rest."""
-        _ensure_event_loop()
+        self._thread_loop()
         urn = self.make_urn(request.parent, request.type, request.name)
         state = rpc.deserialize_properties(request.properties)
         args = pulumi_mocks.MockResourceArgs(
@@ -418,7 +431,7 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        _ensure_event_loop()
+        self._thread_loop()
         inputs = rpc.deserialize_properties(request.object)
         if request.type.startswith("pulumi:providers:"):
             # Provider settings travel as strings, objects as JSON text.
@@ -592,8 +605,6 @@ def run_program(
         root_directory=str(source.project_dir),
     )
     pulumi_config.set_all_config(pulumi_config_strings(source.config), [])
-    import asyncio
-
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     pulumi.runtime.set_mocks(
@@ -626,7 +637,9 @@ def run_program(
             raise cause from None
         raise
     finally:
+        loop.run_until_complete(loop.shutdown_default_executor())  # the workers are done
         loop.close()
+        monitor.close_thread_loops()
         asyncio.set_event_loop(None)
         pulumi_config.set_all_config({}, [])
         settings.reset_options()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import random
 from typing import Any
@@ -453,6 +454,21 @@ def test_a_run_defers_full_collections_and_puts_the_process_back() -> None:
     with pytest.raises(ConfigError):
         synth_config(hub_config(azIds=[]))
     assert (gc.get_threshold(), runtime_resource._get_stack_trace) == (thresholds, capture)
+
+
+def test_a_run_closes_every_event_loop_it_opened() -> None:
+    # Left open, the worker threads' loops are finalised whenever the collector gets to them,
+    # at worst at interpreter exit, with errors on stderr.
+    def open_loops() -> set[int]:
+        return {
+            id(obj)
+            for obj in gc.get_objects()
+            if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_closed()
+        }
+
+    before = open_loops()
+    synth_config(hub_config())
+    assert open_loops() - before == set()
 
 
 def test_emerging_threats_sync_is_deployed_with_least_privilege_when_enabled(
