@@ -24,9 +24,9 @@ class RouteLatency:
         return f"{self.route}: {self.mean_ms} ± {self.sd_ms} ms"
 
 
-# The hops that set a route's latency, in order; the rest (ENIs, the IGW) add nothing.
-_TIMED = frozenset({HopKind.TGW, HopKind.FIREWALL, HopKind.NAT})
 TGW, FIREWALL, NAT = HopKind.TGW, HopKind.FIREWALL, HopKind.NAT
+# The hops that set a route's latency, in order; the rest (ENIs, the IGW) add nothing.
+_TIMED = frozenset({TGW, FIREWALL, NAT})
 
 # Keyed by the timed hops on the way out, in order: a firewall after the NAT gateway is
 # another route than one before it, and no measurement of it is published.

@@ -78,12 +78,14 @@ def arn_parts(policy_arn: str) -> tuple[str, str, str]:
     return parts[1], parts[3], parts[4]
 
 
-def rule_group_arn_pattern(policy_arn: str, rule_group_prefix: str) -> str:
+def sibling_arn(policy_arn: str, resource: str) -> str:
+    """A Network Firewall ARN in the policy's partition, region and account."""
     partition, region, account = arn_parts(policy_arn)
-    return (
-        f"arn:{partition}:network-firewall:{region}:{account}:"
-        f"stateful-rulegroup/{rule_group_prefix}-et-*"
-    )
+    return f"arn:{partition}:network-firewall:{region}:{account}:{resource}"
+
+
+def rule_group_arn_pattern(policy_arn: str, rule_group_prefix: str) -> str:
+    return sibling_arn(policy_arn, f"stateful-rulegroup/{rule_group_prefix}-et-*")
 
 
 def sync_policy_document(
@@ -97,7 +99,7 @@ def sync_policy_document(
     log_group_arn: str,
 ) -> dict[str, Any]:
     """The function's inline IAM policy: every statement names its resources but one."""
-    partition, region, account = arn_parts(policy_arn)
+    partition = arn_parts(policy_arn)[0]
     et_groups = rule_group_arn_pattern(policy_arn, rule_group_prefix)
     return {
         "Version": "2012-10-17",
@@ -128,9 +130,7 @@ def sync_policy_document(
                 "Sid": "ListTlsConfigurationsForThePolicySwitch",
                 "Effect": "Allow",
                 "Action": ["network-firewall:ListTLSInspectionConfigurations"],
-                "Resource": [
-                    f"arn:{partition}:network-firewall:{region}:{account}:tls-configuration/*"
-                ],
+                "Resource": [sibling_arn(policy_arn, "tls-configuration/*")],
             },
             {
                 "Sid": "ManageEtRuleGroups",

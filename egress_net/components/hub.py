@@ -312,24 +312,23 @@ class EgressHub(pulumi.ComponentResource):
                     opts=child,
                 )
                 refs.append({"resource_arn": rg.arn, "priority": group.priority})
-                self.policy_references.append(rg.arn)
             return refs
-
-        # Every rule group and TLS configuration the policy references: whoever updates the
-        # policy (the ET sync) needs UpdateFirewallPolicy on each of them too.
-        self.policy_references = [m.arn for m in spec.managed_groups]
 
         stateful_refs = groups(spec.stateful_groups)
         stateful_refs += [
             {"resource_arn": m.arn, "priority": m.priority} for m in spec.managed_groups
         ]
+        stateless_refs = groups(spec.stateless_groups)
+        # Every rule group and TLS configuration the policy references: whoever updates the
+        # policy (the ET sync) needs UpdateFirewallPolicy on each of them too.
+        self.policy_references = [r["resource_arn"] for r in stateful_refs + stateless_refs]
         policy: dict[str, Any] = {
             "stateless_default_actions": spec.stateless_default_actions,
             "stateless_fragment_default_actions": spec.stateless_default_actions,
             "stateful_default_actions": spec.stateful_default_actions,
             "stateful_engine_options": spec.stateful_engine_options,
             "stateful_rule_group_references": stateful_refs,
-            "stateless_rule_group_references": groups(spec.stateless_groups),
+            "stateless_rule_group_references": stateless_refs,
         }
         if spec.home_net:
             policy["policy_variables"] = {

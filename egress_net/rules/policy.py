@@ -383,19 +383,15 @@ def _suricata_sources(cfg: RulesConfig, base_dir: Path) -> list[ParsedRule | Par
 
 
 def _raise_for_rejections(validation: ValidationResult, skip_rejected: bool) -> None:
-    nat = [r for r in validation.rejected if r.reason == limits.R_NAT_SCOPE]
-    failures: list[tuple[str, str]] = [
-        (f.where, f"{limits.R_MALFORMED}: {f.problem}") for f in validation.parse_failures
-    ]
-    rejected = nat if skip_rejected else validation.rejected
-    failures += [(r.where, f"{r.reason} (sid {r.sid}): {r.detail}") for r in rejected]
+    failures = validation.deploy_failures(skip_rejected=skip_rejected)
     if not failures:
         return
     where, first = failures[0]
     more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-    check = "egress-net rules check --after-nat" if nat else "egress-net rules check"
+    behind_nat = any(r.reason == limits.R_NAT_SCOPE for r in validation.rejected)
+    check = "egress-net rules check --after-nat" if behind_nat else "egress-net rules check"
     hint = f"run `{check}` on the files for the full list; fix or remove these rules"
-    skippable = len(failures) > len(validation.parse_failures) + len(nat)
+    skippable = len(failures) > len(validation.deploy_failures(skip_rejected=True))
     if skip_rejected:
         hint += (
             " (rules.rejectedRules: skip leaves out rules Network Firewall rejects, but not"

@@ -56,16 +56,12 @@ class CheckReport:
     @property
     def problems(self) -> list[str]:
         """Why the plan cannot deploy; a deploy checks the policy quota on deployed capacity."""
-        over = self.deployed_capacity - self.policy_capacity_max
-        quota = (
-            [
-                f"the groups take {self.deployed_capacity} stateful capacity as deployed "
-                f"(rounded to stable steps); the policy limit is {self.policy_capacity_max}"
-            ]
-            if over > 0 and self.plan.ok
-            else []
-        )
-        return [*self.plan.problems, *quota]
+        if not self.plan.ok or self.deployed_capacity <= self.policy_capacity_max:
+            return list(self.plan.problems)
+        return [
+            f"the groups take {self.deployed_capacity} stateful capacity as deployed "
+            f"(rounded to stable steps); the policy limit is {self.policy_capacity_max}"
+        ]
 
     @property
     def deployable(self) -> bool:
@@ -74,15 +70,7 @@ class CheckReport:
     @property
     def stoppers(self) -> list[str]:
         """``file:line: problem`` of what stops a deploy even with ``rejectedRules: skip``."""
-        malformed = [
-            f"{f.where}: {limits.R_MALFORMED}: {f.problem}" for f in self.validation.parse_failures
-        ]
-        nat = [
-            f"{r.where}: {r.reason} (sid {r.sid}): {r.detail}"
-            for r in self.validation.rejected
-            if r.reason == limits.R_NAT_SCOPE
-        ]
-        return malformed + nat
+        return [f"{w}: {p}" for w, p in self.validation.deploy_failures(skip_rejected=True)]
 
     @property
     def exit_code(self) -> int:

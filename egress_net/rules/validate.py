@@ -70,6 +70,13 @@ class ValidationResult:
     def ok(self) -> bool:
         return not self.rejected and not self.parse_failures
 
+    def deploy_failures(self, *, skip_rejected: bool) -> list[tuple[str, str]]:
+        """``(where, problem)`` of what stops a deploy: malformed lines and source-scoped
+        rules behind NAT always, every other rejection unless ``rejectedRules: skip``."""
+        malformed = [(f.where, f"{limits.R_MALFORMED}: {f.problem}") for f in self.parse_failures]
+        stopping = [r for r in self.rejected if not skip_rejected or r.reason == limits.R_NAT_SCOPE]
+        return malformed + [(r.where, f"{r.reason} (sid {r.sid}): {r.detail}") for r in stopping]
+
 
 def flowbit_names(value: str | None) -> tuple[str, list[str]]:
     """``"isset,a|b"`` -> ``("isset", ["a", "b"])``; ``"noalert"`` -> ``("noalert", [])``."""
