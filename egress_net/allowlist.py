@@ -31,6 +31,7 @@ from egress_net.logs import (
     Progress,
     parse_observation,
 )
+from egress_net.text import shown
 
 # Where the stack config keeps the domain allowlist: egress-net:rules → allowDomains → domains.
 ALLOWLIST_KEY_PATH: tuple[str, ...] = ("egress-net:rules", "allowDomains", "domains")
@@ -543,13 +544,6 @@ def _stamp(epoch: float | None) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def shown(text: str) -> str:
-    """``text`` fit for a terminal: as it is when every character is printable, else quoted
-    with escapes. Log fields come from the network: an ESC sequence or a line break printed raw
-    could rewrite the screen or forge report lines."""
-    return text if text.isprintable() else repr(text)
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

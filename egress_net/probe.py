@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from egress_net import __version__
 from egress_net.errors import ConfigError
+from egress_net.text import shown
 
 PHASES: tuple[str, ...] = ("dns", "connect", "tls", "ttfb", "total")
 PERCENTILE_METHOD = "linear interpolation between closest ranks (Hyndman-Fan type 7)"
@@ -185,7 +186,8 @@ def _error_text(err: BaseException) -> str:
         return f"tls: {err.verify_message or err}"
     if isinstance(err, TimeoutError | socket.timeout):
         return "timeout"
-    return f"{type(err).__name__}: {err}"
+    # May quote the server's own bytes (BadStatusLine carries the line it got): escaped.
+    return shown(f"{type(err).__name__}: {err}")
 
 
 class Deadline:
@@ -474,6 +476,7 @@ def run_summary_text(run: ProbeRun) -> str:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    rows = [[shown(cell) for cell in row] for row in rows]  # labels and URLs from result files
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)
     ]

@@ -268,3 +268,18 @@ def test_fast_response_is_unaffected_by_the_deadline(tmp_path: Path) -> None:
     for url in _drip_server(body, 0.0):
         sample = measure_once(parse_target(url), 1, 2.0, None)
         assert sample.ok and sample.body_bytes == 5, sample.error
+
+
+def test_a_hostile_status_line_is_not_printed_raw() -> None:
+    for url in _drip_server(f"HTTP/1.1 2{ESC}]0;owned{chr(7)}\r\n\r\n".encode(), 0.0):
+        sample = measure_once(parse_target(url), 1, 2.0, None)
+        assert not sample.ok and sample.error is not None
+        assert ESC not in sample.error and chr(7) not in sample.error
+        assert "BadStatusLine" in sample.error
+
+
+def test_probe_report_escapes_labels_from_result_files() -> None:
+    from egress_net.probe import ProbeRun, report_text
+
+    text = report_text([ProbeRun(f"x{ESC}[2J", "https://example.com/", 1, 1.0, "t")])
+    assert ESC not in text and repr(f"x{ESC}[2J") in text
