@@ -4,6 +4,7 @@ destroy in protected stacks, and trusted only by their own account's services.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,3 +215,22 @@ def test_retain_on_delete_must_be_a_boolean() -> None:
         synth_config(hub_config(logs={"retainOnDelete": "sometimes"}))
     assert isinstance(caught.value, ConfigErrors)
     assert [e.where for e in caught.value.errors] == ["egress-net:logs.retainOnDelete"]
+
+
+def test_log_delivery_region_defaults_to_the_providers(tmp_path: Path) -> None:
+    """A component user who gives no region still gets a policy AWS's deliveries match."""
+    from egress_net import engine
+
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi\n"
+        "from egress_net.components.network import LogSettings, build_log_bucket\n"
+        "class Holder(pulumi.ComponentResource):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__('test:index:Holder', 'holder')\n"
+        "        build_log_bucket(self, 'solo', LogSettings(destination='s3'), {})\n"
+        "Holder()\n"
+    )
+    source = engine.StackSource(tmp_path, "t", {"aws:region": "eu-west-1"})
+    recording = engine.synth(source).recording
+    acl = _statement(recording.of_type(POLICY)[0], "AWSLogDeliveryAclCheck")
+    assert acl["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws:logs:eu-west-1:")

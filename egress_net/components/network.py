@@ -278,7 +278,9 @@ class LogSettings:
     tls: bool = False
     # Keep the log groups and the bucket when the stack is destroyed (``logs.retainOnDelete``).
     retain_on_delete: bool = False
-    region: str = ""  # where the firewalls deliver from (the log delivery's aws:SourceArn)
+    # Where the firewalls deliver from (the log delivery's aws:SourceArn); "" for the
+    # provider's region.
+    region: str = ""
 
     @property
     def log_types(self) -> tuple[str, ...]:
@@ -423,7 +425,14 @@ def build_log_bucket(
 ) -> aws.s3.Bucket:
     """The firewall log bucket: private, TLS only, versioned, encrypted, logs expire after the
     retention, and writable by the log delivery service for this account's deliveries only."""
-    account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=parent)).account_id
+    invoke = pulumi.InvokeOptions(parent=parent)
+    account = aws.get_caller_identity_output(opts=invoke).account_id
+    # The firewalls deliver from the stack's region (the provider's, unless the caller says).
+    region = (
+        pulumi.Output.from_input(logs.region)
+        if logs.region
+        else aws.get_region_output(opts=invoke).region
+    )
     key_prefix = logs.prefix.strip("/")
     return build_private_bucket(
         parent,
@@ -431,8 +440,8 @@ def build_log_bucket(
         tags,
         logs.kms_key_arn,
         [Expiry("", logs.retention_days)],
-        policy_statements=lambda arn: account.apply(
-            lambda acct: log_delivery_statements(arn, acct, logs.region, key_prefix)
+        policy_statements=lambda arn: pulumi.Output.all(account, region).apply(
+            lambda v: log_delivery_statements(arn, v[0], v[1], key_prefix)
         ),
         retain_on_delete=logs.retain_on_delete,
         # The name it had when it held only the delivery statements: a deployed stack
