@@ -309,8 +309,35 @@ class FileSource:
 
 
 @dataclass(frozen=True)
+class S3ObjectSource:
+    """One S3 object (Network Firewall writes ``.log.gz`` files), plain or gzip."""
+
+    client: Any
+    bucket: str
+    key: str
+    size: int | None = None
+
+    def describe(self) -> str:
+        return f"{S3_SCHEME}{self.bucket}/{self.key}"
+
+    def size_hint(self) -> int | None:
+        return self.size
+
+    def lines(self, on_bytes: Callable[[int], None]) -> Iterator[bytes | OverlongLine]:
+        body = self.client.get_object(Bucket=self.bucket, Key=self.key)["Body"]
+        stream = _open_maybe_gzip(_CountingReader(body, on_bytes))
+        try:
+            yield from bounded_lines(stream)
+        except (OSError, EOFError) as err:
+            raise CorruptRecord(f"{self.describe()}: {err}") from None
+        finally:
+            body.close()
+
+
+@dataclass(frozen=True)
 class S3Source:
-    """Every object under ``s3://bucket/prefix`` (Network Firewall writes ``.log.gz`` files)."""
+    """Every object under ``s3://bucket/prefix``, one source per object so that a bad line is
+    reported as ``s3://bucket/key:line``."""
 
     client: Any
     bucket: str
@@ -319,24 +346,13 @@ class S3Source:
     def describe(self) -> str:
         return f"{S3_SCHEME}{self.bucket}/{self.prefix}"
 
-    def _objects(self) -> Iterator[dict[str, Any]]:
+    def objects(self) -> list[S3ObjectSource]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
-            yield from page.get("Contents", [])
-
-    def size_hint(self) -> int | None:
-        return sum(int(obj.get("Size", 0)) for obj in self._objects())
-
-    def lines(self, on_bytes: Callable[[int], None]) -> Iterator[bytes | OverlongLine]:
-        for obj in self._objects():
-            body = self.client.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"]
-            stream = _open_maybe_gzip(_CountingReader(body, on_bytes))
-            try:
-                yield from bounded_lines(stream)
-            except (OSError, EOFError) as err:
-                raise CorruptRecord(f"s3://{self.bucket}/{obj['Key']}: {err}") from None
-            finally:
-                body.close()
+        return [
+            S3ObjectSource(self.client, self.bucket, obj["Key"], int(obj.get("Size", 0)))
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix)
+            for obj in page.get("Contents", [])
+        ]
 
 
 @dataclass(frozen=True)
@@ -396,7 +412,7 @@ def open_sources(
             bucket, _, prefix = location[len(S3_SCHEME) :].partition("/")
             if not bucket:
                 raise ConfigError(location, "no bucket name", "write s3://BUCKET/PREFIX")
-            sources.append(S3Source(_client(client_factory, "s3"), bucket, prefix))
+            sources.extend(S3Source(_client(client_factory, "s3"), bucket, prefix).objects())
         elif location.startswith(CLOUDWATCH_SCHEME):
             group = location[len(CLOUDWATCH_SCHEME) :]
             if not group:

@@ -283,3 +283,20 @@ def test_probe_report_escapes_labels_from_result_files() -> None:
 
     text = report_text([ProbeRun(f"x{ESC}[2J", "https://example.com/", 1, 1.0, "t")])
     assert ESC not in text and repr(f"x{ESC}[2J") in text
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_a_bad_line_in_s3_is_reported_by_object_and_line(
+    moto_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="fw-hostile")
+    good = record(sni="a.example.com")
+    s3.put_object(Bucket="fw-hostile", Key="p/1.log", Body=f"{good}\n{good}\n".encode())
+    nested = "[" * 100_000
+    s3.put_object(Bucket="fw-hostile", Key="p/2.log", Body=f"{good}\n{nested}\n".encode())
+    argv = ["allowlist", "learn", "s3://fw-hostile/p/", "--endpoint-url", moto_endpoint]
+    assert main([*argv, "--region", "us-east-1", "--no-progress"]) == 0
+    assert "corrupt: s3://fw-hostile/p/2.log:2: JSON nested too deeply" in capsys.readouterr().out
