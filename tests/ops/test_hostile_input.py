@@ -71,14 +71,22 @@ def test_a_line_over_the_cap_is_skipped_in_bounded_reads() -> None:
 
 
 def test_overlong_line_in_a_gzip_file_is_counted_not_loaded(tmp_path: Path) -> None:
+    import tracemalloc
+
     path = tmp_path / "big.log.gz"
-    huge = b"A" * (MAX_LINE_BYTES * 3)  # no newline: a naive reader holds all of it
+    huge = b"A" * (MAX_LINE_BYTES * 16)  # 16 MiB, no newline: a naive reader holds all of it
     path.write_bytes(gzip.compress(record(sni="a.example.com").encode() + b"\n" + huge + b"\n"))
     learner = Learner(SPOKES)
-    learner.read([FileSource(path)])
+    tracemalloc.start()
+    try:
+        learner.read([FileSource(path)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 6 * MAX_LINE_BYTES  # a few chunks at most, never the 16 MiB line
     assert learner.stats.lines == 2 and learner.stats.corrupt == 1
     (example,) = learner.stats.corrupt_examples
-    assert example.startswith(f"{path}:2: line of 3,145,729 bytes, longer than")
+    assert example.startswith(f"{path}:2: line of 16,777,217 bytes, longer than")
     assert {name for _, name in learner.names} == {"a.example.com"}
 
 
