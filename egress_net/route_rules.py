@@ -28,11 +28,12 @@ offline recording and the routing graph builds them from either adapter.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from egress_net import intent
 from egress_net.graph.model import Route as GraphRoute
 from egress_net.graph.model import RoutingGraph
 from egress_net.recording import RecordedResource, Recording
@@ -213,6 +214,43 @@ def _cidr_refusals(
 
 def all_refusals(tables: Iterable[TableSpec]) -> list[Refusal]:
     return [refusal for table in tables for refusal in refusals(table)]
+
+
+# ---------------------------------------------------------------------------------------------
+# From the routing intent (what the components will declare)
+
+_INTENT_TARGETS = {
+    "igw": TargetType.INTERNET_GATEWAY,
+    "nat": TargetType.NAT_GATEWAY,
+    "firewall": TargetType.GATEWAY_LB_ENDPOINT,
+    "tgw": TargetType.TRANSIT_GATEWAY,
+}
+
+
+def tables_in_plan(
+    plan: intent.VpcPlan, vpc_cidr: str, subnet_cidrs: Mapping[tuple[str, str], str]
+) -> list[TableSpec]:
+    """The route tables of a VPC plan as the components resolve them: ``subnet_cidrs`` by
+    (tier, AZ ID), as :func:`egress_net.addressing.carve_for_tiers` lays them out."""
+    specs = []
+    for table in plan.tables:
+        routes = []
+        for route in table.routes:
+            destination = route.destination
+            if isinstance(destination, intent.SubnetCidr):
+                destination = subnet_cidrs[(destination.tier, destination.az)]
+            target = _INTENT_TARGETS[route.target.kind]
+            routes.append(RouteSpec(destination, target, f"{route.step} → {route.target}"))
+        specs.append(
+            TableSpec(
+                name=table.name,
+                kind=TableKind.GATEWAY if table.tier == "igw-edge" else TableKind.SUBNET,
+                vpc_cidrs=(vpc_cidr,),
+                subnet_cidrs=tuple(subnet_cidrs.values()),
+                routes=tuple(routes),
+            )
+        )
+    return specs
 
 
 # ---------------------------------------------------------------------------------------------
