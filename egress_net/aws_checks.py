@@ -34,13 +34,13 @@ def refuse_what_aws_would(recording: Recording) -> None:
     problems = [
         (
             refusal.route or refusal.table,
-            f"AWS refuses this route ({refusal.source}): {refusal.problem}",
-            "route a subnet's exact CIDR, or a destination outside the VPC",
+            f"AWS would refuse this route: {refusal.problem} [{refusal.source}]",
+            refusal.hint,
         )
         for refusal in refusals_in_recording(recording)
     ]
     problems += [
-        (p.resource, f"{p.problem} ({p.source})", p.hint) for p in order_problems(recording)
+        (p.resource, f"{p.problem} [{p.source}]", p.hint) for p in order_problems(recording)
     ]
     if problems:
         raise AwsWouldRefuse(recording.stack, problems)

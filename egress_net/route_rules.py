@@ -104,6 +104,21 @@ class Refusal:
     def __str__(self) -> str:
         return f"{self.route or self.destination} in {self.table}: {self.problem} [{self.source}]"
 
+    @property
+    def hint(self) -> str:
+        return _HINTS.get(self.source, "")
+
+
+_HINTS = {
+    ROUTE_ALREADY_EXISTS: "keep one route per destination; a VPC's own CIDRs belong to its "
+    "local route (route a subnet's exact CIDR instead)",
+    SUBNET_ROUTE_TABLES: "inside the VPC, route exactly one subnet's CIDR, to a NAT gateway, a "
+    "network interface or a Gateway Load Balancer / Network Firewall endpoint",
+    GATEWAY_ROUTE_TABLES: "an edge route table routes only the VPC's subnets (exact CIDRs), "
+    "to a network interface or a Gateway Load Balancer / Network Firewall endpoint",
+    PREFIX_LIST_TO_ENDPOINT: "list the prefix list's CIDRs as separate routes",
+}
+
 
 def _network(text: str) -> Network | None:
     try:
