@@ -57,10 +57,7 @@ class NameRule:
         """Why AWS would refuse ``name`` for this type (empty when it accepts it)."""
         found = []
         if not self.min_length <= len(name) <= self.max_length:
-            found.append(
-                f"{len(name)} characters; a {self.kind} name has "
-                f"{self.min_length}-{self.max_length}"
-            )
+            found.append(f"{len(name)} characters; AWS allows {self.min_length}-{self.max_length}")
         if not self.pattern.fullmatch(name):
             found.append(f"characters outside {self.pattern.pattern}")
         if self.extra is not None and (problem := self.extra(name)):
