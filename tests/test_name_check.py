@@ -171,6 +171,8 @@ def test_synth_all_fails_on_a_stack_that_does_not_synthesize(
         if path.name in {"Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py", "rules"}:
             (tmp_path / path.name).symlink_to(path)
     (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    (tmp_path / "Pulumi.two words.yaml").write_text("config:\n  aws:region: us-east-1\n")
     assert main(["synth", "--all", "--project-dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "stack broken does not synthesize:" in out and "1 stacks failed" in out
+    assert "stack broken does not synthesize:" in out and "2 stacks failed" in out
+    assert "stack two words does not synthesize: not a stack name Pulumi accepts" in out

@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from egress_net import config, engine, name_check, synth_report
+from egress_net import config, engine, name_check, naming, synth_report
 from egress_net.errors import EgressNetError
 from egress_net.recording import Recording
 
@@ -67,6 +67,10 @@ def synth_all(project_dir: Path) -> tuple[list[Recording], dict[str, str]]:
     """Every stack's recording, and the error of each stack that does not synthesize."""
     recordings, errors = [], {}
     for stack in stacks_in(project_dir):
+        if not naming.STACK_RE.fullmatch(stack):
+            # `pulumi stack init` refuses it, so no deploy would ever run it.
+            errors[stack] = "not a stack name Pulumi accepts (letters, digits, '-', '_', '.')"
+            continue
         try:
             recordings.append(engine.synth(engine.load_source(stack, project_dir)).recording)
         except EgressNetError as err:
