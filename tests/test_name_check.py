@@ -148,9 +148,13 @@ def test_the_repository_stacks_share_an_account_without_a_collision(
 def test_a_stack_named_with_dot_and_underscore_gets_valid_distinct_names(repo: Path) -> None:
     # prod's config (the ET function, rule groups, logs) under a name Pulumi allows and
     # most AWS types do not: every name valid, none shared with prod in the same account.
+    # With a name at Pulumi's 100-character limit and one of symbols only beside them.
     prod = engine.load_source("prod", repo)
-    dotted = engine.StackSource(prod.project_dir, "team.prod_1", dict(prod.config))
-    recordings = [engine.synth(source).recording for source in (prod, dotted)]
+    odd = [
+        engine.StackSource(prod.project_dir, stack, dict(prod.config))
+        for stack in ("team.prod_1", "Team-Prod-1" + "x" * 89, "_.-")
+    ]
+    recordings = [engine.synth(source).recording for source in (prod, *odd)]
     report = name_check.check_names(recordings)
     assert report.invalid == [] and report.duplicates == []
     names = {n.name for n in report.resources if n.stack == "team.prod_1" and not n.generated}
