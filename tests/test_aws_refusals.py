@@ -109,19 +109,21 @@ def test_distributed_public_tables_route_each_az_own_workload_subnet(stack: str)
     assert checked >= 2
 
 
-def test_synth_refuses_a_route_to_the_vpc_cidr_and_names_it(
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_command_exits_2_naming_the_route_aws_would_refuse(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The routes as they were: <VPC CIDR> → firewall endpoint in every public table."""
+    from egress_net.cli import main
+
     planned = intent.distributed_spoke
 
-    def vpc_cidr_replies(az_ids: list[str], placement: intent.Placement) -> intent.VpcPlan:
+    def app_cidr_replies(az_ids: list[str], placement: intent.Placement) -> intent.VpcPlan:
         plan = planned(az_ids, placement)
         tables = tuple(
             replace(
                 t,
                 routes=tuple(
-                    replace(r, destination="10.1.0.0/16")
+                    replace(r, destination="10.1.0.0/16")  # spoke app's VPC CIDR
                     if isinstance(r.destination, intent.SubnetCidr)
                     else r
                     for r in t.routes
@@ -131,18 +133,13 @@ def test_synth_refuses_a_route_to_the_vpc_cidr_and_names_it(
         )
         return replace(plan, tables=tables)
 
-    monkeypatch.setattr(intent, "distributed_spoke", vpc_cidr_replies)
-    with pytest.raises(AwsWouldRefuse) as caught:
-        synth_config(
-            hub_config(
-                model="distributed",
-                egressVpcCidr=None,
-                spokes=[{"name": "app", "cidr": "10.1.0.0/16"}],
-            )
-        )
-    text = str(caught.value)
-    assert "app-rt-public-use1-az1-to-10-1-0-0-16" in text and "RouteAlreadyExists" in text
-    assert len(caught.value.problems) == 2  # one per AZ
+    monkeypatch.setattr(intent, "distributed_spoke", app_cidr_replies)
+    assert main(["synth", "example-distributed", "--project-dir", str(REPO)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Route app-rt-public-use1-az1-to-10-1-0-0-16: AWS would refuse")
+    assert "hint: keep one route per destination" in err
+    assert "data-rt-public" not in err  # 10.1.0.0/16 is outside spoke data's VPC
+    assert err.count("Route app-rt-public-use1-az") == 2  # one per AZ, all reported at once
 
 
 def test_the_engine_hook_names_every_refused_route() -> None:

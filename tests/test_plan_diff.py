@@ -188,3 +188,11 @@ def test_synth_save_into_a_missing_folder_fails_before_synthesizing(
     target = tmp_path / "nowhere" / "dev.json"
     assert main(["synth", "dev", "--project-dir", str(repo), "--save", str(target)]) == 2
     assert "error: --save:" in capsys.readouterr().err
+
+
+def test_synth_all_takes_no_save_or_against(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "x.json"
+    assert main(["synth", "--all", "--project-dir", str(repo), "--save", str(saved)]) == 2
+    assert "error: --all:" in capsys.readouterr().err and not saved.exists()
