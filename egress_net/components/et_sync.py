@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 import egress_net
+from egress_net import naming
 from egress_net.components.network import Expiry, build_private_bucket
 from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.et_sync.settings import SETTINGS_ENV
@@ -209,7 +210,9 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         cfg = args.config
         prefix = args.rule_group_prefix
         tags = {**args.tags, "egress-net:component": "et-sync"}
-        function_name = f"{prefix}-et-sync"[:64]
+        # Unique per account and region, valid for any stack name (egress_net.naming).
+        names = naming.of_current_stack()
+        function_name = names.lambda_function(name)
         records_prefix = cfg.bucket_prefix  # normalised by the model: "a/b/" or ""
 
         if args.bucket_name is None and not cfg.bucket:
@@ -229,7 +232,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
 
         self.parameter = aws.ssm.Parameter(
             f"{name}-version",
-            name=f"/egress-net/{prefix}/et-sync/applied-version",
+            name=names.ssm_parameter(name, "applied-version"),
             type="String",
             insecure_value="none",
             description="Emerging Threats version (tarball md5) last applied by the sync",
@@ -239,7 +242,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/lambda/{function_name}",
+            name=naming.lambda_log_group(function_name),
             retention_in_days=cfg.log_retention_days,
             kms_key_id=cfg.log_kms_key_arn,
             tags=tags,
@@ -247,6 +250,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         )
         self.role = aws.iam.Role(
             f"{name}-role",
+            name=names.iam_role(name),
             # The function runs in the account of the policy it keeps current.
             assume_role_policy=pulumi.Output.from_input(args.firewall_policy_arn).apply(
                 lambda arn: json.dumps(lambda_trust_policy(arn_parts(arn)[2]))
@@ -308,6 +312,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         )
         self.schedule = aws.cloudwatch.EventRule(
             f"{name}-schedule",
+            name=names.event_rule(name),
             schedule_expression=cfg.schedule,
             description="Runs the Emerging Threats Open sync",
             tags=tags,
