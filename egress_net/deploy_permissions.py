@@ -8,6 +8,12 @@ program's resources need, so a test can hold the documents to exactly that set.
 ``RESOURCE_ACTIONS`` maps each ``pulumi_aws`` type the program declares through such a role to
 the API calls its provider (the bridged Terraform AWS provider) makes to create, read, update
 and delete it, named as IAM actions (Service Authorization Reference). Pure data, no Pulumi.
+The calls are read from the provider's resource implementations in hashicorp/
+terraform-provider-aws (e.g. ``internal/service/ec2/transitgateway_vpc_attachment.go``: the read
+looks up the TGW and, for a TGW of the VPC's own account, its default-table association and
+propagation; ``internal/service/networkfirewall/firewall_transit_gateway_attachment_accepter.go``:
+AcceptNetworkFirewallTransitGatewayAttachment, then EC2 DescribeTransitGatewayAttachments to
+wait and read, DeleteNetworkFirewallTransitGatewayAttachment to delete).
 """
 
 from __future__ import annotations
