@@ -118,3 +118,10 @@ def test_the_docs_link_the_policies() -> None:
 def test_same_account_spoke_assumes_nothing(repo: Path) -> None:
     recording: Recording = synth_config(hub_config())
     assert types_by_role(recording) == {}
+
+
+def test_a_spoke_stack_needs_no_more_than_the_spoke_policy(prod_payments: Recording) -> None:
+    """docs/iam.md: a spoke stack runs with its account's own credentials and that policy."""
+    types = {r.type for r in prod_payments.resources if r.custom and r.type.startswith("aws:")}
+    assert types
+    assert actions_for_types(types) <= policy_actions(_load("spoke-deploy-role.json"))
