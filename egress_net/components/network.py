@@ -519,9 +519,7 @@ def build_firewall_logging(
                 retention_in_days=logs.retention_days,
                 kms_key_id=logs.kms_key_arn,
                 tags=tags_for(tags, f"{name}-{kind}-logs"),
-                opts=pulumi.ResourceOptions(
-                    parent=parent, retain_on_delete=logs.retain_on_delete
-                ),
+                opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=logs.retain_on_delete),
             )
             destination = {"logGroup": group.name}
             destination_type = "CloudWatchLogs"
