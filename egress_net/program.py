@@ -151,72 +151,110 @@ def home_net(cfg: config.StackConfig) -> list[str]:
     return nets
 
 
-def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
-    tags = {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
-    protections = Protections(
+def stack_tags(cfg: config.StackConfig) -> dict[str, str]:
+    """Tags for every resource: the stack's name, then the configured tags."""
+    return {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
+
+
+def hub_component_args(cfg: config.StackConfig, tags: dict[str, str]) -> EgressHubArgs:
+    """What the hub component is given for a validated hub config (the program and the
+    library's ``EgressHub`` build it the same way)."""
+    names = naming.of_current_stack()
+    return EgressHubArgs(
+        az_ids=cfg.az_ids,
+        az_slots=cfg.slots,
+        spoke_supernets=cfg.spoke_supernets,
+        policy=policy_spec(cfg, project_dir()),
+        model=cfg.model,
+        placement=cfg.placement,
+        single_tgw_table=cfg.transit_gateway.route_tables == "single",
+        block_spoke_to_spoke=cfg.spoke_to_spoke_intent == "blocked",
+        egress_vpc_cidr=cfg.egress_vpc_cidr,
+        inspection_vpc_cidr=cfg.inspection_vpc_cidr,
+        share_principals=cfg.share.principals,
+        auto_accept=cfg.transit_gateway.auto_accept,
+        amazon_side_asn=cfg.transit_gateway.amazon_side_asn,
+        tgw_owner_role_arn=cfg.transit_gateway.owner_role_arn,
+        region=cfg.region,
+        protections=protections_of(cfg),
+        logs=LogSettings(
+            retention_days=cfg.logs.retention_days,
+            prefix=names.path_prefix,
+            destination=cfg.logs.destination,
+            kms_key_arn=cfg.logs.kms_key_arn,
+            bucket_name=cfg.logs.bucket_name,
+            tls=cfg.firewall.tls_inspection is not None,
+            retain_on_delete=cfg.retain_logs_on_delete,
+            region=cfg.region,
+        ),
+        tags=tags,
+        names=names,
+    )
+
+
+def protections_of(cfg: config.StackConfig) -> Protections:
+    return Protections(
         delete=cfg.firewall.protections.delete,
         subnet_change=cfg.firewall.protections.subnet_change,
         policy_change=cfg.firewall.protections.policy_change,
     )
-    names = naming.of_current_stack()
-    hub = EgressHub(
-        "hub",
-        EgressHubArgs(
-            az_ids=cfg.az_ids,
-            az_slots=cfg.slots,
-            spoke_supernets=cfg.spoke_supernets,
-            policy=policy_spec(cfg, project_dir()),
-            model=cfg.model,
-            placement=cfg.placement,
-            single_tgw_table=cfg.transit_gateway.route_tables == "single",
-            block_spoke_to_spoke=cfg.spoke_to_spoke_intent == "blocked",
-            egress_vpc_cidr=cfg.egress_vpc_cidr,
-            inspection_vpc_cidr=cfg.inspection_vpc_cidr,
-            share_principals=cfg.share.principals,
-            auto_accept=cfg.transit_gateway.auto_accept,
-            amazon_side_asn=cfg.transit_gateway.amazon_side_asn,
-            tgw_owner_role_arn=cfg.transit_gateway.owner_role_arn,
-            region=cfg.region,
-            protections=protections,
-            logs=LogSettings(
-                retention_days=cfg.logs.retention_days,
-                prefix=names.path_prefix,
-                destination=cfg.logs.destination,
-                kms_key_arn=cfg.logs.kms_key_arn,
-                bucket_name=cfg.logs.bucket_name,
-                tls=cfg.firewall.tls_inspection is not None,
-                retain_on_delete=cfg.retain_logs_on_delete,
-                region=cfg.region,
-            ),
-            tags=tags,
-            names=names,
-        ),
-    )
-    et_sync = _emerging_threats_sync(cfg, hub, tags)
-    spokes: dict[str, Any] = {}
+
+
+def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
+    tags = stack_tags(cfg)
+    hub = EgressHub("hub", hub_component_args(cfg, tags))
+    et_sync = emerging_threats_sync(cfg, hub, tags)
+    spokes = declare_hub_spokes(cfg, hub, tags)
+    return hub_outputs(cfg, hub, et_sync, spokes)
+
+
+def declare_hub_spokes(
+    cfg: config.StackConfig,
+    hub: EgressHub,
+    tags: dict[str, str],
+    parent: pulumi.Resource | None = None,
+) -> dict[str, Spoke | DistributedSpoke]:
+    """The spokes a hub config lists, each attached to the hub's TGW or with its own firewall
+    (model distributed/combined). ``parent``: the stack (the program) or a library component."""
+    spokes: dict[str, Spoke | DistributedSpoke] = {}
     for spoke_cfg in cfg.spokes:
-        az_ids = cfg.spoke_az_ids(spoke_cfg)
-        entry: dict[str, Any] = {"cidr": spoke_cfg.cidr, "azIds": az_ids}
         if cfg.spoke_model(spoke_cfg) == "distributed":
-            distributed = DistributedSpoke(
+            spokes[spoke_cfg.name] = DistributedSpoke(
                 spoke_cfg.name,
                 DistributedSpokeArgs(
                     cidr=spoke_cfg.cidr,
-                    az_ids=az_ids,
+                    az_ids=cfg.spoke_az_ids(spoke_cfg),
                     az_slots=cfg.slots,
                     policy_arn=hub.policy.arn,
                     placement=cfg.placement,
-                    protections=protections,
+                    protections=protections_of(cfg),
                     logs=hub.logs,
                     tags={**tags, **spoke_cfg.tags},
                 ),
+                opts=pulumi.ResourceOptions(parent=parent),
             )
-            entry |= {"model": "distributed", "vpcId": distributed.vpc_id, "attachmentId": None}
         else:
             assert hub.tgw is not None
-            spoke = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub)
+            spokes[spoke_cfg.name] = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub, parent)
+    return spokes
+
+
+def hub_outputs(
+    cfg: config.StackConfig,
+    hub: EgressHub,
+    et_sync: EmergingThreatsSync | None,
+    spokes: Mapping[str, Spoke | DistributedSpoke],
+) -> dict[str, Any]:
+    """The hub's stack-output contract (see :func:`outputs_contract_keys`)."""
+    entries: dict[str, Any] = {}
+    for spoke_cfg in cfg.spokes:
+        spoke = spokes[spoke_cfg.name]
+        entry: dict[str, Any] = {"cidr": spoke_cfg.cidr, "azIds": cfg.spoke_az_ids(spoke_cfg)}
+        if isinstance(spoke, DistributedSpoke):
+            entry |= {"model": "distributed", "vpcId": spoke.vpc_id, "attachmentId": None}
+        else:
             entry |= {"model": "tgw", "vpcId": spoke.vpc_id, "attachmentId": spoke.attachment_id}
-        spokes[spoke_cfg.name] = entry
+        entries[spoke_cfg.name] = entry
 
     associate, propagate = hub.route_table_for("associate"), hub.route_table_for("propagate")
     main_firewall = next(iter(hub.firewalls.values()), None)
@@ -239,19 +277,19 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
         "egressVpcId": hub.vpcs["egress"].vpc.id if "egress" in hub.vpcs else None,
         "inspectionVpcId": hub.vpcs["inspection"].vpc.id if "inspection" in hub.vpcs else None,
         "emergingThreatsFunction": et_sync.function_name if et_sync else None,
-        "spokes": spokes,
+        "spokes": entries,
     }
 
 
-def _emerging_threats_sync(
-    cfg: config.StackConfig, hub: EgressHub, tags: dict[str, str]
+def emerging_threats_sync(
+    cfg: config.StackConfig, hub: EgressHub, tags: dict[str, str], name: str = "hub"
 ) -> EmergingThreatsSync | None:
     """The scheduled function that keeps Emerging Threats Open rule groups current."""
     et = cfg.rules.emerging_threats
     if not et.enabled:
         return None
     sync = EmergingThreatsSync(
-        "hub-et-sync",
+        f"{name}-et-sync",
         EmergingThreatsSyncArgs(
             firewall_policy_arn=hub.policy.arn,
             policy_references=pulumi.Output.all(*hub.policy_references),
@@ -267,7 +305,7 @@ def _emerging_threats_sync(
     # update of the policy detaches them. Run the function right after every policy change: it
     # sees the groups missing and re-attaches them instead of waiting for the schedule.
     aws.lambda_.Invocation(
-        "hub-et-sync-after-policy-change",
+        f"{name}-et-sync-after-policy-change",
         function_name=sync.function_name,
         input=json.dumps({"reason": "firewall policy updated by pulumi up"}),
         triggers={"policyUpdateToken": hub.policy.update_token},
@@ -282,9 +320,10 @@ def _declare_spoke(
     tgw_id: pulumi.Input[str],
     tags: dict[str, str],
     hub: EgressHub | None,
+    parent: pulumi.Resource | None = None,
 ) -> Spoke:
     """A spoke in this account, or in another one through a provider assuming the given role."""
-    opts = None
+    opts = pulumi.ResourceOptions(parent=parent)
     # A role in the stack's own account (when the stack names it) is no other account.
     other_account = spoke_cfg.role_arn is not None and spoke_cfg.role_account != cfg.account_id
     if other_account:
@@ -296,8 +335,9 @@ def _declare_spoke(
             assume_roles=[
                 aws.ProviderAssumeRoleArgs(role_arn=spoke_cfg.role_arn, session_name="egress-net")
             ],
+            opts=pulumi.ResourceOptions(parent=parent),
         )
-        opts = pulumi.ResourceOptions(provider=provider)
+        opts = pulumi.ResourceOptions(parent=parent, provider=provider)
     tgw_elsewhere = cfg.transit_gateway.owner_role_arn is not None
     owner_differs = (
         spoke_cfg.role_account != cfg.transit_gateway.owner_account
@@ -365,7 +405,7 @@ def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
     hub_view = cfg.model_copy(
         update={"az_ids": list(contract["azIds"]), "az_slots": int(contract["azSlots"])}
     )
-    tags = {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
+    tags = stack_tags(cfg)
     spoke = _declare_spoke(hub_view, cfg.spoke, contract["transitGatewayId"], tags, None)
     return {
         "contractVersion": config.CONTRACT_VERSION,

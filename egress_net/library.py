@@ -1,0 +1,203 @@
+"""The Python library: ``EgressHub`` and its spokes, declared from a Pulumi program of your own.
+
+The arguments are the stack config's keys as typed fields. They are validated by the same
+models and checks as a stack file (:func:`egress_net.config.validate`), when the component is
+constructed and before any child is declared; errors name the argument
+(``EgressHubArgs.spokes[1].cidr``). The resources are the program's: the component is built by
+the functions the program uses (:mod:`egress_net.program`), so both give the same network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+from pydantic.alias_generators import to_camel, to_snake
+
+from egress_net import config, program
+from egress_net.components import hub as hub_component
+from egress_net.components.spoke import DistributedSpoke, Spoke
+from egress_net.errors import ConfigError, ConfigErrors
+
+__all__ = ["ArgumentErrors", "DistributedSpoke", "EgressHub", "EgressHubArgs", "Spoke", "SpokeArgs"]
+
+DeploymentModel = Literal[
+    "egress-only", "centralized-inspection", "distributed", "combined", "tgw-attached"
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpokeArgs:
+    """A workload VPC whose internet-bound traffic goes through the hub (``spokes[i]``)."""
+
+    #: 1-32 lowercase letters, digits and '-'; part of every resource name of the spoke.
+    name: str
+    #: The spoke VPC's IPv4 CIDR, inside ``spoke_supernets`` and apart from every other spoke.
+    cidr: str
+    #: AZ IDs of the spoke's subnets, a subset of the hub's; default: all of the hub's.
+    az_ids: Sequence[str] | None = None
+    #: Another account for the spoke VPC: its ID and a role there the deployment assumes.
+    account_id: str | None = None
+    role_arn: str | None = None
+    #: Model ``combined`` only: ``distributed`` gives this spoke its own firewall and NAT.
+    model: Literal["tgw", "distributed"] | None = None
+    #: Domains only this spoke may reach (TLS SNI / HTTP host), on top of the hub's allowlist.
+    allow_domains: Sequence[str] = ()
+    #: Tags of the spoke's resources, on top of the hub's.
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EgressHubArgs:
+    """A hub: egress VPC, Network Firewall, NAT gateways, Transit Gateway, and its spokes.
+
+    The defaults are the program's: deny by default (``firewall.mode`` drop), firewall
+    protections on, logs kept 365 days, no automatic acceptance of attachments, the TGW shared
+    with no one. Nested settings take the stack config's keys (camelCase or snake_case).
+    """
+
+    #: 1-6 AZ IDs (like ``use1-az1``, never AZ names): a firewall endpoint and NAT gateway each.
+    az_ids: Sequence[str]
+    #: The address space spokes may use (the firewall's HOME_NET), e.g. ``["10.0.0.0/8"]``.
+    spoke_supernets: Sequence[str]
+    #: CIDR of the egress VPC, outside the supernets (all models but ``distributed``).
+    egress_vpc_cidr: str | None = None
+    #: Spokes declared with the hub, attached to its Transit Gateway.
+    spokes: Sequence[SpokeArgs | Mapping[str, Any]] = ()
+    #: Deployment model (README "Deployment models") and firewall placement.
+    model: DeploymentModel = "egress-only"
+    placement: Literal["before-nat", "after-nat"] = "before-nat"
+    #: Model ``centralized-inspection``: CIDR of the inspection VPC.
+    inspection_vpc_cidr: str | None = None
+    #: Traffic between spokes: through the firewall, or dropped by the TGW (default: design's).
+    spoke_to_spoke: Literal["inspected", "blocked"] | None = None
+    #: AZ slots of the subnet layout (room to add AZs later); default from ``len(az_ids)``.
+    az_slots: int | None = None
+    #: ``mode`` (drop | alert), ``protections``, ``tlsInspection``.
+    firewall: Mapping[str, Any] | None = None
+    #: The firewall rules: ``allowDomains``, ``suricataFiles``, ``emergingThreats``, ...
+    rules: Mapping[str, Any] | None = None
+    #: ``principals``: accounts, OU or organization ARNs the TGW is shared with (RAM).
+    share: Mapping[str, Any] | None = None
+    #: ``autoAccept``, ``amazonSideAsn``, ``routeTables``, ``ownerRoleArn``.
+    transit_gateway: Mapping[str, Any] | None = None
+    #: ``retentionDays``, ``destination``, ``kmsKeyArn``, ``bucketName``, ``retainOnDelete``.
+    logs: Mapping[str, Any] | None = None
+    #: Tags of every resource.
+    tags: Mapping[str, str] = field(default_factory=dict)
+    #: The AWS region (AZ IDs are checked against it); default: the stack's ``aws:region``.
+    region: str | None = None
+
+
+class ArgumentErrors(ConfigErrors):
+    """Bad component arguments; each error names the argument, e.g. ``EgressHubArgs.az_ids``."""
+
+
+def _plain(value: Any) -> Any:
+    """Arguments as the config models read them: dataclasses → camelCase mappings."""
+    if isinstance(value, SpokeArgs):
+        value = {f: getattr(value, f) for f in value.__dataclass_fields__}
+    if isinstance(value, Mapping):
+        return {to_camel(str(k)): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def raw_hub_config(args: EgressHubArgs, region: str | None) -> dict[str, Any]:
+    """The stack config (keys without namespace) the arguments stand for."""
+    raw: dict[str, Any] = {"role": "hub"}
+    for name in args.__dataclass_fields__:
+        value = getattr(args, name)
+        if name == "region":
+            continue
+        if value is not None:
+            raw[to_camel(name)] = _plain(value)
+    if region is not None:
+        raw["region"] = region
+    return raw
+
+
+_SEGMENT = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
+def argument_key(config_key: str, owner: str, style: Literal["snake", "camel"]) -> str:
+    """``egress-net:spokes[1].allowDomains`` → ``EgressHubArgs.spokes[1].allow_domains``."""
+    if config_key == "aws:region":
+        return f"{owner}.region"
+    path = config_key.removeprefix(f"{config.NAMESPACE}:")
+    if path == config.NAMESPACE or path == config_key:
+        return owner
+    if style == "snake":
+        path = _SEGMENT.sub(lambda m: to_snake(m.group(0)), path)
+    return f"{owner}.{path}"
+
+
+def validated(
+    args: EgressHubArgs, owner: str = "EgressHubArgs", style: Literal["snake", "camel"] = "snake"
+) -> config.StackConfig:
+    """The hub config of the arguments, checked like a stack file; errors keyed by argument."""
+    region = args.region or pulumi.Config("aws").get("region")
+    if region is None:
+        raise ArgumentErrors(
+            [
+                ConfigError(
+                    f"{owner}.region",
+                    "required: no region given and the stack sets no aws:region",
+                    "set aws:region in the stack's config, or give region",
+                )
+            ]
+        )
+    try:
+        return config.validate(raw_hub_config(args, region))
+    except ConfigErrors as err:
+        raise ArgumentErrors(
+            [
+                ConfigError(argument_key(e.where, owner, style), e.problem, _hint(e.hint, owner))
+                for e in err.errors
+            ]
+        ) from None
+
+
+def _hint(hint: str, owner: str) -> str:
+    # The config checks speak of stack files; arguments are given in code.
+    if "Pulumi.<stack>.yaml" in hint:
+        return f"give it in {owner}"
+    return hint
+
+
+class EgressHub(hub_component.EgressHub):
+    """The hub of centralized egress filtering and the spokes listed in its arguments.
+
+    ``outputs`` holds the hub stack-output contract of the README (``transitGatewayId``,
+    ``firewallPolicyArn``, ``spokes`` …): export it and spoke stacks of the egress-net program
+    can reference this stack as their ``hubStack``.
+    """
+
+    outputs: dict[str, Any]
+    spokes: dict[str, Spoke | DistributedSpoke]
+
+    def __init__(
+        self, name: str, args: EgressHubArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        try:
+            cfg = validated(args)  # before anything is declared
+        except ArgumentErrors as err:
+            raise program.ProgramError(err) from err
+        tags = program.stack_tags(cfg)
+        self._children_pending = True
+        super().__init__(name, program.hub_component_args(cfg, tags), opts)
+        et_sync = program.emerging_threats_sync(cfg, self, tags, name)
+        self.spokes = program.declare_hub_spokes(cfg, self, tags, parent=self)
+        self.outputs = program.hub_outputs(cfg, self, et_sync, self.spokes)
+        self._children_pending = False
+        self.register_outputs(self.outputs)
+
+    def register_outputs(self, outputs: Mapping[str, Any]) -> None:
+        # The base component registers its outputs as its constructor ends; this one declares
+        # its spokes after that, so it registers once, last, with the whole contract.
+        if not getattr(self, "_children_pending", False):
+            super().register_outputs(outputs)
