@@ -10,11 +10,13 @@ the functions the program uses (:mod:`egress_net.program`), so both give the sam
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
+from pulumi.runtime import settings as pulumi_settings
 from pydantic.alias_generators import to_camel, to_snake
 
 from egress_net import config, program
@@ -169,6 +171,31 @@ def _hint(hint: str, owner: str) -> str:
     return hint
 
 
+# The hub already declared in each running program (keyed by its root stack resource).
+_HUB_OF_STACK: weakref.WeakKeyDictionary[pulumi.Resource, str] = weakref.WeakKeyDictionary()
+
+
+def check_one_hub_per_stack(name: str) -> None:
+    """A second hub would claim the first one's rule group names, which carry the project and
+    stack but not the hub: CreateRuleGroup fails with InvalidRequestException for a name in
+    use in the account and region (see the network-firewall rule in ``naming.NAME_RULES``)."""
+    root = pulumi_settings.get_root_resource()
+    if root is None:
+        return
+    first = _HUB_OF_STACK.setdefault(root, name)
+    if first != name:
+        raise ArgumentErrors(
+            [
+                ConfigError(
+                    f"EgressHub({name!r})",
+                    f"this stack already declares EgressHub({first!r}); a stack holds one hub",
+                    "put the spokes of both into one hub's spokes, or the second hub in "
+                    "another stack",
+                )
+            ]
+        )
+
+
 class EgressHub(hub_component.EgressHub):
     """The hub of centralized egress filtering and the spokes listed in its arguments.
 
@@ -184,6 +211,7 @@ class EgressHub(hub_component.EgressHub):
         self, name: str, args: EgressHubArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         try:
+            check_one_hub_per_stack(name)
             cfg = validated(args)  # before anything is declared
         except ArgumentErrors as err:
             raise program.ProgramError(err) from err

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import egress_net
-from egress_net import cli, engine
+from egress_net import cli, config, engine
 from egress_net.errors import ConfigErrors
 from egress_net.graph.checks import run_checks
 from egress_net.graph.from_recording import graph_from_recordings
@@ -60,6 +60,7 @@ def test_the_example_program_synthesizes_as_its_own_project() -> None:
     # The spokes are the hub's children: one component a platform team declares.
     assert {s.parent for s in spokes} == {hubs[0].urn}
     assert set(recording.outputs["spokes"]) == {"orders", "billing"}
+    assert recording.outputs["contractVersion"] == config.CONTRACT_VERSION
 
 
 def test_the_example_program_verifies_offline(capsys: pytest.CaptureFixture[str]) -> None:
@@ -212,3 +213,24 @@ def test_secure_defaults_are_the_programs(tmp_path: Path) -> None:
     (tgw,) = recording.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")
     assert tgw.inputs["autoAcceptSharedAttachments"] == "disable"
     assert recording.of_type("aws:ram/resourceShare:ResourceShare") == []
+
+
+def test_a_second_hub_in_one_stack_is_refused_before_it_declares_anything(
+    tmp_path: Path,
+) -> None:
+    folder = _library_program(
+        tmp_path,
+        """
+        for name, cidr in (("a", "100.64.0.0/24"), ("b", "100.64.1.0/24")):
+            EgressHub(name, EgressHubArgs(
+                az_ids=["use1-az1"], egress_vpc_cidr=cidr, spoke_supernets=["10.0.0.0/8"],
+            ))
+        """,
+    )
+    with pytest.raises(egress_net.ArgumentErrors) as caught:
+        _synth(folder)
+    assert caught.value.where == "EgressHub('b')"
+    assert "already declares EgressHub('a')" in caught.value.problem
+    # The first hub is complete; nothing of the second one was declared.
+    hubs = [r for r in caught.value.registered if r.type == "egress-net:index:EgressHub"]
+    assert [h.name for h in hubs] == ["a"]

@@ -19,6 +19,6 @@ hub = EgressHub(
     ),
 )
 
-pulumi.export("transitGatewayId", hub.outputs["transitGatewayId"])
-pulumi.export("firewallPolicyArn", hub.outputs["firewallPolicyArn"])
-pulumi.export("spokes", hub.outputs["spokes"])
+# The hub stack-output contract: spoke stacks of the egress-net program can reference this stack.
+for key, value in hub.outputs.items():
+    pulumi.export(key, value)
