@@ -204,23 +204,25 @@ class EgressHub(hub_component.EgressHub):
     can reference this stack as their ``hubStack``.
     """
 
-    outputs: dict[str, Any]
-    spokes: dict[str, Spoke | DistributedSpoke]
+    # How errors name the arguments: Python names here, the schema's in the component provider.
+    _argument_style: Literal["snake", "camel"] = "snake"
 
     def __init__(
         self, name: str, args: EgressHubArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         try:
             check_one_hub_per_stack(name)
-            cfg = validated(args)  # before anything is declared
+            cfg = validated(args, style=self._argument_style)  # before anything is declared
         except ArgumentErrors as err:
             raise program.ProgramError(err) from err
         tags = program.stack_tags(cfg)
         self._children_pending = True
         super().__init__(name, program.hub_component_args(cfg, tags), opts)
         et_sync = program.emerging_threats_sync(cfg, self, tags, name)
-        self.spokes = program.declare_hub_spokes(cfg, self, tags, parent=self)
-        self.outputs = program.hub_outputs(cfg, self, et_sync, self.spokes)
+        self.spokes: dict[str, Spoke | DistributedSpoke] = program.declare_hub_spokes(
+            cfg, self, tags, parent=self
+        )
+        self.outputs: dict[str, Any] = program.hub_outputs(cfg, self, et_sync, self.spokes)
         self._children_pending = False
         self.register_outputs(self.outputs)
 
