@@ -9,6 +9,7 @@ the functions the program uses (:mod:`egress_net.program`), so both give the sam
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,8 @@ from typing import Any, Literal
 
 import pulumi
 from pulumi.runtime import settings as pulumi_settings
-from pydantic.alias_generators import to_camel, to_snake
+from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 
 from egress_net import config, program
 from egress_net.components import hub as hub_component
@@ -99,11 +101,15 @@ class ArgumentErrors(ConfigErrors):
 
 
 def _plain(value: Any) -> Any:
-    """Arguments as the config models read them: dataclasses → camelCase mappings."""
+    """Arguments as the config models read them. Only the arguments' own names are turned into
+    the config's camelCase: nested mappings are passed as given (the models take snake_case or
+    camelCase field names) so that tag keys and rule variable names stay exactly as written."""
     if isinstance(value, SpokeArgs):
-        value = {f: getattr(value, f) for f in value.__dataclass_fields__}
-    if isinstance(value, Mapping):
-        return {to_camel(str(k)): _plain(v) for k, v in value.items() if v is not None}
+        return {
+            to_camel(f): _plain(getattr(value, f))
+            for f in value.__dataclass_fields__
+            if getattr(value, f) is not None
+        }
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
@@ -123,7 +129,30 @@ def raw_hub_config(args: EgressHubArgs, region: str | None) -> dict[str, Any]:
     return raw
 
 
-_SEGMENT = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+@functools.cache
+def _python_names() -> dict[str, str]:
+    """Every config field's camelCase key → its Python name, across the config models."""
+    names: dict[str, str] = {}
+    seen: set[type[BaseModel]] = set()
+    todo: list[type[BaseModel]] = [config.StackConfig]
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field_info in model.model_fields.items():
+            names[field_info.alias or name] = name
+            todo.extend(_models_in(field_info.annotation))
+    return names
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def argument_key(config_key: str, owner: str, style: Literal["snake", "camel"]) -> str:
@@ -134,7 +163,8 @@ def argument_key(config_key: str, owner: str, style: Literal["snake", "camel"]) 
     if path == config.NAMESPACE or path == config_key:
         return owner
     if style == "snake":
-        path = _SEGMENT.sub(lambda m: to_snake(m.group(0)), path)
+        names = _python_names()
+        path = _WORD.sub(lambda m: names.get(m.group(0), m.group(0)), path)
     return f"{owner}.{path}"
 
 
@@ -196,6 +226,36 @@ def check_one_hub_per_stack(name: str) -> None:
         )
 
 
+# The hub's name starts the names of its resources, log groups and rule groups, as a spoke's
+# name does (Network Firewall names: [a-zA-Z0-9-]; see naming.NAME_RULES).
+_HUB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
+
+
+def check_names(name: str, cfg: config.StackConfig) -> None:
+    """The hub's name fits in resource names, and no spoke's resource names can be the hub's
+    (the program reserves ``hub`` for its hub; a library hub reserves its own name)."""
+    errors: list[ConfigError] = []
+    if not _HUB_NAME.match(name):
+        errors.append(
+            ConfigError(
+                f"EgressHub({name!r})",
+                "is not a valid hub name: it starts the names of the hub's resources",
+                "use 1-32 lowercase letters, digits and '-', starting with a letter",
+            )
+        )
+    for i, spoke in enumerate(cfg.spokes):
+        if spoke.name == name or spoke.name.startswith(f"{name}-"):
+            errors.append(
+                ConfigError(
+                    f"EgressHubArgs.spokes[{i}].name",
+                    f"{spoke.name!r} would share resource names with the hub {name!r}",
+                    f"name the spoke without the prefix {name}-, or the hub otherwise",
+                )
+            )
+    if errors:
+        raise ArgumentErrors(errors)
+
+
 class EgressHub(hub_component.EgressHub):
     """The hub of centralized egress filtering and the spokes listed in its arguments.
 
@@ -213,6 +273,7 @@ class EgressHub(hub_component.EgressHub):
         try:
             check_one_hub_per_stack(name)
             cfg = validated(args, style=self._argument_style)  # before anything is declared
+            check_names(name, cfg)
         except ArgumentErrors as err:
             raise program.ProgramError(err) from err
         tags = program.stack_tags(cfg)

@@ -144,7 +144,7 @@ def declared(rec: Recording) -> dict[tuple[str, str], Any]:
         ),
         (
             'rules={"allowDomain": {"domains": ["example.com"]}}',
-            "EgressHubArgs.rules.allow_domain",
+            "EgressHubArgs.rules.allowDomain",
             "unknown key",
         ),
     ],
@@ -234,3 +234,47 @@ def test_a_second_hub_in_one_stack_is_refused_before_it_declares_anything(
     # The first hub is complete; nothing of the second one was declared.
     hubs = [r for r in caught.value.registered if r.type == "egress-net:index:EgressHub"]
     assert [h.name for h in hubs] == ["a"]
+
+
+def test_tag_keys_and_rule_variable_names_are_kept_as_written(tmp_path: Path) -> None:
+    folder = _library_program(
+        tmp_path,
+        """
+        EgressHub("hub", EgressHubArgs(
+            az_ids=["use1-az1"], egress_vpc_cidr="100.64.0.0/24", spoke_supernets=["10.0.0.0/8"],
+            spokes=[SpokeArgs(name="app", cidr="10.1.0.0/16", tags={"cost_center": "a1"})],
+            tags={"data_class": "internal"},
+        ))
+        """,
+    )
+    recording = _synth(folder)
+    spoke_vpcs = [
+        r for r in recording.of_type("aws:ec2/vpc:Vpc") if r.inputs["tags"].get("Name") == "app-vpc"
+    ]
+    assert spoke_vpcs, [r.inputs["tags"] for r in recording.of_type("aws:ec2/vpc:Vpc")]
+    assert spoke_vpcs[0].inputs["tags"]["cost_center"] == "a1"
+    assert spoke_vpcs[0].inputs["tags"]["data_class"] == "internal"
+
+
+@pytest.mark.parametrize(
+    ("hub", "spoke", "key"),
+    [
+        ("Egress_Hub", "app", "EgressHub('Egress_Hub')"),
+        ("egress", "egress", "EgressHubArgs.spokes[0].name"),
+        ("egress", "egress-orders", "EgressHubArgs.spokes[0].name"),
+    ],
+)
+def test_hub_and_spoke_names_cannot_clash_in_resource_names(
+    tmp_path: Path, hub: str, spoke: str, key: str
+) -> None:
+    folder = _library_program(
+        tmp_path,
+        f"""
+        EgressHub({hub!r}, EgressHubArgs(
+            az_ids=["use1-az1"], egress_vpc_cidr="100.64.0.0/24", spoke_supernets=["10.0.0.0/8"],
+            spokes=[SpokeArgs(name={spoke!r}, cidr="10.1.0.0/16")],
+        ))
+        """,
+    )
+    err = _library_error(folder)
+    assert [e.where for e in err.errors] == [key]
