@@ -13,7 +13,7 @@ import functools
 import re
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pulumi
@@ -23,7 +23,8 @@ from pydantic.alias_generators import to_camel
 
 from egress_net import config, program
 from egress_net.components import hub as hub_component
-from egress_net.components.spoke import DistributedSpoke, Spoke
+from egress_net.components import spoke as spoke_component
+from egress_net.components.spoke import DistributedSpoke
 from egress_net.errors import ConfigError, ConfigErrors
 
 __all__ = ["ArgumentErrors", "DistributedSpoke", "EgressHub", "EgressHubArgs", "Spoke", "SpokeArgs"]
@@ -35,10 +36,13 @@ DeploymentModel = Literal[
 
 @dataclass(frozen=True, kw_only=True)
 class SpokeArgs:
-    """A workload VPC whose internet-bound traffic goes through the hub (``spokes[i]``)."""
+    """A workload VPC whose internet-bound traffic goes through the hub: an entry of
+    ``EgressHubArgs.spokes``, or a :class:`Spoke` of its own attached to a hub of another stack
+    (``hub_stack``)."""
 
     #: 1-32 lowercase letters, digits and '-'; part of every resource name of the spoke.
-    name: str
+    #: Required in ``EgressHubArgs.spokes``; a ``Spoke`` takes its resource name.
+    name: str | None = None
     #: The spoke VPC's IPv4 CIDR, inside ``spoke_supernets`` and apart from every other spoke.
     cidr: str
     #: AZ IDs of the spoke's subnets, a subset of the hub's; default: all of the hub's.
@@ -52,6 +56,11 @@ class SpokeArgs:
     allow_domains: Sequence[str] = ()
     #: Tags of the spoke's resources, on top of the hub's.
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: A ``Spoke`` of its own: the hub's stack (``org/project/stack``), whose stack-output
+    #: contract gives the Transit Gateway, AZs and layout the spoke is checked against.
+    hub_stack: str | None = None
+    #: A ``Spoke`` of its own: the AWS region (default: the stack's ``aws:region``).
+    region: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,7 +181,15 @@ def validated(
     args: EgressHubArgs, owner: str = "EgressHubArgs", style: Literal["snake", "camel"] = "snake"
 ) -> config.StackConfig:
     """The hub config of the arguments, checked like a stack file; errors keyed by argument."""
-    region = args.region or pulumi.Config("aws").get("region")
+    region = _region(args.region, owner)
+    try:
+        return config.validate(raw_hub_config(args, region))
+    except ConfigErrors as err:
+        raise keyed(err, owner, style) from None
+
+
+def _region(given: str | None, owner: str) -> str:
+    region = given or pulumi.Config("aws").get("region")
     if region is None:
         raise ArgumentErrors(
             [
@@ -183,15 +200,41 @@ def validated(
                 )
             ]
         )
+    return region
+
+
+def keyed(
+    err: ConfigErrors, owner: str, style: Literal["snake", "camel"], strip: str = ""
+) -> ArgumentErrors:
+    """Config errors renamed after the arguments; ``strip``: a config prefix the arguments
+    do not have (a spoke stack's ``spoke.``)."""
+    return ArgumentErrors(
+        [
+            ConfigError(
+                argument_key(e.where.replace(strip, f"{config.NAMESPACE}:", 1), owner, style)
+                if strip
+                else argument_key(e.where, owner, style),
+                e.problem,
+                _hint(e.hint, owner),
+            )
+            for e in err.errors
+        ]
+    )
+
+
+def validated_spoke(
+    name: str, args: SpokeArgs, owner: str = "SpokeArgs", style: Literal["snake", "camel"] = "snake"
+) -> config.StackConfig:
+    """The spoke-stack config of a ``Spoke``'s arguments, checked like a stack file."""
+    region = _region(args.region, owner)
+    entry = _plain(replace(args, name=args.name or name, hub_stack=None, region=None))
+    raw = {"role": "spoke", "region": region, "hubStack": args.hub_stack, "spoke": entry}
+    if args.hub_stack is None:
+        raw.pop("hubStack")
     try:
-        return config.validate(raw_hub_config(args, region))
+        return config.validate(raw)
     except ConfigErrors as err:
-        raise ArgumentErrors(
-            [
-                ConfigError(argument_key(e.where, owner, style), e.problem, _hint(e.hint, owner))
-                for e in err.errors
-            ]
-        ) from None
+        raise keyed(err, owner, style, strip=f"{config.NAMESPACE}:spoke.") from None
 
 
 def _hint(hint: str, owner: str) -> str:
@@ -280,9 +323,8 @@ class EgressHub(hub_component.EgressHub):
         self._children_pending = True
         super().__init__(name, program.hub_component_args(cfg, tags), opts)
         et_sync = program.emerging_threats_sync(cfg, self, tags, name)
-        self.spokes: dict[str, Spoke | DistributedSpoke] = program.declare_hub_spokes(
-            cfg, self, tags, parent=self
-        )
+        self.spokes: dict[str, spoke_component.Spoke | DistributedSpoke]
+        self.spokes = program.declare_hub_spokes(cfg, self, tags, parent=self)
         self.outputs: dict[str, Any] = program.hub_outputs(cfg, self, et_sync, self.spokes)
         self._children_pending = False
         self.register_outputs(self.outputs)
@@ -292,3 +334,41 @@ class EgressHub(hub_component.EgressHub):
         # its spokes after that, so it registers once, last, with the whole contract.
         if not getattr(self, "_children_pending", False):
             super().register_outputs(outputs)
+
+
+class Spoke(spoke_component.Spoke):
+    """A spoke VPC attached to the Transit Gateway of a hub declared by another stack.
+
+    The hub's stack-output contract (read through a stack reference) gives the Transit Gateway,
+    AZ IDs and subnet layout; the spoke is checked against it before it declares anything.
+    ``outputs`` is the spoke stack-output contract of the README.
+    """
+
+    _argument_style: Literal["snake", "camel"] = "snake"
+
+    def __init__(
+        self, name: str, args: SpokeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        style = self._argument_style
+        try:
+            cfg = validated_spoke(name, args, style=style)
+        except ArgumentErrors as err:
+            raise program.ProgramError(err) from err
+        assert cfg.spoke is not None and cfg.hub_stack is not None
+        beside = pulumi.ResourceOptions(parent=opts.parent if opts else None)
+        hub_ref = pulumi.StackReference(f"{name}-hub", stack_name=cfg.hub_stack, opts=beside)
+        try:
+            hub_view, contract = program.checked_hub_view(cfg, program.read_stack_outputs(hub_ref))
+        except ConfigErrors as err:
+            keyed_err = keyed(err, "SpokeArgs", style, strip=f"{config.NAMESPACE}:spoke.")
+            raise program.ProgramError(keyed_err) from err
+        spoke_args, spoke_opts = program.spoke_component_args(
+            hub_view,
+            cfg.spoke,
+            contract["transitGatewayId"],
+            program.stack_tags(cfg),
+            None,
+            parent=beside.parent,
+        )
+        super().__init__(name, spoke_args, pulumi.ResourceOptions.merge(opts, spoke_opts))
+        self.outputs: dict[str, Any] = program.spoke_stack_outputs(hub_view, self)

@@ -323,6 +323,20 @@ def _declare_spoke(
     parent: pulumi.Resource | None = None,
 ) -> Spoke:
     """A spoke in this account, or in another one through a provider assuming the given role."""
+    args, opts = spoke_component_args(cfg, spoke_cfg, tgw_id, tags, hub, parent)
+    return Spoke(spoke_cfg.name, args, opts=opts)
+
+
+def spoke_component_args(
+    cfg: config.StackConfig,
+    spoke_cfg: config.SpokeConfig,
+    tgw_id: pulumi.Input[str],
+    tags: dict[str, str],
+    hub: EgressHub | None,
+    parent: pulumi.Resource | None = None,
+) -> tuple[SpokeArgs, pulumi.ResourceOptions]:
+    """What a spoke component is given (the program and the library's ``Spoke`` alike); the
+    provider for another account is declared here."""
     opts = pulumi.ResourceOptions(parent=parent)
     # A role in the stack's own account (when the stack names it) is no other account.
     other_account = spoke_cfg.role_arn is not None and spoke_cfg.role_account != cfg.account_id
@@ -359,19 +373,16 @@ def _declare_spoke(
                 opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
             )
 
-    return Spoke(
-        spoke_cfg.name,
-        SpokeArgs(
-            cidr=spoke_cfg.cidr,
-            az_ids=cfg.spoke_az_ids(spoke_cfg),
-            az_slots=cfg.slots,
-            transit_gateway_id=tgw_id,
-            tags={**tags, **spoke_cfg.tags},
-            attach_after=list(hub.attachment_prerequisites) if hub else [],
-            accept_attachment=accept,
-        ),
-        opts=opts,
+    args = SpokeArgs(
+        cidr=spoke_cfg.cidr,
+        az_ids=cfg.spoke_az_ids(spoke_cfg),
+        az_slots=cfg.slots,
+        transit_gateway_id=tgw_id,
+        tags={**tags, **spoke_cfg.tags},
+        attach_after=list(hub.attachment_prerequisites) if hub else [],
+        accept_attachment=accept,
     )
+    return args, opts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,7 +399,17 @@ def read_stack_outputs(ref: pulumi.StackReference) -> dict[str, Any]:
 def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
     assert cfg.spoke is not None and cfg.hub_stack is not None
     hub_ref = pulumi.StackReference(cfg.hub_stack)
-    contract = read_stack_outputs(hub_ref)
+    hub_view, contract = checked_hub_view(cfg, read_stack_outputs(hub_ref))
+    tags = stack_tags(cfg)
+    spoke = _declare_spoke(hub_view, cfg.spoke, contract["transitGatewayId"], tags, None)
+    return spoke_stack_outputs(hub_view, spoke)
+
+
+def checked_hub_view(
+    cfg: config.StackConfig, contract: dict[str, Any]
+) -> tuple[config.StackConfig, dict[str, Any]]:
+    """A spoke config checked against its hub's stack-output contract, with the hub's AZs and
+    layout; ConfigErrors when the spoke does not fit the hub."""
     errors = config.check_spoke_against_hub(cfg, contract)
     if errors:
         raise ConfigErrors(errors)
@@ -405,17 +426,21 @@ def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
     hub_view = cfg.model_copy(
         update={"az_ids": list(contract["azIds"]), "az_slots": int(contract["azSlots"])}
     )
-    tags = stack_tags(cfg)
-    spoke = _declare_spoke(hub_view, cfg.spoke, contract["transitGatewayId"], tags, None)
+    return hub_view, contract
+
+
+def spoke_stack_outputs(hub_view: config.StackConfig, spoke: Spoke) -> dict[str, Any]:
+    """A spoke stack's outputs (README, Stack-output contract)."""
+    assert hub_view.spoke is not None
     return {
         "contractVersion": config.CONTRACT_VERSION,
-        "hubStack": cfg.hub_stack,
+        "hubStack": hub_view.hub_stack,
         "spoke": {
-            "name": cfg.spoke.name,
+            "name": hub_view.spoke.name,
             "vpcId": spoke.vpc_id,
             "attachmentId": spoke.attachment_id,
-            "cidr": cfg.spoke.cidr,
-            "azIds": hub_view.spoke_az_ids(cfg.spoke),
+            "cidr": hub_view.spoke.cidr,
+            "azIds": hub_view.spoke_az_ids(hub_view.spoke),
         },
     }
 

@@ -278,3 +278,66 @@ def test_hub_and_spoke_names_cannot_clash_in_resource_names(
     )
     err = _library_error(folder)
     assert [e.where for e in err.errors] == [key]
+
+
+SPOKE_STACK_PROGRAM = """
+import pulumi
+from egress_net import EgressHub, EgressHubArgs, Spoke, SpokeArgs
+
+if pulumi.get_stack() == "hub":
+    component = EgressHub("hub", EgressHubArgs(
+        az_ids=["use1-az1", "use1-az2"], egress_vpc_cidr="100.64.0.0/24",
+        spoke_supernets=["10.0.0.0/8"],
+    ))
+else:
+    component = Spoke("orders", SpokeArgs(SPOKE_ARGS))
+for key, value in component.outputs.items():
+    pulumi.export(key, value)
+"""
+
+
+def _two_stack_project(folder: Path, spoke_args: str) -> Path:
+    _library_program(folder, "")
+    (folder / "__main__.py").write_text(SPOKE_STACK_PROGRAM.replace("SPOKE_ARGS", spoke_args))
+    for stack in ("hub", "orders"):
+        (folder / f"Pulumi.{stack}.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    return folder
+
+
+def test_a_spoke_of_its_own_attaches_to_a_hub_of_another_stack(tmp_path: Path) -> None:
+    folder = _two_stack_project(
+        tmp_path, 'cidr="10.30.0.0/16", hub_stack="acme/platform-net/hub", tags={"team": "o"}'
+    )
+    result = engine.synth(engine.load_source("orders", folder))
+    spoke = result.recording
+    (hub,) = result.referenced.values()
+    (component,) = spoke.of_type("egress-net:index:Spoke")
+    assert component.name == "orders"
+    assert component.parent is None or "pulumi:pulumi:Stack" in component.parent
+    (attachment,) = spoke.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
+    (tgw,) = hub.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")
+    assert attachment.inputs["transitGatewayId"] == tgw.id
+    assert spoke.outputs["spoke"]["name"] == "orders"
+    assert spoke.outputs["spoke"]["azIds"] == ["use1-az1", "use1-az2"]
+    assert run_checks(graph_from_recordings([spoke, hub])).ok
+
+
+@pytest.mark.parametrize(
+    ("spoke_args", "key", "problem"),
+    [
+        ('cidr="10.30.0.0/16"', "SpokeArgs.hub_stack", "required"),
+        ('cidr="10.30.0.1/16", hub_stack="hub"', "SpokeArgs.cidr", "host bits"),
+        # Checked against the hub's contract: outside its supernets.
+        ('cidr="192.168.0.0/16", hub_stack="hub"', "SpokeArgs.cidr", "outside the spoke supernets"),
+        ('cidr="10.30.0.0/16", hub_stack="hub", az_ids=["use1-az3"]', "SpokeArgs.az_ids", ""),
+    ],
+)
+def test_a_spoke_of_its_own_is_checked_before_it_declares_anything(
+    tmp_path: Path, spoke_args: str, key: str, problem: str
+) -> None:
+    folder = _two_stack_project(tmp_path, spoke_args)
+    with pytest.raises(egress_net.ArgumentErrors) as caught:
+        engine.synth(engine.load_source("orders", folder))
+    err = caught.value
+    assert any(e.where.startswith(key) and problem in e.problem for e in err.errors), err
+    assert [r.type for r in err.registered if r.type.startswith("aws:")] == []
