@@ -277,7 +277,49 @@ class EgressHub(library.EgressHub):
         )
 
 
-COMPONENTS: list[type[pulumi.ComponentResource]] = [EgressHub]
+class SpokeArgs(TypedDict):
+    """The arguments of a Spoke attached to the hub of another stack."""
+
+    cidr: str
+    """The spoke VPC's IPv4 CIDR, inside the hub's spokeSupernets."""
+    hub_stack: str
+    """The hub's stack (org/project/stack): its outputs give the TGW, AZs and layout."""
+    name: NotRequired[str]
+    """The spoke's name in resource names (default: the resource name)."""
+    az_ids: NotRequired[list[str]]
+    """AZ IDs of the spoke's subnets, a subset of the hub's (default: all of them)."""
+    account_id: NotRequired[str]
+    """Another account for the spoke VPC (12 digits), with roleArn."""
+    role_arn: NotRequired[str]
+    """A role in that account the deployment assumes to create the spoke."""
+    tags: NotRequired[dict[str, str]]
+    """Tags of the spoke's resources."""
+    region: NotRequired[str]
+    """The AWS region (default: the stack's aws:region)."""
+
+
+class Spoke(library.Spoke):
+    """A spoke VPC attached to the Transit Gateway of a hub declared by another stack; its
+    internet-bound traffic passes the hub's firewall."""
+
+    vpc_id: pulumi.Output[str]
+    """The spoke VPC."""
+    attachment_id: pulumi.Output[str]
+    """The spoke's Transit Gateway attachment."""
+
+    _argument_style = "camel"
+
+    def __init__(
+        self, name: str, args: SpokeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        try:
+            plain = {k: _plain_value(v, f"SpokeArgs.{_camel(k)}") for k, v in args.items()}
+        except library.ArgumentErrors as err:
+            raise library.program.ProgramError(err) from err
+        super().__init__(name, library.SpokeArgs(**plain), opts)
+
+
+COMPONENTS: list[type[pulumi.ComponentResource]] = [EgressHub, Spoke]
 
 
 def package_schema(version: str | None = None) -> dict[str, Any]:

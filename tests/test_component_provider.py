@@ -178,12 +178,12 @@ def test_the_plugin_entry_point_hosts_the_components_under_the_package_name(
     monkeypatch.setattr(experimental, "component_provider_host", host)
     runpy.run_path(str(REPO / "provider" / "__main__.py"), run_name="__main__")
     assert hosted == {
-        "components": [component_provider.EgressHub],
+        "components": [component_provider.EgressHub, component_provider.Spoke],
         "name": "egress-net",
         "version": egress_net.__version__,
     }
     # The SDK names each component's type token after its class: the token stays stable.
-    assert [c.__name__ for c in hosted["components"]] == ["EgressHub"]
+    assert [c.__name__ for c in hosted["components"]] == ["EgressHub", "Spoke"]
 
 
 def test_the_yaml_example_builds_a_verified_network_through_the_provider(tmp_path: Path) -> None:
@@ -208,3 +208,70 @@ def test_the_yaml_example_builds_a_verified_network_through_the_provider(tmp_pat
     recording = engine.synth(source).recording
     assert len(recording.of_type("egress-net:index:Spoke")) == 2
     assert run_checks(graph_from_recordings([recording])).ok
+
+
+SPOKE_STACKS_PROGRAM = """
+import pulumi
+import egress_net
+from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.server import ComponentInitError
+from egress_net import EgressHub, EgressHubArgs, Spoke, SpokeArgs
+from egress_net.component_provider import COMPONENTS, PACKAGE
+
+if pulumi.get_stack() == "hub":
+    hub = EgressHub("hub", EgressHubArgs(
+        az_ids=["use1-az1", "use1-az2"], egress_vpc_cidr="100.64.0.0/24",
+        spoke_supernets=["10.0.0.0/8"],
+    ))
+    for key, value in hub.outputs.items():
+        pulumi.export(key, value)
+elif pulumi.get_stack() == "library":
+    Spoke("orders", SpokeArgs(
+        cidr="10.30.0.0/16", hub_stack="acme/platform-net/hub", az_ids=["use1-az2"],
+        tags={"team": "orders"},
+    ))
+else:
+    provider = ComponentProvider(COMPONENTS, PACKAGE, None, egress_net.__version__)
+    try:
+        provider.construct("orders", "egress-net:index:Spoke", INPUTS, None)
+    except ComponentInitError as err:
+        raise err.inner from None
+"""
+
+
+def _spoke_stacks(folder: Path, inputs: dict[str, Any]) -> Path:
+    _project(folder, f"INPUTS = {inputs!r}\n" + SPOKE_STACKS_PROGRAM)
+    for stack in ("hub", "library", "wire"):
+        (folder / f"Pulumi.{stack}.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    return folder
+
+
+def test_a_wire_spoke_builds_what_the_library_spoke_builds(tmp_path: Path) -> None:
+    inputs = {
+        "cidr": "10.30.0.0/16",
+        "hubStack": "acme/platform-net/hub",
+        "azIds": ["use1-az2"],
+        "tags": {"team": "orders"},
+    }
+    folder = _spoke_stacks(tmp_path, inputs)
+    wire = engine.synth(engine.load_source("wire", folder)).recording
+    library = engine.synth(engine.load_source("library", folder)).recording
+
+    def spoke_resources(rec: Recording) -> dict[tuple[str, str], Any]:
+        # The stack's own tag differs (egress-net:stack is the stack name).
+        found = declared(rec)
+        for inputs in found.values():
+            if isinstance(inputs, dict) and isinstance(inputs.get("tags"), dict):
+                inputs["tags"].pop("egress-net:stack", None)
+        return found
+
+    assert spoke_resources(wire) == spoke_resources(library)
+    assert len(wire.of_type("aws:ec2/subnet:Subnet")) == 2  # one AZ: workload and TGW subnets
+
+
+def test_a_wire_spoke_names_its_arguments_in_errors(tmp_path: Path) -> None:
+    folder = _spoke_stacks(tmp_path, {"cidr": "192.168.0.0/16", "hubStack": "hub"})
+    with pytest.raises(ConfigErrors) as caught:
+        engine.synth(engine.load_source("wire", folder))
+    assert [e.where for e in caught.value.errors] == ["SpokeArgs.cidr"]
+    assert [r for r in caught.value.registered if r.type.startswith("aws:")] == []
