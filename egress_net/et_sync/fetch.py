@@ -137,6 +137,8 @@ def _get(url: str, deadline: _Deadline, max_bytes: int) -> tuple[int, str, str |
             connection.request("GET", path, headers={"User-Agent": "egress-net-et-sync"})
             # Kept here: the connection forgets its socket once a response says it will close.
             sock = connection.sock
+            if sock is not None:
+                sock.settimeout(deadline.remaining(url))  # the headers wait in the same budget
             response = connection.getresponse()
             if response.status != 200:
                 return response.status, response.reason, response.getheader("Location"), b""

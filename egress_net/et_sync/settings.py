@@ -91,7 +91,16 @@ class SyncSettings:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        """Compact: Lambda allows 4 KB for all of a function's environment variables. A
+        group with an ARN is written without its name (the ARN ends with it)."""
+        data = asdict(self)
+        data["groups"] = [
+            {"arn": g.arn, "capacity": g.capacity}
+            if g.arn.endswith(f"/{g.name}")
+            else {"name": g.name, "capacity": g.capacity, "arn": g.arn}
+            for g in self.groups
+        ]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> SyncSettings:
@@ -111,12 +120,16 @@ class SyncSettings:
         try:
             if "groups" in values:
                 values["groups"] = tuple(
-                    GroupSlot(**slot)  # type: ignore[arg-type]
+                    GroupSlot(
+                        name=str(slot.get("name") or str(slot["arn"]).rsplit("/", 1)[-1]),
+                        capacity=int(slot["capacity"]),
+                        arn=str(slot.get("arn", "")),
+                    )
                     for slot in values["groups"]  # type: ignore[attr-defined]
                 )
             return cls(**values)  # type: ignore[arg-type]
-        except TypeError as err:
-            raise SyncError(SETTINGS_ENV, f"malformed settings: {err}", "redeploy") from err
+        except (TypeError, KeyError, AttributeError, ValueError) as err:
+            raise SyncError(SETTINGS_ENV, f"malformed settings: {err!r}", "redeploy") from err
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SyncSettings:
