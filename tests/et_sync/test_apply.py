@@ -45,10 +45,16 @@ def test_placeholder_never_changes_a_verdict() -> None:
     that never occurs (TEST-NET-1 to itself)."""
     from egress_net.rules.parser import parse_rules
 
+    from egress_net.rules.validate import validate_rules
+    from egress_net.rules.variables import RuleVariables
+
     (rule,) = parse_rules(placeholder_rules(0))
     assert rule.action == "alert"
     assert rule.src == rule.dst == "192.0.2.0/32"
     assert placeholder_rules(0) != placeholder_rules(1)  # one sid per group
+    # and Network Firewall accepts it as it stands (the rules layer's checks)
+    result = validate_rules([rule], variables=RuleVariables.for_home_net(["10.0.0.0/8"]))
+    assert result.accepted == [rule] and not result.rejected
 
 
 def test_fills_every_group_from_its_describe_token() -> None:
