@@ -17,7 +17,7 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from egress_net import addressing, config
+from egress_net import addressing, config, naming
 from egress_net.components.et_sync import (
     EmergingThreatsGroups,
     EmergingThreatsGroupsArgs,
@@ -173,7 +173,7 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
         subnet_change=cfg.firewall.protections.subnet_change,
         policy_change=cfg.firewall.protections.policy_change,
     )
-    log_prefix = f"/egress-net/{pulumi.get_stack()}"
+    names = naming.of_current_stack()
     spec = policy_spec(cfg, project_dir())
     check_emerging_threats_fit(cfg, spec)
     et_groups = _emerging_threats_groups(cfg, tags)
@@ -200,13 +200,14 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
             protections=protections,
             logs=LogSettings(
                 retention_days=cfg.logs.retention_days,
-                prefix=log_prefix,
+                prefix=names.path_prefix,
                 destination=cfg.logs.destination,
                 kms_key_arn=cfg.logs.kms_key_arn,
                 bucket_name=cfg.logs.bucket_name,
                 tls=cfg.firewall.tls_inspection is not None,
             ),
             tags=tags,
+            names=names,
         ),
     )
     et_sync = _emerging_threats_sync(cfg, hub, et_groups, tags)
@@ -260,10 +261,6 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
     }
 
 
-def et_rule_group_prefix() -> str:
-    return f"egress-net-{pulumi.get_stack()}"
-
-
 def check_emerging_threats_fit(cfg: config.StackConfig, spec: FirewallPolicySpec) -> None:
     """The declared ET groups and the hub's own groups must fit one policy's quotas."""
     et = cfg.rules.emerging_threats
@@ -307,7 +304,6 @@ def _emerging_threats_groups(
         "hub-et-groups",
         EmergingThreatsGroupsArgs(
             config=et,
-            rule_group_prefix=et_rule_group_prefix(),
             home_net=et.home_net or home_net(cfg),
             external_net=external_net(cfg),
             tags=tags,
@@ -330,7 +326,6 @@ def _emerging_threats_sync(
         "hub-et-sync",
         EmergingThreatsSyncArgs(
             groups=groups.groups,
-            rule_group_prefix=et_rule_group_prefix(),
             home_net=et.home_net or home_net(cfg),
             external_net=external_net(cfg),
             firewall_mode=cfg.firewall.mode,

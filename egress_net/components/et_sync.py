@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 import egress_net
+from egress_net import naming
 from egress_net.components.network import build_private_bucket, tags_for
 from egress_net.et_sync.apply import PLACEHOLDER_DESCRIPTION, placeholder_rules
 from egress_net.et_sync.handler import METRIC_DIMENSION, METRIC_NAMESPACE
@@ -61,7 +62,6 @@ class EtGroupRef:
 @dataclass
 class EmergingThreatsGroupsArgs:
     config: EmergingThreatsConfig
-    rule_group_prefix: str
     home_net: Sequence[str]
     # Set for a TGW-attached firewall: it has no VPC CIDR to derive EXTERNAL_NET from.
     external_net: Sequence[str] = ()
@@ -96,8 +96,10 @@ class EmergingThreatsGroups(pulumi.ComponentResource):
         super().__init__(GROUPS_COMPONENT_TYPE, name, None, opts)
         cfg = args.config
         self.groups = []
-        names = cfg.group_names(args.rule_group_prefix)
-        for index, group_name in enumerate(names):
+        # Unique per account and region, valid for any stack name (egress_net.naming).
+        names = naming.of_current_stack()
+        for index, key in enumerate(cfg.group_keys()):
+            group_name = names.rule_group(key)
             group = aws.networkfirewall.RuleGroup(
                 f"{name}-{index + 1}",
                 name=group_name,
@@ -119,7 +121,6 @@ class EmergingThreatsSyncArgs:
     """What the program passes in; ``bucket_name`` may be an Output."""
 
     groups: Sequence[EtGroupRef]
-    rule_group_prefix: str
     home_net: Sequence[str]
     external_net: Sequence[str] = ()
     firewall_mode: str = "drop"
@@ -228,9 +229,10 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         super().__init__(COMPONENT_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         cfg = args.config
-        prefix = args.rule_group_prefix
         tags = {**args.tags, "egress-net:component": "et-sync"}
-        function_name = f"{prefix}-et-sync"[:64]
+        # Unique per account and region, valid for any stack name (egress_net.naming).
+        names = naming.of_current_stack()
+        function_name = names.lambda_function(name)
         records_prefix = cfg.bucket_prefix  # normalised by the model: "a/b/" or ""
 
         if args.bucket_name is None and not cfg.bucket:
@@ -241,7 +243,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
 
         self.parameter = aws.ssm.Parameter(
             f"{name}-version",
-            name=f"/egress-net/{prefix}/et-sync/applied-version",
+            name=names.ssm_parameter(name, "applied-version"),
             type="String",
             insecure_value="none",
             description="Emerging Threats version (tarball md5) last applied by the sync",
@@ -251,14 +253,17 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/lambda/{function_name}",
+            name=naming.lambda_log_group(function_name),
             retention_in_days=cfg.log_retention_days,
             tags=tags,
             opts=child,
         )
-        self.alarm_topic = aws.sns.Topic(f"{name}-alarms", tags=tags, opts=child)
+        self.alarm_topic = aws.sns.Topic(
+            f"{name}-alarms", name=names.sns_topic(f"{name}-alarms"), tags=tags, opts=child
+        )
         self.role = aws.iam.Role(
             f"{name}-role",
+            name=names.iam_role(name),
             assume_role_policy=json.dumps(
                 {
                     "Version": "2012-10-17",
@@ -341,6 +346,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         )
         aws.cloudwatch.MetricAlarm(
             f"{name}-failed",
+            name=names.alarm(f"{name}-failed"),
             alarm_description="The Emerging Threats sync failed; the last applied rules stay in "
             "force. See the function's log (event et_sync_result).",
             namespace="AWS/Lambda",
@@ -358,6 +364,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         )
         aws.cloudwatch.MetricAlarm(
             f"{name}-capacity-short",
+            name=names.alarm(f"{name}-capacity-short"),
             alarm_description="The Emerging Threats rules outgrew the declared groups; the "
             "last applied rules stay in force. Raise rules.emergingThreats.groupCapacity (or "
             "groups) as the plan in the records bucket says, and run pulumi up.",
@@ -376,6 +383,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         )
         self.schedule = aws.cloudwatch.EventRule(
             f"{name}-schedule",
+            name=names.event_rule(name),
             schedule_expression=cfg.schedule,
             description="Runs the Emerging Threats Open sync",
             tags=tags,

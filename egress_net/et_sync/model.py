@@ -141,13 +141,15 @@ class EmergingThreatsConfig(BaseModel):
             raise ValueError(f"categories both included and excluded: {both}")
         return self
 
+    def group_keys(self) -> list[str]:
+        """The declared ET groups' names before the stack's token (egress_net.naming). The
+        capacity is in the name: a new capacity is a new group, created before the old one is
+        deleted."""
+        return [f"et-{index + 1}-c{self.group_capacity}" for index in range(self.groups)]
+
     def group_names(self, rule_group_prefix: str) -> list[str]:
-        """Names of the declared ET groups (capacity in the name: a new capacity is a new
-        group, created before the old one is deleted)."""
-        return [
-            f"{rule_group_prefix}-et-{index + 1}-c{self.group_capacity}"
-            for index in range(self.groups)
-        ]
+        """The groups' names under a plain prefix, for a local dry run."""
+        return [f"{rule_group_prefix}-{key}" for key in self.group_keys()]
 
     def to_settings(
         self,

@@ -44,7 +44,6 @@ def test_placeholder_never_changes_a_verdict() -> None:
     """Pass would open, drop could block: the placeholder only alerts, on an address pair
     that never occurs (TEST-NET-1 to itself)."""
     from egress_net.rules.parser import parse_rules
-
     from egress_net.rules.validate import validate_rules
     from egress_net.rules.variables import RuleVariables
 

@@ -106,7 +106,6 @@ def _declare(config: EmergingThreatsConfig, **extra: Any) -> None:
             "hub-et-groups",
             EmergingThreatsGroupsArgs(
                 config=config,
-                rule_group_prefix="hub",
                 home_net=["10.0.0.0/8"],
                 external_net=external,
             ),
@@ -115,7 +114,6 @@ def _declare(config: EmergingThreatsConfig, **extra: Any) -> None:
             "hub-et-sync",
             EmergingThreatsSyncArgs(
                 groups=groups.groups,
-                rule_group_prefix="hub",
                 home_net=["10.0.0.0/8"],
                 external_net=external,
                 config=config,
@@ -147,15 +145,21 @@ def test_declares_function_role_schedule_parameter_and_bucket(mocks: RecordingMo
     assert function["handler"] == "egress_net.et_sync.handler.handler"
     # No reserved concurrency: it fails in accounts at the unreserved minimum (new ones).
     assert "reservedConcurrentExecutions" not in function
+    # Project and stack in every name another stack in the account could also want.
+    assert function["name"] == "egress-net-test-hub-et-sync"
+    assert mocks.one("aws:iam/role:Role")["name"] == "egress-net-test-hub-et-sync"
+    assert mocks.one("aws:cloudwatch/eventRule:EventRule")["name"] == "egress-net-test-hub-et-sync"
+    assert mocks.one("aws:sns/topic:Topic")["name"] == "egress-net-test-hub-et-sync-alarms"
     settings = SyncSettings.from_env(function["environment"]["variables"])
     assert [(g.name, g.capacity, g.arn) for g in settings.groups] == [
-        (f"hub-et-{i}-c2000", 2000, GROUP_ARN.format(f"hub-et-{i}-c2000")) for i in (1, 2, 3)
+        (f"egress-net-test-et-{i}-c2000", 2000, GROUP_ARN.format(f"egress-net-test-et-{i}-c2000"))
+        for i in (1, 2, 3)
     ]
     assert settings.firewall_mode == "drop"
     assert settings.home_net == ("10.0.0.0/8",)
     assert settings.exclude_categories == ("info",)
     assert settings.ids_to_ips_categories == ("malware",)
-    assert settings.version_parameter == "/egress-net/hub/et-sync/applied-version"
+    assert settings.version_parameter == "/egress-net/test/hub-et-sync/applied-version"
     assert settings.bucket == "hub-et-sync-records-bucket"
     assert settings.prefix == "et-sync/"
 
@@ -167,7 +171,7 @@ def test_declares_function_role_schedule_parameter_and_bucket(mocks: RecordingMo
     parameter = mocks.one("aws:ssm/parameter:Parameter")
     assert parameter["insecureValue"] == "none"  # readable by the function, not a secret
     assert mocks.one("aws:cloudwatch/logGroup:LogGroup") == {
-        "name": "/aws/lambda/hub-et-sync",
+        "name": "/aws/lambda/egress-net-test-hub-et-sync",
         "retentionInDays": 90,
         "tags": {"egress-net:component": "et-sync"},
     }
@@ -208,7 +212,9 @@ def test_declared_groups_start_harmless_and_pulumi_leaves_their_rules_alone(
     groups = sorted(
         mocks.of_type("aws:networkfirewall/ruleGroup:RuleGroup"), key=lambda g: g.inputs["name"]
     )
-    assert [g.inputs["name"] for g in groups] == [f"hub-et-{i}-c2000" for i in (1, 2, 3)]
+    assert [g.inputs["name"] for g in groups] == [
+        f"egress-net-test-et-{i}-c2000" for i in (1, 2, 3)
+    ]
     for index, group in enumerate(groups):
         assert group.inputs["capacity"] == 2000 and group.inputs["type"] == "STATEFUL"
         rules = group.inputs["ruleGroup"]["rulesSource"]["rulesString"]
@@ -254,15 +260,17 @@ def test_the_role_can_only_fill_the_declared_groups(mocks: RecordingMocks) -> No
     }
     assert "network-firewall:UpdateFirewallPolicy" not in actions
     assert resources["FillTheDeclaredEtGroups"] == [
-        GROUP_ARN.format(f"hub-et-{i}-c2000") for i in (1, 2, 3)
+        GROUP_ARN.format(f"egress-net-test-et-{i}-c2000") for i in (1, 2, 3)
     ]
     assert resources["AppliedVersion"] == [
-        "arn:aws:ssm:eu-west-1:111122223333:parameter/egress-net/hub/et-sync/applied-version"
+        "arn:aws:ssm:eu-west-1:111122223333:parameter/egress-net/test/hub-et-sync/applied-version"
     ]
     assert resources["ManifestsAndRejectReports"] == [
         "arn:aws:s3:::hub-et-sync-records-bucket/et-sync/*"
     ]
-    log_group = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/hub-et-sync"
+    log_group = (
+        "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/egress-net-test-hub-et-sync"
+    )
     assert resources["OwnLogs"] == [log_group, f"{log_group}:log-stream:*"]
     assert resources["FailureNotices"] == [TOPIC_ARN]
     assert not any("*" == arn for arns in resources.values() for arn in arns)
@@ -279,9 +287,9 @@ def test_failed_runs_and_capacity_shortage_raise_alarms(mocks: RecordingMocks) -
         for a in mocks.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     }
     assert alarms["Errors"]["namespace"] == "AWS/Lambda"
-    assert alarms["Errors"]["dimensions"] == {"FunctionName": "hub-et-sync"}
+    assert alarms["Errors"]["dimensions"] == {"FunctionName": "egress-net-test-hub-et-sync"}
     assert alarms["CapacityShort"]["namespace"] == "EgressNet/EtSync"
-    assert alarms["CapacityShort"]["dimensions"] == {"FunctionName": "hub-et-sync"}
+    assert alarms["CapacityShort"]["dimensions"] == {"FunctionName": "egress-net-test-hub-et-sync"}
     for alarm in alarms.values():
         assert alarm["alarmActions"] == [TOPIC_ARN]
         assert alarm["threshold"] == 1
@@ -307,7 +315,7 @@ def test_the_settings_fit_lambdas_environment_quota_with_the_most_groups(
     assert size <= 4096, size
     settings = SyncSettings.from_env(variables)
     assert len(settings.groups) == 20
-    assert settings.groups[19].name == "hub-et-20-c2000"
+    assert settings.groups[19].name == "egress-net-test-et-20-c2000"
 
 
 def test_memory_leaves_room_above_the_extract_cap(mocks: RecordingMocks) -> None:
