@@ -40,6 +40,9 @@ from egress_net.et_sync.settings import FUNCTION_MEMORY_MB, SETTINGS_ENV, GroupS
 COMPONENT_TYPE = "egress-net:index:EmergingThreatsSync"
 GROUPS_COMPONENT_TYPE = "egress-net:index:EmergingThreatsGroups"
 # What the function writes into the declared groups; Pulumi leaves these alone after create.
+# The engine keeps the old inputs of ignored paths (pulumi/pulumi#2657, "the engine simply
+# replaces the values of input properties in the goal state with old inputs"), also when a
+# capacity change replaces a group: the new group starts from what the state last held.
 FUNCTION_WRITES = ["ruleGroup.rulesSource", "ruleGroup.ruleVariables", "description"]
 HANDLER = "egress_net.et_sync.handler.handler"
 RUNTIME = "python3.12"
