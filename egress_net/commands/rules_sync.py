@@ -69,7 +69,11 @@ def register(subparsers: Any) -> None:
         "--ips", action="append", metavar="CATEGORY", default=None, help="alert → drop"
     )
     parser.add_argument("--home-net", action="append", metavar="CIDR", default=None)
-    parser.add_argument("--prefix", default="egress-net", help="the hub's rule group prefix")
+    parser.add_argument(
+        "--prefix",
+        default="egress-net",
+        help="what the ET group names start with: the stack's token, e.g. egress-net-prod",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout, seconds")
     parser.add_argument(
         "--progress",
