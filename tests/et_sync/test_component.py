@@ -29,6 +29,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.parents: dict[str, tuple[str, str]] = {}
         self.urns: dict[str, str] = {}
         self.ignore_changes: dict[str, list[str]] = {}
+        self.delete_before_replace: dict[str, bool] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(args)
@@ -68,6 +69,7 @@ class ParentRecordingMonitor(MockMonitor):
         response = super().RegisterResource(request)
         self.recorder.parents[request.name] = (request.type, request.parent)
         self.recorder.ignore_changes[request.name] = list(request.ignoreChanges)
+        self.recorder.delete_before_replace[request.name] = request.deleteBeforeReplace
         self.recorder.urns[request.name] = response.urn
         return response
 
@@ -227,6 +229,24 @@ def test_declared_groups_start_harmless_and_pulumi_leaves_their_rules_alone(
     for name in ("hub-et-groups-1", "hub-et-groups-2", "hub-et-groups-3"):
         assert mocks.ignore_changes[name] == FUNCTION_WRITES
     assert mocks.ignore_changes["hub-et-sync-function"] == []
+
+
+def test_a_new_capacity_is_a_new_group_created_before_the_old_is_deleted(
+    mocks: RecordingMocks,
+) -> None:
+    """Capacity is fixed at creation (CreateRuleGroup): the same logical group gets a new
+    physical name, so Pulumi replaces it, creating the new one while the policy still
+    references the old, and deleting the old one last."""
+    bigger = EmergingThreatsConfig.model_validate(
+        {**CONFIG.model_dump(by_alias=True), "groupCapacity": 2500}
+    )
+    _declare(bigger)
+    by_logical = {
+        g.name: g.inputs for g in mocks.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    }
+    assert by_logical["hub-et-groups-1"]["name"] == "egress-net-test-et-1-c2500"
+    assert by_logical["hub-et-groups-1"]["capacity"] == 2500
+    assert mocks.delete_before_replace["hub-et-groups-1"] is False
 
 
 def test_groups_of_a_tgw_attached_firewall_set_home_and_external_net(
