@@ -31,7 +31,7 @@ import pulumi_aws as aws
 
 import egress_net
 from egress_net import naming
-from egress_net.components.network import build_private_bucket, tags_for
+from egress_net.components.network import Expiry, build_private_bucket, tags_for
 from egress_net.et_sync.apply import PLACEHOLDER_DESCRIPTION, placeholder_rules
 from egress_net.et_sync.handler import METRIC_DIMENSION, METRIC_NAMESPACE
 from egress_net.et_sync.model import EmergingThreatsConfig
@@ -50,6 +50,8 @@ RUNTIME = "python3.12"
 PACKAGED_FOLDERS = ("et_sync", "rules")
 PACKAGED_TOP_LEVEL = ("__init__.py", "errors.py")
 EXCLUDED_MODULES = frozenset({"model.py"})
+# Manifests and reject reports of versions older than this are of no use to anyone.
+RECORDS_RETENTION_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,9 @@ class EmergingThreatsSyncArgs:
     # An existing bucket for the manifests; a private bucket is created when None.
     bucket_name: pulumi.Input[str] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Keep the log group and the records bucket on `pulumi destroy` (the stack's
+    # logs.retainOnDelete).
+    retain_on_delete: bool = False
 
 
 def lambda_code_files(package_root: Path | None = None) -> dict[str, Path]:
@@ -152,6 +157,25 @@ def arn_parts(arn: str) -> tuple[str, str, str]:
     if len(parts) < 6 or parts[2] != "network-firewall":
         raise ValueError(f"not a Network Firewall ARN: {arn!r}")
     return parts[1], parts[3], parts[4]
+
+
+def lambda_trust_policy(account: str) -> dict[str, Any]:
+    """Who may assume the function's role: Lambda, for functions of this account only.
+    ``aws:SourceAccount`` closes the cross-service confused deputy (IAM User Guide, "The
+    confused deputy problem": use aws:SourceArn/aws:SourceAccount in trust policies of service
+    roles). ``aws:SourceArn`` is left out: the role exists before the function it would name,
+    and Lambda checks at CreateFunction that it can assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }
+        ],
+    }
 
 
 def sync_policy_document(
@@ -239,7 +263,16 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         records_prefix = cfg.bucket_prefix  # normalised by the model: "a/b/" or ""
 
         if args.bucket_name is None and not cfg.bucket:
-            bucket = build_private_bucket(self, f"{name}-records", tags)
+            bucket = build_private_bucket(
+                self,
+                f"{name}-records",
+                tags,
+                expiries=[
+                    Expiry(f"{records_prefix}{folder}/", RECORDS_RETENTION_DAYS)
+                    for folder in ("manifests", "rejected", "plans")
+                ],
+                retain_on_delete=args.retain_on_delete,
+            )
             bucket_name: pulumi.Output[str] = bucket.bucket
         else:
             bucket_name = pulumi.Output.from_input(args.bucket_name or cfg.bucket)
@@ -258,8 +291,9 @@ class EmergingThreatsSync(pulumi.ComponentResource):
             f"{name}-logs",
             name=naming.lambda_log_group(function_name),
             retention_in_days=cfg.log_retention_days,
+            kms_key_id=cfg.log_kms_key_arn,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_on_delete),
         )
         self.alarm_topic = aws.sns.Topic(
             f"{name}-alarms", name=names.sns_topic(f"{name}-alarms"), tags=tags, opts=child
@@ -267,17 +301,9 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             name=names.iam_role(name),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
+            # The function runs in the account of the groups it fills.
+            assume_role_policy=args.groups[0].arn.apply(
+                lambda arn: json.dumps(lambda_trust_policy(arn_parts(arn)[2]))
             ),
             tags=tags,
             opts=child,

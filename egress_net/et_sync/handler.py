@@ -190,6 +190,7 @@ def _sync(
             prefix=settings.prefix,
             record=manifest.capacity_record(plan, settings.groups, applied_at=now().isoformat()),
             rejected=rejected,
+            expected_owner=settings.account,
         )
         log("over_capacity", problems=list(plan.problems), plan=key)
         return {"status": "over-capacity", "version": plan.version, "plan": key}
@@ -223,6 +224,8 @@ def _sync(
         prefix=settings.prefix,
         manifest=record,
         rejected=rejected,
+        # The records bucket belongs to the hub's account, the groups'.
+        expected_owner=settings.account,
     )
     manifest.write_applied_version(clients.ssm, settings.version_parameter, plan.version)
     return {

@@ -73,6 +73,13 @@ class SyncSettings:
         return self.md5_url or f"{self.source_url}.md5"
 
     @property
+    def account(self) -> str:
+        """The hub's account (that of the declared groups), or "" for a local dry run."""
+        arn = self.groups[0].arn if self.groups else ""
+        parts = arn.split(":")
+        return parts[4] if len(parts) > 5 else ""
+
+    @property
     def converts_to_drop(self) -> tuple[str, ...]:
         """Categories whose alert rules become drop: none in alert mode."""
         return () if self.firewall_mode == "alert" else self.ids_to_ips_categories

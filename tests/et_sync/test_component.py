@@ -190,8 +190,8 @@ def test_children_are_parented_to_the_component(mocks: RecordingMocks) -> None:
     children = [name for name, (_kind, parent) in mocks.parents.items() if parent == component_urn]
     # function, role, policy, schedule, target, permission, parameter, log group, alarm
     # topic, on-failure config, two alarms, and the records bucket with its public access
-    # block and encryption
-    assert len(children) == 15
+    # block, encryption, versioning, lifecycle and policy
+    assert len(children) == 18
     groups_urn = mocks.urns["hub-et-groups"]
     assert sorted(n for n, (_kind, parent) in mocks.parents.items() if parent == groups_urn) == [
         "hub-et-groups-1",
