@@ -25,7 +25,7 @@ from egress_net import config, program
 from egress_net.components import hub as hub_component
 from egress_net.components import spoke as spoke_component
 from egress_net.components.spoke import DistributedSpoke
-from egress_net.errors import ConfigError, ConfigErrors
+from egress_net.errors import ConfigError, ConfigErrors, EgressNetError
 
 __all__ = ["ArgumentErrors", "DistributedSpoke", "EgressHub", "EgressHubArgs", "Spoke", "SpokeArgs"]
 
@@ -313,16 +313,24 @@ class EgressHub(hub_component.EgressHub):
     def __init__(
         self, name: str, args: EgressHubArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        beside = opts.parent if opts else None
         try:
             check_one_hub_per_stack(name)
             cfg = validated(args, style=self._argument_style)  # before anything is declared
             check_names(name, cfg)
-        except ArgumentErrors as err:
+            tags = program.stack_tags(cfg)
+            try:
+                # The policy's Emerging Threats groups are declared first, beside the hub.
+                spec, et_groups = program.hub_policy(cfg, tags, name, beside)
+            except ArgumentErrors:
+                raise
+            except ConfigErrors as err:
+                raise keyed(err, "EgressHubArgs", self._argument_style) from None
+        except EgressNetError as err:
             raise program.ProgramError(err) from err
-        tags = program.stack_tags(cfg)
         self._children_pending = True
-        super().__init__(name, program.hub_component_args(cfg, tags), opts)
-        et_sync = program.emerging_threats_sync(cfg, self, tags, name)
+        super().__init__(name, program.hub_component_args(cfg, tags, spec), opts)
+        et_sync = program.emerging_threats_sync(cfg, self, et_groups, tags, name)
         self.spokes: dict[str, spoke_component.Spoke | DistributedSpoke]
         self.spokes = program.declare_hub_spokes(cfg, self, tags, parent=self)
         self.outputs: dict[str, Any] = program.hub_outputs(cfg, self, et_sync, self.spokes)

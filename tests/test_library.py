@@ -76,7 +76,11 @@ def test_the_library_declares_what_the_program_declares_for_the_same_config(
 ) -> None:
     """Same project, same stack, same settings: the same resources with the same inputs (the
     library nests the spokes under its hub; the program keeps them at the stack's root)."""
-    program = synth_config(hub_config(rules={"allowDomains": {"domains": [".example.com"]}}))
+    rules = {
+        "allowDomains": {"domains": [".example.com"]},
+        "emergingThreats": {"enabled": True, "schedule": "rate(6 hours)"},
+    }
+    program = synth_config(hub_config(rules=rules))
     folder = _library_program(
         tmp_path,
         """
@@ -88,7 +92,10 @@ def test_the_library_declares_what_the_program_declares_for_the_same_config(
                 SpokeArgs(name="app", cidr="10.1.0.0/16"),
                 {"name": "data", "cidr": "10.2.0.0/16"},
             ],
-            rules={"allow_domains": {"domains": [".example.com"]}},
+            rules={
+                "allow_domains": {"domains": [".example.com"]},
+                "emerging_threats": {"enabled": True, "schedule": "rate(6 hours)"},
+            },
         ))
         """,
         project="egress-net",
@@ -97,6 +104,7 @@ def test_the_library_declares_what_the_program_declares_for_the_same_config(
 
     assert declared(library) == declared(program)
     assert len(declared(library)) > 50
+    assert library.of_type("egress-net:index:EmergingThreatsSync")
 
 
 def declared(rec: Recording) -> dict[tuple[str, str], Any]:
@@ -341,3 +349,17 @@ def test_a_spoke_of_its_own_is_checked_before_it_declares_anything(
     err = caught.value
     assert any(e.where.startswith(key) and problem in e.problem for e in err.errors), err
     assert [r.type for r in err.registered if r.type.startswith("aws:")] == []
+
+
+def test_an_emerging_threats_quota_error_names_the_argument(tmp_path: Path) -> None:
+    folder = _library_program(
+        tmp_path,
+        """
+        EgressHub("hub", EgressHubArgs(
+            az_ids=["use1-az1"], egress_vpc_cidr="100.64.0.0/24", spoke_supernets=["10.0.0.0/8"],
+            rules={"emergingThreats": {"enabled": True, "groups": 10, "groupCapacity": 3000}},
+        ))
+        """,
+    )
+    err = _library_error(folder)
+    assert [e.where for e in err.errors] == ["EgressHubArgs.rules.emerging_threats.group_capacity"]
