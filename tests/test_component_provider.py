@@ -275,3 +275,29 @@ def test_a_wire_spoke_names_its_arguments_in_errors(tmp_path: Path) -> None:
         engine.synth(engine.load_source("wire", folder))
     assert [e.where for e in caught.value.errors] == ["SpokeArgs.cidr"]
     assert [r for r in caught.value.registered if r.type.startswith("aws:")] == []
+
+
+def test_component_type_tokens_are_stable() -> None:
+    """A type token is part of every child's URN: renaming one replaces the whole stack."""
+    from .conftest import hub_config, synth_config
+
+    recording = synth_config(
+        hub_config(
+            model="combined",
+            spokes=[
+                {"name": "app", "cidr": "10.1.0.0/16", "model": "distributed"},
+                {"name": "data", "cidr": "10.2.0.0/16"},
+            ],
+            rules={"emergingThreats": {"enabled": True}},
+        )
+    )
+    components = {r.type for r in recording if not r.custom and r.type.startswith("egress-net:")}
+    assert components == {
+        "egress-net:index:EgressHub",
+        "egress-net:index:Spoke",
+        "egress-net:index:DistributedSpoke",
+        "egress-net:index:EmergingThreatsSync",
+        "egress-net:index:EmergingThreatsGroups",
+    }
+    schema = json.loads(GOLDEN.read_text())
+    assert set(schema["resources"]) == {"egress-net:index:EgressHub", "egress-net:index:Spoke"}
