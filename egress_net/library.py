@@ -244,8 +244,11 @@ def _hint(hint: str, owner: str) -> str:
     return hint
 
 
-# The hub already declared in each running program (keyed by its root stack resource).
+# The hub already declared in each running program, keyed by its root stack resource; in a
+# component provider, which has no root resource, by the stack it constructs for (a provider
+# process serves one deployment).
 _HUB_OF_STACK: weakref.WeakKeyDictionary[pulumi.Resource, str] = weakref.WeakKeyDictionary()
+_HUB_OF_CONSTRUCTED_STACK: dict[tuple[str, str, str], str] = {}
 
 
 def check_one_hub_per_stack(name: str) -> None:
@@ -253,9 +256,11 @@ def check_one_hub_per_stack(name: str) -> None:
     stack but not the hub: CreateRuleGroup fails with InvalidRequestException for a name in
     use in the account and region (see the network-firewall rule in ``naming.NAME_RULES``)."""
     root = pulumi_settings.get_root_resource()
-    if root is None:
-        return
-    first = _HUB_OF_STACK.setdefault(root, name)
+    if root is not None:
+        first = _HUB_OF_STACK.setdefault(root, name)
+    else:
+        stack = (pulumi.get_organization(), pulumi.get_project(), pulumi.get_stack())
+        first = _HUB_OF_CONSTRUCTED_STACK.setdefault(stack, name)
     if first != name:
         raise ArgumentErrors(
             [

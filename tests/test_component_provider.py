@@ -301,3 +301,21 @@ def test_component_type_tokens_are_stable() -> None:
     }
     schema = json.loads(GOLDEN.read_text())
     assert set(schema["resources"]) == {"egress-net:index:EgressHub", "egress-net:index:Spoke"}
+
+
+def test_a_second_hub_constructed_by_the_provider_for_one_stack_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A provider process has no root stack resource: one hub per stack still holds."""
+    program = WIRE_PROGRAM.replace(
+        'provider.construct("hub", "egress-net:index:EgressHub", INPUTS, None)',
+        'from pulumi.runtime import settings\n'
+        "    settings.ROOT.set(None)  # as in a provider process\n"
+        '    provider.construct("first", "egress-net:index:EgressHub", INPUTS, None)\n'
+        '    provider.construct("second", "egress-net:index:EgressHub", INPUTS, None)',
+    )
+    folder = _project(tmp_path, f"INPUTS = {WIRE_INPUTS!r}\n" + program)
+    source = engine.StackSource(folder, "one-hub-per-stack", {"aws:region": "us-east-1"})
+    with pytest.raises(ConfigErrors) as caught:
+        engine.synth(source)
+    assert caught.value.where == "EgressHub('second')"
