@@ -309,7 +309,7 @@ def test_a_second_hub_constructed_by_the_provider_for_one_stack_is_refused(
     """A provider process has no root stack resource: one hub per stack still holds."""
     program = WIRE_PROGRAM.replace(
         'provider.construct("hub", "egress-net:index:EgressHub", INPUTS, None)',
-        'from pulumi.runtime import settings\n'
+        "from pulumi.runtime import settings\n"
         "    settings.ROOT.set(None)  # as in a provider process\n"
         '    provider.construct("first", "egress-net:index:EgressHub", INPUTS, None)\n'
         '    provider.construct("second", "egress-net:index:EgressHub", INPUTS, None)',
