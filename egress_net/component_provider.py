@@ -27,7 +27,7 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
-from egress_net import library
+from egress_net import library, program
 from egress_net.errors import ConfigError
 
 PACKAGE = "egress-net"
@@ -263,7 +263,7 @@ class EgressHub(library.EgressHub):
         try:
             converted = library_args(args)
         except library.ArgumentErrors as err:
-            raise library.program.ProgramError(err) from err
+            raise program.ProgramError(err) from err
         super().__init__(name, converted, opts)
         contract = self.outputs
         self.transit_gateway_id = pulumi.Output.from_input(contract["transitGatewayId"])
@@ -315,7 +315,7 @@ class Spoke(library.Spoke):
         try:
             plain = {k: _plain_value(v, f"SpokeArgs.{_camel(k)}") for k, v in args.items()}
         except library.ArgumentErrors as err:
-            raise library.program.ProgramError(err) from err
+            raise program.ProgramError(err) from err
         super().__init__(name, library.SpokeArgs(**plain), opts)
 
 
