@@ -29,6 +29,9 @@ from egress_net.errors import ConfigError, ConfigErrors, EgressNetError
 
 __all__ = ["ArgumentErrors", "DistributedSpoke", "EgressHub", "EgressHubArgs", "Spoke", "SpokeArgs"]
 
+# The hub output naming the spoke-to-spoke intent (beside the contract's keys).
+SPOKE_TO_SPOKE_OUTPUT = "spokeToSpoke"
+
 DeploymentModel = Literal[
     "egress-only", "centralized-inspection", "distributed", "combined", "tgw-attached"
 ]
@@ -339,6 +342,9 @@ class EgressHub(hub_component.EgressHub):
         self.spokes: dict[str, spoke_component.Spoke | DistributedSpoke]
         self.spokes = program.declare_hub_spokes(cfg, self, tags, parent=self)
         self.outputs: dict[str, Any] = program.hub_outputs(cfg, self, et_sync, self.spokes)
+        # What the design promises between spokes: `verify` reads it from a library program's
+        # outputs, as it reads a stack file's config for the program.
+        self.outputs[SPOKE_TO_SPOKE_OUTPUT] = cfg.spoke_to_spoke_intent
         self._children_pending = False
         self.register_outputs(self.outputs)
 

@@ -363,3 +363,35 @@ def test_an_emerging_threats_quota_error_names_the_argument(tmp_path: Path) -> N
     )
     err = _library_error(folder)
     assert [e.where for e in err.errors] == ["EgressHubArgs.rules.emerging_threats.group_capacity"]
+
+
+def test_verify_checks_a_library_hub_against_its_own_spoke_to_spoke_design(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the NAT gateway the design blocks spoke-to-spoke traffic (the firewall cannot see
+    it there); verify reads that from the hub's outputs, a library program having no config."""
+    folder = _library_program(
+        tmp_path,
+        """
+        import pulumi
+        hub = EgressHub("hub", EgressHubArgs(
+            az_ids=["use1-az1"], egress_vpc_cidr="100.64.0.0/24", spoke_supernets=["10.0.0.0/8"],
+            placement="after-nat",
+            spokes=[
+                SpokeArgs(name="a", cidr="10.1.0.0/16"),
+                SpokeArgs(name="b", cidr="10.2.0.0/16"),
+            ],
+        ))
+        for key, value in hub.outputs.items():
+            pulumi.export(key, value)
+        """,
+    )
+    (folder / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    assert _synth(folder).outputs["spokeToSpoke"] == "blocked"
+    assert cli.main(["verify", "dev", "--project-dir", str(folder)]) == 0
+    assert "all checks pass" in capsys.readouterr().out
+    # Claiming the opposite intent fails: the check is not vacuous.
+    assert (
+        cli.main(["verify", "dev", "--project-dir", str(folder), "--spoke-to-spoke", "inspected"])
+        == 1
+    )

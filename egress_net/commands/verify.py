@@ -101,6 +101,26 @@ def intent_from_config(config: dict[str, Any]) -> SpokeToSpoke:
         ) from None
 
 
+def intent_of(recordings: list[Any]) -> SpokeToSpoke:
+    """The design's spoke-to-spoke intent; a spoke stack follows its hub's. A program built on
+    the library has no ``egress-net:`` config: its hub exports the intent (``spokeToSpoke``,
+    written by ``egress_net.library.EgressHub``)."""
+    hub = next((r for r in recordings if r.config.get("egress-net:role") == "hub"), None)
+    if hub is not None:
+        return intent_from_config(hub.config)
+    exported = next(
+        (
+            r.outputs["spokeToSpoke"]
+            for r in recordings
+            if isinstance(r.outputs.get("spokeToSpoke"), str)
+        ),
+        None,
+    )
+    if exported is not None:
+        return intent_from_config({SPOKE_TO_SPOKE_KEY: exported})
+    return intent_from_config(recordings[0].config)
+
+
 def check_and_print(
     graph: RoutingGraph, args: argparse.Namespace, default_intent: SpokeToSpoke, title: str
 ) -> int:
@@ -130,11 +150,7 @@ def run(args: argparse.Namespace) -> int:
     recordings = [result.recording, *result.referenced.values()]
     graph = graph_from_recordings(recordings)
     title = f"verify {args.stack}: " + ", ".join(r.stack for r in recordings)
-    # A spoke stack follows its hub's design.
-    hub = next(
-        (r for r in recordings if r.config.get("egress-net:role") == "hub"), result.recording
-    )
-    code = check_and_print(graph, args, intent_from_config(hub.config), title)
+    code = check_and_print(graph, args, intent_of(recordings), title)
     # Paths can all pass the firewall while the firewall passes everything: say so.
     for warning in alert_mode_warnings(recordings):
         print(f"warning: {warning}", file=sys.stderr if args.json else sys.stdout)
