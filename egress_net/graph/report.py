@@ -82,7 +82,10 @@ def render_text(report: VerificationReport, title: str = "") -> str:
             "firewall AZ by flow hash); every choice must pass"
         )
     if not report.spokes:
-        lines.append("FAIL: no spoke found (no subnet tagged egress-net:tier=workload)")
+        lines.append(
+            "FAIL: no spoke found (no VPC attached to a TGW or with a route out has a "
+            "workload subnet)"
+        )
         return "\n".join(lines) + "\n"
     for finding in report.findings:
         if finding.check.value == "az-coverage":

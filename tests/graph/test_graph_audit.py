@@ -177,21 +177,50 @@ def test_audit_makes_only_read_calls(aws: dict[str, Any]) -> None:
 
     granted = {action.split(":", 1)[1] for action in REQUIRED_ACTIONS}
     assert set(operations) <= granted, set(operations) - granted
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    repo = Path(__file__).resolve().parents[2]
+    readme = (repo / "README.md").read_text()
     assert all(f"`{action}`" in readme for action in REQUIRED_ACTIONS)
+    # The ready policy in the docs is exactly the list the guard admits.
+    docs = (repo / "docs" / "verification.md").read_text()
+    policy = json.loads(docs.split("```json", 1)[1].split("```", 1)[0])
+    assert sorted(policy["Statement"][0]["Action"]) == sorted(REQUIRED_ACTIONS)
 
 
 def test_write_calls_are_refused_by_the_adapters_clients(aws: dict[str, Any]) -> None:
-    from egress_net.graph.from_aws import _client
+    from egress_net.graph.from_aws import _client, guarded
 
-    reader = _client(boto3.Session(region_name="us-east-1"), "ec2", SOURCE, aws["url"])
+    session = guarded(boto3.Session(region_name="us-east-1"))
+    reader = _client(session, "ec2", SOURCE, aws["url"])
 
-    with pytest.raises(WriteRefused, match="CreateVpc"):
+    with pytest.raises(WriteRefused, match="ec2:CreateVpc"):
         reader.client.create_vpc(CidrBlock="10.9.0.0/16")
     assert (
         aws["ec2"].describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.9.0.0/16"]}])["Vpcs"]
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "kwargs"),
+    [
+        ("ec2", "get_password_data", {"InstanceId": "i-0123456789abcdef0"}),
+        ("ec2", "get_console_output", {"InstanceId": "i-0123456789abcdef0"}),
+        ("ec2", "describe_instances", {}),
+        ("network-firewall", "describe_rule_group", {"RuleGroupName": "x", "Type": "STATEFUL"}),
+    ],
+)
+def test_reads_audit_does_not_need_are_refused_on_the_session(
+    aws: dict[str, Any], service: str, call: str, kwargs: dict[str, Any]
+) -> None:
+    from egress_net.graph.from_aws import guarded
+
+    # The guard sits on the session: any client made from it, by any code, carries it.
+    client = guarded(boto3.Session(region_name="us-east-1")).client(
+        service, endpoint_url=aws["url"]
+    )
+
+    with pytest.raises(WriteRefused, match="audit only reads what it needs"):
+        getattr(client, call)(**kwargs)
 
 
 def test_missing_permission_names_the_action_and_the_policy(aws: dict[str, Any]) -> None:
