@@ -97,6 +97,7 @@ class VerificationReport:
     class_traces: int = 0  # symbolic traces run for the classes (benchmarks print it)
     listing: list[str] = field(default_factory=list)  # classes not judged, with where they go
     channels: list[str] = field(default_factory=list)  # paths around the firewall, and controls
+    notes: list[str] = field(default_factory=list)  # what the config lets others do
 
     @property
     def ok(self) -> bool:
@@ -183,13 +184,12 @@ def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationRepor
     findings: list[Finding] = []
     findings += coverage_findings(graph, az_ids)
     findings += overlap_findings(graph)
-    listed_azs: set[str] = set()
+    listed = False
     for spoke in spokes:
         for subnet in spoke.subnets:
             trips = tracer.round_trips(subnet.id, host_in(subnet.cidr), options.destination)
             problems = egress_problems(subnet, trips)
-            list_here = subnet.az_id not in listed_azs
-            listed_azs.add(subnet.az_id)
+            list_here, listed = not listed, True  # listed from the first spoke subnet
             if options.every_class:
                 problems += analysis.class_problems(spoke, subnet, problems, list_here, trips)
             findings.append(
@@ -203,7 +203,7 @@ def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationRepor
         findings,
         classes={version: space.count(version) for version in (4, 6)},
         class_traces=analysis.traces,
-        listing=list(dict.fromkeys(analysis.listing)),
+        listing=list(dict.fromkeys(analysis.listing)) + _ipv6_sources(spokes),
         channels=channels(graph, spokes),
     )
 
@@ -430,9 +430,9 @@ class ClassAnalysis:
         # Listed, not judged: no design promises where these go (a loop for unallocated
         # supernet space, for one, ends when the packet's TTL runs out).
         if list_here:
-            where = "; ".join(dict.fromkeys(_notation(t) for t in path.traces))
+            primary = next((t for t in path.traces if t.primary), path.traces[0])
             kind = _kind_words(example, self.graph)
-            self.listing.append(f"{path.label} ({kind}) from {spoke.name} {subnet.az_id}: {where}")
+            self.listing.append(f"{path.label} ({kind}): {_notation(primary)}")
         return []
 
     def _spoke_class_problems(self, path: _ClassPath) -> list[str]:
@@ -462,6 +462,12 @@ class ClassAnalysis:
             found = cache[key] = self.tracer.reply_to(outbound)
             self.traces += len(found)
         return found
+
+
+def _ipv6_sources(spokes: list[Spoke]) -> list[str]:
+    if any(s.ipv6_cidr for spoke in spokes for s in spoke.subnets):
+        return []
+    return ["IPv6: no spoke subnet has an IPv6 block, so no IPv6 class has a source"]
 
 
 def _reply_key(outbound: Trace) -> tuple[object, ...]:

@@ -418,7 +418,11 @@ def _read_transit_gateways(graph: RoutingGraph, ec2: _Reader) -> None:
     for item in ec2.pages("DescribeTransitGatewayRouteTables", "TransitGatewayRouteTables"):
         if item.get("State") in ("deleted", "deleting"):
             continue
-        table = TgwRouteTable(item["TransitGatewayRouteTableId"], item["TransitGatewayId"])
+        table = TgwRouteTable(
+            item["TransitGatewayRouteTableId"],
+            item["TransitGatewayId"],
+            name=_tags(item).get("Name", ""),
+        )
         graph.tgw_route_tables[table.id] = table
         for route in _search_tgw_routes(ec2, table.id):
             table.add(route)

@@ -404,7 +404,9 @@ def _add_tgw_route_tables(
     graph: RoutingGraph, tables: list[RecordedResource], routes: list[RecordedResource]
 ) -> None:
     for r in tables:
-        graph.tgw_route_tables[r.id] = TgwRouteTable(r.id, r.get("transitGatewayId"))
+        graph.tgw_route_tables[r.id] = TgwRouteTable(
+            r.id, r.get("transitGatewayId"), name=_tags(r).get("Name", "")
+        )
     for r in routes:
         table = graph.tgw_route_tables.get(r.get("transitGatewayRouteTableId"))
         if table is None or not r.get("destinationCidrBlock"):

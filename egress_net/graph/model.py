@@ -182,6 +182,7 @@ class TgwRouteTable:
     tgw_id: str
     routes: list[TgwRoute] = field(default_factory=list)
     propagations: set[str] = field(default_factory=set)  # attachment IDs
+    name: str = ""  # its Name tag: how drift matches a declared table to a deployed one
     _index: Index[TgwRoute] | None = field(default=None, repr=False, compare=False)
 
     def add(self, route: TgwRoute) -> None:
