@@ -325,8 +325,14 @@ def _read_vpc_side(graph: RoutingGraph, ec2: _Reader) -> None:
                 graph.internet_gateways[association["GatewayId"]].edge_route_table_id = table.id
 
 
+_GONE = ("disassociating", "disassociated", "failing", "failed")
+
+
 def _associated(association: dict[str, Any], state_key: str) -> bool:
-    return bool(association.get(state_key, {}).get("State", "associated") == "associated")
+    """A CIDR block counts unless it is leaving or failed (VpcCidrBlockState in the EC2 API
+    reference; "associating" blocks are about to route)."""
+    state = str((association.get(state_key) or {}).get("State", "associated"))
+    return not any(gone in state for gone in _GONE)
 
 
 def _restrictive_policy(document: Any) -> bool:

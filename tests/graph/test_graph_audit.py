@@ -13,6 +13,8 @@ from live_factory import (
     AZ_NAMES,
     SUPERNET,
     LiveHub,
+    add_ipv6,
+    attach_intruder,
     build_live_firewall_after_nat,
     build_live_hub,
     withdraw_propagation,
@@ -121,6 +123,30 @@ def _loop(hub: LiveHub) -> None:
     )
 
 
+def _partial_prefix_igw(hub: LiveHub) -> None:
+    igw = hub.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    hub.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=hub["vpc:alpha"])
+    hub.ec2.create_route(
+        RouteTableId=hub["rt:alpha:workload:0"], DestinationCidrBlock="52.0.0.0/8", GatewayId=igw
+    )
+
+
+def _ipv6_bypass(hub: LiveHub) -> None:
+    add_ipv6(hub, "alpha")
+    eigw = hub.ec2.create_egress_only_internet_gateway(VpcId=hub["vpc:alpha"])
+    hub.ec2.create_route(
+        RouteTableId=hub["rt:alpha:workload:0"],
+        DestinationIpv6CidrBlock="::/0",
+        EgressOnlyInternetGatewayId=eigw["EgressOnlyInternetGateway"][
+            "EgressOnlyInternetGatewayId"
+        ],
+    )
+
+
+def _overlapping_attachment(hub: LiveHub) -> None:
+    attach_intruder(hub, "10.1.200.0/24")
+
+
 LIVE_FAULTS: list[tuple[str, Callable[[LiveHub], None], str]] = [
     ("missing return route", _missing_return_route, "reply does not come back"),
     ("AZ pointed at another AZ's endpoint", _cross_az_endpoint, "changes AZ"),
@@ -130,6 +156,21 @@ LIVE_FAULTS: list[tuple[str, Callable[[LiveHub], None], str]] = [
     ("missing TGW propagation", _missing_propagation, "reply no-route"),
     ("blackhole on the path", _blackhole, "outbound blackhole"),
     ("routing loop", _loop, "routing loop"),
+    (
+        "partial prefix to the spoke's own IGW",
+        _partial_prefix_igw,
+        "52.0.0.0/8: bypass: Instance(az6) → Internet gateway (no firewall)",
+    ),
+    (
+        "IPv6 default route to an egress-only gateway",
+        _ipv6_bypass,
+        "→ Egress-only internet gateway",
+    ),
+    (
+        "attachment overlapping a spoke",
+        _overlapping_attachment,
+        "overlaps 10.1.0.0/16 → tgw-attach-",
+    ),
 ]
 
 
@@ -352,3 +393,85 @@ def test_without_ingress_routing_the_reply_bypass_is_reported(aws: dict[str, Any
     build_live_firewall_after_nat(aws["ec2"], aws["nfw"], ingress_routing=False)
 
     assert problems(live_report(aws["url"])) == ["reply bypasses the firewall"]
+
+
+def test_the_live_hub_carries_no_egress_net_tag(aws: dict[str, Any]) -> None:
+    build_live_hub(aws["ec2"], aws["nfw"])
+
+    tags = aws["ec2"].describe_tags()["Tags"]
+
+    assert tags and not [t for t in tags if t["Key"].startswith("egress-net:")]
+    assert run_checks(read_graph([SOURCE], endpoint_url=aws["url"])).ok
+
+
+def test_ipv6_blocks_routes_and_egress_only_gateways_are_read(aws: dict[str, Any]) -> None:
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    _ipv6_bypass(hub)
+
+    graph = read_graph([SOURCE], endpoint_url=aws["url"])
+
+    assert any(c.version == 6 for c in graph.vpcs[hub["vpc:alpha"]].cidrs)
+    assert graph.subnets[hub["subnet:alpha:workload:0"]].ipv6_cidr is not None
+    (eigw,) = graph.egress_only_gateways.values()
+    assert eigw.vpc_id == hub["vpc:alpha"]
+    (route,) = [
+        r
+        for r in graph.route_tables[hub["rt:alpha:workload:0"]].routes
+        if r.destination.version == 6 and r.destination.prefixlen == 0
+    ]
+    assert route.target_id == eigw.id
+
+
+def test_a_spoke_with_ipv6_and_no_route_out_is_listed(aws: dict[str, Any]) -> None:
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    add_ipv6(hub, "alpha")
+
+    report = live_report(aws["url"])
+
+    assert report.ok
+    assert any("IPv6 internet" in line and "no-route" in line for line in report.listing)
+
+
+def test_drift_between_two_reads_names_what_changed(aws: dict[str, Any]) -> None:
+    from egress_net.graph.drift import drift_findings
+
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    before = read_graph([SOURCE], endpoint_url=aws["url"])
+    _cross_az_endpoint(hub)
+    _missing_propagation(hub)
+    hub.ec2.modify_transit_gateway_vpc_attachment(
+        TransitGatewayAttachmentId=hub["att:egress"], Options={"ApplianceModeSupport": "disable"}
+    )
+
+    (drift,) = drift_findings(before, read_graph([SOURCE], endpoint_url=aws["url"]))
+
+    text = "\n".join(drift.problems)
+    assert (
+        "changed: route table of 10.0.0.0/24 (in VPC 10.0.0.0/16): route 0.0.0.0/0 → "
+        "firewall endpoint in 10.0.11.0/24, declared firewall endpoint in 10.0.10.0/24" in text
+    )
+    assert "propagation from attachment of VPC 10.1.0.0/16 → enabled" in text
+    assert "attachment of VPC 10.0.0.0/16: appliance mode → off, declared on" in text
+
+
+def test_audit_against_a_stack_reports_foreign_attachments(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from egress_net.commands import audit as audit_command
+
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    declared = read_graph([SOURCE], endpoint_url=aws["url"])
+    # The stack's synthesis stands in as the network read before anything changed.
+    monkeypatch.setattr(audit_command, "declared", lambda stacks, project_dir: (declared, {}))
+    attach_intruder(hub, "10.1.200.0/24")
+
+    assert audit(aws["url"], "--stack", "dev", "--json") == 1
+
+    report = json.loads(capsys.readouterr().out)
+    checks = {f["check"]: f["problems"] for f in report["findings"] if not f["ok"]}
+    assert any(
+        "10.1.200.0/24 → tgw-attach-" in p and "not a declared spoke" in p
+        for p in checks["attachment"]
+    )
+    # The intruder's own VPC is not the stack's: its resources are not drift, its route is.
+    assert "drift" not in checks
