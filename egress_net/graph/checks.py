@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from ipaddress import IPv4Address, IPv6Address
 
 from egress_net.graph.classes import ClassKind, ClassSpace, DestinationClass, range_label
@@ -180,7 +181,9 @@ def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationRepor
     tracer = Tracer(graph, space)
     spokes = find_spokes(graph)
     az_ids = sorted({az for spoke in spokes for az in spoke.az_ids})
-    analysis = ClassAnalysis(graph, tracer, space, spokes, options.spoke_to_spoke)
+    analysis = ClassAnalysis(
+        graph, tracer, space, spokes, options.spoke_to_spoke, options.destination
+    )
     findings: list[Finding] = []
     findings += coverage_findings(graph, az_ids)
     findings += overlap_findings(graph)
@@ -229,7 +232,28 @@ class _ClassPath:
     example: DestinationClass
     end: int  # the end of the first run of classes (an address), for the label
     more: int  # how many other runs of classes share the verdict
-    traces: list[Trace]
+    direct: list[Trace] | None = None  # traces that never entered a TGW
+    prefix: Trace | None = None  # else: the source's hops into the TGW...
+    suffixes: list[Trace] = field(default_factory=list)  # ...and the shared rest
+    source: IPAddress | None = None
+
+    @cached_property
+    def shared(self) -> list[Trace]:
+        """What decides the cheap checks: the suffixes, unless the source's own hops into the
+        TGW already passed a firewall (then the whole path)."""
+        if self.direct is not None:
+            return self.direct
+        if self.prefix is not None and self.prefix.firewall_endpoints:
+            return self.traces
+        return self.suffixes
+
+    @cached_property
+    def traces(self) -> list[Trace]:
+        """Joined only when judged: most verdicts need no more than the shared suffix."""
+        if self.direct is not None:
+            return self.direct
+        assert self.prefix is not None and self.source is not None
+        return [_join(self.prefix, t, self.source) for t in self.suffixes]
 
     @property
     def label(self) -> str:
@@ -255,9 +279,11 @@ class ClassAnalysis:
         space: ClassSpace,
         spokes: list[Spoke],
         intent: SpokeToSpoke,
+        headline: IPAddress = DEFAULT_DESTINATION,
     ) -> None:
         self.graph, self.tracer, self.space, self.intent = graph, tracer, space, intent
         self.spoke_vpcs = {s.vpc_id: s.name for s in spokes}
+        self.headline_atom = space.index_of(headline)
         self.traces = 0
         self.listing: list[str] = []
         self._suffixes: dict[tuple[str, str, int], _Suffixes] = {}
@@ -292,32 +318,24 @@ class ClassAnalysis:
 
     def _paths_from(self, subnet: Subnet, source: IPAddress, version: int) -> list[_ClassPath]:
         classes = self.space.classes[version]
-        count = len(classes)
+        self.tracer.stop_at_tgw = True
+        try:
+            traces = self.tracer.trace_from_subnet(
+                subnet.id, source, classes[0].representative, span=(0, len(classes)), atom=0
+            )
+        finally:
+            self.tracer.stop_at_tgw = False
+        self.traces += len(traces)
         paths: list[_ClassPath] = []
         # Runs of classes the source's table sends into the TGW, per entry (TGW table, AZ).
         entries: dict[tuple[str, str], tuple[Trace, list[tuple[int, int]]]] = {}
-        start = 0
-        while start < count:
-            self.tracer.stop_at_tgw = True
-            try:
-                traces = self.tracer.trace_from_subnet(
-                    subnet.id,
-                    source,
-                    classes[start].representative,
-                    span=(start, count),
-                    atom=start,
-                )
-            finally:
-                self.tracer.stop_at_tgw = False
-            self.traces += len(traces)
-            end = min(t.span[1] if t.span else start + 1 for t in traces)
-            entered = [t for t in traces if t.outcome is Outcome.IN_TGW]
+        for start, end, branches in _refine(traces):
+            entered = [t for t in branches if t.outcome is Outcome.IN_TGW]
             if entered and entered[0].tgw_entry is not None:
                 entry = entries.setdefault(entered[0].tgw_entry, (entered[0], []))
                 entry[1].append((start, end))
-            elif not _local_only(traces):
-                paths.append(_ClassPath(classes[start], classes[end - 1].end, 0, traces))
-            start = end
+            elif not _local_only(branches):
+                paths.append(_ClassPath(classes[start], classes[end - 1].end, 0, direct=branches))
         for prefix, ranges in entries.values():
             paths += self._through_tgw(prefix, source, version, ranges)
         return paths
@@ -331,9 +349,12 @@ class ClassAnalysis:
         attachment = self.graph.tgw_attachments[attachment_id]
         suffixes = self._suffixes_from(attachment_id, attachment.route_table_id, az_id, version)
         classes = self.space.classes[version]
+        headline = self.headline_atom if version == 4 else -1
         paths = []
         for verdict, starts in suffixes.starts.items():
             ends = suffixes.ends[verdict]
+            if _holds(starts, ends, headline) and any(lo <= headline < hi for lo, hi in ranges):
+                continue  # the headline destination's class: its round trip judged it
             example: tuple[int, int, int] | None = None  # (class, end of its run, run index)
             runs = 0
             for low, high in ranges:
@@ -348,8 +369,16 @@ class ClassAnalysis:
             if example is None:
                 continue
             atom, end, index = example
-            joined = [_join(prefix, t, source) for t in suffixes.traces[verdict][index]]
-            paths.append(_ClassPath(classes[atom], classes[end - 1].end, runs - 1, joined))
+            paths.append(
+                _ClassPath(
+                    classes[atom],
+                    classes[end - 1].end,
+                    runs - 1,
+                    prefix=prefix,
+                    suffixes=suffixes.traces[verdict][index],
+                    source=source,
+                )
+            )
         return paths
 
     def _suffixes_from(
@@ -361,24 +390,24 @@ class ClassAnalysis:
             return found
         found = _Suffixes({}, {}, {})
         classes = self.space.classes[version]
-        count = len(classes)
-        start = 0
-        while start < count:
-            traces = self.tracer.trace_from_tgw(
-                attachment_id,
-                az_id,
-                _SENTINEL[version],
-                classes[start].representative,
-                span=(start, count),
-                atom=start,
-            )
-            self.traces += len(traces)
-            end = min(t.span[1] if t.span else start + 1 for t in traces)
-            verdict = self._verdict(traces)
-            found.starts.setdefault(verdict, []).append(start)
-            found.ends.setdefault(verdict, []).append(end)
-            found.traces.setdefault(verdict, []).append(traces)
-            start = end
+        traces = self.tracer.trace_from_tgw(
+            attachment_id,
+            az_id,
+            _SENTINEL[version],
+            classes[0].representative,
+            span=(0, len(classes)),
+            atom=0,
+        )
+        self.traces += len(traces)
+        for start, end, branches in _refine(traces):
+            verdict = self._verdict(branches)
+            starts, ends = found.starts.setdefault(verdict, []), found.ends.setdefault(verdict, [])
+            if ends and ends[-1] == start:  # the same verdict as the run just before
+                ends[-1] = end
+                continue
+            starts.append(start)
+            ends.append(end)
+            found.traces.setdefault(verdict, []).append(branches)
         self._suffixes[key] = found
         return found
 
@@ -409,14 +438,16 @@ class ClassAnalysis:
         list_here: bool,
     ) -> list[str]:
         example = path.example
-        problems = [
-            f"bypass: {_notation(trace)} (no firewall)"
-            for trace in path.traces
-            if trace.outcome in (Outcome.INTERNET, Outcome.EXITED)
-            and _exit_before_firewall(trace) is not None
-        ]
-        if problems:
-            return problems
+        if any(
+            t.outcome in (Outcome.INTERNET, Outcome.EXITED) and _exit_before_firewall(t)
+            for t in path.shared
+        ):
+            return [
+                f"bypass: {_notation(trace)} (no firewall)"
+                for trace in path.traces
+                if trace.outcome in (Outcome.INTERNET, Outcome.EXITED)
+                and _exit_before_firewall(trace) is not None
+            ]
         if example.kind is ClassKind.INTERNET and example.version == 4:
             trips = [(t, self._replies(t, replies)) for t in path.traces]
             return egress_problems(subnet, trips)
@@ -437,6 +468,12 @@ class ClassAnalysis:
 
     def _spoke_class_problems(self, path: _ClassPath) -> list[str]:
         """Another spoke's class, by the intent; delivery itself is proven by the ring."""
+        if all(
+            t.outcome is not Outcome.LOOP
+            and (t.outcome is not Outcome.DELIVERED or t.firewall_endpoints)
+            for t in path.shared
+        ):
+            return []  # the source's own hops into the TGW pass no firewall: nothing to add
         problems = []
         for trace in path.traces:
             if trace.outcome is Outcome.LOOP:
@@ -462,6 +499,30 @@ class ClassAnalysis:
             found = cache[key] = self.tracer.reply_to(outbound)
             self.traces += len(found)
         return found
+
+
+def _refine(traces: list[Trace]) -> list[tuple[int, int, list[Trace]]]:
+    """The runs of atoms every trace treats alike, each with the traces that cover it.
+
+    Forks partition a span and flow-hash branches share one, but branches through different
+    tables may cut it differently: the common refinement is what one class is.
+    """
+    cuts = sorted({edge for t in traces if t.span for edge in t.span})
+    position = {cut: index for index, cut in enumerate(cuts)}
+    buckets: list[list[Trace]] = [[] for _ in range(max(len(cuts) - 1, 0))]
+    for trace in traces:
+        if trace.span is None:
+            continue
+        for index in range(position[trace.span[0]], position[trace.span[1]]):
+            buckets[index].append(trace)
+    return [
+        (cuts[index], cuts[index + 1], bucket) for index, bucket in enumerate(buckets) if bucket
+    ]
+
+
+def _holds(starts: list[int], ends: list[int], atom: int) -> bool:
+    index = bisect_right(starts, atom) - 1
+    return index >= 0 and ends[index] > atom
 
 
 def _ipv6_sources(spokes: list[Spoke]) -> list[str]:

@@ -7,11 +7,12 @@ inside which every table picks the same route (longest-prefix match can only cha
 at a prefix boundary). Tracing one address per atom therefore covers every address.
 
 Tracing every atom from every source would still cost sources × atoms. So traces are
-*symbolic*: a trace carries a span of atoms ``[lo, hi)`` that share its path, and at each table
-the span is narrowed to the part that table cannot tell apart (``ClassSpace.narrow``). One
-trace thus stands for every atom left in its span, and a source needs as many traces as its
-path has distinct routes, not one per atom (Batfish's header-space analysis works on the same
-idea with BDDs; here intervals suffice because routes match destination prefixes only).
+*symbolic*: a packet carries a span of atoms ``[lo, hi)`` that share its path so far, and at
+each table the span is cut at that table's prefix boundaries (``ClassSpace.split``): the packet
+keeps one run, and each other run goes on as a fork from the same place. Each trace thus stands
+for every atom of its span, and the cost is the number of distinct paths, not of atoms nor of
+addresses (Batfish's header-space analysis works on the same idea with BDDs; here intervals
+suffice because routes match destination prefixes only).
 
 Subnet CIDRs are not boundaries: inside a VPC every table uses the one ``local`` route, and the
 subnet that receives a packet is not a routing decision.
@@ -23,6 +24,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, summarize_address_range
+from itertools import pairwise
 
 from egress_net.graph.model import (
     IPAddress,
@@ -125,25 +127,30 @@ class ClassSpace:
         start, end = _interval(network)
         return bisect_left(starts, start), bisect_left(starts, end)
 
-    def narrow(
-        self, table: RouteTable | TgwRouteTable, span: tuple[int, int], atom: int, version: int
-    ) -> tuple[int, int]:
-        """The part of ``span`` around ``atom`` that ``table`` routes alike."""
-        boundaries = self._table_boundaries(table, version)
-        position = bisect_right(boundaries, atom)
-        low = boundaries[position - 1] if position else 0
-        high = boundaries[position] if position < len(boundaries) else span[1]
-        return max(span[0], low), min(span[1], high)
+    def representative(self, version: int, atom: int) -> IPAddress:
+        return self.classes[version][atom].representative
 
-    def narrow_kind(self, span: tuple[int, int], atom: int, version: int) -> tuple[int, int]:
+    def split(
+        self, table: RouteTable | TgwRouteTable, span: tuple[int, int], atom: int, version: int
+    ) -> list[tuple[int, int]]:
+        """``span`` cut at ``table``'s prefix boundaries: one run per route it may pick."""
+        boundaries = self._table_boundaries(table, version)
+        low, high = span
+        inner = boundaries[bisect_right(boundaries, low) : bisect_left(boundaries, high)]
+        cuts = [low, *inner, high]
+        return list(pairwise(cuts))
+
+    def split_kind(self, span: tuple[int, int], atom: int, version: int) -> list[tuple[int, int]]:
+        """``span`` cut where the kind of address changes (which VPC, public, unrouted)."""
         classes = self.classes[version]
-        here = classes[atom]
-        low, high = atom, atom + 1
-        while low > span[0] and _same_kind(classes[low - 1], here):
-            low -= 1
-        while high < span[1] and _same_kind(classes[high], here):
-            high += 1
-        return low, high
+        runs = []
+        start = span[0]
+        for index in range(span[0] + 1, span[1]):
+            if not _same_kind(classes[index], classes[start]):
+                runs.append((start, index))
+                start = index
+        runs.append((start, span[1]))
+        return runs
 
     def _table_boundaries(self, table: RouteTable | TgwRouteTable, version: int) -> list[int]:
         per_table = self._boundaries.setdefault(table.id, {})

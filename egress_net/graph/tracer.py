@@ -192,12 +192,18 @@ Step = Trace | list[tuple[_State, Position]]
 class Narrowing(Protocol):
     """What a symbolic trace asks at each table (``classes.ClassSpace``)."""
 
-    def narrow(self, table: Any, span: tuple[int, int], atom: int, version: int) -> tuple[int, int]:
-        """The atoms of ``span`` that ``table`` routes as it routes ``atom``."""
+    def split(
+        self, table: Any, span: tuple[int, int], atom: int, version: int
+    ) -> list[tuple[int, int]]:
+        """``span`` cut into the runs of atoms that ``table`` routes alike."""
         ...
 
-    def narrow_kind(self, span: tuple[int, int], atom: int, version: int) -> tuple[int, int]:
-        """The atoms of ``span`` in the same VPC (or public, or unrouted space) as ``atom``."""
+    def split_kind(self, span: tuple[int, int], atom: int, version: int) -> list[tuple[int, int]]:
+        """``span`` cut into runs in one VPC, or public, or unrouted space."""
+        ...
+
+    def representative(self, version: int, atom: int) -> IPAddress:
+        """The address that stands for an atom."""
         ...
 
 
@@ -219,6 +225,9 @@ class Tracer:
                 self._attachments_by_vpc_tgw[(attachment.vpc_id, attachment.tgw_id)] = attachment
         self._igw_by_vpc = {igw.vpc_id: igw for igw in graph.internet_gateways.values()}
         self._enis_cache: dict[str, dict[str, Subnet]] = {}
+        # Forks of symbolic packets made during a step, and where that step happens.
+        self._spawned: list[tuple[_State, Position]] = []
+        self._where: Position = ("", "")
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -302,7 +311,11 @@ class Tracer:
                     finished.append(self._end(current, Outcome.LOOP, self._loop_reason(current)))
                     break
                 current.seen.add(key)
+                self._where = where
                 step = self._step(current, where)
+                if self._spawned:
+                    pending.extend(self._spawned)
+                    self._spawned.clear()
                 if isinstance(step, Trace):
                     finished.append(step)
                     break
@@ -328,8 +341,7 @@ class Tracer:
         if table is None:
             return self._end(state, Outcome.NO_ROUTE, f"subnet {subnet.id} has no route table")
         route = table.lookup(state.destination)
-        if state.span is not None and self.space is not None:
-            state.span = self.space.narrow(table, state.span, state.atom, state.destination.version)
+        self._split(state, table)
         if route is None:
             return self._end(
                 state,
@@ -386,8 +398,8 @@ class Tracer:
                 Outcome.BLACKHOLE,
                 f"route {via}: egress-only internet gateway not attached to {vpc_id}",
             )
+        self._split_kind(state)  # before the hop: a fork starts over from this subnet
         state.hops.append(Hop(HopKind.EIGW, eigw_id, "", via))
-        self._narrow_kind(state)
         # An egress-only gateway carries IPv6 only (EC2 refuses an IPv4 route to one).
         if state.destination.version != 6 or self.graph.vpcs[vpc_id].contains(state.destination):
             return self._end(state, Outcome.DROPPED, f"{eigw_id} does not carry this packet")
@@ -405,10 +417,33 @@ class Tracer:
         trace.end_igw_id = eigw_id
         return trace
 
-    def _narrow_kind(self, state: _State) -> None:
+    def _split_kind(self, state: _State) -> None:
         """Gateways judge the address itself (in a VPC? routed on the internet?)."""
         if state.span is not None and self.space is not None:
-            state.span = self.space.narrow_kind(state.span, state.atom, state.destination.version)
+            self._fork_others(
+                state, self.space.split_kind(state.span, state.atom, state.destination.version)
+            )
+
+    def _split(self, state: _State, table: Any) -> None:
+        """A symbolic packet keeps the atoms the table routes as its own; the other runs of
+        its span go on as forks from the same place, each with its own representative."""
+        if state.span is not None and self.space is not None:
+            self._fork_others(
+                state, self.space.split(table, state.span, state.atom, state.destination.version)
+            )
+
+    def _fork_others(self, state: _State, runs: list[tuple[int, int]]) -> None:
+        assert self.space is not None
+        for low, high in runs:
+            if low <= state.atom < high:
+                state.span = (low, high)
+                continue
+            fork = _fork(state)
+            fork.span, fork.atom = (low, high), low
+            fork.destination = fork.initial_destination = self.space.representative(
+                state.destination.version, low
+            )
+            self._spawned.append((fork, self._where))
 
     def _deliver_locally(self, state: _State, vpc_id: str, via: str) -> Step:
         nat = self._nat_by_private_ip.get(int(state.destination))
@@ -457,8 +492,8 @@ class Tracer:
             return self._end(
                 state, Outcome.BLACKHOLE, f"route {via}: Internet gateway not attached to {vpc_id}"
             )
+        self._split_kind(state)  # before the hop: a fork starts over from this subnet
         state.hops.append(Hop(HopKind.IGW, igw_id, "", via))
-        self._narrow_kind(state)
         if self.graph.vpcs[vpc_id].contains(state.destination):
             return self._end(state, Outcome.DROPPED, f"{igw_id} does not route into its own VPC")
         if any(state.destination in block for block in NOT_ON_THE_INTERNET):
@@ -548,8 +583,7 @@ class Tracer:
                 f"attachment {attachment.id} is associated with no TGW route table",
             )
         route = table.lookup(state.destination)
-        if state.span is not None and self.space is not None:
-            state.span = self.space.narrow(table, state.span, state.atom, state.destination.version)
+        self._split(state, table)
         if route is None:
             return self._end(
                 state, Outcome.NO_ROUTE, f"no route to {state.destination} in {table.id}"
