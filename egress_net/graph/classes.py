@@ -36,6 +36,7 @@ from egress_net.graph.model import (
 from egress_net.graph.tracer import NOT_ON_THE_INTERNET
 
 BITS = {4: 32, 6: 128}
+_GLOBAL_UNICAST = (0x2 << 124, 0x4 << 124)  # 2000::/3
 
 
 class ClassKind(StrEnum):
@@ -234,7 +235,11 @@ class ClassSpace:
 
     @staticmethod
     def _representative(version: int, start: int, end: int, hosts: list[int]) -> IPAddress:
+        """A host of a subnet inside the class if any, else an address near its start (in
+        IPv6's global unicast space, 2000::/3, when the class reaches into it)."""
         position = bisect_left(hosts, start)
         if position < len(hosts) and hosts[position] < end:
             return _address(version, hosts[position])
+        if version == 6 and start < _GLOBAL_UNICAST[1] and end > _GLOBAL_UNICAST[0]:
+            start = max(start, _GLOBAL_UNICAST[0])
         return _address(version, start + min(10, end - start - 1))

@@ -52,8 +52,8 @@ from egress_net.graph.model import (
 MAX_HOPS = 64
 
 # Address space the internet does not route (RFC 6890 special-purpose registries: private and
-# shared space, "this network", loopback, link-local, multicast, reserved; IPv6 unique-local,
-# link-local, multicast): a packet for these that leaves through an Internet gateway goes
+# shared space, "this network", loopback, link-local, multicast, reserved; IPv6 unspecified,
+# loopback, IPv4-mapped, discard, unique-local, link-local, multicast): a packet for these that leaves through an Internet gateway goes
 # nowhere.
 NOT_ON_THE_INTERNET: tuple[IPv4Network | IPv6Network, ...] = tuple(
     ip_network(block)
@@ -68,6 +68,8 @@ NOT_ON_THE_INTERNET: tuple[IPv4Network | IPv6Network, ...] = tuple(
         "224.0.0.0/4",
         "240.0.0.0/4",
         "::/127",
+        "::ffff:0:0/96",
+        "100::/64",
         "fc00::/7",
         "fe80::/10",
         "ff00::/8",
