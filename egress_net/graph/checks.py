@@ -29,6 +29,7 @@ from enum import StrEnum
 from functools import cached_property
 from ipaddress import IPv4Address, IPv6Address
 
+from egress_net import route_rules
 from egress_net.graph.classes import ClassKind, ClassSpace, DestinationClass, range_label
 from egress_net.graph.model import IPAddress, RoutingGraph, Subnet, TargetKind, host_in
 from egress_net.graph.tracer import EXIT_HOPS, Flow, HopKind, Outcome, Trace, Tracer
@@ -53,6 +54,7 @@ class Check(StrEnum):
     OVERLAP = "overlap"  # attachments whose CIDRs overlap in a TGW table
     DRIFT = "drift"  # audit --stack: the deployed network differs from the stack's synthesis
     ATTACHMENT = "attachment"  # audit --stack: a route to an attachment no stack declares
+    ROUTE_TABLES = "route-tables"
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationRepor
                 Finding(Check.EGRESS, spoke.name, subnet.az_id, subnet.id, _unique(problems), trips)
             )
     findings += spoke_to_spoke_findings(tracer, spokes, options.spoke_to_spoke)
+    findings += route_table_findings(graph)
     return VerificationReport(
         options,
         spokes,
@@ -209,6 +212,20 @@ def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationRepor
         listing=list(dict.fromkeys(analysis.listing)) + _ipv6_sources(spokes),
         channels=channels(graph, spokes),
     )
+
+
+def route_table_findings(graph: RoutingGraph) -> list[Finding]:
+    """Routes AWS refuses (a second route to the local route's destination, a route more
+    specific than the local route with a target or destination AWS does not allow, two routes
+    to one destination): one finding per table that holds any (rules in
+    :mod:`egress_net.route_rules`)."""
+    by_table: dict[str, list[str]] = {}
+    for refusal in route_rules.all_refusals(route_rules.tables_in_graph(graph)):
+        by_table.setdefault(refusal.table, []).append(str(refusal))
+    return [
+        Finding(Check.ROUTE_TABLES, "", "", problems=[f"route table {table}: {p}" for p in found])
+        for table, found in by_table.items()
+    ]
 
 
 # -- destination classes ----------------------------------------------------------------------

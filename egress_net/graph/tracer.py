@@ -53,8 +53,8 @@ MAX_HOPS = 64
 
 # Address space the internet does not route (RFC 6890 special-purpose registries: private and
 # shared space, "this network", loopback, link-local, multicast, reserved; IPv6 unspecified,
-# loopback, IPv4-mapped, discard, unique-local, link-local, multicast): a packet for these that leaves through an Internet gateway goes
-# nowhere.
+# loopback, IPv4-mapped, discard, unique-local, link-local, multicast): a packet for these that
+# leaves through an Internet gateway goes nowhere.
 NOT_ON_THE_INTERNET: tuple[IPv4Network | IPv6Network, ...] = tuple(
     ip_network(block)
     for block in (
