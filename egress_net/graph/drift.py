@@ -92,7 +92,7 @@ class _Names:
         if kind is TargetKind.NAT_GATEWAY:
             nat = self.graph.nat_gateways.get(target_id)
             return f"NAT gateway in {self.subnet(nat.subnet_id)}" if nat else target_id
-        if kind is TargetKind.VPC_ENDPOINT:
+        if kind in (TargetKind.VPC_ENDPOINT, TargetKind.GATEWAY_ENDPOINT):
             endpoint = self.graph.firewall_endpoints.get(target_id)
             if endpoint is not None:
                 return f"firewall endpoint in {self.subnet(endpoint.subnet_id)}"

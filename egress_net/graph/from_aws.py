@@ -231,6 +231,7 @@ def read_graph(
             attachment_id, TgwAttachment(attachment_id, tgw_id, "network-function")
         )
         attachment.az_ids = az_ids
+    graph.mark_gateway_endpoints()
     graph.invalidate()
     return graph
 

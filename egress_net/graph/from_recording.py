@@ -144,6 +144,7 @@ def graph_from_recordings(recordings: Iterable[Recording]) -> RoutingGraph:
     for table in graph.tgw_route_tables.values():
         for route in propagated_routes(graph, table.propagations):
             table.add(route)
+    graph.mark_gateway_endpoints()
     for r in resources:
         if r.id and r.id not in graph.declared_by:
             graph.declared_by[r.id] = r.name

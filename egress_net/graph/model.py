@@ -35,6 +35,7 @@ class TargetKind(StrEnum):
     NAT_GATEWAY = "nat"
     # A Network Firewall endpoint (a Gateway Load Balancer endpoint), else a gateway endpoint.
     VPC_ENDPOINT = "vpce"
+    GATEWAY_ENDPOINT = "vpce-gateway"  # a gateway endpoint (S3, DynamoDB): AWS adds its routes
     TRANSIT_GATEWAY = "tgw"
     BLACKHOLE = "blackhole"
     EGRESS_ONLY_IGW = "eigw"  # IPv6 out to the internet, replies back in
@@ -246,6 +247,24 @@ class RoutingGraph:
     def invalidate(self) -> None:
         """Forget derived indexes after subnets were added or removed."""
         self._subnets_by_vpc = None
+
+    def mark_gateway_endpoints(self) -> None:
+        """Routes to a known gateway endpoint lead to that endpoint, not to a firewall: AWS
+        installs them for the endpoint's route table associations (VPC endpoints guide)."""
+        gateways = {
+            e.id for e in self.vpc_endpoints.values() if e.endpoint_type.lower() == "gateway"
+        }
+        if not gateways:
+            return
+        for table in self.route_tables.values():
+            if any(r.target_id in gateways for r in table.routes):
+                table.routes = [
+                    Route(r.destination, TargetKind.GATEWAY_ENDPOINT, r.target_id, r.prefix_list_id)
+                    if r.target_id in gateways
+                    else r
+                    for r in table.routes
+                ]
+                table._index = None
 
     def route_table_of(self, subnet: Subnet) -> RouteTable | None:
         table_id = subnet.route_table_id or self.vpcs[subnet.vpc_id].main_route_table_id

@@ -35,7 +35,12 @@ def hop_label(hop: Hop) -> str | None:
         case HopKind.PEERING:
             return f"VPC peering {hop.resource_id}"
         case HopKind.VGW:
-            return f"Virtual private gateway {hop.resource_id}"
+            kind = (
+                "TGW attachment"
+                if hop.resource_id.startswith("tgw-attach")
+                else ("Virtual private gateway")
+            )
+            return f"{kind} {hop.resource_id}"
         case HopKind.ENDPOINT:
             return f"VPC endpoint {hop.resource_id}"
         case HopKind.OTHER:

@@ -364,6 +364,8 @@ class Tracer:
                 return self._exit(state, HopKind.ENDPOINT, route.target_id, via)
             state.hops.append(Hop(HopKind.FIREWALL, endpoint.id, endpoint.az_id, via))
             return [(state, ("subnet", endpoint.subnet_id))]
+        if target is TargetKind.GATEWAY_ENDPOINT:
+            return self._exit(state, HopKind.ENDPOINT, route.target_id, via)
         if target is TargetKind.EGRESS_ONLY_IGW:
             return self._leave_through_eigw(state, route.target_id, vpc_id, via)
         if target is TargetKind.PEERING:
@@ -388,9 +390,7 @@ class Tracer:
         state.hops.append(Hop(kind, target_id, "", via))
         endpoint = self.graph.vpc_endpoints.get(target_id)
         what = f"{target_id} ({endpoint.service_name})" if endpoint else target_id
-        trace = self._end(state, Outcome.EXITED, f"left through {what} (route {via})")
-        trace.end_igw_id = ""
-        return trace
+        return self._end(state, Outcome.EXITED, f"left through {what} (route {via})")
 
     def _leave_through_eigw(self, state: _State, eigw_id: str, vpc_id: str, via: str) -> Step:
         eigw = self.graph.egress_only_gateways.get(eigw_id)
@@ -599,11 +599,9 @@ class Tracer:
         if target.resource_type == "network-function":
             return self._through_tgw_firewall(state, target, az_id, via)
         if target.resource_type != "vpc":
-            return self._end(
-                state,
-                Outcome.UNSUPPORTED,
-                f"route {via} leaves through a {target.resource_type} attachment",
-            )
+            # A VPN, Direct Connect gateway, peering or Connect attachment: out of the network.
+            kind = HopKind.PEERING if target.resource_type == "peering" else HopKind.VGW
+            return self._exit(state, kind, target.id, via)
         enis = self._enis(target)
         if not enis:
             return self._end(state, Outcome.DROPPED, f"attachment {target.id} has no subnets")

@@ -393,3 +393,47 @@ def test_destination_class_counts_are_reported(hub: Recording) -> None:
     report = run_checks(graph_from_recordings([hub]))
     # IPv4: cut by 0/0, the supernet, three VPCs and the special blocks; IPv6: special blocks.
     assert report.classes[4] > 10 and report.classes[6] >= 5
+
+
+def test_a_gateway_endpoint_in_a_spoke_is_a_channel_and_its_routes_a_bypass(
+    hub: Recording,
+) -> None:
+    table = _workload_table(hub)
+    endpoint = new_resource(
+        EC2 + "vpcEndpoint:VpcEndpoint",
+        "s3",
+        "vpce-0s3gateway",
+        vpcId=table.get("vpcId"),
+        serviceName="com.amazonaws.us-east-1.s3",
+        vpcEndpointType="Gateway",
+    )
+    prefix_list = new_resource(
+        EC2 + "managedPrefixList:ManagedPrefixList",
+        "s3-ranges",
+        "pl-0s3",
+        entries=[{"cidr": "52.216.0.0/15"}, {"cidr": "54.231.0.0/16"}],
+    )
+    route = new_resource(
+        EC2 + "route:Route",
+        "to-s3",
+        "r-0s3",
+        routeTableId=table.id,
+        destinationPrefixListId=prefix_list.id,
+        vpcEndpointId=endpoint.id,
+    )
+
+    report = run_checks(graph_from_recordings([added(hub, endpoint, prefix_list, route)]))
+
+    found = [p for f in report.findings for p in f.problems]
+    assert any(
+        p.startswith("52.216.0.0/15, 54.231.0.0/16: bypass: Instance(az1) → VPC endpoint vpce-0s3")
+        for p in found
+    ), found
+    assert any(
+        line.startswith("gateway endpoint vpce-0s3gateway (com.amazonaws.us-east-1.s3) in alpha")
+        and "default endpoint policy" in line
+        for line in report.channels
+    ), report.channels
+    assert report.channels[0].startswith("DNS: every spoke resolves through its VPC's Route 53")
+    # AWS installs a gateway endpoint's routes itself: they are no refused route.
+    assert not [p for p in found if "cannot route to a VPC endpoint" in p]
