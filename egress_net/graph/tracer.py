@@ -35,7 +35,7 @@ Semantics modelled (see docs/verification.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, Protocol
@@ -681,4 +681,16 @@ class Tracer:
 
 
 def _fork(state: _State) -> _State:
-    return replace(state, hops=list(state.hops), flow=state.flow.copy(), seen=set(state.seen))
+    # Built directly: dataclasses.replace re-runs field introspection on every call, and
+    # symbolic traces fork once per run of classes at every table that cuts them.
+    return _State(
+        state.source,
+        state.destination,
+        list(state.hops),
+        state.flow.copy(),
+        set(state.seen),
+        state.initial_source,
+        state.initial_destination,
+        state.span,
+        state.atom,
+    )
