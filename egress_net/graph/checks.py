@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import gc
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -311,7 +311,7 @@ class ClassAnalysis:
         subnet: Subnet,
         headline: list[str],
         list_here: bool,
-        headline_trips: list[RoundTrip] = (),  # type: ignore[assignment]
+        headline_trips: Sequence[RoundTrip] = (),
     ) -> list[str]:
         """Problems of every class but the headline destination's (already in ``headline``)."""
         problems: dict[str, list[_ClassPath]] = {}

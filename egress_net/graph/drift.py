@@ -151,6 +151,7 @@ def facts(graph: RoutingGraph, vpc_names: set[str] | None = None) -> list[Fact]:
             attachment = graph.tgw_attachments.get(attachment_id)
             if attachment is None or (attachment.vpc_id and not wanted(attachment.vpc_id)):
                 continue
+            declared_tables.add(tgw_table.id)
             found.append(
                 Fact(
                     table_name,
@@ -159,8 +160,8 @@ def facts(graph: RoutingGraph, vpc_names: set[str] | None = None) -> list[Fact]:
                     graph.declared_by.get(f"propagation|{tgw_table.id}|{attachment_id}", ""),
                 )
             )
-        if tgw_table.id not in declared_tables and vpc_names is not None:
-            continue
+        if tgw_table.id not in declared_tables:
+            continue  # a table none of the compared attachments uses
         for tgw_route in tgw_table.routes:
             if tgw_route.origin != "static":
                 continue
