@@ -465,22 +465,23 @@ class ClassAnalysis:
                 if trace.outcome in (Outcome.INTERNET, Outcome.EXITED)
                 and _exit_before_firewall(trace) is not None
             ]
-        if example.kind is ClassKind.INTERNET and example.version == 4:
-            trips = [(t, self._replies(t, replies)) for t in path.traces]
-            return egress_problems(subnet, trips)
-        if example.kind is ClassKind.INTERNET and all(
-            t.outcome is Outcome.INTERNET for t in path.traces
-        ):
+        blocked = all(t.outcome in _BLOCKING_OUTCOMES for t in path.shared)
+        if example.kind is ClassKind.INTERNET and not blocked:
+            # Must get out through one firewall and back; a class the routes block (no route,
+            # blackhole, dropped) is safe and only listed: the headline class proves egress.
             trips = [(t, self._replies(t, replies)) for t in path.traces]
             return egress_problems(subnet, trips)
         if example.kind is ClassKind.VPC and example.vpc_id in self.spoke_vpcs:
             return self._spoke_class_problems(path)
         # Listed, not judged: no design promises where these go (a loop for unallocated
-        # supernet space, for one, ends when the packet's TTL runs out).
-        if list_here:
+        # supernet space, for one, ends when the packet's TTL runs out). Shared paths are
+        # listed from the first spoke subnet; a source's own routes from wherever they are.
+        if list_here or path.direct is not None:
             primary = next((t for t in path.traces if t.primary), path.traces[0])
             kind = _kind_words(example, self.graph)
-            self.listing.append(f"{path.label} ({kind}): {_notation(primary)}")
+            self.listing.append(
+                f"{path.label} ({kind}) from {spoke.name} {subnet.az_id}: {_notation(primary)}"
+            )
         return []
 
     def _spoke_class_problems(self, path: _ClassPath) -> list[str]:

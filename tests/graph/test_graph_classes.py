@@ -169,7 +169,10 @@ def test_the_hub_s_own_cidr_and_private_space_are_listed_with_where_they_go(
     report = run_checks(graph_from_recordings([hub]))
 
     assert report.ok
-    assert any(line.startswith("10.0.0.0/16 (in hub-vpc): Instance") for line in report.listing)
+    assert any(
+        line.startswith("10.0.0.0/16 (in hub-vpc) from alpha use1-az1: Instance")
+        for line in report.listing
+    )
     assert any("not routed on the internet" in line for line in report.listing)
 
 
@@ -437,3 +440,22 @@ def test_a_gateway_endpoint_in_a_spoke_is_a_channel_and_its_routes_a_bypass(
     assert report.channels[0].startswith("DNS: every spoke resolves through its VPC's Route 53")
     # AWS installs a gateway endpoint's routes itself: they are no refused route.
     assert not [p for p in found if "cannot route to a VPC endpoint" in p]
+
+
+def test_a_public_range_a_spoke_blackholes_is_safe_and_listed(hub: Recording) -> None:
+    blocked = new_resource(
+        EC2 + "route:Route",
+        "block",
+        "r-0block",
+        routeTableId=route_table(hub, "workload", "use1-az2", spoke="beta").id,
+        destinationCidrBlock="203.0.113.0/24",
+        transitGatewayId="tgw-0000000000000gone",
+    )
+
+    report = run_checks(graph_from_recordings([added(hub, blocked)]))
+
+    assert report.ok, [p for f in report.findings for p in f.problems]
+    assert any(
+        line.startswith("203.0.113.0/24 (IPv4 internet) from beta use1-az2: Instance(az2) → ✗")
+        for line in report.listing
+    ), report.listing
