@@ -107,15 +107,19 @@ def run(args: argparse.Namespace) -> int:
     from egress_net.graph.drift import drift_findings
 
     sources = sources_from(args)
-    intent, extra, notes = SpokeToSpoke.INSPECTED, list[Finding](), list[str]()
-    if args.stack:
-        synthesized, hub_config = declared(args.stack, args.project_dir)
-        intent = intent_from_config(hub_config)
-        notes = attachment_exposure(hub_config)
-    graph = read_graph(sources, endpoint_url=args.endpoint_url)
-    if args.stack:
-        extra = drift_findings(synthesized, graph)
     title = "audit: " + "; ".join(s.label for s in sources)
-    if args.stack:
-        title += " against " + ", ".join(args.stack)
-    return check_and_print(graph, args, intent, title, extra, notes)
+    if not args.stack:
+        graph = read_graph(sources, endpoint_url=args.endpoint_url)
+        return check_and_print(graph, args, SpokeToSpoke.INSPECTED, title)
+    # Synthesized first: a stack file error stops the audit before any AWS call.
+    synthesized, hub_config = declared(args.stack, args.project_dir)
+    graph = read_graph(sources, endpoint_url=args.endpoint_url)
+    drift: list[Finding] = drift_findings(synthesized, graph)
+    return check_and_print(
+        graph,
+        args,
+        intent_from_config(hub_config),
+        title + " against " + ", ".join(args.stack),
+        drift,
+        attachment_exposure(hub_config),
+    )

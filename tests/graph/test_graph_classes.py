@@ -459,3 +459,18 @@ def test_a_public_range_a_spoke_blackholes_is_safe_and_listed(hub: Recording) ->
         line.startswith("203.0.113.0/24 (IPv4 internet) from beta use1-az2: Instance(az2) → ✗")
         for line in report.listing
     ), report.listing
+
+
+def test_audit_with_an_unknown_stack_stops_before_reading_aws(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from egress_net.commands import audit
+
+    def no_aws(*_: object, **__: object) -> RoutingGraph:
+        raise AssertionError("AWS read before the stack was synthesized")
+
+    monkeypatch.setattr(audit, "read_graph", no_aws)
+
+    assert main(["audit", "--region", "us-east-1", "--stack", "no-such-stack"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-stack" in err and "Traceback" not in err
