@@ -55,6 +55,7 @@ class Check(StrEnum):
     DRIFT = "drift"  # audit --stack: the deployed network differs from the stack's synthesis
     ATTACHMENT = "attachment"  # audit --stack: a route to an attachment no stack declares
     ROUTE_TABLES = "route-tables"
+    UNTRACED = "untraced"  # something the adapter read but the graph cannot hold
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,8 @@ def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationRepor
             )
     findings += spoke_to_spoke_findings(tracer, spokes, options.spoke_to_spoke)
     findings += route_table_findings(graph)
+    if graph.untraced:
+        findings.append(Finding(Check.UNTRACED, "", "", problems=list(graph.untraced)))
     return VerificationReport(
         options,
         spokes,

@@ -259,7 +259,11 @@ def _read_vpc_side(graph: RoutingGraph, ec2: _Reader) -> None:
         graph.vpcs[item["VpcId"]] = Vpc(item["VpcId"], cidrs, tags.get("Name", ""), tags=tags)
     for item in ec2.pages("DescribeSubnets", "Subnets"):
         if not item.get("CidrBlock"):
-            continue  # an IPv6-only subnet: outside the graph (docs/verification.md)
+            graph.untraced.append(
+                f"IPv6-only subnet {item['SubnetId']} in {item['VpcId']}: the graph holds "
+                "subnets with an IPv4 block only, so its paths are not proven"
+            )
+            continue
         ipv6 = [
             a["Ipv6CidrBlock"]
             for a in item.get("Ipv6CidrBlockAssociationSet") or []

@@ -223,6 +223,9 @@ class RoutingGraph:
     # ``tgw-route|<table>|<prefix>``, ``association|<attachment>``,
     # ``propagation|<table>|<attachment>``.
     declared_by: dict[str, str] = field(default_factory=dict)
+    # What an adapter saw but the graph cannot hold (an IPv6-only subnet): never proven, so
+    # the checks fail on it rather than let it pass unseen.
+    untraced: list[str] = field(default_factory=list)
     _subnets_by_vpc: dict[str, list[Subnet]] | None = field(default=None, repr=False)
 
     def merge(self, other: RoutingGraph) -> None:
@@ -242,6 +245,7 @@ class RoutingGraph:
         ):
             getattr(self, name).update(getattr(other, name))
         self.declared_by.update(other.declared_by)
+        self.untraced += other.untraced
         self.invalidate()
 
     def invalidate(self) -> None:

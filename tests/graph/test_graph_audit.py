@@ -475,3 +475,22 @@ def test_audit_against_a_stack_reports_foreign_attachments(
     )
     # The intruder's own VPC is not the stack's: its resources are not drift, its route is.
     assert "drift" not in checks
+
+
+def test_an_ipv6_only_subnet_fails_the_audit_instead_of_passing_unseen(aws: dict[str, Any]) -> None:
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    add_ipv6(hub, "alpha")
+    block = aws["ec2"].describe_vpcs(VpcIds=[hub["vpc:alpha"]])["Vpcs"][0][
+        "Ipv6CidrBlockAssociationSet"
+    ][0]["Ipv6CidrBlock"]
+    head = block.split("::")[0].rsplit(":", 1)
+    subnet = aws["ec2"].create_subnet(
+        VpcId=hub["vpc:alpha"],
+        Ipv6Native=True,
+        Ipv6CidrBlock=f"{head[0]}:{int(head[1], 16) + 0x80:x}::/64",
+        AvailabilityZone=AZ_NAMES[0],
+    )["Subnet"]["SubnetId"]
+
+    found = problems(live_report(aws["url"]))
+
+    assert any(p.startswith(f"IPv6-only subnet {subnet}") for p in found), found
