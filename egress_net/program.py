@@ -17,13 +17,14 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from egress_net import addressing, config
+from egress_net import config
 from egress_net.components.et_sync import EmergingThreatsSync, EmergingThreatsSyncArgs
 from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
 from egress_net.components.network import LogSettings
 from egress_net.components.spoke import DistributedSpoke, DistributedSpokeArgs, Spoke, SpokeArgs
 from egress_net.errors import ConfigErrors, EgressNetError
 from egress_net.rules.policy import ScopedAllow, plan_policy
+from egress_net.rules.variables import rule_variables_for
 
 
 class ProgramError(pulumi.RunError):
@@ -80,12 +81,11 @@ def policy_spec(cfg: config.StackConfig, project_dir: Path) -> FirewallPolicySpe
     Drop mode denies whatever no rule passes; alert mode passes it and logs an alert, so a
     first rollout shows what the allowlist would block without blocking it.
     """
-    rules = cfg.rules
-    if cfg.model == "tgw-attached":
-        # A firewall attached to a TGW has no VPC CIDR to fall back on: AWS requires HOME_NET
-        # and EXTERNAL_NET to be set explicitly in the rule groups.
-        external = [str(n) for n in addressing.complement(cfg.supernets)]
-        rules = rules.model_copy(update={"ip_sets": {**rules.ip_sets, "EXTERNAL_NET": external}})
+    # A firewall attached to a TGW has no VPC CIDR to fall back on: every rule group declares
+    # HOME_NET and EXTERNAL_NET itself (a configured EXTERNAL_NET wins).
+    network = rule_variables_for(cfg.model, home_net(cfg))
+    network.pop("HOME_NET")  # passed as home_net
+    rules = cfg.rules.model_copy(update={"ip_sets": {**network, **cfg.rules.ip_sets}})
     plan = plan_policy(
         rules,
         home_net=home_net(cfg),
@@ -98,6 +98,8 @@ def policy_spec(cfg: config.StackConfig, project_dir: Path) -> FirewallPolicySpe
             for spoke in cfg.spokes
             if spoke.allow_domains
         ],
+        # Where spoke-to-spoke traffic is open by design it never reaches the firewall.
+        deny_tcp_between_spokes=cfg.spoke_to_spoke_intent != "open",
     )
     return FirewallPolicySpec(
         stateful_default_actions=plan.stateful_default_actions,

@@ -44,6 +44,7 @@ class ManagedGroupLike(Protocol):
     name: str
     arn: str
     priority: int
+    override_action: str | None
 
 
 @dataclass
@@ -315,9 +316,11 @@ class EgressHub(pulumi.ComponentResource):
             return refs
 
         stateful_refs = groups(spec.stateful_groups)
-        stateful_refs += [
-            {"resource_arn": m.arn, "priority": m.priority} for m in spec.managed_groups
-        ]
+        for managed in spec.managed_groups:
+            ref: dict[str, Any] = {"resource_arn": managed.arn, "priority": managed.priority}
+            if managed.override_action:
+                ref["override"] = {"action": managed.override_action}
+            stateful_refs.append(ref)
         stateless_refs = groups(spec.stateless_groups)
         # Every rule group and TLS configuration the policy references: whoever updates the
         # policy (the ET sync) needs UpdateFirewallPolicy on each of them too.
