@@ -97,9 +97,13 @@ Problem = tuple[str, str]
 def _keyword_problems(rule: ParsedRule, strict_order: bool) -> list[Problem]:
     problems: list[Problem] = []
     names = rule.option_names
+    all_known = SURICATA_7_KEYWORDS.issuperset(names)
+    if not all_known:
+        # Suricata reads keywords in any case: check "Threshold" as "threshold".
+        names = tuple(name.lower() for name in names)
     if rule.protocol == "http2" and any(name.startswith(("http.", "http_")) for name in names):
         problems.append((limits.R_HTTP2_OVERLOAD, "HTTP/1 keywords on an http2 rule"))
-    if not SURICATA_7_KEYWORDS.issuperset(names):
+    if not all_known:
         for name in names:
             if not is_known_keyword(name) and name not in limits.UNSUPPORTED_KEYWORDS:
                 problems.append(

@@ -121,3 +121,11 @@ def test_rule_variables_for_a_firewall_without_a_vpc() -> None:
     assert tgw["HOME_NET"] == ["10.0.0.0/8", "172.16.0.0/12"]
     assert "10.0.0.0/8" not in tgw["EXTERNAL_NET"] and "11.0.0.0/8" in tgw["EXTERNAL_NET"]
     assert "172.32.0.0/11" in tgw["EXTERNAL_NET"]
+
+
+def test_keywords_in_capitals_are_checked_as_suricata_reads_them() -> None:
+    text = 'alert tcp any any -> any any (msg:"x"; Threshold:type limit,track by_src; sid:5;)'
+    [rejection] = validate_rules(
+        parse_rules(text), variables=RuleVariables.for_home_net(HOME)
+    ).rejected
+    assert rejection.reason == "unsupported-keyword:threshold"
