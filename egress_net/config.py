@@ -599,6 +599,15 @@ def _allowlist_checks(cfg: StackConfig) -> list[ConfigError]:
         errors += allow_entry_errors(
             spoke.allow_domains, spoke.acknowledge_shared_suffix, ("spokes", i, "allowDomains")
         )
+    deny = cfg.rules.deny_domains
+    if deny is not None and deny.acknowledge_shared_suffix:
+        errors.append(
+            ConfigError(
+                key("rules", "denyDomains", "acknowledgeSharedSuffix"),
+                "a deny list may be as broad as it likes: nothing to acknowledge",
+                "remove it",
+            )
+        )
     return errors
 
 

@@ -101,6 +101,14 @@ def test_an_acknowledged_entry_is_accepted_and_a_stale_one_is_not() -> None:
     assert "reason" in error.problem
 
 
+def test_a_deny_list_needs_no_acknowledgement() -> None:
+    deny = {"domains": [".amazonaws.com"], "acknowledgeSharedSuffix": {".amazonaws.com": "x"}}
+    [error] = _errors(hub_config(rules={"denyDomains": deny}))
+    assert error.where == "egress-net:rules.denyDomains.acknowledgeSharedSuffix"
+    ok = {"denyDomains": {"domains": [".amazonaws.com"]}}
+    config.validate(config.from_pulumi_config(hub_config(rules=ok)))
+
+
 def test_refused_before_any_resource() -> None:
     with pytest.raises(ConfigError) as caught:
         synth_config(hub_config(rules={"allowDomains": {"domains": [".amazonaws.com"]}}))
