@@ -127,3 +127,16 @@ def test_no_shipped_stack_or_doc_allows_a_shared_suffix(repo: Path) -> None:
     for doc in ("README.md", "docs/rules.md"):
         text = (repo / doc).read_text()
         assert "domains: [.amazonaws.com" not in text and "- .amazonaws.com" not in text, doc
+
+
+@pytest.mark.parametrize(
+    ("ports", "where"),
+    [
+        ({"tls": ["99999"]}, "egress-net:rules.allowDomainPorts.tls[0]"),
+        ({"http": ["80-90"]}, "egress-net:rules.allowDomainPorts.http[0]"),
+        ({"quic": ["443"]}, "egress-net:rules.allowDomainPorts.quic"),
+    ],
+)
+def test_bad_allow_domain_ports_name_their_key(ports: dict[str, Any], where: str) -> None:
+    [error] = _errors(hub_config(rules={"allowDomainPorts": ports}))
+    assert error.where == where
