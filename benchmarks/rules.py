@@ -40,8 +40,8 @@ from typing import Any
 import suricataparser
 from idstools import rule as idstools_rule
 
+from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.et_sync.plan import build_plan
-from egress_net.et_sync.settings import SyncSettings
 from egress_net.rules import ParsedRule, parse_rules
 
 ET_OPEN = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "et-open-2024"
@@ -160,7 +160,9 @@ def aws_sample_pipeline(files: dict[str, str]) -> list[PlannedGroup]:
 
 
 def ours_plan(files: dict[str, str]) -> Any:
-    return build_plan(files, SyncSettings(home_net=HOME_NET), version="bench")
+    # The default declared groups: the program owns them, the sync fills them.
+    settings = EmergingThreatsConfig().to_settings(home_net=list(HOME_NET))
+    return build_plan(files, settings, version="bench")
 
 
 # measurement ---------------------------------------------------------------------------------
