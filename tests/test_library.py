@@ -151,6 +151,11 @@ def declared(rec: Recording) -> dict[tuple[str, str], Any]:
             "not a CloudWatch Logs retention",
         ),
         (
+            'rules={"allowDomains": {"domains": [".amazonaws.com"]}}',
+            "EgressHubArgs.rules.allow_domains.domains[0]",
+            "shared suffix",
+        ),
+        (
             'rules={"allowDomain": {"domains": ["example.com"]}}',
             "EgressHubArgs.rules.allowDomain",
             "unknown key",

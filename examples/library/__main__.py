@@ -15,7 +15,7 @@ hub = EgressHub(
             SpokeArgs(name="orders", cidr="10.10.0.0/16"),
             SpokeArgs(name="billing", cidr="10.20.0.0/16"),
         ],
-        rules={"allowDomains": {"domains": [".amazonaws.com", "api.stripe.com"]}},
+        rules={"allowDomains": {"domains": ["sts.eu-west-1.amazonaws.com", "api.stripe.com"]}},
     ),
 )
 
