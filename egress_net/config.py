@@ -1316,11 +1316,44 @@ def _ingress_checks(cfg: StackConfig) -> list[ConfigError]:
                 "use design: distributed (load balancers in the spokes' own VPCs)",
             )
         )
+    if design == "centralized" and cfg.transit_gateway.owner_role_arn:
+        errors.append(
+            ConfigError(
+                key("ingress", "design"),
+                "centralized ingress with the Transit Gateway in another account is not "
+                "supported yet (its owner would have to accept and associate the attachment)",
+                "use design: distributed, or a Transit Gateway of this account",
+            )
+        )
     errors += _ingress_vpc_checks(cfg, design)
+    errors += _shared_port_checks(ing.applications)
     names = [app.name for app in ing.applications]
     spokes = {s.name: s for s in cfg.spokes}
     for i, app in enumerate(ing.applications):
         errors += _application_checks(cfg, design, i, app, spokes, names[:i])
+    return errors
+
+
+def _shared_port_checks(apps: list[IngressApplicationConfig]) -> list[ConfigError]:
+    """The ingress firewall tells applications apart by listener port only (load balancer
+    addresses change), so applications on one port must admit the same sources."""
+    errors: list[ConfigError] = []
+    first: dict[int, tuple[int, IngressApplicationConfig]] = {}
+    for i, app in enumerate(apps):
+        seen = first.setdefault(app.listener_port, (i, app))
+        j, other = seen
+        if j != i and (
+            sorted(other.sources) != sorted(app.sources)
+            or sorted(other.blocked_sources) != sorted(app.blocked_sources)
+        ):
+            errors.append(
+                ConfigError(
+                    key("ingress", "applications", i, "allowedSources"),
+                    f"port {app.listener_port} is also {other.name!r}'s, with other sources: the "
+                    "firewall cannot tell the two apart (load balancer addresses change)",
+                    "give both the same allowedSources and blockedSources, or another port",
+                )
+            )
     return errors
 
 
@@ -1490,7 +1523,7 @@ def _serving_spoke_checks(
         )
     if design == "distributed":
         try:
-            tiers = intent.with_distributed_ingress_tiers(_spoke_tiers(cfg, spoke))
+            tiers = intent.with_distributed_ingress_tiers(spoke_tiers(cfg, spoke))
             layout = addressing.carve_for_tiers(spoke.network, az_ids, cfg.slots, tiers)
             small = addressing.too_small_for_load_balancers(layout)
             if small is not None:
@@ -1529,7 +1562,7 @@ def _target_problem(
         az_ids = cfg.spoke_az_ids(spoke)
         try:
             layout = addressing.carve_for_tiers(
-                spoke.network, az_ids, cfg.slots, _spoke_tiers(cfg, spoke)
+                spoke.network, az_ids, cfg.slots, spoke_tiers(cfg, spoke)
             )
         except addressing.CarvingError:
             return None  # reported on the spoke's own key
@@ -1547,7 +1580,7 @@ def _target_problem(
     return f"{address} is in none of the application's spokes: {names}"
 
 
-def _spoke_tiers(cfg: StackConfig, spoke: SpokeConfig) -> tuple[str, ...]:
+def spoke_tiers(cfg: StackConfig, spoke: SpokeConfig) -> tuple[str, ...]:
     az_ids = cfg.spoke_az_ids(spoke)
     if cfg.spoke_model(spoke) == "tgw":
         return intent.tgw_spoke(az_ids).tiers

@@ -269,6 +269,27 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "lives in one spoke's VPC",
     ),
     (
+        "two apps on one port with other sources",
+        {
+            "ingress": ingress(
+                shop(), shop(name="admin", allowedSources=["203.0.113.0/24"], targets=["10.1.0.11"])
+            )
+        },
+        "egress-net:ingress.applications[1].allowedSources",
+        "the firewall cannot tell the two apart",
+    ),
+    (
+        "centralized with the TGW in another account",
+        {
+            "transitGateway": {
+                "ownerRoleArn": "arn:aws:iam::210987654321:role/tgw-owner",
+            },
+            "ingress": ingress(shop()),
+        },
+        "egress-net:ingress.design",
+        "another account is not supported yet",
+    ),
+    (
         "distributed spoke too small",
         {
             "spokes": [{"name": "app", "cidr": "10.1.0.0/22"}],
