@@ -585,12 +585,11 @@ class IngressTraits:
     lb_vpc: str  # where the load balancers live
     needs_tgw: bool  # targets are reached across the Transit Gateway
     own_firewall_per_spoke: bool  # every serving spoke gets firewall endpoints of its own
-    appliance_mode: bool  # the ingress VPC's TGW attachment keeps a flow on one ENI
 
 
 INGRESS_TRAITS: dict[str, IngressTraits] = {
-    "centralized": IngressTraits("ingress VPC of the hub", True, False, True),
-    "distributed": IngressTraits("each serving spoke's VPC", False, True, False),
+    "centralized": IngressTraits("ingress VPC of the hub", True, False),
+    "distributed": IngressTraits("each serving spoke's VPC", False, True),
 }
 
 
@@ -651,8 +650,8 @@ def centralized_ingress_vpc(az_ids: Sequence[str], target_cidrs: Sequence[str]) 
     ②  firewall subnet (AZ x): local → load balancer (AZ x)
     ③  LB subnet (AZ x): serving spoke CIDR → TGW; ④ TGW `ingress` association (spoke CIDRs
        propagated) → spoke attachment → target
-    ⑤  spoke workload 0/0 → TGW; ⑥ spokes' TGW table: ingress VPC CIDR → ingress attachment
-       (appliance mode: the ENI the request came through); TGW subnet: local → load balancer
+    ⑤  spoke workload 0/0 → TGW; ⑥ spokes' TGW table: ingress VPC CIDR → ingress attachment;
+       TGW subnet: local → load balancer (no appliance mode: see :class:`IngressTgwPlan`)
     ⑦  LB subnet (AZ x) 0/0 → firewall endpoint (AZ x), the same as ①
     ⑧  firewall subnet (AZ x) 0/0 → IGW
     """
@@ -727,7 +726,11 @@ class IngressTgwPlan:
 
     associate_with: str  # hub TGW table name
     routes: tuple[tuple[str, TgwRoute], ...]  # (hub TGW table name, route)
-    appliance_mode: bool = True
+    # Off: no stateful appliance sits on the TGW leg (the firewall is between the IGW and the
+    # load balancer, and replies find the load balancer by its address from any ENI), and
+    # appliance mode would hash replies onto other AZs' ENIs, paying cross-AZ data for nothing.
+    # It belongs where a firewall sits on the TGW path (the egress inspection attachments).
+    appliance_mode: bool = False
 
 
 def ingress_tgw(hub: TgwPlan, ingress_cidr: str) -> IngressTgwPlan:

@@ -18,10 +18,20 @@ from egress_net.graph.checks import (
     VerificationReport,
     run_checks,
 )
+from egress_net.graph.ingress import (
+    IngressApp,
+    IngressReport,
+    apps_from_recordings,
+    check_ingress,
+    render_ingress_json,
+    render_ingress_text,
+)
 from egress_net.graph.model import RoutingGraph
 from egress_net.graph.report import render_json, render_text
+from egress_net.recording import Recording
 
 SPOKE_TO_SPOKE_KEY = "egress-net:spokeToSpoke"
+INGRESS_KEY = "egress-net:ingress"
 
 
 def register(subparsers: Any) -> None:
@@ -102,21 +112,42 @@ def intent_from_config(config: dict[str, Any]) -> SpokeToSpoke:
 
 
 def check_and_print(
-    graph: RoutingGraph, args: argparse.Namespace, default_intent: SpokeToSpoke, title: str
+    graph: RoutingGraph,
+    args: argparse.Namespace,
+    default_intent: SpokeToSpoke,
+    title: str,
+    ingress_apps: list[IngressApp] | None = None,
 ) -> int:
+    """Egress checks, and with ``ingress_apps`` (a stack that declares ingress) the inbound
+    paths to each application too; exit 0 only if both pass."""
     destination = parse_destination(args.destination)
     check_destination(graph, destination)
     intent = SpokeToSpoke(args.spoke_to_spoke) if args.spoke_to_spoke else default_intent
     report = run_checks(graph, CheckOptions(destination, intent))
-    print_report(report, args.json, title)
-    return 0 if report.ok else 1
+    ingress = None if ingress_apps is None else check_ingress(graph, ingress_apps, destination)
+    print_report(report, args.json, title, ingress)
+    return 0 if report.ok and (ingress is None or ingress.ok) else 1
 
 
-def print_report(report: VerificationReport, as_json: bool, title: str) -> None:
+def print_report(
+    report: VerificationReport, as_json: bool, title: str, ingress: IngressReport | None = None
+) -> None:
     if as_json:
-        print(json.dumps(render_json(report), indent=2))
+        doc = render_json(report)
+        if ingress is not None:
+            doc["ingress"] = render_ingress_json(ingress)
+        print(json.dumps(doc, indent=2))
     else:
         print(render_text(report, title), end="")
+        if ingress is not None:
+            print("\n" + render_ingress_text(ingress), end="")
+
+
+def ingress_apps_of(recordings: list[Recording]) -> list[IngressApp] | None:
+    """The public applications to prove, or None when no stack declares ingress."""
+    if not any(r.config.get(INGRESS_KEY) for r in recordings):
+        return None
+    return apps_from_recordings(recordings)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,7 +165,9 @@ def run(args: argparse.Namespace) -> int:
     hub = next(
         (r for r in recordings if r.config.get("egress-net:role") == "hub"), result.recording
     )
-    code = check_and_print(graph, args, intent_from_config(hub.config), title)
+    code = check_and_print(
+        graph, args, intent_from_config(hub.config), title, ingress_apps_of(recordings)
+    )
     # Paths can all pass the firewall while the firewall passes everything: say so.
     for warning in alert_mode_warnings(recordings):
         print(f"warning: {warning}", file=sys.stderr if args.json else sys.stdout)

@@ -250,7 +250,7 @@ class CentralizedIngressArgs:
 class CentralizedIngress(pulumi.ComponentResource):
     """The hub's ingress VPC: internet-facing load balancers per application across the AZs,
     a firewall endpoint per AZ between the Internet gateway and them, and a TGW attachment
-    (appliance mode) to reach the targets in the spokes."""
+    to reach the targets in the spokes."""
 
     def __init__(
         self, name: str, args: CentralizedIngressArgs, opts: pulumi.ResourceOptions | None = None
@@ -311,7 +311,7 @@ class CentralizedIngress(pulumi.ComponentResource):
             transit_gateway_id=args.transit_gateway_id,
             vpc_id=built.vpc.id,
             subnet_ids=built.subnet_ids(built.plan.tgw_tier, args.az_ids),
-            # Replies from a spoke come back through the ENI the request left by.
+            # See intent.IngressTgwPlan for why appliance mode is off here.
             appliance_mode_support="enable" if args.tgw_plan.appliance_mode else "disable",
             dns_support="enable",
             # Not the TGW defaults: the spokes' table would send its traffic to the egress path.

@@ -146,12 +146,12 @@ def test_distributed_targets_are_in_the_lbs_own_vpc(spread: Recording) -> None:
         assert {vpcs[s] for s in lb.inputs["subnets"]} == {tg.inputs["vpcId"]}
 
 
-def test_ingress_vpc_joins_the_tgw_with_appliance_mode_and_a_route_back(
+def test_ingress_vpc_joins_the_tgw_outside_its_defaults_with_a_route_back(
     central: Recording,
 ) -> None:
     attachments = _by_name(central, "aws:ec2transitgateway/vpcAttachment:VpcAttachment")
     ingress = attachments["ingress-attachment"].inputs
-    assert ingress["applianceModeSupport"] == "enable"
+    assert ingress["applianceModeSupport"] == "disable"
     assert ingress["transitGatewayDefaultRouteTableAssociation"] is False
     assert ingress["transitGatewayDefaultRouteTablePropagation"] is False
     tables = {r.id: r.name for r in central.of_type("aws:ec2transitgateway/routeTable:RouteTable")}

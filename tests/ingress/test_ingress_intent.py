@@ -93,7 +93,7 @@ def test_ingress_joins_the_tgw_where_spokes_propagate_and_spokes_route_back(
     assert [(t, r.destination, r.attachment) for t, r in plan.routes] == [
         (route_table, "100.64.4.0/23", "ingress")
     ]
-    assert plan.appliance_mode
+    assert not plan.appliance_mode  # no stateful appliance on the TGW leg
 
 
 def test_traits_say_where_the_load_balancers_live() -> None:
