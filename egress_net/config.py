@@ -1530,6 +1530,19 @@ def _serving_spoke_checks(
                 "serve it from a TGW spoke, or use design: distributed",
             )
         )
+    if (
+        design == "distributed"
+        and (spoke.role_arn or spoke.account_id)
+        and (spoke.role_account or spoke.account_id) != cfg.account_id
+    ):
+        errors.append(
+            ConfigError(
+                where,
+                f"spoke {spoke.name} is in another account, and its ingress firewall would use "
+                "the hub's inbound policy, which lives in the hub's account",
+                "serve it from a spoke in the hub's account, or use design: centralized",
+            )
+        )
     if design == "distributed":
         try:
             tiers = intent.with_distributed_ingress_tiers(spoke_tiers(cfg, spoke))

@@ -290,6 +290,21 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "another account is not supported yet",
     ),
     (
+        "distributed app in another account's spoke",
+        {
+            "spokes": [
+                {
+                    "name": "app",
+                    "cidr": "10.1.0.0/16",
+                    "roleArn": "arn:aws:iam::210987654321:role/egress-net-deploy",
+                }
+            ],
+            "ingress": ingress(shop(), design="distributed", vpcCidr=None),
+        },
+        f"{A}.spokes[0]",
+        "is in another account",
+    ),
+    (
         "distributed spoke too small",
         {
             "spokes": [{"name": "app", "cidr": "10.1.0.0/22"}],

@@ -168,3 +168,40 @@ def test_verify_json_carries_the_ingress_report(capsys: pytest.CaptureFixture[st
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["ingress"]["ok"]
     assert {f["app"] for f in doc["ingress"]["findings"]} == {"shop", "feed"}
+
+
+@pytest.mark.parametrize(
+    ("model", "placement", "design"),
+    [
+        ("distributed", "before-nat", "distributed"),
+        ("distributed", "after-nat", "distributed"),
+        ("centralized-inspection", "before-nat", "centralized"),
+        ("tgw-attached", "before-nat", "centralized"),
+        ("egress-only", "after-nat", "centralized"),
+    ],
+)
+def test_every_model_with_ingress_synthesizes_and_proves(
+    model: str, placement: str, design: str
+) -> None:
+    from egress_net.graph.checks import CheckOptions, SpokeToSpoke, run_checks
+
+    from ..conftest import hub_config, synth_config
+    from .conftest import ingress, shop
+
+    overrides: dict[str, object] = {"model": model, "placement": placement}
+    if model == "distributed":
+        overrides["egressVpcCidr"] = None
+        section = ingress(shop(), vpcCidr=None)
+    else:
+        section = ingress(shop())
+    if model == "centralized-inspection":
+        overrides["inspectionVpcCidr"] = "100.64.2.0/24"
+    rec = synth_config(hub_config(ingress=section, **overrides))
+    assert rec.outputs["ingress"]["design"] == design
+    graph = graph_from_recordings([rec])
+    report = _prove(rec, graph)
+    assert report.ok, [f.problems for f in report.findings]
+    # Egress is proven as before: ingress changed none of its paths.
+    intent = SpokeToSpoke.BLOCKED if placement == "after-nat" else SpokeToSpoke.INSPECTED
+    egress = run_checks(graph, CheckOptions(CLIENT, intent))
+    assert egress.ok, [f.problems for f in egress.findings if f.problems]
