@@ -8,7 +8,7 @@ Routing comes from :mod:`egress_net.intent`; rules from :mod:`egress_net.rules.i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -387,7 +387,7 @@ def build_spoke_ingress(
     az_ids: Sequence[str],
     ingress: SpokeIngress,
     tags: Mapping[str, str],
-) -> tuple[dict[intent.Target, pulumi.Input[str]], Any]:
+) -> tuple[dict[intent.Target, pulumi.Input[str]], Callable[[], dict[str, BuiltLoadBalancer]]]:
     """The route targets distributed ingress adds (IGW, ingress firewall endpoints), and a
     function that declares the load balancers once the routes exist."""
     targets = local_targets(built, az_ids)
