@@ -9,6 +9,7 @@ from egress_net.commands.verify import add_check_arguments, check_and_print
 from egress_net.errors import ConfigError
 from egress_net.graph.checks import SpokeToSpoke
 from egress_net.graph.from_aws import AccountSource, read_graph
+from egress_net.graph.ingress import apps_from_aws
 
 
 def register(subparsers: Any) -> None:
@@ -17,7 +18,8 @@ def register(subparsers: Any) -> None:
         help="read deployed accounts (read-only) and run the same checks as verify",
         description="Read VPC, Transit Gateway and Network Firewall state from one or more "
         "accounts and regions with Describe/Get/Search/List calls only, merge it into one "
-        "routing graph and run every check of `verify`. Exit 0 only if all pass.",
+        "routing graph and run every check of `verify`, including the inbound paths of every "
+        "internet-facing load balancer found. Exit 0 only if all pass.",
     )
     parser.add_argument(
         "--profile",
@@ -72,5 +74,7 @@ def sources_from(args: argparse.Namespace) -> list[AccountSource]:
 def run(args: argparse.Namespace) -> int:
     sources = sources_from(args)
     graph = read_graph(sources, endpoint_url=args.endpoint_url)
+    # Every internet-facing load balancer found must sit behind the firewall (ingress).
+    apps = apps_from_aws(sources, endpoint_url=args.endpoint_url)
     title = "audit: " + "; ".join(s.label for s in sources)
-    return check_and_print(graph, args, SpokeToSpoke.INSPECTED, title)
+    return check_and_print(graph, args, SpokeToSpoke.INSPECTED, title, apps or None)

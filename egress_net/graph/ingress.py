@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Any
 
+from egress_net.errors import ConfigError
 from egress_net.graph.model import RoutingGraph, host_in
 from egress_net.graph.report import ARROW, hop_label, short_az
 from egress_net.graph.tracer import Flow, HopKind, Outcome, Trace, Tracer
@@ -222,6 +223,84 @@ def _bypass_problems(
 
 def _probe_address(_target: IPv4Address) -> IPv4Address:
     return IPv4Address("203.0.113.10")  # TEST-NET-3 (RFC 5737): any public address
+
+
+# ---------------------------------------------------------------------------------------------
+# From a live account (audit): the same applications, read with Describe calls only
+
+# What `audit` additionally needs to read load balancers (docs/verification.md).
+REQUIRED_ACTIONS = (
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTags",
+)
+
+
+def apps_from_aws(
+    sources: Iterable[Any],
+    endpoint_url: str | None = None,
+    session_factory: Any = None,
+) -> list[IngressApp]:
+    """Every internet-facing load balancer of the accounts and regions, with the IP targets
+    its listeners forward to. ``sources``: ``from_aws.AccountSource``."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from egress_net.graph.from_aws import refuse_writes, session_for
+
+    apps: list[IngressApp] = []
+    for source in sources:
+        session = (session_factory or session_for)(source)
+        elb = session.client("elbv2", region_name=source.region, endpoint_url=endpoint_url)
+        elb.meta.events.register("before-call.*.*", refuse_writes)
+        try:
+            apps += _read_load_balancers(elb)
+        except (ClientError, BotoCoreError) as err:
+            raise ConfigError(
+                f"{source.label}: elbv2",
+                f"cannot read the load balancers: {err}",
+                "grant the read-only actions: " + ", ".join(REQUIRED_ACTIONS),
+            ) from None
+    return sorted(apps, key=lambda a: a.name)
+
+
+def _read_load_balancers(elb: Any) -> list[IngressApp]:
+    apps: list[IngressApp] = []
+    for page in elb.get_paginator("describe_load_balancers").paginate():
+        for lb in page.get("LoadBalancers", []):
+            if lb.get("Scheme") != "internet-facing" or lb.get("Type") == "gateway":
+                continue
+            arn = lb["LoadBalancerArn"]
+            groups: list[str] = []
+            for listener in elb.describe_listeners(LoadBalancerArn=arn).get("Listeners", []):
+                for action in listener.get("DefaultActions", []):
+                    if action.get("TargetGroupArn"):
+                        groups.append(action["TargetGroupArn"])
+                    forward = action.get("ForwardConfig") or {}
+                    groups += [g["TargetGroupArn"] for g in forward.get("TargetGroups", [])]
+            targets: list[IPv4Address] = []
+            for group in dict.fromkeys(groups):
+                health = elb.describe_target_health(TargetGroupArn=group)
+                for description in health.get("TargetHealthDescriptions", []):
+                    target_id = description.get("Target", {}).get("Id", "")
+                    try:
+                        targets.append(IPv4Address(target_id))
+                    except ValueError:
+                        continue  # an instance or Lambda target: not traced by address
+            tags = {
+                t["Key"]: t["Value"]
+                for d in elb.describe_tags(ResourceArns=[arn]).get("TagDescriptions", [])
+                for t in d.get("Tags", [])
+            }
+            apps.append(
+                IngressApp(
+                    name=tags.get(APP_TAG, lb["LoadBalancerName"]),
+                    load_balancer=lb["LoadBalancerName"],
+                    subnet_ids=tuple(z["SubnetId"] for z in lb.get("AvailabilityZones", [])),
+                    targets=tuple(dict.fromkeys(targets)),
+                )
+            )
+    return apps
 
 
 # ---------------------------------------------------------------------------------------------
