@@ -35,6 +35,7 @@ TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 TARGET = "aws:lb/targetGroupAttachment:TargetGroupAttachment"
 LISTENER = "aws:lb/listener:Listener"
 APP_TAG = "egress-net:ingress-app"
+PROBE = IPv4Address("203.0.113.10")  # TEST-NET-3 (RFC 5737): any public address will do
 
 
 @dataclass(frozen=True)
@@ -212,17 +213,13 @@ def _bypass_problems(
     """A target subnet that reaches the internet without a firewall could serve the
     application around the load balancer (given a public address)."""
     problems = []
-    for direct in tracer.trace_from_subnet(target_subnet, target, _probe_address(target)):
+    for direct in tracer.trace_from_subnet(target_subnet, target, PROBE):
         if direct.outcome is Outcome.INTERNET and not direct.firewall_endpoints:
             problems.append(
                 f"target {target} of {app} reaches the internet without a firewall: a public "
                 "address would expose it around the load balancer"
             )
     return problems
-
-
-def _probe_address(_target: IPv4Address) -> IPv4Address:
-    return IPv4Address("203.0.113.10")  # TEST-NET-3 (RFC 5737): any public address
 
 
 # ---------------------------------------------------------------------------------------------
