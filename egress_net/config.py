@@ -1574,10 +1574,20 @@ def _serving_spoke_checks(
     return errors
 
 
+_TARGET_RANGES = tuple(
+    ipaddress.IPv4Network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+
+
 def _target_problem(
     cfg: StackConfig, address: ipaddress.IPv4Address, served: list[SpokeConfig]
 ) -> str | None:
     """Why ``address`` cannot be a target of an application served by ``served``, or None."""
+    # ELB target groups, "Target type: ip": targets must come from 10.0.0.0/8, 172.16.0.0/12,
+    # 192.168.0.0/16 or 100.64.0.0/10; "you can't specify publicly routable IP addresses".
+    if not any(address in net for net in _TARGET_RANGES):
+        return f"{address} is publicly routable: a load balancer accepts only private IP targets"
     for spoke in served:
         if address not in spoke.network:
             continue

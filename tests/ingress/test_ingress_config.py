@@ -187,6 +187,16 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "reserved by AWS",
     ),
     (
+        "publicly routable target",
+        {
+            "spokeSupernets": ["10.0.0.0/8", "198.18.0.0/15"],
+            "spokes": [{"name": "app", "cidr": "198.18.0.0/16"}],
+            "ingress": ingress(shop(targets=["198.18.0.10"])),
+        },
+        f"{A}.targets[0]",
+        "publicly routable",
+    ),
+    (
         "health check path",
         {"ingress": ingress(shop(healthCheck={"path": "health"}))},
         f"{A}.healthCheck.path",
