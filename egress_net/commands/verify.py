@@ -14,6 +14,7 @@ from egress_net.errors import ConfigError
 from egress_net.graph.checks import (
     DEFAULT_DESTINATION,
     CheckOptions,
+    Finding,
     SpokeToSpoke,
     VerificationReport,
     run_checks,
@@ -21,7 +22,7 @@ from egress_net.graph.checks import (
 from egress_net.graph.ingress import (
     IngressApp,
     IngressReport,
-    apps_from_recordings,
+    apps_of,
     check_ingress,
     render_ingress_json,
     render_ingress_text,
@@ -111,11 +112,42 @@ def intent_from_config(config: dict[str, Any]) -> SpokeToSpoke:
         ) from None
 
 
+def attachment_exposure(config: dict[str, Any]) -> list[str]:
+    """What the stack's config lets others attach to its TGW, said before anyone does.
+
+    With RAM sharing to an organization or OU and auto-accept, any account there can attach a
+    VPC without the hub's consent; default propagation then installs its CIDR in the table
+    replies return through, where a more specific prefix takes another spoke's replies
+    (AWS RAM: sharing with an organization; TGW ``AutoAcceptSharedAttachments``).
+    """
+    share = config.get("egress-net:share") or {}
+    tgw = config.get("egress-net:transitGateway") or {}
+    if not isinstance(share, dict) or not isinstance(tgw, dict):
+        return []
+    wide = [
+        p for p in share.get("principals") or [] if ":organization/" in str(p) or "/ou-" in str(p)
+    ]
+    if not wide:
+        return []
+    accept = (
+        "accepts their attachments automatically (transitGateway.autoAccept)"
+        if tgw.get("autoAccept")
+        else "must accept each attachment (transitGateway.autoAccept is off)"
+    )
+    return [
+        f"attachments: the TGW is shared with {', '.join(wide)} and {accept}: any account there "
+        "can attach a VPC, and a CIDR it propagates takes traffic and replies for that prefix; "
+        "`audit --stack` reports such routes once deployed"
+    ]
+
+
 def check_and_print(
     graph: RoutingGraph,
     args: argparse.Namespace,
     default_intent: SpokeToSpoke,
     title: str,
+    extra_findings: list[Finding] | None = None,
+    notes: list[str] | None = None,
     ingress_apps: list[IngressApp] | None = None,
 ) -> int:
     """Egress checks, and with ``ingress_apps`` (a stack that declares ingress) the inbound
@@ -124,6 +156,8 @@ def check_and_print(
     check_destination(graph, destination)
     intent = SpokeToSpoke(args.spoke_to_spoke) if args.spoke_to_spoke else default_intent
     report = run_checks(graph, CheckOptions(destination, intent))
+    report.findings += extra_findings or []
+    report.notes += notes or []
     ingress = None if ingress_apps is None else check_ingress(graph, ingress_apps, destination)
     print_report(report, args.json, title, ingress)
     return 0 if report.ok and (ingress is None or ingress.ok) else 1
@@ -143,11 +177,11 @@ def print_report(
             print("\n" + render_ingress_text(ingress), end="")
 
 
-def ingress_apps_of(recordings: list[Recording]) -> list[IngressApp] | None:
+def ingress_apps_of(recordings: list[Recording], graph: RoutingGraph) -> list[IngressApp] | None:
     """The public applications to prove, or None when no stack declares ingress."""
     if not any(r.config.get(INGRESS_KEY) for r in recordings):
         return None
-    return apps_from_recordings(recordings)
+    return apps_of(graph)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,7 +200,12 @@ def run(args: argparse.Namespace) -> int:
         (r for r in recordings if r.config.get("egress-net:role") == "hub"), result.recording
     )
     code = check_and_print(
-        graph, args, intent_from_config(hub.config), title, ingress_apps_of(recordings)
+        graph,
+        args,
+        intent_from_config(hub.config),
+        title,
+        notes=attachment_exposure(hub.config),
+        ingress_apps=ingress_apps_of(recordings, graph),
     )
     # Paths can all pass the firewall while the firewall passes everything: say so.
     for warning in alert_mode_warnings(recordings):

@@ -25,7 +25,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from egress_net.errors import ConfigError
-from egress_net.graph.model import RoutingGraph, host_in
+from egress_net.graph.model import LoadBalancer, RoutingGraph, host_in
 from egress_net.graph.report import ARROW, hop_label, short_az
 from egress_net.graph.tracer import Flow, HopKind, Outcome, Trace, Tracer
 from egress_net.recording import Recording
@@ -38,14 +38,8 @@ APP_TAG = "egress-net:ingress-app"
 PROBE = IPv4Address("203.0.113.10")  # TEST-NET-3 (RFC 5737): any public address will do
 
 
-@dataclass(frozen=True)
-class IngressApp:
-    """A public application as the network sees it: load balancer subnets and targets."""
-
-    name: str
-    load_balancer: str  # physical name
-    subnet_ids: tuple[str, ...]
-    targets: tuple[IPv4Address, ...]
+# A public application as the network sees it: load balancer subnets and IP targets.
+IngressApp = LoadBalancer
 
 
 def apps_from_recordings(recordings: Iterable[Recording]) -> list[IngressApp]:
@@ -225,40 +219,26 @@ def _bypass_problems(
 # ---------------------------------------------------------------------------------------------
 # From a live account (audit): the same applications, read with Describe calls only
 
-# What `audit` additionally needs to read load balancers (docs/verification.md).
-REQUIRED_ACTIONS = (
-    "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeListeners",
-    "elasticloadbalancing:DescribeTargetHealth",
-    "elasticloadbalancing:DescribeTags",
-)
+
+def apps_of(graph: RoutingGraph) -> list[IngressApp]:
+    return sorted(graph.load_balancers, key=lambda a: a.name)
 
 
-def apps_from_aws(
-    sources: Iterable[Any],
-    endpoint_url: str | None = None,
-    session_factory: Any = None,
-) -> list[IngressApp]:
-    """Every internet-facing load balancer of the accounts and regions, with the IP targets
-    its listeners forward to. ``sources``: ``from_aws.AccountSource``."""
+def read_load_balancers(elb: Any, label: str) -> list[IngressApp]:
+    """Every internet-facing load balancer an ``elbv2`` client (guarded, read-only) sees,
+    with the IP targets its listeners forward to; the live adapter calls it."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from egress_net.graph.from_aws import refuse_writes, session_for
+    from egress_net.graph.from_aws import REQUIRED_ACTIONS
 
-    apps: list[IngressApp] = []
-    for source in sources:
-        session = (session_factory or session_for)(source)
-        elb = session.client("elbv2", region_name=source.region, endpoint_url=endpoint_url)
-        elb.meta.events.register("before-call.*.*", refuse_writes)
-        try:
-            apps += _read_load_balancers(elb)
-        except (ClientError, BotoCoreError) as err:
-            raise ConfigError(
-                f"{source.label}: elbv2",
-                f"cannot read the load balancers: {err}",
-                "grant the read-only actions: " + ", ".join(REQUIRED_ACTIONS),
-            ) from None
-    return sorted(apps, key=lambda a: a.name)
+    try:
+        return _read_load_balancers(elb)
+    except (ClientError, BotoCoreError) as err:
+        raise ConfigError(
+            f"{label}: elbv2",
+            f"cannot read the load balancers: {err}",
+            "grant the read-only actions `audit` needs: " + ", ".join(REQUIRED_ACTIONS),
+        ) from None
 
 
 def _read_load_balancers(elb: Any) -> list[IngressApp]:
