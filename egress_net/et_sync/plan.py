@@ -275,9 +275,10 @@ def feed_rules(
     parsed: Sequence[ParsedRule | ParseFailure], to_drop: Sequence[str]
 ) -> tuple[list[ParsedRule | ParseFailure], list[ParsedRule]]:
     """``(kept, refused)``: the feed may only alert. Its ``pass``, ``drop``, ``reject`` ...
-    rules, and alert rules with a pass-like keyword (``bypass``), are refused: ET groups sit ahead of the allow list and the default deny, so one
-    ``pass ip $HOME_NET any -> $EXTERNAL_NET any`` would open all egress. Alert rules of the
-    ``to_drop`` categories become drop here, after the check (idsToIpsCategories)."""
+    rules, and alert rules with a pass-like keyword (``bypass``), are refused: ET groups sit
+    ahead of the allow list and the default deny, so one ``pass ip $HOME_NET any ->
+    $EXTERNAL_NET any`` would open all egress. Alert rules of the ``to_drop`` categories
+    become drop here, after the check (idsToIpsCategories)."""
     chosen = {normalize_category(c) for c in to_drop}
     kept: list[ParsedRule | ParseFailure] = []
     refused: list[ParsedRule] = []
