@@ -32,7 +32,7 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from egress_net import config
+from egress_net import config, project_files
 from egress_net.errors import ConfigError, EgressNetError
 from egress_net.recording import RecordedResource, Recording
 
@@ -486,6 +486,8 @@ class StackSource:
     project_dir: Path
     stack: str
     config: dict[str, Any]  # namespaced keys → parsed YAML values
+    # What the CLI would warn about while loading the stack (empty values, unread namespaces).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def program(self) -> Path:
@@ -667,27 +669,12 @@ def stack_name_of(reference: str) -> str:
 
 
 def load_source(stack: str, project_dir: Path | None = None) -> StackSource:
+    """A stack's program and config, loaded and checked as the Pulumi CLI does before it runs
+    the program: Pulumi.yaml validated, the stack file read, project defaults merged in,
+    required and typed keys checked (`project_files`)."""
     folder = (project_dir or config.find_project_dir()).resolve()
-    values = _project_defaults(folder)
-    values.update(config.read_stack_file(stack, folder))
-    return StackSource(folder, stack, values)
-
-
-def _project_defaults(project_dir: Path) -> dict[str, Any]:
-    """``default:`` values of the ``config:`` block in Pulumi.yaml."""
-    import yaml
-
-    path = project_dir / "Pulumi.yaml"
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return {}
-    out: dict[str, Any] = {}
-    for k, v in (doc.get("config") or {}).items():
-        if isinstance(v, dict) and "default" in v:
-            key = k if ":" in k else f"{doc.get('name', PROJECT)}:{k}"
-            out[key] = v["default"]
-    return out
+    loaded = project_files.load_stack(stack, folder)
+    return StackSource(folder, stack, loaded.config, loaded.warnings)
 
 
 def synth(source: StackSource, *, max_depth: int = 4) -> SynthResult:
@@ -702,7 +689,7 @@ def synth(source: StackSource, *, max_depth: int = 4) -> SynthResult:
     for _ in range(max_depth + 1):
         recording, warns, missing = run_program(source, stack_outputs=outputs_for)
         if not missing:
-            return SynthResult(recording, warns, referenced)
+            return SynthResult(recording, [*source.warnings, *warns], referenced)
         for name in missing:
             other = stack_name_of(name)
             try:
