@@ -24,6 +24,7 @@ Pure: reads files, returns data or raises ConfigError; no Pulumi runtime involve
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -774,6 +775,7 @@ def typed_value_errors(
 # Keys in other namespaces
 
 
+@functools.cache
 def provider_config_keys() -> frozenset[str]:
     """The ``aws:`` keys the installed pulumi_aws provider accepts (its ``config/vars.py``).
 
