@@ -214,6 +214,11 @@ class ConfigDeclaration:
         return ItemsType(self.type or "", self.items).full_name
 
 
+def _owned_by(project: str, key: str) -> bool:
+    """project.go configKeyIsNamespacedByProject."""
+    return ":" not in key or key.startswith(f"{project}:")
+
+
 @dataclass(frozen=True)
 class Project:
     name: str
@@ -228,8 +233,7 @@ class Project:
         return key if ":" in key else f"{self.name}:{key}"
 
     def owns(self, key: str) -> bool:
-        """project.go configKeyIsNamespacedByProject."""
-        return ":" not in key or key.startswith(f"{self.name}:")
+        return _owned_by(self.name, key)
 
     def stack_file(self, stack: str) -> Path:
         folder = self.folder / self.stack_config_dir if self.stack_config_dir else self.folder
@@ -401,7 +405,7 @@ def _declaration(project: str, key: str, entry: Any) -> ConfigDeclaration:
     if not isinstance(entry, dict):
         # project.go RewriteShorthandConfigValues: a bare value is the project key's default,
         # or another namespace's value.
-        owned = ":" not in key or key.startswith(f"{project}:")
+        owned = _owned_by(project, key)
         return ConfigDeclaration(
             key, default=entry if owned else None, value=None if owned else entry
         )
@@ -430,7 +434,7 @@ def _check_declarations(
                     f"project config '{key}' cannot have both a 'default' and 'value' attribute",
                 )
             )
-        if ":" not in key or key.startswith(f"{project}:"):
+        if _owned_by(project, key):
             errors += _check_project_key(where, decl)
         else:
             errors += _check_other_namespace_key(where, decl)
