@@ -1313,34 +1313,12 @@ def from_pulumi_config(values: Mapping[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def stack_file(stack: str, project_dir: Path) -> Path:
-    return project_dir / f"Pulumi.{stack}.yaml"
-
-
 def read_stack_file(stack: str, project_dir: Path) -> dict[str, Any]:
-    """The ``config:`` block of ``Pulumi.<stack>.yaml`` as a flat namespaced map (parsed YAML)."""
-    import yaml  # local: only the tools read files, the program gets config from Pulumi
+    """The config a stack's program receives, as a flat namespaced map: ``Pulumi.<stack>.yaml``
+    read and merged with Pulumi.yaml's defaults, checked as the Pulumi CLI checks them."""
+    from egress_net import project_files  # local: only the tools read files
 
-    path = stack_file(stack, project_dir)
-    if not path.is_file():
-        available = sorted(
-            p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
-        )
-        raise ConfigError(
-            str(path),
-            f"no config file for stack {stack!r}",
-            f"stacks here: {', '.join(available) or 'none'}",
-        )
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(where, f"not valid YAML: {getattr(err, 'problem', err)}") from None
-    config = doc.get("config") or {}
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}", "'config:' must be a mapping of keys to values")
-    return {str(k): v for k, v in config.items()}
+    return project_files.load_stack(stack, project_dir).config
 
 
 def find_project_dir(start: Path | None = None) -> Path:

@@ -32,7 +32,7 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from egress_net import aws_checks, config
+from egress_net import aws_checks, config, project_files
 from egress_net.errors import ConfigError, EgressNetError
 from egress_net.recording import RecordedResource, Recording
 
@@ -517,6 +517,8 @@ class StackSource:
     config: dict[str, Any]  # namespaced keys → parsed YAML values
     # The project's name (``name:`` of its Pulumi.yaml): any project built on the package runs.
     project: str = PROJECT
+    # What the CLI would warn about while loading the stack (empty values, unread namespaces).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def program(self) -> Path:
@@ -704,39 +706,17 @@ def stack_name_of(reference: str) -> str:
 
 
 def load_source(stack: str, project_dir: Path | None = None) -> StackSource:
+    """A stack's program and config, loaded and checked as the Pulumi CLI does before it runs
+    the program: Pulumi.yaml validated, the stack file read, project defaults merged in,
+    required and typed keys checked (`project_files`)."""
     folder = (project_dir or config.find_project_dir()).resolve()
-    values = _project_defaults(folder)
-    values.update(config.read_stack_file(stack, folder))
-    return StackSource(folder, stack, values, project_name(folder))
+    loaded = project_files.load_stack(stack, folder)
+    return StackSource(folder, stack, loaded.config, loaded.project.name, loaded.warnings)
 
 
 def project_name(project_dir: Path) -> str:
-    """``name:`` of the project's Pulumi.yaml (the engine's default when it names none)."""
-    import yaml
-
-    try:
-        doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return PROJECT
-    name = doc.get("name") if isinstance(doc, dict) else None
-    return name if isinstance(name, str) and name else PROJECT
-
-
-def _project_defaults(project_dir: Path) -> dict[str, Any]:
-    """``default:`` values of the ``config:`` block in Pulumi.yaml."""
-    import yaml
-
-    path = project_dir / "Pulumi.yaml"
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return {}
-    out: dict[str, Any] = {}
-    for k, v in (doc.get("config") or {}).items():
-        if isinstance(v, dict) and "default" in v:
-            key = k if ":" in k else f"{doc.get('name', PROJECT)}:{k}"
-            out[key] = v["default"]
-    return out
+    """``name:`` of the project's Pulumi.yaml, checked as the CLI loads it."""
+    return project_files.load_project(project_dir.resolve()).name
 
 
 def synth(source: StackSource, *, max_depth: int = 4) -> SynthResult:
@@ -751,7 +731,7 @@ def synth(source: StackSource, *, max_depth: int = 4) -> SynthResult:
     for _ in range(max_depth + 1):
         recording, warns, missing = run_program(source, stack_outputs=outputs_for)
         if not missing:
-            return SynthResult(recording, warns, referenced)
+            return SynthResult(recording, [*source.warnings, *warns], referenced)
         for name in missing:
             other = stack_name_of(name)
             try:
