@@ -115,9 +115,28 @@ def refuse_unlisted(model: Any, **_: Any) -> None:
         raise WriteRefused(f"audit only reads what it needs; refusing {action}")
 
 
-def guarded(session: boto3.Session) -> boto3.Session:
+def guarded(session: boto3.Session, label: str = "AWS credentials") -> boto3.Session:
     """The session with the guard installed: every client made from it afterwards carries it
-    (botocore copies the session's event hooks into each new client)."""
+    (botocore copies the session's event hooks into each new client).
+
+    Credentials are resolved first and pinned: a profile that assumes a role or signs in with
+    IAM Identity Center fetches them through STS/SSO clients that botocore makes from this very
+    session (``credentials.py``: ``client_creator=session.create_client``), which the guard
+    would refuse (``sts:AssumeRole``), and those calls are not the audit's to make later.
+    """
+    credentials = session.get_credentials()
+    if credentials is not None:
+        try:
+            frozen = credentials.get_frozen_credentials()
+        except (ClientError, BotoCoreError) as err:
+            raise ConfigError(
+                label,
+                f"cannot get credentials: {err}",
+                "check the profile (`aws sts get-caller-identity --profile NAME`); for "
+                "IAM Identity Center, run `aws sso login` first",
+            ) from None
+        # boto3 keeps its botocore session private; set_credentials is botocore's public API.
+        session._session.set_credentials(frozen.access_key, frozen.secret_key, frozen.token)
     session.events.register("before-call.*.*", refuse_unlisted)
     return session
 
@@ -217,7 +236,7 @@ def read_graph(
     graph = RoutingGraph()
     pending = _Pending()
     for source in sources:
-        session = guarded(session_factory(source))
+        session = guarded(session_factory(source), source.label)
         ec2 = _client(session, "ec2", source, endpoint_url)
         nfw = _client(session, "network-firewall", source, endpoint_url)
         _read_vpc_side(graph, ec2)

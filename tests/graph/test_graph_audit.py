@@ -316,6 +316,35 @@ def test_assumed_role_reads_the_account(
     assert run_checks(graph).ok
 
 
+def test_a_profile_that_assumes_a_role_reads_the_account(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # The usual way to audit another account: a profile with role_arn and source_profile.
+    # botocore fetches its credentials through an STS client made from the audit's session,
+    # so the guard must not be in place yet when they are resolved.
+    build_live_hub(aws["ec2"], aws["nfw"])
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile base]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+        "[profile audit]\nrole_arn = arn:aws:iam::123456789012:role/egress-net-audit\n"
+        "source_profile = base\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", aws["url"])
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    graph = read_graph([AccountSource("us-east-1", profile="audit")], endpoint_url=aws["url"])
+
+    assert run_checks(graph).ok
+    # Once read, the session still refuses what the audit does not need.
+    from egress_net.graph.from_aws import guarded
+
+    session = guarded(boto3.Session(profile_name="audit", region_name="us-east-1"))
+    with pytest.raises(WriteRefused, match="ec2:CreateVpc"):
+        session.client("ec2", endpoint_url=aws["url"]).create_vpc(CidrBlock="10.9.0.0/16")
+
+
 def test_several_regions_are_read_and_merged(
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
