@@ -474,3 +474,26 @@ def test_audit_with_an_unknown_stack_stops_before_reading_aws(
     assert main(["audit", "--region", "us-east-1", "--stack", "no-such-stack"]) == 2
     err = capsys.readouterr().err
     assert "no-such-stack" in err and "Traceback" not in err
+
+
+def test_a_route_to_a_prefix_list_the_stack_does_not_hold_is_not_proven(hub: Recording) -> None:
+    # S3's AWS-managed prefix list → the spoke's own Internet gateway: its entries are not in
+    # the recording, so no class stands for them; the route must fail the checks, not vanish.
+    table = _workload_table(hub)
+    igw = new_resource(
+        EC2 + "internetGateway:InternetGateway", "rogue-igw", "igw-0rogue", vpcId=table.get("vpcId")
+    )
+    route = new_resource(
+        EC2 + "route:Route",
+        "rogue-s3",
+        "r-0rogues3",
+        routeTableId=table.id,
+        destinationPrefixListId="pl-63a5400a",
+        gatewayId=igw.id,
+    )
+
+    found = problems_of(added(hub, igw, route))
+
+    assert any("rogue-s3 to prefix list pl-63a5400a" in p and "not proven" in p for p in found), (
+        found
+    )
