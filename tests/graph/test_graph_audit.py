@@ -345,6 +345,64 @@ def test_a_profile_that_assumes_a_role_reads_the_account(
         session.client("ec2", endpoint_url=aws["url"]).create_vpc(CidrBlock="10.9.0.0/16")
 
 
+def test_a_tgw_prefix_list_reference_to_a_vpn_is_a_bypass(aws: dict[str, Any]) -> None:
+    # The spokes' TGW table sends a prefix list (52.0.0.0/8) to a VPN attachment. moto has no
+    # prefix-list references nor VPN attachments, so the answers AWS would give are added to
+    # moto's: the reference in SearchTransitGatewayRoutes, the attachment in its listing.
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    listed = aws["ec2"].create_managed_prefix_list(
+        PrefixListName="partners",
+        AddressFamily="IPv4",
+        MaxEntries=5,
+        Entries=[{"Cidr": "52.0.0.0/8"}],
+    )["PrefixList"]["PrefixListId"]
+    vpn = "tgw-attach-0123456789abcdef0"
+
+    def remember_table(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["table"] = params.get("TransitGatewayRouteTableId")
+        context["type"] = [f["Values"] for f in params.get("Filters") or [] if f["Name"] == "type"]
+
+    def add_reference(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if context.get("table") == hub["tgwrt:spokes"] and context.get("type") == [["static"]]:
+            parsed.setdefault("Routes", []).append(
+                {
+                    "PrefixListId": listed,
+                    "TransitGatewayAttachments": [
+                        {"TransitGatewayAttachmentId": vpn, "ResourceType": "vpn"}
+                    ],
+                    "Type": "static",
+                    "State": "active",
+                }
+            )
+
+    def add_vpn(parsed: dict[str, Any], **_: Any) -> None:
+        parsed.setdefault("TransitGatewayAttachments", []).append(
+            {
+                "TransitGatewayAttachmentId": vpn,
+                "TransitGatewayId": hub["tgw"],
+                "ResourceType": "vpn",
+                "State": "available",
+            }
+        )
+
+    def with_answers(source: AccountSource) -> boto3.Session:
+        session = session_for(source)
+        session.events.register(
+            "before-parameter-build.ec2.SearchTransitGatewayRoutes", remember_table
+        )
+        session.events.register("after-call.ec2.SearchTransitGatewayRoutes", add_reference)
+        session.events.register("after-call.ec2.DescribeTransitGatewayAttachments", add_vpn)
+        return session
+
+    graph = read_graph([SOURCE], endpoint_url=aws["url"], session_factory=with_answers)
+    found = problems(run_checks(graph))
+
+    assert any(
+        p.startswith("52.0.0.0/8: bypass:") and vpn in p and p.endswith("(no firewall)")
+        for p in found
+    ), found
+
+
 def test_several_regions_are_read_and_merged(
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
