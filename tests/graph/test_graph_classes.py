@@ -28,7 +28,15 @@ from egress_net.graph.checks import CheckOptions, run_checks
 from egress_net.graph.classes import ClassSpace
 from egress_net.graph.drift import drift_findings
 from egress_net.graph.from_recording import graph_from_recordings
-from egress_net.graph.model import Route, RouteTable, RoutingGraph, TargetKind, Vpc
+from egress_net.graph.model import (
+    Route,
+    RouteTable,
+    RoutingGraph,
+    TargetKind,
+    TgwAttachment,
+    TgwRoute,
+    Vpc,
+)
 from egress_net.recording import RecordedResource, Recording
 
 EC2 = "aws:ec2/"
@@ -497,3 +505,39 @@ def test_a_route_to_a_prefix_list_the_stack_does_not_hold_is_not_proven(hub: Rec
     assert any("rogue-s3 to prefix list pl-63a5400a" in p and "not proven" in p for p in found), (
         found
     )
+
+
+def test_a_vpn_route_inside_a_spoke_s_range_is_an_overlap(hub: Recording) -> None:
+    # On-premises (a VPN attachment) announces 10.1.8.0/21 into the table that carries the
+    # replies to spoke alpha (10.1.0.0/16): replies for those hosts leave to the VPN. The VPN is
+    # no VPC, so "a route to its own VPC space" never described it.
+    graph = graph_from_recordings([hub])
+    (tgw_id,) = graph.transit_gateways
+    vpn = TgwAttachment("tgw-attach-0vpn", tgw_id, resource_type="vpn")
+    graph.tgw_attachments[vpn.id] = vpn
+    egress = next(t for t in graph.tgw_route_tables.values() if t.name == "hub-tgw-rt-egress")
+    egress.add(TgwRoute(IPv4Network("10.1.8.0/21"), vpn.id, origin="propagated"))
+    # A wider route (a supernet to the inspection VPC) takes nothing from the spokes.
+    egress.add(TgwRoute(IPv4Network("10.0.0.0/8"), vpn.id))
+
+    found = [p for f in run_checks(graph).findings for p in f.problems]
+
+    overlaps = [p for p in found if "overlaps" in p]
+    assert len(overlaps) == 1, overlaps
+    assert "10.1.8.0/21 → tgw-attach-0vpn overlaps 10.1.0.0/16 → tgw-attach-" in overlaps[0]
+
+
+def test_a_static_route_equal_to_a_spoke_s_prefix_is_an_overlap(hub: Recording) -> None:
+    # For one prefix a static route beats the propagated one: it takes all of the spoke's range.
+    graph = graph_from_recordings([hub])
+    (tgw_id,) = graph.transit_gateways
+    vpn = TgwAttachment("tgw-attach-0vpn", tgw_id, resource_type="vpn")
+    graph.tgw_attachments[vpn.id] = vpn
+    egress = next(t for t in graph.tgw_route_tables.values() if t.name == "hub-tgw-rt-egress")
+    egress.add(TgwRoute(IPv4Network("10.1.0.0/16"), vpn.id))
+
+    found = [p for f in run_checks(graph).findings for p in f.problems]
+
+    assert any(
+        "10.1.0.0/16 → tgw-attach-0vpn overlaps 10.1.0.0/16 → tgw-attach-" in p for p in found
+    ), found
