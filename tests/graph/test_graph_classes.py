@@ -541,3 +541,25 @@ def test_a_static_route_equal_to_a_spoke_s_prefix_is_an_overlap(hub: Recording) 
     assert any(
         "10.1.0.0/16 → tgw-attach-0vpn overlaps 10.1.0.0/16 → tgw-attach-" in p for p in found
     ), found
+
+
+def test_a_tgw_route_to_an_attachment_the_recording_lacks_is_a_bypass(hub: Recording) -> None:
+    # A VPN connection to the TGW makes its attachment implicitly (its ID is an output of the
+    # connection, no attachment resource is declared): a route to it must not read as dropped.
+    (spokes,) = find(
+        hub, "transitgateway/routeTable:RouteTable", lambda r: tag(r, "tgw-table") == "spokes"
+    )
+    route = new_resource(
+        "aws:ec2transitgateway/route:Route",
+        "to-vpn",
+        "tgw-route-0vpn",
+        transitGatewayRouteTableId=spokes.id,
+        destinationCidrBlock="52.0.0.0/8",
+        transitGatewayAttachmentId="tgw-attach-0vpn",
+    )
+
+    found = problems_of(added(hub, route))
+
+    assert any(
+        p.startswith("52.0.0.0/8: bypass:") and "tgw-attach-0vpn" in p for p in found
+    ), found
