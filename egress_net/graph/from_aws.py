@@ -472,11 +472,12 @@ def _read_transit_gateways(graph: RoutingGraph, ec2: _Reader) -> None:
 
 
 def _search_tgw_routes(
-    ec2: _Reader, table_id: str, prefix_lists: dict[str, list[str]]
+    ec2: _Reader, table_id: str, prefix_lists: dict[str, list[str]] | None = None
 ) -> list[TgwRoute]:
     """Every active and blackhole route of a TGW route table, static and propagated, and one
     route per entry of each prefix-list reference (a route whose destination is a prefix list:
     it routes those addresses like any other, so it is traced like any other)."""
+    prefix_lists = {} if prefix_lists is None else prefix_lists
     routes: dict[tuple[str, str], TgwRoute] = {}
     for route_type in ("static", "propagated"):
         for item in _search_within(ec2, table_id, route_type, parse_network("0.0.0.0/0")):
