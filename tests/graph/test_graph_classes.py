@@ -560,6 +560,4 @@ def test_a_tgw_route_to_an_attachment_the_recording_lacks_is_a_bypass(hub: Recor
 
     found = problems_of(added(hub, route))
 
-    assert any(
-        p.startswith("52.0.0.0/8: bypass:") and "tgw-attach-0vpn" in p for p in found
-    ), found
+    assert any(p.startswith("52.0.0.0/8: bypass:") and "tgw-attach-0vpn" in p for p in found), found
