@@ -205,6 +205,11 @@ def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationRepor
             list_here, listed = not listed, True  # listed from the first spoke subnet
             if options.every_class:
                 problems += analysis.class_problems(spoke, subnet, problems, list_here, trips)
+                for source in space.source_hosts(subnet.cidr)[1:]:
+                    # Replies are routed on the source's address: a range of the subnet that
+                    # some table routes apart gets its own round trip.
+                    extra = tracer.round_trips(subnet.id, source, options.destination)
+                    problems += [f"from {source}: {p}" for p in egress_problems(subnet, extra)]
             findings.append(
                 Finding(Check.EGRESS, spoke.name, subnet.az_id, subnet.id, _unique(problems), trips)
             )

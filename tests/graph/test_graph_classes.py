@@ -561,3 +561,23 @@ def test_a_tgw_route_to_an_attachment_the_recording_lacks_is_a_bypass(hub: Recor
     found = problems_of(added(hub, route))
 
     assert any(p.startswith("52.0.0.0/8: bypass:") and "tgw-attach-0vpn" in p for p in found), found
+
+
+def test_replies_to_part_of_a_spoke_subnet_routed_past_the_firewall_are_found(
+    hub: Recording,
+) -> None:
+    # The hub's NAT subnets send the replies for the upper half of a spoke's workload subnet
+    # straight to the TGW: the subnet's usual host (.10) is not in that half, its replies pass.
+    graph = graph_from_recordings([hub])
+    spoke_subnet = next(
+        s for s in graph.subnets.values() if s.tags.get("egress-net:tier") == "workload"
+    )
+    upper = list(spoke_subnet.cidr.subnets(prefixlen_diff=1))[1]
+    (tgw_id,) = graph.transit_gateways
+    for table in graph.route_tables.values():
+        if any(r.target_kind is TargetKind.INTERNET_GATEWAY for r in table.routes):
+            table.add(Route(upper, TargetKind.TRANSIT_GATEWAY, tgw_id))
+
+    found = [p for f in run_checks(graph).findings for p in f.problems]
+
+    assert f"from {upper.network_address + 10}: reply bypasses the firewall" in found, found
