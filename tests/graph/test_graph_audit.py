@@ -147,6 +147,41 @@ def _overlapping_attachment(hub: LiveHub) -> None:
     attach_intruder(hub, "10.1.200.0/24")
 
 
+def _main_table_igw(hub: LiveHub) -> None:
+    # A new subnet without an association uses its VPC's main table, which goes to an IGW.
+    subnet = hub.ec2.create_subnet(
+        VpcId=hub["vpc:alpha"], CidrBlock="10.1.240.0/24", AvailabilityZone=AZ_NAMES[0]
+    )["Subnet"]["SubnetId"]
+    assert subnet
+    igw = hub.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    hub.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=hub["vpc:alpha"])
+    (main_table,) = hub.ec2.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [hub["vpc:alpha"]]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"]
+    hub.ec2.create_route(
+        RouteTableId=main_table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw
+    )
+
+
+def _prefix_list_to_peering(hub: LiveHub) -> None:
+    listed = hub.ec2.create_managed_prefix_list(
+        PrefixListName="partners",
+        AddressFamily="IPv4",
+        MaxEntries=5,
+        Entries=[{"Cidr": "52.0.0.0/8"}, {"Cidr": "54.0.0.0/8"}],
+    )["PrefixList"]["PrefixListId"]
+    other = hub.ec2.create_vpc(CidrBlock="192.168.0.0/16")["Vpc"]["VpcId"]
+    peering = hub.ec2.create_vpc_peering_connection(VpcId=hub["vpc:alpha"], PeerVpcId=other)
+    hub.ec2.create_route(
+        RouteTableId=hub["rt:alpha:workload:0"],
+        DestinationPrefixListId=listed,
+        VpcPeeringConnectionId=peering["VpcPeeringConnection"]["VpcPeeringConnectionId"],
+    )
+
+
 LIVE_FAULTS: list[tuple[str, Callable[[LiveHub], None], str]] = [
     ("missing return route", _missing_return_route, "reply does not come back"),
     ("AZ pointed at another AZ's endpoint", _cross_az_endpoint, "changes AZ"),
@@ -170,6 +205,12 @@ LIVE_FAULTS: list[tuple[str, Callable[[LiveHub], None], str]] = [
         "attachment overlapping a spoke",
         _overlapping_attachment,
         "overlaps 10.1.0.0/16 → tgw-attach-",
+    ),
+    ("subnet on the VPC's main table, which goes to an IGW", _main_table_igw, "bypass"),
+    (
+        "prefix list to a peering",
+        _prefix_list_to_peering,
+        "52.0.0.0/8, 54.0.0.0/8: bypass: Instance(az6) → VPC peering",
     ),
 ]
 
