@@ -885,6 +885,7 @@ def spoke_to_spoke_findings(
         if a.vpc_id
     }
     findings = []
+    space = tracer.space if isinstance(tracer.space, ClassSpace) else None
     for source, target in spoke_to_spoke_pairs(spokes, tgw_of):
         trips = tracer.round_trips(source.id, host_in(source.cidr), host_in(target.cidr))
         problems = _unique(
@@ -892,6 +893,13 @@ def spoke_to_spoke_findings(
             for trip in trips
             for p in spoke_to_spoke_problems(source, target, trip, intent)
         )
+        # The replies to a part of the source subnet that some table routes apart.
+        for host in space.source_hosts(source.cidr)[1:] if space else []:
+            problems += _unique(
+                f"from {host}: " + flow_hash_context(trip[0]) + p
+                for trip in tracer.round_trips(source.id, host, host_in(target.cidr))
+                for p in spoke_to_spoke_problems(source, target, trip, intent)
+            )
         findings.append(
             Finding(
                 Check.SPOKE_TO_SPOKE,

@@ -24,7 +24,7 @@ from test_graph_verify import FAULTS, cross_az_endpoint, missing_propagation
 
 from egress_net import engine
 from egress_net.cli import main
-from egress_net.graph.checks import CheckOptions, run_checks
+from egress_net.graph.checks import CheckOptions, find_spokes, run_checks
 from egress_net.graph.classes import ClassSpace
 from egress_net.graph.drift import drift_findings
 from egress_net.graph.from_recording import graph_from_recordings
@@ -581,3 +581,30 @@ def test_replies_to_part_of_a_spoke_subnet_routed_past_the_firewall_are_found(
     found = [p for f in run_checks(graph).findings for p in f.problems]
 
     assert f"from {upper.network_address + 10}: reply bypasses the firewall" in found, found
+
+
+def test_spoke_to_spoke_replies_to_part_of_a_subnet_past_the_firewall_are_found(
+    hub: Recording,
+) -> None:
+    # The inspection VPC's TGW-facing tables send the upper half of alpha's workload subnet
+    # straight back to the TGW: beta's replies to those hosts skip the firewall.
+    graph = graph_from_recordings([hub])
+    alpha = next(s for s in find_spokes(graph) if s.name == "alpha")
+    upper = [list(s.cidr.subnets(prefixlen_diff=1))[1] for s in alpha.subnets]
+    (tgw_id,) = graph.transit_gateways
+    hub_vpc = next(
+        v.id for v in graph.vpcs.values() if v.id not in {s.vpc_id for s in find_spokes(graph)}
+    )
+    for subnet in graph.subnets_of(hub_vpc):
+        table = graph.route_table_of(subnet)
+        if table is not None and any(
+            r.target_kind is TargetKind.VPC_ENDPOINT for r in table.routes
+        ):
+            for half in upper:
+                table.add(Route(half, TargetKind.TRANSIT_GATEWAY, tgw_id))
+
+    found = [p for f in run_checks(graph).findings for p in f.problems]
+
+    assert any(
+        p.startswith(f"to beta: from {upper[0].network_address + 10}: reply") for p in found
+    ), found
