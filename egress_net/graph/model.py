@@ -170,11 +170,15 @@ class TgwRoute:
     destination: IPNetwork
     attachment_id: str = ""  # "" with blackhole=True
     blackhole: bool = False
-    origin: str = "static"  # static | propagated
+    origin: str = "static"  # static | prefix-list | propagated
 
     @cached_property
     def label(self) -> str:
         return f"{self.destination} → {self.attachment_id or 'blackhole'}"
+
+
+# Precedence among TGW routes to the same prefix, lowest first (later wins in the index).
+_TGW_ORIGIN_RANK = {"propagated": 0, "prefix-list": 1, "static": 2}
 
 
 @dataclass
@@ -191,9 +195,11 @@ class TgwRouteTable:
         self._index = None
 
     def lookup(self, address: IPAddress) -> TgwRoute | None:
-        """Longest-prefix match; for the same prefix a static route beats a propagated one."""
+        """Longest-prefix match; for the same prefix a static route beats a prefix-list
+        reference, which beats a propagated route ("Route evaluation order", Transit Gateway
+        guide: how-transit-gateways-work)."""
         if self._index is None:
-            ordered = sorted(self.routes, key=lambda r: r.origin == "static")
+            ordered = sorted(self.routes, key=lambda r: _TGW_ORIGIN_RANK.get(r.origin, 0))
             self._index = _build_index(ordered)
         return _longest_prefix_match(self._index[address.version], int(address))
 
