@@ -54,13 +54,29 @@ class ApplicationSpec:
         return "alb" if self.load_balancer_type == "application" else "nlb"
 
 
+# ELB CreateTargetGroup HealthCheckTimeoutSeconds: "For target groups with a protocol of HTTP,
+# the default is 6 seconds. For target groups with a protocol of TCP, TLS or HTTPS, the default
+# is 10 seconds" (range 2-120).
+_DEFAULT_HEALTH_TIMEOUT = {"HTTP": 6, "HTTPS": 10, "TCP": 10}
+
+
+def health_check_timeout(target_protocol: str, interval: int) -> int:
+    """ELB's default timeout when it is shorter than the interval, else one second less than the
+    interval: ELB refuses a timeout that is not below the interval (ValidationError "Health
+    check interval must be greater than the timeout"), so an interval of 5 to 10 seconds with
+    the default timeout would fail on the first ``pulumi up``."""
+    return min(_DEFAULT_HEALTH_TIMEOUT[target_protocol], interval - 1)
+
+
 def health_check_args(app: ApplicationSpec) -> dict[str, Any]:
     """The target group's health check: HTTP(S) path and codes for an ALB, TCP for an NLB."""
     hc = app.health_check
+    interval = int(hc.get("interval_seconds", 30))
     args: dict[str, Any] = {
         "enabled": True,
         "port": str(hc.get("port") or "traffic-port"),
-        "interval": hc.get("interval_seconds", 30),
+        "interval": interval,
+        "timeout": health_check_timeout(app.target_protocol, interval),
         "healthy_threshold": hc.get("healthy_threshold", 3),
         "unhealthy_threshold": hc.get("unhealthy_threshold", 3),
     }

@@ -176,3 +176,25 @@ def test_ingress_firewalls_use_the_inbound_policy_not_the_egress_one(
         for name in names:
             assert firewalls[name].inputs["firewallPolicyArn"] == policies["hub-ingress-policy"].id
         assert firewalls["hub-firewall"].inputs["firewallPolicyArn"] == policies["hub-policy"].id
+
+
+@pytest.mark.parametrize(
+    ("app", "interval"),
+    [
+        ({}, 5),  # HTTPS targets: ELB's default timeout is 10 s
+        ({"targetProtocol": "HTTP"}, 6),  # HTTP targets: 6 s
+        ({"protocol": "TCP", "port": 5671, "certificateArn": None}, 10),  # TCP: 10 s
+        ({}, 30),
+    ],
+)
+def test_health_check_timeout_is_below_the_interval(app: dict[str, object], interval: int) -> None:
+    """ELB refuses a target group whose health check timeout is not below its interval, and
+    the default timeout (6 or 10 s) is not below a short interval the config accepts."""
+    from ..conftest import hub_config, synth_config
+    from .conftest import ingress, shop
+
+    section = ingress(shop(healthCheck={"intervalSeconds": interval}, **app))
+    (tg,) = synth_config(hub_config(ingress=section)).of_type(TG)
+    check = tg.inputs["healthCheck"]
+    assert check["interval"] == interval
+    assert 2 <= check["timeout"] < interval
