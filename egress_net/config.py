@@ -322,9 +322,13 @@ class HealthCheckConfig(_Model):
     @field_validator("matcher")
     @classmethod
     def _matcher(cls, v: str) -> str:
-        # ELB Matcher.HttpCode: "200", "200,202" or "200-299" (codes 200-499 for ALB).
+        # ELB Matcher.HttpCode: "200", "200,202" or "200-299"; "For Application Load
+        # Balancers, you can specify values between 200 and 499" (ELB API reference, Matcher).
         if not _MATCHER.match(v):
             raise ValueError(f"{v!r} is not a list of HTTP codes like 200 or 200-399")
+        codes = [int(c) for c in re.split(r"[,-]", v)]
+        if not all(200 <= c <= 499 for c in codes):
+            raise ValueError(f"{v!r}: a load balancer accepts only HTTP codes 200 to 499")
         return v
 
     @field_validator("port")
@@ -1512,10 +1516,43 @@ def _application_checks(
                 "give the private IPv4 addresses of the application in its spokes",
             )
         )
+    errors += _security_group_rule_checks(app, at)
     for k, target in enumerate(app.targets):
         problem = _target_problem(cfg, ipaddress.IPv4Address(target), served)
         if problem and served:
             errors.append(ConfigError(at("targets", k), problem, "use an address of a workload"))
+    return errors
+
+
+# Amazon VPC quotas, "Inbound or outbound rules per security group": 60 by default, each CIDR
+# of a rule counting as one (AWS refuses more: RulesPerSecurityGroupLimitExceeded).
+SECURITY_GROUP_RULES_MAX = 60
+
+
+def _security_group_rule_checks(app: IngressApplicationConfig, at: Any) -> list[ConfigError]:
+    """The load balancer's security group has an inbound rule per allowed source and an outbound
+    rule per target and checked port: both must fit the per-group quota."""
+    errors: list[ConfigError] = []
+    if len(app.sources) > SECURITY_GROUP_RULES_MAX:
+        errors.append(
+            ConfigError(
+                at("allowedSources"),
+                f"{len(app.sources)} CIDR blocks: the load balancer's security group takes "
+                f"{SECURITY_GROUP_RULES_MAX} inbound rules (the default VPC quota)",
+                "merge them into fewer, wider blocks",
+            )
+        )
+    ports = {app.target_port, app.health_check.port or app.target_port}
+    if len(app.targets) * len(ports) > SECURITY_GROUP_RULES_MAX:
+        errors.append(
+            ConfigError(
+                at("targets"),
+                f"{len(app.targets)} targets on {len(ports)} port(s): the load balancer's "
+                f"security group takes {SECURITY_GROUP_RULES_MAX} outbound rules (the default "
+                "VPC quota)",
+                "use fewer targets per application",
+            )
+        )
     return errors
 
 

@@ -209,6 +209,28 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "HTTP codes",
     ),
     (
+        "health check matcher outside 200-499",
+        {"ingress": ingress(shop(healthCheck={"matcher": "200-599"}))},
+        f"{A}.healthCheck.matcher",
+        "200 to 499",
+    ),
+    (
+        "more allowed sources than a security group takes",
+        {"ingress": ingress(shop(allowedSources=[f"203.0.{i}.0/24" for i in range(61)]))},
+        f"{A}.allowedSources",
+        "60 inbound rules",
+    ),
+    (
+        "more targets than a security group takes",
+        {
+            "ingress": ingress(
+                shop(targets=[f"10.1.{i}.10" for i in range(31)], healthCheck={"port": 9000})
+            )
+        },
+        f"{A}.targets",
+        "60 outbound rules",
+    ),
+    (
         "health check port",
         {"ingress": ingress(shop(healthCheck={"port": 0}))},
         f"{A}.healthCheck.port",
