@@ -23,6 +23,7 @@ from egress_net import addressing, intent
 from egress_net.aws_limits import KMS_KEY_ARN, LOG_RETENTION_DAYS
 from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.et_sync.model import EmergingThreatsConfig
+from egress_net.rules.ingress import load_balancer_sources
 from egress_net.rules.model import Domain, Reason
 from egress_net.rules.model import RulesConfig as BaseRulesConfig
 from egress_net.rules.suffixes import shared_suffix_match
@@ -1516,7 +1517,7 @@ def _application_checks(
                 "give the private IPv4 addresses of the application in its spokes",
             )
         )
-    errors += _security_group_rule_checks(app, at)
+    errors += _security_group_rule_checks(app, ingress_internal_cidrs(cfg), at)
     for k, target in enumerate(app.targets):
         problem = _target_problem(cfg, ipaddress.IPv4Address(target), served)
         if problem and served:
@@ -1529,16 +1530,35 @@ def _application_checks(
 SECURITY_GROUP_RULES_MAX = 60
 
 
-def _security_group_rule_checks(app: IngressApplicationConfig, at: Any) -> list[ConfigError]:
-    """The load balancer's security group has an inbound rule per allowed source and an outbound
-    rule per target and checked port: both must fit the per-group quota."""
+def ingress_internal_cidrs(cfg: StackConfig) -> list[str]:
+    """The stack's own address space, which a load balancer's security group does not admit
+    (see ``rules.ingress.load_balancer_sources``)."""
+    return [*cfg.spoke_supernets, *(s.cidr for s in cfg.spokes)]
+
+
+def _security_group_rule_checks(
+    app: IngressApplicationConfig, internal: list[str], at: Any
+) -> list[ConfigError]:
+    """The load balancer's security group has an inbound rule per admitted source CIDR and an
+    outbound rule per target and checked port: both must fit the per-group quota."""
     errors: list[ConfigError] = []
-    if len(app.sources) > SECURITY_GROUP_RULES_MAX:
+    admitted = load_balancer_sources(app.sources, internal)
+    if not admitted:
         errors.append(
             ConfigError(
                 at("allowedSources"),
-                f"{len(app.sources)} CIDR blocks: the load balancer's security group takes "
-                f"{SECURITY_GROUP_RULES_MAX} inbound rules (the default VPC quota)",
+                "every source is inside spokeSupernets or a spoke: the load balancer admits "
+                "clients from the internet only (the firewall sees no other traffic)",
+                "list the public CIDRs of the clients; internal clients use the public name",
+            )
+        )
+    if len(admitted) > SECURITY_GROUP_RULES_MAX:
+        errors.append(
+            ConfigError(
+                at("allowedSources"),
+                f"{len(admitted)} CIDR blocks once the stack's own address space is left out: "
+                f"the load balancer's security group takes {SECURITY_GROUP_RULES_MAX} inbound "
+                "rules (the default VPC quota)",
                 "merge them into fewer, wider blocks",
             )
         )

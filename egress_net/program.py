@@ -35,7 +35,7 @@ from egress_net.components.ingress import (
 from egress_net.components.network import LogSettings
 from egress_net.components.spoke import DistributedSpoke, DistributedSpokeArgs, Spoke, SpokeArgs
 from egress_net.errors import ConfigErrors, EgressNetError
-from egress_net.rules.ingress import InboundApp, plan_ingress_policy
+from egress_net.rules.ingress import InboundApp, load_balancer_sources, plan_ingress_policy
 from egress_net.rules.policy import ScopedAllow, plan_policy
 from egress_net.rules.split import policy_problems
 from egress_net.rules.variables import rule_variables_for
@@ -600,7 +600,8 @@ def ingress_applications(cfg: config.StackConfig) -> list[ApplicationSpec]:
             target_protocol=app.backend_protocol,
             target_port=app.target_port,
             targets=tuple(app.targets),
-            sources=tuple(app.sources),
+            # The security group leaves out the stack's own networks: see load_balancer_sources.
+            sources=load_balancer_sources(app.sources, config.ingress_internal_cidrs(cfg)),
             certificate_arn=app.certificate_arn,
             health_check=app.health_check.model_dump(),
         )

@@ -13,8 +13,9 @@ refuses anything else).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Network, collapse_addresses
 from typing import Literal
 
 from egress_net.rules.capacity import stable_capacity, suricata_capacity
@@ -92,3 +93,30 @@ def plan_ingress_policy(
         stateful_default_actions=defaults,
         group_name=f"{GROUP_KEY}-c{capacity}",
     )
+
+
+def load_balancer_sources(sources: Sequence[str], internal: Iterable[str]) -> tuple[str, ...]:
+    """The client CIDRs a load balancer's security group admits: the allowed sources minus the
+    stack's own address space (spoke supernets and spoke CIDRs).
+
+    The firewall sits between the Internet gateway and the load balancer, so only clients
+    arriving from the internet are inspected. A spoke reaches the load balancer's private
+    address across the TGW (the spokes' table routes the ingress VPC back, for the targets'
+    replies) and through it the targets in another spoke: a way around both the ingress
+    firewall and the spoke-to-spoke policy. Internal clients use the public name instead,
+    which leaves through the egress firewall and returns through the ingress one."""
+    excluded = list(collapse_addresses(IPv4Network(c) for c in internal))
+    kept: list[IPv4Network] = []
+    for source in sources:
+        parts = [IPv4Network(source)]
+        for net in excluded:
+            rest: list[IPv4Network] = []
+            for part in parts:
+                if not part.overlaps(net):
+                    rest.append(part)
+                elif net.prefixlen > part.prefixlen:
+                    rest += part.address_exclude(net)
+                # else: the whole part is internal
+            parts = rest
+        kept += parts
+    return tuple(str(n) for n in collapse_addresses(kept))

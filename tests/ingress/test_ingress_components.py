@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from egress_net import engine
@@ -198,3 +200,28 @@ def test_health_check_timeout_is_below_the_interval(app: dict[str, object], inte
     check = tg.inputs["healthCheck"]
     assert check["interval"] == interval
     assert 2 <= check["timeout"] < interval
+
+
+def test_load_balancer_security_group_leaves_out_the_stacks_own_networks(
+    central: Recording,
+) -> None:
+    """A spoke reaches the load balancer's private address across the TGW (the route that
+    carries the targets' replies); its security group must not admit spokes, or any spoke
+    reaches another spoke's targets around the firewall and the spoke-to-spoke policy."""
+    sgs = [
+        r for r in central.of_type("aws:ec2/securityGroup:SecurityGroup")
+        if r.name.endswith("-lb-sg")
+    ]  # fmt: skip
+    assert sgs
+    internal = [ipaddress.IPv4Network("10.0.0.0/8")]
+    for sg in sgs:
+        (rule,) = sg.inputs["ingress"]
+        admitted = [ipaddress.IPv4Network(c) for c in rule["cidrBlocks"]]
+        assert admitted
+        assert not any(a.overlaps(n) for a in admitted for n in internal), admitted
+    shop = next(sg for sg in sgs if "shop" in sg.name)
+    # Everyone else on the internet still gets in: 8.8.8.8 lies in an admitted block.
+    assert any(
+        ipaddress.IPv4Address("8.8.8.8") in ipaddress.IPv4Network(c)
+        for c in shop.inputs["ingress"][0]["cidrBlocks"]
+    )

@@ -216,7 +216,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "more allowed sources than a security group takes",
-        {"ingress": ingress(shop(allowedSources=[f"203.0.{i}.0/24" for i in range(61)]))},
+        {"ingress": ingress(shop(allowedSources=[f"203.{2 * i}.0.0/24" for i in range(61)]))},
         f"{A}.allowedSources",
         "60 inbound rules",
     ),
@@ -229,6 +229,12 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         },
         f"{A}.targets",
         "60 outbound rules",
+    ),
+    (
+        "allowed sources all inside the stack",
+        {"ingress": ingress(shop(allowedSources=["10.3.0.0/16"]))},
+        f"{A}.allowedSources",
+        "clients from the internet only",
     ),
     (
         "health check port",

@@ -58,3 +58,19 @@ def test_sids_are_unique_and_stable(mode: str) -> None:
     assert len(set(first)) == len(first)
     again = [r.sid for r in _parsed("\n".join(inbound_rules(APPS, mode)))]  # type: ignore[arg-type]
     assert first == again
+
+
+def test_load_balancer_sources_leave_out_the_stacks_networks() -> None:
+    from ipaddress import IPv4Address, IPv4Network
+
+    from egress_net.rules.ingress import load_balancer_sources
+
+    admitted = [IPv4Network(c) for c in load_balancer_sources(["0.0.0.0/0"], ["10.0.0.0/8"])]
+    assert not any(IPv4Address("10.2.0.20") in n for n in admitted)
+    assert all(any(IPv4Address(a) in n for n in admitted) for a in ("8.8.8.8", "11.0.0.1"))
+    assert sum(n.num_addresses for n in admitted) == 2**32 - 2**24
+    # A source inside the stack is left out whole; one around it keeps the rest.
+    assert load_balancer_sources(["10.1.0.0/16", "203.0.113.0/24"], ["10.0.0.0/8"]) == (
+        "203.0.113.0/24",
+    )
+    assert load_balancer_sources(["10.0.0.0/7"], ["10.0.0.0/8"]) == ("11.0.0.0/8",)
