@@ -1606,6 +1606,19 @@ def _protocol_checks(cfg: StackConfig, app: IngressApplicationConfig, at: Any) -
             errors.append(ConfigError(at("port"), "required for protocol TCP"))
         if app.target_protocol is not None:
             errors.append(ConfigError(at("targetProtocol"), "only for HTTP and HTTPS"))
+        # An NLB's TCP health check has no path or codes (ELB CreateTargetGroup: HealthCheckPath
+        # and Matcher are for HTTP/HTTPS checks); silently dropping them would hide that the
+        # check only opens a connection.
+        for field_name, config_key in (("path", "path"), ("matcher", "matcher")):
+            if field_name in app.health_check.model_fields_set:
+                errors.append(
+                    ConfigError(
+                        at("healthCheck", config_key),
+                        "only for HTTP and HTTPS: a TCP application's health check opens a "
+                        "connection to the port",
+                        "remove it",
+                    )
+                )
     return errors
 
 

@@ -237,6 +237,16 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "clients from the internet only",
     ),
     (
+        "health check path of a TCP application",
+        {
+            "ingress": ingress(
+                shop(protocol="TCP", port=5671, certificateArn=None, healthCheck={"path": "/h"})
+            )
+        },
+        f"{A}.healthCheck.path",
+        "only for HTTP and HTTPS",
+    ),
+    (
         "health check port",
         {"ingress": ingress(shop(healthCheck={"port": 0}))},
         f"{A}.healthCheck.port",
