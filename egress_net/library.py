@@ -321,7 +321,14 @@ class EgressHub(hub_component.EgressHub):
     def __init__(
         self, name: str, args: EgressHubArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        beside = opts.parent if opts else None
+        # What the Emerging Threats groups declared beside the hub share with it: its parent
+        # and providers (a hub given another region's provider must find its groups there:
+        # a policy references rule groups of its own region only).
+        beside = pulumi.ResourceOptions(
+            parent=opts.parent if opts else None,
+            provider=opts.provider if opts else None,
+            providers=opts.providers if opts else None,
+        )
         try:
             check_one_hub_per_stack(name)
             cfg = validated(args, style=self._argument_style)  # before anything is declared

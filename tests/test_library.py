@@ -400,3 +400,28 @@ def test_verify_checks_a_library_hub_against_its_own_spoke_to_spoke_design(
         cli.main(["verify", "dev", "--project-dir", str(folder), "--spoke-to-spoke", "inspected"])
         == 1
     )
+
+
+def test_emerging_threats_groups_use_the_provider_given_to_the_hub(tmp_path: Path) -> None:
+    """The ET groups are declared beside the hub, before it: they still take the providers the
+    hub is given, or a hub deployed through another region's provider would reference rule
+    groups of the default region (a policy references rule groups of its own region only)."""
+    folder = _library_program(
+        tmp_path,
+        """
+        import pulumi
+        import pulumi_aws as aws
+        eu = aws.Provider("eu", region="eu-west-1")
+        EgressHub("hub", EgressHubArgs(
+            az_ids=["euw1-az1"], egress_vpc_cidr="100.64.0.0/24", spoke_supernets=["10.0.0.0/8"],
+            region="eu-west-1",
+            rules={"emergingThreats": {"enabled": True}},
+        ), opts=pulumi.ResourceOptions(providers=[eu]))
+        """,
+    )
+    recording = _synth(folder)
+    groups = recording.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    et_groups = [g for g in groups if "-et-" in g.name]
+    assert et_groups and len(et_groups) < len(groups)
+    providers = {g.provider for g in groups}
+    assert len(providers) == 1 and next(iter(providers)) is not None, providers
