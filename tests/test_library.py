@@ -425,3 +425,28 @@ def test_emerging_threats_groups_use_the_provider_given_to_the_hub(tmp_path: Pat
     assert et_groups and len(et_groups) < len(groups)
     providers = {g.provider for g in groups}
     assert len(providers) == 1 and next(iter(providers)) is not None, providers
+
+
+def test_install_instructions_never_name_the_package_on_an_index() -> None:
+    """egress-net is not published on PyPI: an instruction or requirement naming it bare
+    (``pip install egress-net``, ``egress-net>=0.1``) installs whatever someone registers
+    under that name. Installs come from the repository (a path or a pinned git tag)."""
+    import re
+
+    bare = re.compile(r"(pip install |^)egress-net(\s*[<>=~!]=?[\d.,<>=]*)?\s*($|`)", re.M)
+    sources = {
+        "README.md": (REPO / "README.md").read_text(),
+        "examples/library/requirements.txt": (EXAMPLE / "requirements.txt").read_text(),
+        "provider/requirements.txt": (REPO / "provider" / "requirements.txt").read_text(),
+    }
+    uncommented = {
+        name: "\n".join(
+            line.split("#", 1)[0] if name.endswith(".txt") else line
+            for line in text.splitlines()
+        )
+        for name, text in sources.items()
+    }
+    assert {n: bare.findall(t) for n, t in uncommented.items() if bare.search(t)} == {}
+    # Comments, too, must not suggest a bare index install.
+    for name, text in sources.items():
+        assert "egress-net>=" not in text, name
