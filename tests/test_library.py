@@ -450,3 +450,34 @@ def test_install_instructions_never_name_the_package_on_an_index() -> None:
     # Comments, too, must not suggest a bare index install.
     for name, text in sources.items():
         assert "egress-net>=" not in text, name
+
+
+def test_a_region_other_than_the_stacks_needs_a_provider_of_that_region(tmp_path: Path) -> None:
+    """AZ IDs are checked against ``region``, but without a provider of its own the hub's
+    resources are created by the default provider in the stack's aws:region, where EC2
+    refuses those AZ IDs (CreateSubnet: InvalidParameterValue)."""
+    folder = _library_program(
+        tmp_path,
+        """
+        EgressHub("hub", EgressHubArgs(
+            az_ids=["euw1-az1"], egress_vpc_cidr="100.64.0.0/24", spoke_supernets=["10.0.0.0/8"],
+            region="eu-west-1",
+        ))
+        """,
+    )
+    err = _library_error(folder, {"aws:region": "us-east-1"})
+    assert [e.where for e in err.errors] == ["EgressHubArgs.region"]
+    assert "us-east-1" in err.errors[0].problem
+    # The same region as the stack's needs no provider of its own.
+    assert _synth(folder, {"aws:region": "eu-west-1"}).of_type("aws:ec2/subnet:Subnet")
+
+
+def test_a_spoke_region_other_than_the_stacks_needs_a_provider(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: workload\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "from egress_net import Spoke, SpokeArgs\n"
+        'Spoke("orders", SpokeArgs(cidr="10.30.0.0/16", hub_stack="acme/platform-net/prod",'
+        ' region="eu-west-1"))\n'
+    )
+    err = _library_error(tmp_path, {"aws:region": "us-east-1"})
+    assert [e.where for e in err.errors] == ["SpokeArgs.region"]
