@@ -336,6 +336,32 @@ def _with_update_token(
     return {"updateToken": fake_id("token", urn, 32)}
 
 
+def _load_balancer(
+    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+) -> dict[str, Any]:
+    """An ELB's ARN (its ID) and DNS name, in the format ELB gives them."""
+    name = _auto_name(inputs, urn)
+    kind = "app" if inputs.get("loadBalancerType", "application") == "application" else "net"
+    suffix = _digest(urn)[:16]
+    arn = (
+        f"arn:{PARTITION}:elasticloadbalancing:{world.region}:{account}:"
+        f"loadbalancer/{kind}/{name}/{suffix}"
+    )
+    dns = f"{name}-{int(suffix[:8], 16)}.elb.{world.region}.amazonaws.com"
+    return {"id": arn, "arn": arn, "name": name, "dnsName": dns}
+
+
+def _target_group(
+    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+) -> dict[str, Any]:
+    name = _auto_name(inputs, urn)
+    arn = (
+        f"arn:{PARTITION}:elasticloadbalancing:{world.region}:{account}:"
+        f"targetgroup/{name}/{_digest(urn)[:16]}"
+    )
+    return {"id": arn, "arn": arn, "name": name}
+
+
 _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dict[str, Any]]] = {
     "aws:ec2/subnet:Subnet": _subnet,
     "aws:ec2/eip:Eip": _eip,
@@ -347,6 +373,8 @@ _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dic
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:networkfirewall/firewallPolicy:FirewallPolicy": _with_update_token,
     "aws:networkfirewall/ruleGroup:RuleGroup": _with_update_token,
+    "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+    "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:s3/bucket:Bucket": _named("arn:{partition}:s3:::{name}", key="bucket"),
     "aws:s3/bucketV2:BucketV2": _named("arn:{partition}:s3:::{name}", key="bucket"),
     "aws:iam/role:Role": _named("arn:{partition}:iam::{account}:role/{name}"),

@@ -120,8 +120,10 @@ class VerificationReport:
 
 
 def infrastructure_subnets(graph: RoutingGraph) -> set[str]:
-    """Subnets that hold a TGW attachment's interfaces, a firewall endpoint or a NAT gateway."""
+    """Subnets that hold a TGW attachment's interfaces, a firewall endpoint, a NAT gateway or
+    a load balancer's nodes (ingress: proven by ``graph.ingress``, not as a spoke)."""
     held = {e.subnet_id for e in graph.firewall_endpoints.values()}
+    held |= graph.load_balancer_subnets
     held |= {n.subnet_id for n in graph.nat_gateways.values()}
     for attachment in graph.tgw_attachments.values():
         held.update(attachment.subnet_ids)

@@ -34,6 +34,7 @@ from botocore.exceptions import (
 
 from egress_net.errors import ConfigError
 from egress_net.graph.from_recording import vpc_route
+from egress_net.graph.ingress import read_load_balancers
 from egress_net.graph.model import (
     EgressOnlyInternetGateway,
     FirewallEndpoint,
@@ -77,6 +78,11 @@ REQUIRED_ACTIONS = (
     "ec2:GetTransitGatewayRouteTablePropagations",
     "network-firewall:ListFirewalls",
     "network-firewall:DescribeFirewall",
+    # Ingress: every internet-facing load balancer is proven too (graph.ingress).
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTags",
 )
 _DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure"}
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"})
@@ -223,6 +229,8 @@ def read_graph(
         _read_vpc_side(graph, ec2)
         _read_transit_gateways(graph, ec2)
         _read_firewalls(pending, nfw, ec2)
+        elb = _client(session, "elbv2", source, endpoint_url)
+        graph.load_balancers += read_load_balancers(elb.client, source.label)
     for firewall, states in pending.sync_states:
         for endpoint in _endpoints_from_sync_states(graph, firewall, states):
             graph.firewall_endpoints[endpoint.id] = endpoint

@@ -98,7 +98,8 @@ _ROUTE_TARGETS: tuple[tuple[str, TargetKind], ...] = (
 
 
 def graph_from_recordings(recordings: Iterable[Recording]) -> RoutingGraph:
-    resources = [r for recording in recordings for r in recording.resources if r.custom]
+    recordings_list = list(recordings)
+    resources = [r for recording in recordings_list for r in recording.resources if r.custom]
     by_type: dict[str, list[RecordedResource]] = {}
     for resource in resources:
         by_type.setdefault(resource.type, []).append(resource)
@@ -145,6 +146,10 @@ def graph_from_recordings(recordings: Iterable[Recording]) -> RoutingGraph:
         for route in propagated_routes(graph, table.propagations):
             table.add(route)
     graph.mark_gateway_endpoints()
+    # Imported here: graph.ingress reads recordings with the tracer, which imports the model.
+    from egress_net.graph.ingress import apps_from_recordings
+
+    graph.load_balancers += apps_from_recordings(recordings_list)
     for r in resources:
         if r.id and r.id not in graph.declared_by:
             graph.declared_by[r.id] = r.name

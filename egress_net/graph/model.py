@@ -205,6 +205,16 @@ class TransitGateway:
     default_propagation_route_table_id: str = ""  # "" when default propagation is disabled
 
 
+@dataclass(frozen=True)
+class LoadBalancer:
+    """An internet-facing load balancer: its subnets and the IP targets it forwards to."""
+
+    name: str  # the application it serves (its egress-net:ingress-app tag), else its own
+    load_balancer: str  # its own name
+    subnet_ids: tuple[str, ...]
+    targets: tuple[IPv4Address, ...]
+
+
 @dataclass
 class RoutingGraph:
     vpcs: dict[str, Vpc] = field(default_factory=dict)
@@ -226,6 +236,8 @@ class RoutingGraph:
     # What an adapter saw but the graph cannot hold (an IPv6-only subnet): never proven, so
     # the checks fail on it rather than let it pass unseen.
     untraced: list[str] = field(default_factory=list)
+    # Internet-facing load balancers (ingress), proven by ``graph.ingress``.
+    load_balancers: list[LoadBalancer] = field(default_factory=list)
     _subnets_by_vpc: dict[str, list[Subnet]] | None = field(default=None, repr=False)
 
     def merge(self, other: RoutingGraph) -> None:
@@ -246,7 +258,13 @@ class RoutingGraph:
             getattr(self, name).update(getattr(other, name))
         self.declared_by.update(other.declared_by)
         self.untraced += other.untraced
+        self.load_balancers += other.load_balancers
         self.invalidate()
+
+    @property
+    def load_balancer_subnets(self) -> set[str]:
+        """Subnets holding load balancer nodes: infrastructure, not workloads."""
+        return {s for lb in self.load_balancers for s in lb.subnet_ids}
 
     def invalidate(self) -> None:
         """Forget derived indexes after subnets were added or removed."""
