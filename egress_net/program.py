@@ -184,13 +184,15 @@ def hub_policy(
     cfg: config.StackConfig,
     tags: dict[str, str],
     name: str = "hub",
-    parent: pulumi.Resource | None = None,
+    beside: pulumi.ResourceOptions | None = None,
 ) -> tuple[FirewallPolicySpec, EmergingThreatsGroups | None]:
     """The hub's firewall policy, with the Emerging Threats groups it references (declared
-    first, beside the hub: the policy needs their ARNs)."""
+    first, beside the hub: the policy needs their ARNs). ``beside``: the options the groups
+    share with the hub (its parent and providers), so they land in the hub's account and
+    region."""
     spec = policy_spec(cfg, project_dir())
     check_emerging_threats_fit(cfg, spec)
-    et_groups = _emerging_threats_groups(cfg, tags, name, parent)
+    et_groups = _emerging_threats_groups(cfg, tags, name, beside)
     if et_groups is not None:
         spec = replace(spec, external_groups=et_groups.groups)
     return spec, et_groups
@@ -379,7 +381,7 @@ def _emerging_threats_groups(
     cfg: config.StackConfig,
     tags: dict[str, str],
     name: str = "hub",
-    parent: pulumi.Resource | None = None,
+    beside: pulumi.ResourceOptions | None = None,
 ) -> EmergingThreatsGroups | None:
     """The ET rule groups the policy references and the sync function fills."""
     et = cfg.rules.emerging_threats
@@ -393,7 +395,7 @@ def _emerging_threats_groups(
             external_net=external_net(cfg),
             tags=tags,
         ),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=beside,
     )
 
 
