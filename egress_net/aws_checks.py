@@ -1,6 +1,7 @@
 """The offline engine's last step: refuse a recording that AWS or a real ``pulumi up`` would
 refuse, naming each resource. Called once per program run (``engine.run_program``); the rules
-live in :mod:`egress_net.route_rules` and :mod:`egress_net.deploy_order`.
+live in :mod:`egress_net.route_rules`, :mod:`egress_net.deploy_order` and here (quotas of
+single resources).
 """
 
 from __future__ import annotations
@@ -9,6 +10,38 @@ from egress_net.deploy_order import order_problems
 from egress_net.errors import EgressNetError
 from egress_net.recording import Recording
 from egress_net.route_rules import refusals_in_recording
+
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+# Lambda quotas ("Function environment variables: 4 KB, for all environment variables associated
+# with the function, in aggregate"); CreateFunction/UpdateFunctionConfiguration otherwise fail
+# with InvalidParameterValueException ("...exceeded the 4KB limit").
+LAMBDA_ENVIRONMENT_MAX_BYTES = 4096
+LAMBDA_ENVIRONMENT_QUOTA = "Lambda quotas: 4 KB for all of a function's environment variables"
+
+
+def lambda_environment_bytes(variables: dict[str, str]) -> int:
+    """What Lambda counts against the quota: every name and value, UTF-8 encoded."""
+    return sum(len(name.encode()) + len(str(value).encode()) for name, value in variables.items())
+
+
+def quota_problems(recording: Recording) -> list[tuple[str, str, str]]:
+    """Single resources over an AWS quota (``(resource, problem, hint)``)."""
+    problems = []
+    for function in recording.of_type(LAMBDA_FUNCTION):
+        variables = (function.inputs.get("environment") or {}).get("variables") or {}
+        size = lambda_environment_bytes(variables)
+        if size > LAMBDA_ENVIRONMENT_MAX_BYTES:
+            problems.append(
+                (
+                    f"Function {function.name}",
+                    f"AWS would refuse this function: its environment variables take {size} "
+                    f"bytes, over {LAMBDA_ENVIRONMENT_MAX_BYTES} [{LAMBDA_ENVIRONMENT_QUOTA}]",
+                    "shorten what the function's settings carry (for the Emerging Threats sync: "
+                    "fewer rules.emergingThreats.groups, ipSets or portSets entries, or a "
+                    "shorter stack name)",
+                )
+            )
+    return problems
 
 
 class AwsWouldRefuse(EgressNetError):
@@ -29,8 +62,8 @@ class AwsWouldRefuse(EgressNetError):
 
 
 def refuse_what_aws_would(recording: Recording) -> None:
-    """Raise :class:`AwsWouldRefuse` listing every route AWS refuses and every order a real
-    ``up`` gets wrong; return quietly when there is none."""
+    """Raise :class:`AwsWouldRefuse` listing every route AWS refuses, every order a real
+    ``up`` gets wrong and every resource over a quota; return quietly when there is none."""
     problems = [
         (
             refusal.route or refusal.table,
@@ -42,5 +75,6 @@ def refuse_what_aws_would(recording: Recording) -> None:
     problems += [
         (p.resource, f"{p.problem} [{p.source}]", p.hint) for p in order_problems(recording)
     ]
+    problems += quota_problems(recording)
     if problems:
         raise AwsWouldRefuse(recording.stack, problems)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from egress_net import deploy_order, engine, intent
-from egress_net.aws_checks import AwsWouldRefuse, refuse_what_aws_would
+from egress_net.aws_checks import AwsWouldRefuse, lambda_environment_bytes, refuse_what_aws_would
 from egress_net.graph.checks import Check, run_checks
 from egress_net.graph.from_recording import graph_from_recordings
 from egress_net.graph.model import Route, RouteTable, RoutingGraph, TargetKind, Vpc
@@ -275,3 +275,31 @@ def test_same_account_hub_attachments_still_choose_their_default_tables() -> Non
     (egress,) = [a for a in _of(rec, "vpcAttachment:VpcAttachment") if tag(a, "role") == "egress"]
     assert egress.inputs["transitGatewayDefaultRouteTableAssociation"] is False
     assert egress.inputs["transitGatewayDefaultRouteTablePropagation"] is False
+
+
+def test_a_lambda_environment_over_4_kb_is_refused_as_create_function_would() -> None:
+    """Lambda quotas: 4 KB for all of a function's environment variables. The ET sync carries
+    its settings there: 19 groups of a 100-character stack, a TGW-attached EXTERNAL_NET and a
+    40-entry ipSet are 4.6 KB, which CreateFunction refuses on the first `pulumi up`."""
+    partners = [f"198.51.100.{i}/32" for i in range(40)]
+    values = hub_config(
+        model="tgw-attached",
+        spokeSupernets=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+        rules={
+            "emergingThreats": {
+                "enabled": True,
+                "groups": 19,
+                "groupCapacity": 1500,
+                "ipSets": {"PARTNERS": partners},
+            }
+        },
+    )
+    with pytest.raises(AwsWouldRefuse) as caught:
+        synth_config(values, stack="a" * 100)
+    assert "Function hub-et-sync-function" in str(caught.value)
+    assert "over 4096" in str(caught.value)
+    # The same settings with fewer partners fit, and the function is declared.
+    values["egress-net:rules"]["emergingThreats"]["ipSets"] = {"PARTNERS": partners[:5]}
+    rec = synth_config(values, stack="a" * 100)
+    (function,) = rec.of_type("aws:lambda/function:Function")
+    assert lambda_environment_bytes(function.inputs["environment"]["variables"]) <= 4096

@@ -74,6 +74,34 @@ def test_the_readme_names_the_minimum_cli_version() -> None:
     assert project_files.check_required_version(project_files.load_project(REPO)) == []
 
 
+def test_the_readme_deploying_steps_create_every_stack_before_using_it() -> None:
+    """Followed literally, the Deploying section must work from a fresh clone: `pulumi stack
+    init` needs a backend (`pulumi login`) and `--stack`/`stack select` need an existing stack;
+    every stack it deploys has its file here."""
+    readme = (REPO / "README.md").read_text()
+    deploying = readme.split("## Deploying", 1)[1].split("\n## ", 1)[0]
+    steps = []
+    for verb, named, flagged in re.findall(
+        r"pulumi (login|install|stack init|stack select|preview|up)"
+        r"(?: (\w[\w.-]*))?(?:[^`\n]*?--stack ([\w.-]+))?",
+        deploying,
+    ):
+        steps.append((verb, named if verb.startswith("stack ") else flagged))
+    order = [verb for verb, _ in steps]
+    assert "login" in order and order.index("login") < order.index("stack init")
+    created: set[str] = set()
+    used: set[str] = set()
+    for verb, stack in steps:
+        if verb == "stack init":
+            created.add(stack)
+        elif verb in ("stack select", "preview", "up") and stack:
+            assert stack in created, f"`pulumi {verb}` of {stack} before `pulumi stack init`"
+            used.add(stack)
+    assert used >= {"prod", "prod-payments"}
+    for stack in used:
+        assert (REPO / f"Pulumi.{stack}.yaml").is_file(), stack
+
+
 # --- Pulumi.yaml (project.go Project.Validate, project.json) --------------------------------
 
 
