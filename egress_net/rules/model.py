@@ -254,7 +254,8 @@ class RulesConfig(_Model):
     port_sets: dict[SetName, list[PortRange]] = Field(default_factory=dict)
     prefix_lists: dict[SetName, str] = Field(default_factory=dict)
     capacity: CapacitySettings = Field(default_factory=CapacitySettings)
-    stream_exception_policy: Literal["DROP", "CONTINUE", "REJECT"] = "DROP"
+    # None: DROP in drop mode, CONTINUE in alert mode (alert mode never drops on its own).
+    stream_exception_policy: Literal["DROP", "CONTINUE", "REJECT"] | None = None
     rejected_rules: Literal["fail", "skip"] = "fail"
     group_prefix: str = Field(default="egress", pattern=r"^[a-z][a-z0-9-]{0,40}$")
 

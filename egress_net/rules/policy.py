@@ -454,6 +454,14 @@ def _raise_for_rejections(validation: ValidationResult, skip_rejected: bool) -> 
     raise RuleError(where, f"{first}{more}", hint)
 
 
+def stream_exception_policy(cfg: RulesConfig, mode: Literal["drop", "alert"]) -> str:
+    """What the engine does with a flow it lost mid-stream: as configured, else DROP in drop
+    mode and CONTINUE in alert mode, where nothing the user did not write may drop."""
+    if cfg.stream_exception_policy is not None:
+        return cfg.stream_exception_policy
+    return "CONTINUE" if mode == "alert" else "DROP"
+
+
 def plan_policy(
     cfg: RulesConfig,
     *,
@@ -490,7 +498,7 @@ def plan_policy(
     plan = PolicyPlan(
         stateful_engine_options={
             "rule_order": "STRICT_ORDER",
-            "stream_exception_policy": cfg.stream_exception_policy,
+            "stream_exception_policy": stream_exception_policy(cfg, mode),
         },
         stateful_default_actions=default_actions(mode),
         stateless_default_actions=["aws:forward_to_sfe"],

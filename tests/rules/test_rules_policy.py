@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from egress_net.errors import ConfigError, RuleError
 from egress_net.rules.model import RulesConfig
-from egress_net.rules.policy import plan_policy
+from egress_net.rules.policy import plan_policy, stream_exception_policy
 
 HOME = ["10.0.0.0/8"]
 PL_ARN = "arn:aws:ec2:eu-west-1:123456789012:prefix-list/pl-0abc"
@@ -197,6 +197,14 @@ def test_empty_config_is_deny_by_default_and_alert_mode_only_logs(tmp_path: Path
         plan_policy(RulesConfig(), home_net=HOME, base_dir=tmp_path, mode="block")  # type: ignore[arg-type]
 
 
+def test_alert_mode_does_not_drop_lost_streams_unless_told_to(tmp_path: Path) -> None:
+    alert = plan_policy(RulesConfig(), home_net=["10.0.0.0/8"], base_dir=tmp_path, mode="alert")
+    assert alert.stateful_engine_options["stream_exception_policy"] == "CONTINUE"
+    told = RulesConfig.model_validate({"streamExceptionPolicy": "DROP"})
+    plan = plan_policy(told, home_net=["10.0.0.0/8"], base_dir=tmp_path, mode="alert")
+    assert plan.stateful_engine_options["stream_exception_policy"] == "DROP"
+
+
 def test_stream_exception_policy_is_configurable(tmp_path: Path) -> None:
     cfg = RulesConfig.model_validate({"streamExceptionPolicy": "REJECT"})
     plan = plan_policy(cfg, home_net=HOME, base_dir=tmp_path)
@@ -346,7 +354,7 @@ def test_growing_domain_list_is_replaced_through_current_capacities(tmp_path: Pa
 
 def test_defaults_are_secure_and_explicit() -> None:
     cfg = RulesConfig()
-    assert cfg.stream_exception_policy == "DROP"
+    assert stream_exception_policy(cfg, "drop") == "DROP"
     assert cfg.rejected_rules == "fail"
     assert cfg.capacity.group_capacity_max == 30_000
     assert cfg.capacity.groups_max == 20
