@@ -1,0 +1,156 @@
+"""What the offline world knows: the stack's account, per-account resources, unknown AZs, and
+no event loop left behind when the program refuses to run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+from egress_net import engine
+from egress_net.graph.checks import Check, run_checks
+from egress_net.graph.from_recording import graph_from_recordings
+from egress_net.recording import Recording
+
+from ..conftest import hub_config, synth_config
+from .conftest import REPO, program_source
+
+TGW = "aws:ec2transitgateway/"
+
+
+def test_caller_identity_is_the_stack_account_and_resources_live_in_it() -> None:
+    rec = synth_config(hub_config(accountId="444455556666"))
+    assert (rec.account, rec.account_known) == ("444455556666", True)
+    (tgw,) = rec.of_type(TGW + "transitGateway:TransitGateway")
+    assert tgw.outputs["ownerId"] == "444455556666"
+    assert tgw.outputs["arn"].split(":")[4] == "444455556666"
+    assert {r.account for r in rec if r.custom} == {"444455556666"}
+
+
+def test_a_stack_without_account_runs_as_a_placeholder_it_reports_as_unknown() -> None:
+    first = synth_config(hub_config(), stack="team-a")
+    second = synth_config(hub_config(), stack="team-b")
+    assert not first.account_known and not second.account_known
+    assert first.account == engine.placeholder_account(engine.PROJECT, "team-a")
+    # Two stacks that name no account are not assumed to share one.
+    assert first.account != second.account
+
+
+def test_a_spoke_stack_in_another_account_attaches_to_the_hub_account_tgw() -> None:
+    spoke = engine.StackSource(
+        REPO,
+        "payments-test",
+        {
+            "aws:region": "us-east-1",
+            "egress-net:role": "spoke",
+            "egress-net:accountId": "444455556666",
+            "egress-net:hubStack": "acme/egress-net/prod",
+            "egress-net:spoke": {"name": "payments", "cidr": "10.20.0.0/16"},
+        },
+    )
+    result = engine.synth(spoke)
+    hub = result.referenced["acme/egress-net/prod"]
+    (tgw,) = hub.of_type(TGW + "transitGateway:TransitGateway")
+    (attachment,) = result.recording.of_type(TGW + "vpcAttachment:VpcAttachment")
+    assert attachment.account == "444455556666" != tgw.account == hub.account
+    assert attachment.outputs["vpcOwnerId"] == "444455556666"
+    # The hub shares its TGW (RAM) and accepts automatically: the spoke's traffic is inspected.
+    (share,) = hub.of_type("aws:ram/resourceAssociation:ResourceAssociation")
+    assert share.inputs["resourceArn"] == tgw.outputs["arn"]
+    report = run_checks(graph_from_recordings([result.recording, hub]))
+    assert report.ok, [p for f in report.findings for p in f.problems]
+
+
+def test_a_spoke_declared_through_a_role_lives_in_the_role_account() -> None:
+    role = "arn:aws:iam::444455556666:role/egress-net-deploy"
+    rec = synth_config(
+        hub_config(
+            accountId="111122223333",
+            spokes=[{"name": "app", "cidr": "10.1.0.0/16", "roleArn": role}],
+            share={"principals": ["444455556666"]},
+        )
+    )
+    (attachment,) = [
+        a
+        for a in rec.of_type(TGW + "vpcAttachment:VpcAttachment")
+        if a.name == "app-tgw-attachment"
+    ]
+    (accepter,) = rec.of_type(TGW + "vpcAttachmentAccepter:VpcAttachmentAccepter")
+    assert attachment.account == "444455556666"
+    assert accepter.account == "111122223333"  # the TGW owner accepts
+    principals = [
+        r.inputs["principal"]
+        for r in rec.of_type("aws:ram/principalAssociation:PrincipalAssociation")
+    ]
+    assert "444455556666" in principals
+
+
+def test_a_subnet_without_az_id_gets_no_made_up_az(tmp_path: Path) -> None:
+    code = """
+    import pulumi_aws as aws
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16")
+    aws.ec2.Subnet("by-id", vpc_id=vpc.id, cidr_block="10.0.0.0/24", availability_zone_id=AZ)
+    aws.ec2.Subnet("anywhere", vpc_id=vpc.id, cidr_block="10.0.1.0/24")
+    """
+    rec, _, _ = engine.run_program(
+        program_source(tmp_path, 'AZ = "use1-az2"\n' + textwrap.dedent(code))
+    )
+    subnets = {r.name: r for r in rec.of_type("aws:ec2/subnet:Subnet")}
+    assert subnets["by-id"].outputs["availabilityZoneId"] == "use1-az2"
+    assert subnets["by-id"].outputs["availabilityZone"].startswith("us-east-1")
+    anywhere = subnets["anywhere"].outputs
+    assert "availabilityZoneId" not in anywhere and "availabilityZone" not in anywhere
+
+
+def _without_az(rec: Recording, subnet_id: str) -> Recording:
+    def strip(values: dict) -> dict:
+        return {
+            k: v for k, v in values.items() if k not in ("availabilityZoneId", "availabilityZone")
+        }
+
+    resources = [
+        replace(r, inputs=strip(r.inputs), outputs=strip(r.outputs)) if r.id == subnet_id else r
+        for r in rec
+    ]
+    return replace(rec, resources=resources)
+
+
+def test_verify_fails_a_subnet_whose_az_is_unknown(dev: Recording) -> None:
+    workload = next(
+        r
+        for r in dev.of_type("aws:ec2/subnet:Subnet")
+        if (r.inputs.get("tags") or {}).get("egress-net:tier") == "workload"
+    )
+    report = run_checks(graph_from_recordings([_without_az(dev, workload.id)]))
+    assert not report.ok
+    (finding,) = [f for f in report.findings if f.check is Check.AZ_KNOWN]
+    assert finding.subnet_id == workload.id and "no AZ ID" in finding.problems[0]
+    assert run_checks(graph_from_recordings([dev])).ok  # the untouched stack passes
+
+
+def test_the_account_check_leaves_no_event_loop_behind() -> None:
+    # Credentials for another account than the stack names: the program refuses, no event loop
+    # is left open (the collector would close it at interpreter exit and print a traceback).
+    script = textwrap.dedent(
+        f"""
+        import asyncio, gc, sys
+        from pathlib import Path
+        from egress_net import engine
+        from egress_net.errors import ConfigError
+        source = engine.load_source("dev", Path({str(REPO)!r}))
+        source.config["egress-net:accountId"] = "444455556666"
+        try:
+            engine.synth(source, account="111122223333")
+        except ConfigError as err:
+            print(err.where)
+        loops = [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)]
+        print("open loops:", sum(not loop.is_closed() for loop in loops))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.stdout.split("\n")[:2] == ["egress-net:accountId", "open loops: 0"], done.stdout
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
