@@ -679,7 +679,13 @@ def run_program(
             _sync_await(run_pulumi_func(program))
             root = settings.get_root_resource()
             outputs = dict(getattr(root, "outputs", {}) or {})
-            if outputs:
+            if outputs and preview:
+                # One unknown output would make the whole map unknown: each stands alone.
+                exported = {
+                    name: _plain(_sync_await(pulumi.Output.from_input(value).future()))
+                    for name, value in outputs.items()
+                }
+            elif outputs:
                 resolved = _sync_await(pulumi.Output.from_input(outputs).future())
                 exported = _plain(resolved or {})
     except pulumi.RunError as err:

@@ -226,14 +226,14 @@ class Violation:
 
 @functools.cache
 def _service_model(service: str) -> Any:
-    return _session().get_service_model(service)
+    """The service's API model as botocore ships it (not a customer model in ~/.aws/models,
+    which would make the check depend on the machine)."""
+    from botocore.loaders import Loader
+    from botocore.model import ServiceModel
 
-
-@functools.cache
-def _session() -> Any:
-    import botocore.session
-
-    return botocore.session.get_session()
+    builtin = [Loader.BUILTIN_DATA_PATH]
+    loader = Loader(extra_search_paths=builtin, include_default_search_paths=False)
+    return ServiceModel(loader.load_service_model(service, "service-2"), service_name=service)
 
 
 def check_resource(resource: RecordedResource) -> list[Violation]:
@@ -401,11 +401,15 @@ def _string(value: str, shape: Any, path: str, api_path: str) -> Iterator[tuple[
 
 
 def _number(value: float, shape: Any, path: str, api_path: str) -> Iterator[tuple[str, str, str]]:
+    # Pulumi carries every number as a float (protobuf's Value); whole ones read as integers.
+    shown = int(value) if float(value).is_integer() else value
+    if shape.type_name in ("integer", "long") and not float(value).is_integer():
+        yield path, api_path, f"{shown} is not a whole number"
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     if low is not None and value < low:
-        yield path, api_path, f"{value} is below the minimum {low}"
+        yield path, api_path, f"{shown} is below the minimum {low}"
     if high is not None and value > high:
-        yield path, api_path, f"{value} is above the maximum {high}"
+        yield path, api_path, f"{shown} is above the maximum {high}"
 
 
 @functools.cache

@@ -230,3 +230,33 @@ def test_a_resource_in_its_own_region_gets_that_region_and_partition(tmp_path: P
     arns = {r.name: r.outputs["arn"] for r in rec if r.custom}
     assert arns["here"].startswith("arn:aws:logs:us-east-1:")
     assert arns["there"].startswith("arn:aws:logs:eu-west-1:")
+
+
+def test_a_config_arn_from_another_partition_is_refused_before_anything_is_declared() -> None:
+    from egress_net.errors import ConfigError
+
+    from ..conftest import hub_config, synth_config
+
+    config = hub_config(
+        **{"aws:region": "cn-north-1"},
+        azIds=["cnn1-az1", "cnn1-az2"],
+        accountId="111122223333",
+        spokes=[
+            {
+                "name": "app",
+                "cidr": "10.1.0.0/16",
+                "roleArn": "arn:aws:iam::444455556666:role/egress-net-deploy",
+            }
+        ],
+        share={"principals": ["444455556666"]},
+    )
+    with pytest.raises(ConfigError) as caught:
+        synth_config(config)
+    assert caught.value.where == "egress-net:spokes[0].roleArn"
+    assert "partition aws, but cn-north-1 is in aws-cn" in str(caught.value)
+    assert [r for r in caught.value.registered if not r.type.startswith("pulumi:")] == []
+    fixed = dict(config)
+    fixed["egress-net:spokes"] = [
+        {**config["egress-net:spokes"][0], "roleArn": "arn:aws-cn:iam::444455556666:role/deploy"}
+    ]
+    assert synth_config(fixed).outputs["contractVersion"] == 1

@@ -154,3 +154,40 @@ def test_the_account_check_leaves_no_event_loop_behind() -> None:
     )
     assert done.stdout.split("\n")[:2] == ["egress-net:accountId", "open loops: 0"], done.stdout
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
+
+
+def test_the_report_says_whether_the_account_is_known() -> None:
+    from egress_net import synth_report
+
+    known = synth_config(hub_config(accountId="444455556666"))
+    unknown = synth_config(hub_config(), stack="team-a")
+    assert synth_report.account_line(known) == "Account: 444455556666 (egress-net:accountId)"
+    assert "unknown" in synth_report.account_line(unknown)
+    assert unknown.account in synth_report.account_line(unknown)
+    assert synth_report.to_json(known)["account"] == "444455556666"
+    assert synth_report.to_json(unknown)["account"] is None
+
+
+def test_a_provider_assuming_a_role_answers_as_the_role_account(tmp_path: Path) -> None:
+    code = """
+    import pulumi
+    import pulumi_aws as aws
+    other = aws.Provider(
+        "other",
+        region="us-east-1",
+        assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=ROLE, session_name="egress-net")],
+    )
+    mine = aws.get_caller_identity()
+    theirs = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=other))
+    aws.ec2.Vpc("there", cidr_block="10.0.0.0/16", opts=pulumi.ResourceOptions(provider=other))
+    pulumi.export("mine", mine.account_id)
+    pulumi.export("theirs", theirs.account_id)
+    """
+    role = "arn:aws:iam::444455556666:role/egress-net-deploy"
+    source = program_source(
+        tmp_path, f"ROLE = {role!r}\n" + textwrap.dedent(code), accountId="111122223333"
+    )
+    rec, _, _ = engine.run_program(source)
+    assert rec.outputs == {"mine": "111122223333", "theirs": "444455556666"}
+    (vpc,) = rec.of_type("aws:ec2/vpc:Vpc")
+    assert vpc.account == "444455556666" and vpc.outputs["ownerId"] == "444455556666"
