@@ -17,7 +17,7 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from egress_net import addressing, config
+from egress_net import addressing, config, naming
 from egress_net.components.et_sync import EmergingThreatsSync, EmergingThreatsSyncArgs
 from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
 from egress_net.components.network import LogSettings
@@ -158,7 +158,7 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
         subnet_change=cfg.firewall.protections.subnet_change,
         policy_change=cfg.firewall.protections.policy_change,
     )
-    log_prefix = f"/egress-net/{pulumi.get_stack()}"
+    names = naming.of_current_stack()
     hub = EgressHub(
         "hub",
         EgressHubArgs(
@@ -180,13 +180,14 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
             protections=protections,
             logs=LogSettings(
                 retention_days=cfg.logs.retention_days,
-                prefix=log_prefix,
+                prefix=names.path_prefix,
                 destination=cfg.logs.destination,
                 kms_key_arn=cfg.logs.kms_key_arn,
                 bucket_name=cfg.logs.bucket_name,
                 tls=cfg.firewall.tls_inspection is not None,
             ),
             tags=tags,
+            names=names,
         ),
     )
     et_sync = _emerging_threats_sync(cfg, hub, tags)
@@ -252,7 +253,7 @@ def _emerging_threats_sync(
         EmergingThreatsSyncArgs(
             firewall_policy_arn=hub.policy.arn,
             policy_references=pulumi.Output.all(*hub.policy_references),
-            rule_group_prefix=f"egress-net-{pulumi.get_stack()}-et",
+            rule_group_prefix=hub.names.et_rule_group_prefix,
             home_net=et.home_net or home_net(cfg),
             config=et,
             tags=tags,

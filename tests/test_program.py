@@ -241,12 +241,13 @@ def test_prod_policy_orders_deny_threats_team_rules_then_allow(prod: Recording) 
     )
     names = [groups.get(r["resourceArn"], r["resourceArn"].rsplit("/", 1)[-1]) for r in refs]
     # Group names end in "-c<capacity>": a new capacity means a new group (replacement).
+    # And start with project and stack: names are unique per account and region.
     assert [n.rsplit("-c", 1)[0] if n.startswith("egress-") else n for n in names] == [
-        "egress-deny-domains",
+        "egress-net-prod-egress-deny-domains",
         "ThreatSignaturesMalwareStrictOrder",
-        "egress-suricata-prod-egress",
-        "egress-allow-domains",
-        "egress-default-deny",
+        "egress-net-prod-egress-suricata-prod-egress",
+        "egress-net-prod-egress-allow-domains",
+        "egress-net-prod-egress-default-deny",
     ]
     suricata = next(
         g
@@ -612,8 +613,9 @@ def test_a_spoke_can_have_its_own_allowed_domains() -> None:
             ],
         )
     )
+    # By the rules layer's name (the Name tag; the deployed name adds project and stack).
     groups = {
-        g.inputs["name"].rsplit("-c", 1)[0]: g
+        g.inputs["tags"]["Name"].rsplit("-c", 1)[0]: g
         for g in rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
     }
     rules = groups["egress-spoke-allow"].inputs["ruleGroup"]["rulesSource"]["rulesString"]

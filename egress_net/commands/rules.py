@@ -12,7 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from egress_net import config
 from egress_net.errors import ConfigError
+from egress_net.naming import StackNames
 from egress_net.rules import limits
 from egress_net.rules.report import check_paths, render_report
 from egress_net.rules.variables import RuleVariables
@@ -59,6 +61,17 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="the firewall sits after the NAT gateway (placement: after-nat): rules scoped to "
         "specific sources are errors, since it only sees NAT addresses",
+    )
+    check.add_argument(
+        "--stack",
+        metavar="STACK",
+        help="name the groups as a deploy of this stack does (project and stack in the name)",
+    )
+    check.add_argument(
+        "--project",
+        default=config.NAMESPACE,
+        metavar="NAME",
+        help=f"the Pulumi project name, with --stack (default {config.NAMESPACE})",
     )
     check.add_argument("--strict", action="store_true", help="fail on any rejected rule")
     check.add_argument("--examples", type=int, default=3, help="examples per reason")
@@ -148,6 +161,14 @@ def run_check(args: argparse.Namespace) -> int:
         if getattr(args, flag) < 1:
             raise ConfigError("--" + flag.replace("_", "-"), "must be 1 or more")
     variables = load_variables(args.variables, _home_net(args.home_net))
+    names = None
+    if args.stack is not None:
+        try:
+            names = StackNames(args.project, args.stack)
+        except ValueError as err:
+            raise ConfigError(
+                "--stack", str(err), "Pulumi names use letters, digits, '-', '_' and '.'"
+            ) from None
     report = check_paths(
         args.paths,
         variables=variables,
@@ -157,6 +178,7 @@ def run_check(args: argparse.Namespace) -> int:
         groups_max=args.groups_max,
         policy_capacity_max=args.policy_capacity_max,
         firewall_sees_nat_only=args.after_nat,
+        names=names,
     )
     print(render_report(report, examples=args.examples))
     return report.exit_code

@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 import egress_net
+from egress_net import naming
 from egress_net.components.network import build_private_bucket
 from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.et_sync.settings import SETTINGS_ENV
@@ -185,7 +186,9 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         cfg = args.config
         prefix = args.rule_group_prefix
         tags = {**args.tags, "egress-net:component": "et-sync"}
-        function_name = f"{prefix}-et-sync"[:64]
+        # Unique per account and region, valid for any stack name (egress_net.naming).
+        names = naming.of_current_stack()
+        function_name = names.lambda_function(name)
         records_prefix = cfg.bucket_prefix  # normalised by the model: "a/b/" or ""
 
         if args.bucket_name is None and not cfg.bucket:
@@ -196,7 +199,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
 
         self.parameter = aws.ssm.Parameter(
             f"{name}-version",
-            name=f"/egress-net/{prefix}/et-sync/applied-version",
+            name=names.ssm_parameter(name, "applied-version"),
             type="String",
             insecure_value="none",
             description="Emerging Threats version (tarball md5) last applied by the sync",
@@ -206,13 +209,14 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/lambda/{function_name}",
+            name=naming.lambda_log_group(function_name),
             retention_in_days=cfg.log_retention_days,
             tags=tags,
             opts=child,
         )
         self.role = aws.iam.Role(
             f"{name}-role",
+            name=names.iam_role(name),
             assume_role_policy=json.dumps(
                 {
                     "Version": "2012-10-17",
@@ -282,6 +286,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         )
         self.schedule = aws.cloudwatch.EventRule(
             f"{name}-schedule",
+            name=names.event_rule(name),
             schedule_expression=cfg.schedule,
             description="Runs the Emerging Threats Open sync",
             tags=tags,

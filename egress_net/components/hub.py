@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import pulumi
 import pulumi_aws as aws
 
-from egress_net import intent
+from egress_net import intent, naming
 from egress_net.components.network import (
     BuiltVpc,
     LogSettings,
@@ -84,6 +84,8 @@ class EgressHubArgs:
     protections: Protections = field(default_factory=Protections)
     logs: LogSettings = field(default_factory=LogSettings)
     tags: dict[str, str] = field(default_factory=dict)
+    # Physical names (rule groups, RAM share); the running stack's when None.
+    names: naming.StackNames | None = None
 
 
 class EgressHub(pulumi.ComponentResource):
@@ -96,6 +98,7 @@ class EgressHub(pulumi.ComponentResource):
     ) -> None:
         super().__init__("egress-net:index:EgressHub", name, None, opts)
         self.args = args
+        self.names = args.names or naming.of_current_stack()
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         az_ids = list(args.az_ids)
@@ -302,9 +305,10 @@ class EgressHub(pulumi.ComponentResource):
                 # Capacity is immutable: a group that must grow gets a new name (the rules
                 # layer puts the capacity in it), so Pulumi creates the new group, switches the
                 # policy to it, and only then deletes the old one (create-before-replace).
+                # Names are unique per account and region: the stack is in the name.
                 rg = aws.networkfirewall.RuleGroup(
                     f"{name}-rg-{group.name}",
-                    name=group.name,
+                    name=self.names.rule_group(group.name),
                     type=group.type,
                     capacity=group.capacity,
                     rule_group=group.rule_group,
@@ -461,6 +465,7 @@ class EgressHub(pulumi.ComponentResource):
             return None
         share = aws.ram.ResourceShare(
             f"{name}-tgw-share",
+            name=self.names.ram_share(f"{name}-tgw-share"),
             allow_external_principals=False,  # only principals inside the organization
             tags=tags_for(tags, f"{name}-tgw-share"),
             opts=opts,

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from egress_net.errors import RuleError
 from egress_net.rules import limits
@@ -23,6 +24,9 @@ from egress_net.rules.parser import ParsedRule, ParseFailure, parse_rules, rule_
 from egress_net.rules.split import GroupPlan, PlannedGroup, group_name, plan_groups
 from egress_net.rules.validate import ValidationResult, validate_rules
 from egress_net.rules.variables import RuleVariables
+
+if TYPE_CHECKING:  # the rules layer runs in the sync function too: no import at run time
+    from egress_net.naming import StackNames
 
 
 @dataclass
@@ -42,12 +46,16 @@ class CheckReport:
     groups_max: int = limits.STATEFUL_GROUPS_PER_POLICY_MAX
     policy_capacity_max: int = limits.STATEFUL_POLICY_CAPACITY_MAX
     group_capacity_max: int = limits.GROUP_CAPACITY_MAX
+    # The stack whose deploy names the groups (project and stack are in the name); None shows
+    # the rules layer's names, which a deploy prefixes with them.
+    names: StackNames | None = None
 
     def deployed_as(self, group: PlannedGroup) -> tuple[str, int]:
         """The name and capacity a deploy gives this group when it is new: the capacity is
         rounded to a stable step so that a few more rules later keep the same group."""
         capacity = stable_capacity(group.capacity, group_capacity_max=self.group_capacity_max)
-        return group_name(group.key, capacity), capacity
+        name = group_name(group.key, capacity)
+        return (self.names.rule_group(name) if self.names else name), capacity
 
     @property
     def deployed_capacity(self) -> int:
@@ -116,6 +124,7 @@ def check_paths(
     groups_max: int = limits.STATEFUL_GROUPS_PER_POLICY_MAX,
     policy_capacity_max: int = limits.STATEFUL_POLICY_CAPACITY_MAX,
     firewall_sees_nat_only: bool = False,
+    names: StackNames | None = None,
 ) -> CheckReport:
     """Parse, validate and split the rules under ``paths`` the way a deploy would."""
     paths = list(paths)
@@ -140,6 +149,7 @@ def check_paths(
         groups_max=groups_max,
         policy_capacity_max=policy_capacity_max,
         group_capacity_max=group_capacity_max,
+        names=names,
     )
     files: dict[str, FileCounts] = defaultdict(FileCounts)
     for path in rule_files(paths):
@@ -227,7 +237,16 @@ def render_report(report: CheckReport, *, examples: int = 3) -> str:
 
     plan = report.plan
     out.append("")
-    out.append("Planned rule groups (named and sized as a deploy creates them)")
+    if report.names is not None:
+        out.append(
+            f"Planned rule groups (named and sized as a deploy of stack "
+            f"{report.names.stack} creates them)"
+        )
+    else:
+        out.append(
+            "Planned rule groups (sized as a deploy creates them; a deploy names them "
+            "<project>-<stack>-<name>: --stack STACK shows the exact names)"
+        )
     rows = []
     for g in plan.groups:
         name, capacity = report.deployed_as(g)

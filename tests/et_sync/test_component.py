@@ -123,12 +123,16 @@ def test_declares_function_role_schedule_parameter_and_bucket(mocks: RecordingMo
     assert function["runtime"] == "python3.12"
     assert function["handler"] == "egress_net.et_sync.handler.handler"
     assert function["reservedConcurrentExecutions"] == 1
+    # Project and stack in every name another stack in the account could also want.
+    assert function["name"] == "egress-net-test-hub-et-sync"
+    assert mocks.one("aws:iam/role:Role")["name"] == "egress-net-test-hub-et-sync"
+    assert mocks.one("aws:cloudwatch/eventRule:EventRule")["name"] == "egress-net-test-hub-et-sync"
     settings = SyncSettings.from_env(function["environment"]["variables"])
     assert settings.policy_arn == POLICY_ARN
     assert settings.home_net == ("10.0.0.0/8",)
     assert settings.exclude_categories == ("info",)
     assert settings.ids_to_ips_categories == ("malware",)
-    assert settings.version_parameter == "/egress-net/hub/et-sync/applied-version"
+    assert settings.version_parameter == "/egress-net/test/hub-et-sync/applied-version"
     assert settings.bucket == "hub-et-sync-records-bucket"
     assert settings.prefix == "et-sync/"
 
@@ -140,7 +144,7 @@ def test_declares_function_role_schedule_parameter_and_bucket(mocks: RecordingMo
     parameter = mocks.one("aws:ssm/parameter:Parameter")
     assert parameter["insecureValue"] == "none"  # readable by the function, not a secret
     assert mocks.one("aws:cloudwatch/logGroup:LogGroup") == {
-        "name": "/aws/lambda/hub-et-sync",
+        "name": "/aws/lambda/egress-net-test-hub-et-sync",
         "retentionInDays": 90,
         "tags": {"egress-net:component": "et-sync"},
     }
@@ -194,12 +198,14 @@ def test_every_iam_statement_is_scoped(mocks: RecordingMocks) -> None:
         "arn:aws:network-firewall:eu-west-1:111122223333:stateful-rulegroup/hub-et-*"
     ]
     assert resources["AppliedVersion"] == [
-        "arn:aws:ssm:eu-west-1:111122223333:parameter/egress-net/hub/et-sync/applied-version"
+        "arn:aws:ssm:eu-west-1:111122223333:parameter/egress-net/test/hub-et-sync/applied-version"
     ]
     assert resources["ManifestsAndRejectReports"] == [
         "arn:aws:s3:::hub-et-sync-records-bucket/et-sync/*"
     ]
-    log_group = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/hub-et-sync"
+    log_group = (
+        "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/egress-net-test-hub-et-sync"
+    )
     assert resources["OwnLogs"] == [log_group, f"{log_group}:log-stream:*"]
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert not any(a.endswith("*") for a in actions)

@@ -39,15 +39,29 @@ def test_check_names_the_groups_as_the_program_deploys_them(
     from egress_net import engine
 
     rules_file = repo / "rules" / "prod-egress.rules"
-    assert main(["rules", "check", str(rules_file)]) == 0
-    table = capsys.readouterr().out.split("Planned rule groups", 1)[1].split("Policy totals")[0]
-    checked = {line.split()[0] for line in table.splitlines()[2:] if line.strip()}
+
+    def checked_names(*extra: str) -> set[str]:
+        assert main(["rules", "check", str(rules_file), *extra]) == 0
+        out = capsys.readouterr().out
+        table = out.split("Planned rule groups", 1)[1].split("Policy totals")[0]
+        return {line.split()[0] for line in table.splitlines()[2:] if line.strip()}
+
     deployed = {
         r.inputs["name"]
         for r in engine.synth_stack("prod", repo).of_type("aws:networkfirewall/ruleGroup:RuleGroup")
         if "-suricata-" in r.inputs["name"]
     }
-    assert checked == deployed
+    assert checked_names("--stack", "prod") == deployed
+    # Without a stack: the rules layer's names, which a deploy prefixes with project and stack.
+    assert {f"egress-net-prod-{name}" for name in checked_names()} == deployed
+
+
+def test_check_refuses_a_stack_name_pulumi_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "ok.rules", GOOD.format(sid=1))
+    assert main(["rules", "check", str(path), "--stack", "team/prod"]) == 2
+    assert "error: --stack: not a Pulumi stack name: 'team/prod'" in capsys.readouterr().err
 
 
 def test_rejections_are_grouped_with_examples_and_strict_fails(
