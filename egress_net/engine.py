@@ -37,6 +37,7 @@ from egress_net import config
 from egress_net.errors import ConfigError, EgressNetError
 from egress_net.offline import api_rules, arns
 from egress_net.offline.preview import check_preview_matches
+from egress_net.offline.sharing import check_cross_account
 from egress_net.partitions import Partition, partition_of
 from egress_net.recording import RecordedResource, Recording
 
@@ -789,6 +790,7 @@ def _synth(
         recording, warns, missing = run_program(source, stack_outputs=outputs_for, account=account)
         if not missing:
             api_rules.check_recording(recording)
+            check_cross_account([recording, *referenced.values()])
             if preview:
                 seen_by_preview = run_program(
                     source, stack_outputs=outputs_for, account=account, preview=True

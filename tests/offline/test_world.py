@@ -9,6 +9,8 @@ import textwrap
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from egress_net import engine
 from egress_net.graph.checks import Check, run_checks
 from egress_net.graph.from_recording import graph_from_recordings
@@ -191,3 +193,59 @@ def test_a_provider_assuming_a_role_answers_as_the_role_account(tmp_path: Path) 
     assert rec.outputs == {"mine": "111122223333", "theirs": "444455556666"}
     (vpc,) = rec.of_type("aws:ec2/vpc:Vpc")
     assert vpc.account == "444455556666" and vpc.outputs["ownerId"] == "444455556666"
+
+
+def _hub_and_spoke_project(folder: Path, hub_extra: str) -> None:
+    (folder / "__main__.py").write_text((REPO / "__main__.py").read_text())
+    (folder / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    (folder / "Pulumi.hub.yaml").write_text(
+        textwrap.dedent(
+            """
+            config:
+              aws:region: us-east-1
+              egress-net:role: hub
+              egress-net:accountId: "111122223333"
+              egress-net:azIds: [use1-az1, use1-az2]
+              egress-net:egressVpcCidr: 100.64.0.0/24
+              egress-net:spokeSupernets: [10.0.0.0/8]
+              egress-net:firewall: {mode: drop, protections: false}
+            """
+        )
+        + hub_extra
+    )
+    (folder / "Pulumi.payments.yaml").write_text(
+        textwrap.dedent(
+            """
+            config:
+              aws:region: us-east-1
+              egress-net:role: spoke
+              egress-net:accountId: "444455556666"
+              egress-net:hubStack: hub
+              egress-net:spoke: {name: payments, cidr: 10.20.0.0/16}
+            """
+        )
+    )
+
+
+def test_a_spoke_account_the_hub_does_not_share_with_cannot_attach(tmp_path: Path) -> None:
+    from egress_net.offline import OfflineCheckError
+
+    _hub_and_spoke_project(tmp_path, "")
+    with pytest.raises(OfflineCheckError) as caught:
+        engine.synth(engine.load_source("payments", tmp_path))
+    assert "not shared with account 444455556666" in str(caught.value)
+
+
+def test_a_shared_tgw_that_does_not_accept_leaves_the_attachment_pending(tmp_path: Path) -> None:
+    from egress_net.offline import OfflineCheckError
+
+    shared = '  egress-net:share: {principals: ["444455556666"]}\n'
+    _hub_and_spoke_project(tmp_path, shared)
+    with pytest.raises(OfflineCheckError) as caught:
+        engine.synth(engine.load_source("payments", tmp_path))
+    assert "pendingAcceptance" in str(caught.value)
+    accepting = shared + "  egress-net:transitGateway: {autoAccept: true}\n"
+    _hub_and_spoke_project(tmp_path, accepting)
+    result = engine.synth(engine.load_source("payments", tmp_path))
+    assert result.recording.account == "444455556666"
+    assert result.referenced["hub"].account == "111122223333"
