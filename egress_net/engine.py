@@ -33,7 +33,7 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from egress_net import config
+from egress_net import aws_checks, config
 from egress_net.errors import ConfigError, EgressNetError
 from egress_net.offline import api_rules, arns
 from egress_net.offline.preview import check_preview_matches
@@ -462,6 +462,7 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
                 custom=custom,
                 dependencies=tuple(getattr(request, "dependencies", ())),
                 account=self.offline.accounts.get(urn, ""),
+                retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
             )
         )
 
@@ -716,6 +717,8 @@ def run_program(
         account_known=credentials == known,
         preview=preview,
     )
+    if not preview:  # a preview's references are unknown: the up pass is the one checked
+        aws_checks.refuse_what_aws_would(recording)  # what a real deploy would fail on
     return recording, collector.messages, mocks.missing_stacks
 
 

@@ -26,6 +26,7 @@ class RecordedResource:
     custom: bool = True  # False for ComponentResources
     dependencies: tuple[str, ...] = ()  # URNs this resource waits for (depends_on and inputs)
     account: str = ""  # the account it lives in: its provider's (assumed role) or the stack's
+    retain_on_delete: bool = False  # left in the account by `pulumi destroy`
 
     def get(self, key: str, default: Any = None) -> Any:
         """A property from outputs, falling back to inputs."""
