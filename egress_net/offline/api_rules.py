@@ -109,6 +109,8 @@ _CALLS: dict[str, ApiCall] = {
         {"rule": "Rule", "eventBusName": "EventBusName", "targetId": "Id"},
         wrap="Targets",
     ),
+    # SNS (alarm notifications)
+    "aws:sns/topic:Topic": ApiCall("sns", "CreateTopic", {"name": "Name"}),
     # SSM, RAM
     "aws:ssm/parameter:Parameter": ApiCall(
         "ssm", "PutParameter", {"name": "Name", "insecureValue": "Value"}
@@ -140,6 +142,7 @@ _CALLS: dict[str, ApiCall] = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
         ApiCall("s3", "PutBucketEncryption", {"rules": "ServerSideEncryptionConfiguration.Rules"})
     ),
+    "aws:s3/bucketVersioning:BucketVersioning": ApiCall("s3", "PutBucketVersioning"),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ApiCall(
         "s3", "PutBucketLifecycleConfiguration", {"rules": "LifecycleConfiguration.Rules"}
     ),

@@ -99,3 +99,16 @@ def test_every_repo_stack_passes(stack: str, repo_stacks: dict[str, engine.Synth
     result = repo_stacks[stack]
     for recording in (result.recording, *result.referenced.values()):
         assert [v.render() for r in recording for v in api_rules.check_resource(r)] == []
+
+
+def test_every_mapped_call_exists_in_the_botocore_models_with_its_renamed_members() -> None:
+    for type_token, call in api_rules._CALLS.items():
+        shape = api_rules._service_model(call.service).operation_model(call.operation).input_shape
+        for target in call.renames.values():
+            if not target:
+                continue  # sent by another call
+            top = target.split(".")[0].removesuffix("[]")
+            members = dict(shape.members)
+            if call.wrap:  # members of the one list element the inputs become
+                members |= shape.members[call.wrap].member.members
+            assert api_rules._member_key(members, top), (type_token, target)
