@@ -80,6 +80,9 @@ _CALLS: dict[str, ApiCall] = {
         "CreateFunction",
         {"name": "FunctionName", "code": "", "reservedConcurrentExecutions": ""},
     ),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": ApiCall(
+        "lambda", "PutFunctionEventInvokeConfig"
+    ),
     "aws:lambda/permission:Permission": ApiCall(
         "lambda", "AddPermission", {"function": "FunctionName"}
     ),
