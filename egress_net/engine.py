@@ -769,7 +769,8 @@ def synth(
 
     Each run is checked as the real CLI and AWS would check it: with ``preview`` the stack also
     runs as `pulumi preview` and must declare the same resources; every recorded input is
-    checked against AWS's API models. ``account`` overrides the account the credentials are
+    checked against AWS's API models; a TGW attachment across accounts must be shared and
+    accepted. ``account`` overrides the account the credentials are
     for (by default the stack's ``accountId`` or its placeholder). Referenced stacks run as
     themselves (their own account), without their own preview pass.
     """
