@@ -167,77 +167,129 @@ def home_net(cfg: config.StackConfig) -> list[str]:
     return nets
 
 
-def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
-    tags = {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
-    protections = Protections(
+def stack_tags(cfg: config.StackConfig) -> dict[str, str]:
+    """Tags for every resource: the stack's name, then the configured tags."""
+    return {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
+
+
+def hub_policy(
+    cfg: config.StackConfig,
+    tags: dict[str, str],
+    name: str = "hub",
+    parent: pulumi.Resource | None = None,
+) -> tuple[FirewallPolicySpec, EmergingThreatsGroups | None]:
+    """The hub's firewall policy, with the Emerging Threats groups it references (declared
+    first, beside the hub: the policy needs their ARNs)."""
+    spec = policy_spec(cfg, project_dir())
+    check_emerging_threats_fit(cfg, spec)
+    et_groups = _emerging_threats_groups(cfg, tags, name, parent)
+    if et_groups is not None:
+        spec = replace(spec, external_groups=et_groups.groups)
+    return spec, et_groups
+
+
+def hub_component_args(
+    cfg: config.StackConfig, tags: dict[str, str], policy: FirewallPolicySpec
+) -> EgressHubArgs:
+    """What the hub component is given for a validated hub config (the program and the
+    library's ``EgressHub`` build it the same way)."""
+    names = naming.of_current_stack()
+    return EgressHubArgs(
+        az_ids=cfg.az_ids,
+        az_slots=cfg.slots,
+        spoke_supernets=cfg.spoke_supernets,
+        policy=policy,
+        model=cfg.model,
+        placement=cfg.placement,
+        single_tgw_table=cfg.transit_gateway.route_tables == "single",
+        block_spoke_to_spoke=cfg.spoke_to_spoke_intent == "blocked",
+        egress_vpc_cidr=cfg.egress_vpc_cidr,
+        inspection_vpc_cidr=cfg.inspection_vpc_cidr,
+        share_principals=cfg.share.principals,
+        auto_accept=cfg.transit_gateway.auto_accept,
+        amazon_side_asn=cfg.transit_gateway.amazon_side_asn,
+        tgw_owner_role_arn=cfg.transit_gateway.owner_role_arn,
+        region=cfg.region,
+        protections=protections_of(cfg),
+        logs=LogSettings(
+            retention_days=cfg.logs.retention_days,
+            prefix=names.path_prefix,
+            destination=cfg.logs.destination,
+            kms_key_arn=cfg.logs.kms_key_arn,
+            bucket_name=cfg.logs.bucket_name,
+            tls=cfg.firewall.tls_inspection is not None,
+            retain_on_delete=cfg.retain_logs_on_delete,
+            region=cfg.region,
+        ),
+        tags=tags,
+        names=names,
+    )
+
+
+def protections_of(cfg: config.StackConfig) -> Protections:
+    return Protections(
         delete=cfg.firewall.protections.delete,
         subnet_change=cfg.firewall.protections.subnet_change,
         policy_change=cfg.firewall.protections.policy_change,
     )
-    names = naming.of_current_stack()
-    spec = policy_spec(cfg, project_dir())
-    check_emerging_threats_fit(cfg, spec)
-    et_groups = _emerging_threats_groups(cfg, tags)
-    if et_groups is not None:
-        spec = replace(spec, external_groups=et_groups.groups)
-    hub = EgressHub(
-        "hub",
-        EgressHubArgs(
-            az_ids=cfg.az_ids,
-            az_slots=cfg.slots,
-            spoke_supernets=cfg.spoke_supernets,
-            policy=spec,
-            model=cfg.model,
-            placement=cfg.placement,
-            single_tgw_table=cfg.transit_gateway.route_tables == "single",
-            block_spoke_to_spoke=cfg.spoke_to_spoke_intent == "blocked",
-            egress_vpc_cidr=cfg.egress_vpc_cidr,
-            inspection_vpc_cidr=cfg.inspection_vpc_cidr,
-            share_principals=cfg.share.principals,
-            auto_accept=cfg.transit_gateway.auto_accept,
-            amazon_side_asn=cfg.transit_gateway.amazon_side_asn,
-            tgw_owner_role_arn=cfg.transit_gateway.owner_role_arn,
-            region=cfg.region,
-            protections=protections,
-            logs=LogSettings(
-                retention_days=cfg.logs.retention_days,
-                prefix=names.path_prefix,
-                destination=cfg.logs.destination,
-                kms_key_arn=cfg.logs.kms_key_arn,
-                bucket_name=cfg.logs.bucket_name,
-                tls=cfg.firewall.tls_inspection is not None,
-                retain_on_delete=cfg.retain_logs_on_delete,
-                region=cfg.region,
-            ),
-            tags=tags,
-            names=names,
-        ),
-    )
-    et_sync = _emerging_threats_sync(cfg, hub, et_groups, tags)
-    spokes: dict[str, Any] = {}
+
+
+def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
+    tags = stack_tags(cfg)
+    spec, et_groups = hub_policy(cfg, tags)
+    hub = EgressHub("hub", hub_component_args(cfg, tags, spec))
+    et_sync = emerging_threats_sync(cfg, hub, et_groups, tags)
+    spokes = declare_hub_spokes(cfg, hub, tags)
+    return hub_outputs(cfg, hub, et_sync, spokes)
+
+
+def declare_hub_spokes(
+    cfg: config.StackConfig,
+    hub: EgressHub,
+    tags: dict[str, str],
+    parent: pulumi.Resource | None = None,
+) -> dict[str, Spoke | DistributedSpoke]:
+    """The spokes a hub config lists, each attached to the hub's TGW or with its own firewall
+    (model distributed/combined). ``parent``: the stack (the program) or a library component."""
+    spokes: dict[str, Spoke | DistributedSpoke] = {}
     for spoke_cfg in cfg.spokes:
-        az_ids = cfg.spoke_az_ids(spoke_cfg)
-        entry: dict[str, Any] = {"cidr": spoke_cfg.cidr, "azIds": az_ids}
         if cfg.spoke_model(spoke_cfg) == "distributed":
-            distributed = DistributedSpoke(
+            spokes[spoke_cfg.name] = DistributedSpoke(
                 spoke_cfg.name,
                 DistributedSpokeArgs(
                     cidr=spoke_cfg.cidr,
-                    az_ids=az_ids,
+                    az_ids=cfg.spoke_az_ids(spoke_cfg),
                     az_slots=cfg.slots,
                     policy_arn=hub.policy.arn,
                     placement=cfg.placement,
-                    protections=protections,
+                    protections=protections_of(cfg),
                     logs=hub.logs,
                     tags={**tags, **spoke_cfg.tags},
                 ),
+                opts=pulumi.ResourceOptions(parent=parent),
             )
-            entry |= {"model": "distributed", "vpcId": distributed.vpc_id, "attachmentId": None}
         else:
             assert hub.tgw is not None
-            spoke = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub)
+            spokes[spoke_cfg.name] = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub, parent)
+    return spokes
+
+
+def hub_outputs(
+    cfg: config.StackConfig,
+    hub: EgressHub,
+    et_sync: EmergingThreatsSync | None,
+    spokes: Mapping[str, Spoke | DistributedSpoke],
+) -> dict[str, Any]:
+    """The hub's stack-output contract (see :func:`outputs_contract_keys`)."""
+    entries: dict[str, Any] = {}
+    for spoke_cfg in cfg.spokes:
+        spoke = spokes[spoke_cfg.name]
+        entry: dict[str, Any] = {"cidr": spoke_cfg.cidr, "azIds": cfg.spoke_az_ids(spoke_cfg)}
+        if isinstance(spoke, DistributedSpoke):
+            entry |= {"model": "distributed", "vpcId": spoke.vpc_id, "attachmentId": None}
+        else:
             entry |= {"model": "tgw", "vpcId": spoke.vpc_id, "attachmentId": spoke.attachment_id}
-        spokes[spoke_cfg.name] = entry
+        entries[spoke_cfg.name] = entry
 
     associate, propagate = hub.route_table_for("associate"), hub.route_table_for("propagate")
     main_firewall = next(iter(hub.firewalls.values()), None)
@@ -260,7 +312,7 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
         "egressVpcId": hub.vpcs["egress"].vpc.id if "egress" in hub.vpcs else None,
         "inspectionVpcId": hub.vpcs["inspection"].vpc.id if "inspection" in hub.vpcs else None,
         "emergingThreatsFunction": et_sync.function_name if et_sync else None,
-        "spokes": spokes,
+        "spokes": entries,
     }
 
 
@@ -297,28 +349,33 @@ def check_emerging_threats_fit(cfg: config.StackConfig, spec: FirewallPolicySpec
 
 
 def _emerging_threats_groups(
-    cfg: config.StackConfig, tags: dict[str, str]
+    cfg: config.StackConfig,
+    tags: dict[str, str],
+    name: str = "hub",
+    parent: pulumi.Resource | None = None,
 ) -> EmergingThreatsGroups | None:
     """The ET rule groups the policy references and the sync function fills."""
     et = cfg.rules.emerging_threats
     if not et.enabled:
         return None
     return EmergingThreatsGroups(
-        "hub-et-groups",
+        f"{name}-et-groups",
         EmergingThreatsGroupsArgs(
             config=et,
             home_net=et.home_net or home_net(cfg),
             external_net=external_net(cfg),
             tags=tags,
         ),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
 
 
-def _emerging_threats_sync(
+def emerging_threats_sync(
     cfg: config.StackConfig,
     hub: EgressHub,
     groups: EmergingThreatsGroups | None,
     tags: dict[str, str],
+    name: str = "hub",
 ) -> EmergingThreatsSync | None:
     """The scheduled function that fills the ET groups. Nothing runs it during a deploy:
     its first run is on schedule (or `aws lambda invoke --invocation-type Event`)."""
@@ -326,7 +383,7 @@ def _emerging_threats_sync(
     if groups is None:
         return None
     return EmergingThreatsSync(
-        "hub-et-sync",
+        f"{name}-et-sync",
         EmergingThreatsSyncArgs(
             groups=groups.groups,
             home_net=et.home_net or home_net(cfg),
@@ -346,9 +403,24 @@ def _declare_spoke(
     tgw_id: pulumi.Input[str],
     tags: dict[str, str],
     hub: EgressHub | None,
+    parent: pulumi.Resource | None = None,
 ) -> Spoke:
     """A spoke in this account, or in another one through a provider assuming the given role."""
-    opts = None
+    args, opts = spoke_component_args(cfg, spoke_cfg, tgw_id, tags, hub, parent)
+    return Spoke(spoke_cfg.name, args, opts=opts)
+
+
+def spoke_component_args(
+    cfg: config.StackConfig,
+    spoke_cfg: config.SpokeConfig,
+    tgw_id: pulumi.Input[str],
+    tags: dict[str, str],
+    hub: EgressHub | None,
+    parent: pulumi.Resource | None = None,
+) -> tuple[SpokeArgs, pulumi.ResourceOptions]:
+    """What a spoke component is given (the program and the library's ``Spoke`` alike); the
+    provider for another account is declared here."""
+    opts = pulumi.ResourceOptions(parent=parent)
     # A role in the stack's own account (when the stack names it) is no other account.
     other_account = spoke_cfg.role_arn is not None and spoke_cfg.role_account != cfg.account_id
     if other_account:
@@ -360,8 +432,9 @@ def _declare_spoke(
             assume_roles=[
                 aws.ProviderAssumeRoleArgs(role_arn=spoke_cfg.role_arn, session_name="egress-net")
             ],
+            opts=pulumi.ResourceOptions(parent=parent),
         )
-        opts = pulumi.ResourceOptions(provider=provider)
+        opts = pulumi.ResourceOptions(parent=parent, provider=provider)
     tgw_elsewhere = cfg.transit_gateway.owner_role_arn is not None
     owner_differs = (
         spoke_cfg.role_account != cfg.transit_gateway.owner_account
@@ -383,19 +456,16 @@ def _declare_spoke(
                 opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
             )
 
-    return Spoke(
-        spoke_cfg.name,
-        SpokeArgs(
-            cidr=spoke_cfg.cidr,
-            az_ids=cfg.spoke_az_ids(spoke_cfg),
-            az_slots=cfg.slots,
-            transit_gateway_id=tgw_id,
-            tags={**tags, **spoke_cfg.tags},
-            attach_after=list(hub.attachment_prerequisites) if hub else [],
-            accept_attachment=accept,
-        ),
-        opts=opts,
+    args = SpokeArgs(
+        cidr=spoke_cfg.cidr,
+        az_ids=cfg.spoke_az_ids(spoke_cfg),
+        az_slots=cfg.slots,
+        transit_gateway_id=tgw_id,
+        tags={**tags, **spoke_cfg.tags},
+        attach_after=list(hub.attachment_prerequisites) if hub else [],
+        accept_attachment=accept,
     )
+    return args, opts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,7 +482,17 @@ def read_stack_outputs(ref: pulumi.StackReference) -> dict[str, Any]:
 def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
     assert cfg.spoke is not None and cfg.hub_stack is not None
     hub_ref = pulumi.StackReference(cfg.hub_stack)
-    contract = read_stack_outputs(hub_ref)
+    hub_view, contract = checked_hub_view(cfg, read_stack_outputs(hub_ref))
+    tags = stack_tags(cfg)
+    spoke = _declare_spoke(hub_view, cfg.spoke, contract["transitGatewayId"], tags, None)
+    return spoke_stack_outputs(hub_view, spoke)
+
+
+def checked_hub_view(
+    cfg: config.StackConfig, contract: dict[str, Any]
+) -> tuple[config.StackConfig, dict[str, Any]]:
+    """A spoke config checked against its hub's stack-output contract, with the hub's AZs and
+    layout; ConfigErrors when the spoke does not fit the hub."""
     errors = config.check_spoke_against_hub(cfg, contract)
     if errors:
         raise ConfigErrors(errors)
@@ -429,17 +509,21 @@ def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
     hub_view = cfg.model_copy(
         update={"az_ids": list(contract["azIds"]), "az_slots": int(contract["azSlots"])}
     )
-    tags = {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
-    spoke = _declare_spoke(hub_view, cfg.spoke, contract["transitGatewayId"], tags, None)
+    return hub_view, contract
+
+
+def spoke_stack_outputs(hub_view: config.StackConfig, spoke: Spoke) -> dict[str, Any]:
+    """A spoke stack's outputs (README, Stack-output contract)."""
+    assert hub_view.spoke is not None
     return {
         "contractVersion": config.CONTRACT_VERSION,
-        "hubStack": cfg.hub_stack,
+        "hubStack": hub_view.hub_stack,
         "spoke": {
-            "name": cfg.spoke.name,
+            "name": hub_view.spoke.name,
             "vpcId": spoke.vpc_id,
             "attachmentId": spoke.attachment_id,
-            "cidr": cfg.spoke.cidr,
-            "azIds": hub_view.spoke_az_ids(cfg.spoke),
+            "cidr": hub_view.spoke.cidr,
+            "azIds": hub_view.spoke_az_ids(hub_view.spoke),
         },
     }
 
