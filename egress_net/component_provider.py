@@ -118,18 +118,24 @@ class FirewallProtections(TypedDict):
     """AWS-side protections of the firewall (all on by default)."""
 
     delete: NotRequired[bool]
+    """Delete protection: the firewall cannot be deleted until it is turned off (default true)."""
     subnet_change: NotRequired[bool]
+    """The firewall's subnets cannot be changed until it is turned off (default true)."""
     policy_change: NotRequired[bool]
+    """The firewall's policy cannot be swapped until it is turned off (default true)."""
 
 
 class TlsInspection(TypedDict):
     """Outbound TLS inspection with your CA certificate (ACM); clients must trust it."""
 
     certificate_authority_arn: str
+    """ARN of your CA certificate imported into ACM, in the hub's account and region."""
     ports: NotRequired[list[int]]
     """TCP destination ports to decrypt (default [443])."""
     revoked_status_action: NotRequired[CertificateStatusAction]
+    """What to do with a revoked server certificate (default DROP)."""
     unknown_status_action: NotRequired[CertificateStatusAction]
+    """What to do with a server certificate of unknown status (default PASS)."""
 
 
 class FirewallSettings(TypedDict):
@@ -138,7 +144,9 @@ class FirewallSettings(TypedDict):
     mode: NotRequired[FirewallMode]
     """drop (default) or alert."""
     protections: NotRequired[FirewallProtections]
+    """AWS-side protections of the firewall (all on by default)."""
     tls_inspection: NotRequired[TlsInspection]
+    """Outbound TLS inspection (off unless given)."""
 
 
 class ShareSettings(TypedDict):
@@ -156,7 +164,10 @@ class TransitGatewaySettings(TypedDict):
     amazon_side_asn: NotRequired[int]
     """Private ASN (default 64512)."""
     route_tables: NotRequired[TgwRouteTables]
+    """two (default): spoke-to-spoke traffic passes the firewall. single: it bypasses it."""
     accept_spoke_to_spoke_bypass: NotRequired[bool]
+    """Required true with routeTables single: accepts that spoke-to-spoke traffic bypasses
+    the firewall (default false)."""
     owner_role_arn: NotRequired[str]
     """The TGW, its route tables and RAM share in another account, through this role."""
 
@@ -167,8 +178,11 @@ class LogsSettings(TypedDict):
     retention_days: NotRequired[int]
     """A CloudWatch Logs retention (default 365)."""
     destination: NotRequired[LogDestination]
+    """cloudwatch (default) or s3."""
     kms_key_arn: NotRequired[str]
+    """Encrypts the log groups or the bucket with your KMS key instead of AWS-owned keys."""
     bucket_name: NotRequired[str]
+    """s3 only: an existing bucket; without it the hub creates a private, encrypted one."""
     retain_on_delete: NotRequired[bool]
     """Keep log groups and buckets on destroy (default: when delete protection is on)."""
 
@@ -185,18 +199,25 @@ class EgressHubArgs(TypedDict):
     spokes: NotRequired[list[HubSpoke]]
     """Spokes declared with the hub."""
     model: NotRequired[DeploymentModel]
+    """The deployment model (default egress-only; README, Deployment models)."""
     placement: NotRequired[Placement]
+    """Where the firewall sits on the way out (default before-nat)."""
     inspection_vpc_cidr: NotRequired[str]
     """Model centralized-inspection: CIDR of the inspection VPC."""
     spoke_to_spoke: NotRequired[SpokeToSpoke]
+    """Traffic between spokes: inspected or blocked (default: the model's design)."""
     az_slots: NotRequired[int]
     """AZ slots of the subnet layout: 1, 2, 4 or 8 (default from the number of AZs)."""
     firewall: NotRequired[FirewallSettings]
+    """The firewall's mode (default drop), protections and TLS inspection."""
     rules: NotRequired[dict[str, Any]]
     """The firewall rules, as the stack config's rules object (allowDomains, ...)."""
     share: NotRequired[ShareSettings]
+    """Principals the Transit Gateway is shared with through AWS RAM (default: no one)."""
     transit_gateway: NotRequired[TransitGatewaySettings]
+    """The Transit Gateway's acceptance, ASN, route tables and owner account."""
     logs: NotRequired[LogsSettings]
+    """The firewall's logs: destination, retention (default 365 days), encryption."""
     tags: NotRequired[dict[str, str]]
     """Tags of every resource."""
     region: NotRequired[str]

@@ -181,18 +181,38 @@ def argument_key(config_key: str, owner: str, style: Literal["snake", "camel"]) 
 
 
 def validated(
-    args: EgressHubArgs, owner: str = "EgressHubArgs", style: Literal["snake", "camel"] = "snake"
+    args: EgressHubArgs,
+    owner: str = "EgressHubArgs",
+    style: Literal["snake", "camel"] = "snake",
+    opts: pulumi.ResourceOptions | None = None,
 ) -> config.StackConfig:
     """The hub config of the arguments, checked like a stack file; errors keyed by argument."""
-    region = _region(args.region, owner)
+    region = _region(args.region, owner, opts)
     try:
         return config.validate(raw_hub_config(args, region))
     except ConfigErrors as err:
         raise keyed(err, owner, style) from None
 
 
-def _region(given: str | None, owner: str) -> str:
-    region = given or pulumi.Config("aws").get("region")
+def _region(given: str | None, owner: str, opts: pulumi.ResourceOptions | None = None) -> str:
+    stack_region = pulumi.Config("aws").get("region")
+    region = given or stack_region
+    if given and stack_region and given != stack_region and not _gives_aws_provider(opts):
+        # Without a provider of its own the component's resources are created by the default
+        # provider, in the stack's aws:region: AZ IDs checked against `given` would reach EC2
+        # in another region, which refuses them (CreateSubnet: InvalidParameterValue).
+        raise ArgumentErrors(
+            [
+                ConfigError(
+                    f"{owner}.region",
+                    f"{given} differs from the stack's aws:region {stack_region}, where the "
+                    "default AWS provider would create the resources",
+                    "give the component an AWS provider of that region "
+                    "(opts=pulumi.ResourceOptions(providers=[aws.Provider(..., region=...)])), "
+                    "or leave region unset",
+                )
+            ]
+        )
     if region is None:
         raise ArgumentErrors(
             [
@@ -204,6 +224,22 @@ def _region(given: str | None, owner: str) -> str:
             ]
         )
     return region
+
+
+def _gives_aws_provider(opts: pulumi.ResourceOptions | None) -> bool:
+    """Whether the options give the component an AWS provider (its own, or its parent's)."""
+    if opts is None:
+        return False
+    if opts.provider is not None:
+        return True
+    providers = opts.providers
+    if isinstance(providers, Mapping):
+        if "aws" in providers:
+            return True
+    elif providers and any(getattr(p, "package", None) == "aws" for p in providers):
+        return True
+    # Children inherit their parent's providers (the SDK keeps them in ``_providers``).
+    return "aws" in getattr(opts.parent, "_providers", {})
 
 
 def keyed(
@@ -226,10 +262,14 @@ def keyed(
 
 
 def validated_spoke(
-    name: str, args: SpokeArgs, owner: str = "SpokeArgs", style: Literal["snake", "camel"] = "snake"
+    name: str,
+    args: SpokeArgs,
+    owner: str = "SpokeArgs",
+    style: Literal["snake", "camel"] = "snake",
+    opts: pulumi.ResourceOptions | None = None,
 ) -> config.StackConfig:
     """The spoke-stack config of a ``Spoke``'s arguments, checked like a stack file."""
-    region = _region(args.region, owner)
+    region = _region(args.region, owner, opts)
     entry = _plain(replace(args, name=args.name or name, hub_stack=None, region=None))
     raw = {"role": "spoke", "region": region, "hubStack": args.hub_stack, "spoke": entry}
     if args.hub_stack is None:
@@ -321,10 +361,18 @@ class EgressHub(hub_component.EgressHub):
     def __init__(
         self, name: str, args: EgressHubArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        beside = opts.parent if opts else None
+        # What the Emerging Threats groups declared beside the hub share with it: its parent
+        # and providers (a hub given another region's provider must find its groups there:
+        # a policy references rule groups of its own region only).
+        beside = pulumi.ResourceOptions(
+            parent=opts.parent if opts else None,
+            provider=opts.provider if opts else None,
+            providers=opts.providers if opts else None,
+        )
         try:
             check_one_hub_per_stack(name)
-            cfg = validated(args, style=self._argument_style)  # before anything is declared
+            # Before anything is declared.
+            cfg = validated(args, style=self._argument_style, opts=opts)
             check_names(name, cfg)
             tags = program.stack_tags(cfg)
             try:
@@ -370,7 +418,7 @@ class Spoke(spoke_component.Spoke):
     ) -> None:
         style = self._argument_style
         try:
-            cfg = validated_spoke(name, args, style=style)
+            cfg = validated_spoke(name, args, style=style, opts=opts)
         except ArgumentErrors as err:
             raise program.ProgramError(err) from err
         assert cfg.spoke is not None and cfg.hub_stack is not None

@@ -319,3 +319,22 @@ def test_a_second_hub_constructed_by_the_provider_for_one_stack_is_refused(
     with pytest.raises(ConfigErrors) as caught:
         engine.synth(source)
     assert caught.value.where == "EgressHub('second')"
+
+
+def test_every_argument_in_the_schema_is_described() -> None:
+    """The generated SDKs' doc comments and the YAML docs come from the schema: an argument
+    without a description leaves a user of another language guessing (e.g. what
+    acceptSpokeToSpokeBypass gives up)."""
+    schema = component_provider.package_schema()
+    undescribed = [
+        f"{token}.{prop}"
+        for token, resource in schema["resources"].items()
+        for prop, spec in resource["inputProperties"].items()
+        if not spec.get("description")
+    ] + [
+        f"{token}.{prop}"
+        for token, typ in schema["types"].items()
+        for prop, spec in typ.get("properties", {}).items()
+        if not spec.get("description")
+    ]
+    assert undescribed == []

@@ -400,3 +400,84 @@ def test_verify_checks_a_library_hub_against_its_own_spoke_to_spoke_design(
         cli.main(["verify", "dev", "--project-dir", str(folder), "--spoke-to-spoke", "inspected"])
         == 1
     )
+
+
+def test_emerging_threats_groups_use_the_provider_given_to_the_hub(tmp_path: Path) -> None:
+    """The ET groups are declared beside the hub, before it: they still take the providers the
+    hub is given, or a hub deployed through another region's provider would reference rule
+    groups of the default region (a policy references rule groups of its own region only)."""
+    folder = _library_program(
+        tmp_path,
+        """
+        import pulumi
+        import pulumi_aws as aws
+        eu = aws.Provider("eu", region="eu-west-1")
+        EgressHub("hub", EgressHubArgs(
+            az_ids=["euw1-az1"], egress_vpc_cidr="100.64.0.0/24", spoke_supernets=["10.0.0.0/8"],
+            region="eu-west-1",
+            rules={"emergingThreats": {"enabled": True}},
+        ), opts=pulumi.ResourceOptions(providers=[eu]))
+        """,
+    )
+    recording = _synth(folder)
+    groups = recording.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    et_groups = [g for g in groups if "-et-" in g.name]
+    assert et_groups and len(et_groups) < len(groups)
+    providers = {g.provider for g in groups}
+    assert len(providers) == 1 and next(iter(providers)) is not None, providers
+
+
+def test_install_instructions_never_name_the_package_on_an_index() -> None:
+    """egress-net is not published on PyPI: an instruction or requirement naming it bare
+    (``pip install egress-net``, ``egress-net>=0.1``) installs whatever someone registers
+    under that name. Installs come from the repository (a path or a pinned git tag)."""
+    import re
+
+    bare = re.compile(r"(pip install |^)egress-net(\s*[<>=~!]=?[\d.,<>=]*)?\s*($|`)", re.M)
+    sources = {
+        "README.md": (REPO / "README.md").read_text(),
+        "examples/library/requirements.txt": (EXAMPLE / "requirements.txt").read_text(),
+        "provider/requirements.txt": (REPO / "provider" / "requirements.txt").read_text(),
+    }
+    uncommented = {
+        name: "\n".join(
+            line.split("#", 1)[0] if name.endswith(".txt") else line
+            for line in text.splitlines()
+        )
+        for name, text in sources.items()
+    }
+    assert {n: bare.findall(t) for n, t in uncommented.items() if bare.search(t)} == {}
+    # Comments, too, must not suggest a bare index install.
+    for name, text in sources.items():
+        assert "egress-net>=" not in text, name
+
+
+def test_a_region_other_than_the_stacks_needs_a_provider_of_that_region(tmp_path: Path) -> None:
+    """AZ IDs are checked against ``region``, but without a provider of its own the hub's
+    resources are created by the default provider in the stack's aws:region, where EC2
+    refuses those AZ IDs (CreateSubnet: InvalidParameterValue)."""
+    folder = _library_program(
+        tmp_path,
+        """
+        EgressHub("hub", EgressHubArgs(
+            az_ids=["euw1-az1"], egress_vpc_cidr="100.64.0.0/24", spoke_supernets=["10.0.0.0/8"],
+            region="eu-west-1",
+        ))
+        """,
+    )
+    err = _library_error(folder, {"aws:region": "us-east-1"})
+    assert [e.where for e in err.errors] == ["EgressHubArgs.region"]
+    assert "us-east-1" in err.errors[0].problem
+    # The same region as the stack's needs no provider of its own.
+    assert _synth(folder, {"aws:region": "eu-west-1"}).of_type("aws:ec2/subnet:Subnet")
+
+
+def test_a_spoke_region_other_than_the_stacks_needs_a_provider(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: workload\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "from egress_net import Spoke, SpokeArgs\n"
+        'Spoke("orders", SpokeArgs(cidr="10.30.0.0/16", hub_stack="acme/platform-net/prod",'
+        ' region="eu-west-1"))\n'
+    )
+    err = _library_error(tmp_path, {"aws:region": "us-east-1"})
+    assert [e.where for e in err.errors] == ["SpokeArgs.region"]
