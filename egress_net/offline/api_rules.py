@@ -214,6 +214,14 @@ UNCHECKED_TYPES = frozenset(
         # ModifyTransitGateway options that take only IDs.
         "aws:ec2transitgateway/defaultRouteTableAssociation:DefaultRouteTableAssociation",
         "aws:ec2transitgateway/defaultRouteTablePropagation:DefaultRouteTablePropagation",
+        # The ingress designs' load balancing and security groups: not mapped yet
+        # (elbv2 CreateLoadBalancer/CreateTargetGroup/CreateListener/RegisterTargets, EC2
+        # CreateSecurityGroup); their inputs pass unexamined.
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:lb/targetGroup:TargetGroup",
+        "aws:lb/listener:Listener",
+        "aws:lb/targetGroupAttachment:TargetGroupAttachment",
+        "aws:ec2/securityGroup:SecurityGroup",
     }
 )
 
