@@ -8,6 +8,10 @@
 - before: the same synth with the garbage collector's full collections left on and the SDK's
   stack capture for every resource on, as before the engine deferred and skipped them while
   a program runs (`engine._full_collections_deferred`, `engine._source_positions_skipped`).
+- up only: the same synth without its preview pass (`engine.synth(..., preview=False)`), and
+  api: the time the check of the recording against AWS's API models takes within a synth
+  (`egress_net.offline.api_rules`, models already loaded). The preview pass costs
+  synth − up only; "before", the speedup and the floor ratios compare with up only.
 Then, for the largest spoke count, where one synth spends its time (cProfile, own time of
 each function, main thread): the project's own code against the Pulumi SDK, the provider
 SDK, asyncio and the rest.
@@ -35,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from egress_net import engine  # noqa: E402
+from egress_net.offline import api_rules  # noqa: E402
 
 FLOOR_PROGRAM = """
 import pulumi
@@ -130,23 +135,31 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    header = ("spokes", "resources", "synth s", "before s", "speedup")
+    header = ("spokes", "resources", "synth s", "up only s", "api s", "before s", "speedup")
     header += ("floor s", "ratio", "typed s", "ratio", "ms/spoke")
-    print("{:>6} {:>9} {:>8} {:>8} {:>7} {:>8} {:>6} {:>8} {:>6} {:>9}".format(*header))
+    print("{:>6} {:>9} {:>8} {:>9} {:>6} {:>8} {:>7} {:>8} {:>6} {:>8} {:>6} {:>9}".format(*header))
     engine.synth(engine.StackSource(REPO, "warm-up", hub_values(1)))  # imports, outside timings
     rows = []
     for n in args.spokes:
         source = engine.StackSource(REPO, f"bench{n}", hub_values(n))
         synth_s, result = median_seconds(engine.synth, source, args.repeat)
+        up_only_s = median_seconds(
+            lambda src: engine.synth(src, preview=False), source, args.repeat
+        )[0]
+        api_s = median_seconds(api_rules.check_recording, result.recording, args.repeat)[0]
         with engine_as_before():
-            before_s = median_seconds(engine.synth, source, args.repeat)[0]
+            before_s = median_seconds(
+                lambda src: engine.synth(src, preview=False), source, args.repeat
+            )[0]
         count = len(result.recording.resources)
         floor_s = floor_seconds(FLOOR_PROGRAM, count, args.repeat)
         typed_s = floor_seconds(TYPED_FLOOR_PROGRAM, count, args.repeat)
         rows.append((n, synth_s))
         print(
-            f"{n:>6} {count:>9} {synth_s:>8.2f} {before_s:>8.2f} {before_s / synth_s:>6.2f}×"
-            f" {floor_s:>8.2f} {synth_s / floor_s:>6.2f} {typed_s:>8.2f} {synth_s / typed_s:>6.2f}"
+            f"{n:>6} {count:>9} {synth_s:>8.2f} {up_only_s:>9.2f} {api_s:>6.2f}"
+            f" {before_s:>8.2f} {before_s / up_only_s:>6.2f}×"
+            f" {floor_s:>8.2f} {up_only_s / floor_s:>6.2f} {typed_s:>8.2f}"
+            f" {up_only_s / typed_s:>6.2f}"
             f" {1000 * synth_s / n:>9.1f}"
         )
     if len(rows) >= 2:

@@ -23,6 +23,7 @@ from egress_net import addressing, intent
 from egress_net.aws_limits import KMS_KEY_ARN, LOG_RETENTION_DAYS
 from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.et_sync.model import EmergingThreatsConfig
+from egress_net.partitions import partition_of
 from egress_net.rules.ingress import load_balancer_sources
 from egress_net.rules.model import Domain, Reason
 from egress_net.rules.model import RulesConfig as BaseRulesConfig
@@ -724,6 +725,42 @@ def _region_checks(cfg: StackConfig) -> list[ConfigError]:
     return errors
 
 
+def _partition_checks(cfg: StackConfig) -> list[ConfigError]:
+    """ARNs given in config must be in the region's partition: an IAM role, KMS key or
+    certificate of another partition does not exist for this one (IAM roles and
+    resource-based policies work only within a partition; AWS General Reference, "Amazon
+    Resource Names (ARNs)": "arn:partition:...")."""
+    partition = partition_of(cfg.region).name
+    arns: list[tuple[str, str | None]] = [
+        (key("transitGateway", "ownerRoleArn"), cfg.transit_gateway.owner_role_arn),
+        (key("logs", "kmsKeyArn"), cfg.logs.kms_key_arn),
+    ]
+    if cfg.firewall.tls_inspection is not None:
+        arns.append(
+            (
+                key("firewall", "tlsInspection", "certificateAuthorityArn"),
+                cfg.firewall.tls_inspection.certificate_authority_arn,
+            )
+        )
+    arns += [(key("spokes", i, "roleArn"), s.role_arn) for i, s in enumerate(cfg.spokes)]
+    if cfg.spoke is not None:
+        arns.append((key("spoke", "roleArn"), cfg.spoke.role_arn))
+    arns += [
+        (key("share", "principals", i), p)
+        for i, p in enumerate(cfg.share.principals)
+        if p.startswith("arn:")
+    ]
+    return [
+        ConfigError(
+            where,
+            f"{arn} is in partition {arn.split(':')[1]}, but {cfg.region} is in {partition}",
+            f"use the ARN from the {partition} partition (arn:{partition}:...)",
+        )
+        for where, arn in arns
+        if arn and arn.split(":")[1] != partition
+    ]
+
+
 def _az_checks(az_ids: list[str], where: tuple[str | int, ...], region: str) -> list[ConfigError]:
     errors: list[ConfigError] = []
     code = region_code(region)
@@ -1240,7 +1277,7 @@ def validate(raw: Mapping[str, Any]) -> StackConfig:
         cfg = StackConfig.model_validate(dict(raw))
     except ValidationError as err:
         raise ConfigErrors(_errors_from_pydantic(err)) from None
-    errors = _region_checks(cfg)
+    errors = _region_checks(cfg) + _partition_checks(cfg)
     if cfg.role == "hub":
         errors += _hub_checks(cfg)
     else:

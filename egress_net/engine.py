@@ -16,10 +16,11 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import runpy
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,28 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from egress_net import aws_checks, config, project_files
 from egress_net.errors import ConfigError, EgressNetError
+from egress_net.offline import api_rules, arns
+from egress_net.offline.preview import check_preview_matches
+from egress_net.offline.sharing import check_cross_account
+from egress_net.partitions import Partition, partition_of
 from egress_net.recording import RecordedResource, Recording
 
 PROJECT = "egress-net"
-DEFAULT_ACCOUNT = "111122223333"  # placeholder account of a stack's own provider
-PARTITION = "aws"
 _AZ_LETTERS = "abcdef"
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+def configured_account(values: Mapping[str, Any]) -> str | None:
+    """The account the stack says it deploys into (``egress-net:accountId``), if well formed."""
+    value = values.get(f"{config.NAMESPACE}:accountId")
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    return text if _ACCOUNT_ID.match(text) else None
+
+
+def placeholder_account(project: str, stack: str) -> str:
+    """The account a stack without ``accountId`` runs as offline: deterministic, different per
+    stack (two stacks are not assumed to share an account), and reported as a placeholder."""
+    return str(int(_digest("placeholder-account", project, stack)[:12], 16) % 10**12).zfill(12)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,16 +94,17 @@ _ID_PREFIX = {
     "aws:ec2transitgateway/routeTable:RouteTable": "tgw-rtb",
 }
 
-# Resources whose ID is their ARN, and the ARN's service and resource path.
-_ARN_AS_ID = {
-    "aws:networkfirewall/firewall:Firewall": ("network-firewall", "firewall"),
-    "aws:networkfirewall/firewallPolicy:FirewallPolicy": ("network-firewall", "firewall-policy"),
-    "aws:networkfirewall/ruleGroup:RuleGroup": ("network-firewall", "stateful-rulegroup"),
-    "aws:ram/resourceShare:ResourceShare": ("ram", "resource-share"),
-    "aws:networkfirewall/loggingConfiguration:LoggingConfiguration": (
-        "network-firewall",
-        "logging",
-    ),
+# Types whose physical ID is their name (the provider's resource ID), and the input naming it.
+_NAME_IS_ID = {
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
+    "aws:cloudwatch/eventRule:EventRule": "name",
+    "aws:iam/role:Role": "name",
+    "aws:iam/policy:Policy": "name",
+    "aws:lambda/function:Function": "name",
+    "aws:ssm/parameter:Parameter": "name",
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:s3/bucketV2:BucketV2": "bucket",
 }
 
 
@@ -101,26 +119,40 @@ class _World:
     provider_accounts: dict[str, str] = field(default_factory=dict)  # provider urn → account
     public_ips: set[int] = field(default_factory=set)  # slots of _PUBLIC_POOL in use
 
+    @property
+    def partition(self) -> Partition:
+        return partition_of(self.region)
+
 
 class OfflineMocks(pulumi.runtime.Mocks):
+    """Answers the engine's calls as AWS would, for one stack's run.
+
+    ``account`` is the account the credentials are for: ``getCallerIdentity`` answers it and
+    resources of the default provider live in it; a provider assuming a role lives in the
+    role's account. With ``preview`` set, new resources are answered as ``pulumi preview``
+    answers them: inputs only, the ID and every computed output unknown.
+    """
+
     def __init__(
         self,
         region: str,
         account: str,
         stack_outputs: Callable[[str], dict[str, Any] | None],
+        *,
+        preview: bool = False,
     ) -> None:
         self.world = _World(region=region, default_account=account)
         self.stack_outputs = stack_outputs
+        self.preview = preview
         self.missing_stacks: list[str] = []
-        self.current_urn = ""
-        self.current_provider = ""
+        self.accounts: dict[str, str] = {}  # resource urn → account it lives in
 
     # Called by OfflineMonitor with the URN and provider of the resource being registered.
     def new_resource_at(
         self, args: pulumi_mocks.MockResourceArgs, urn: str
     ) -> tuple[str | None, dict[str, Any]]:
         account = self._account(args.provider)
-        handler = _RESOURCE_STATE.get(args.typ)
+        self.accounts[urn] = account
         if args.typ == "pulumi:pulumi:StackReference":
             return self._stack_reference(args)
         if args.typ.startswith("pulumi:providers:"):
@@ -131,19 +163,42 @@ class OfflineMocks(pulumi.runtime.Mocks):
             return fake_id("provider", urn), dict(args.inputs)
         if not args.custom:
             return "", {}
-        if args.typ in _ARN_AS_ID:
-            service, kind = _ARN_AS_ID[args.typ]
-            name = args.inputs.get("name") or args.name
-            arn = f"arn:{PARTITION}:{service}:{self.world.region}:{account}:{kind}/{name}"
-            resource_id = arn
-        else:
-            resource_id = fake_id(_ID_PREFIX.get(args.typ, "id"), urn)
-            service = args.typ.split(":")[1].split("/")[0]
-            arn = f"arn:{PARTITION}:{service}:{self.world.region}:{account}:{resource_id}"
-        state = {"arn": arn, "id": resource_id, **args.inputs}
+        resource_id, state = self._new_state(args, urn, account)
+        handler = _RESOURCE_STATE.get(args.typ)
         if handler:
             state.update(handler(self.world, args.inputs, resource_id, urn, account))
         return str(state["id"]), state
+
+    def _new_state(
+        self, args: pulumi_mocks.MockResourceArgs, urn: str, account: str
+    ) -> tuple[str, dict[str, Any]]:
+        """The physical ID and ARN AWS would give a new resource, and its state."""
+        name_key = _NAME_IS_ID.get(args.typ, "name")
+        name = _auto_name(args.inputs, urn, name_key)
+        # pulumi-aws v7 resources may name their own region; the partition follows it.
+        region = str(args.inputs.get("region") or self.world.region)
+        new = arns.NewResource(
+            partition=partition_of(region),
+            region=region,
+            account=account,
+            id=fake_id(_ID_PREFIX.get(args.typ, "id"), urn),
+            name=name,
+            urn=urn,
+            inputs=args.inputs,
+        )
+        if args.typ in _NAME_IS_ID:
+            new = replace(new, id=name)
+        arn = arns.arn_for(args.typ, new)
+        resource_id = arn if arn and args.typ in arns.ARN_IS_ID else new.id
+        if args.typ == "aws:networkfirewall/loggingConfiguration:LoggingConfiguration":
+            # The provider's ID of a logging configuration is its firewall's ARN.
+            resource_id = str(args.inputs.get("firewallArn") or resource_id)
+        state: dict[str, Any] = {"id": resource_id}
+        if arn:
+            state["arn"] = arn
+        if args.typ in _NAME_IS_ID or args.typ in arns.ARN_IS_ID:
+            state[name_key] = name
+        return resource_id, {**state, **args.inputs}
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
@@ -153,10 +208,11 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
         account = self._account(args.provider)
         region = self.world.region
+        partition = self.world.partition
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": account,
-                "arn": f"arn:{PARTITION}:iam::{account}:user/offline",
+                "arn": partition.arn("iam", "", account, "user/offline"),
                 "userId": "OFFLINE",
                 "id": account,
             }
@@ -165,10 +221,15 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "name": region,
                 "region": region,
                 "id": region,
-                "endpoint": f"ec2.{region}.amazonaws.com",
+                "endpoint": f"ec2.{region}.{partition.dns_suffix}",
             }
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}
+            return {
+                "partition": partition.name,
+                "dnsSuffix": partition.dns_suffix,
+                "reverseDnsPrefix": ".".join(reversed(partition.dns_suffix.split("."))),
+                "id": partition.name,
+            }
         raise NotImplementedError(
             f"the offline engine does not answer the invoke {args.token}; add it to "
             "egress_net.engine.OfflineMocks.call"
@@ -200,12 +261,14 @@ def _first(value: Any) -> dict[str, Any]:
 def _subnet(
     world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
 ) -> dict[str, Any]:
-    az_id = inputs.get("availabilityZoneId") or f"{config.region_code(world.region)}-az1"
+    """A subnet's AZ is the one it was declared in. Declared by AZ ID, its AZ name follows
+    (scrambled per account, as in AWS); declared without one, AWS would pick an AZ that no
+    offline run can know: the AZ stays unknown (absent) rather than made up."""
     world.subnets[rid] = {**inputs, "account": account}
-    return {
-        "availabilityZoneId": az_id,
-        "availabilityZone": az_name_for(az_id, world.region, account),
-    }
+    az_id = inputs.get("availabilityZoneId")
+    if not az_id:
+        return {}
+    return {"availabilityZone": az_name_for(az_id, world.region, account)}
 
 
 # Public addresses come from 198.18.0.0/15 (RFC 2544, reserved for testing): never a real
@@ -295,13 +358,6 @@ def _attachment(
     return {"vpcOwnerId": account}
 
 
-def _log_group(
-    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
-) -> dict[str, Any]:
-    name = inputs.get("name") or rid
-    return {"arn": f"arn:{PARTITION}:logs:{world.region}:{account}:log-group:{name}", "name": name}
-
-
 def _vpc(world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str) -> dict[str, Any]:
     return {"ownerId": account, "mainRouteTableId": fake_id("rtb", urn + "/main")}
 
@@ -313,21 +369,6 @@ def _auto_name(inputs: dict[str, Any], urn: str, key: str = "name") -> str:
         return str(given)
     logical = urn.rsplit("::", 1)[-1]
     return f"{logical}-{_digest(urn)[:7]}"
-
-
-def _named(arn_format: str, key: str = "name") -> Callable[..., dict[str, Any]]:
-    """State for resources whose ID is their name, with an ARN built from it."""
-
-    def state(
-        world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
-    ) -> dict[str, Any]:
-        name = _auto_name(inputs, urn, key)
-        arn = arn_format.format(
-            partition=PARTITION, region=world.region, account=account, name=name.lstrip("/")
-        )
-        return {"id": name, key: name, "arn": arn}
-
-    return state
 
 
 def _with_update_token(
@@ -344,10 +385,10 @@ def _load_balancer(
     kind = "app" if inputs.get("loadBalancerType", "application") == "application" else "net"
     suffix = _digest(urn)[:16]
     arn = (
-        f"arn:{PARTITION}:elasticloadbalancing:{world.region}:{account}:"
+        f"arn:{world.partition.name}:elasticloadbalancing:{world.region}:{account}:"
         f"loadbalancer/{kind}/{name}/{suffix}"
     )
-    dns = f"{name}-{int(suffix[:8], 16)}.elb.{world.region}.amazonaws.com"
+    dns = f"{name}-{int(suffix[:8], 16)}.elb.{world.region}.{world.partition.dns_suffix}"
     return {"id": arn, "arn": arn, "name": name, "dnsName": dns}
 
 
@@ -356,7 +397,7 @@ def _target_group(
 ) -> dict[str, Any]:
     name = _auto_name(inputs, urn)
     arn = (
-        f"arn:{PARTITION}:elasticloadbalancing:{world.region}:{account}:"
+        f"arn:{world.partition.name}:elasticloadbalancing:{world.region}:{account}:"
         f"targetgroup/{name}/{_digest(urn)[:16]}"
     )
     return {"id": arn, "arn": arn, "name": name}
@@ -369,24 +410,14 @@ _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dic
     "aws:networkfirewall/firewall:Firewall": _firewall,
     "aws:ec2transitgateway/transitGateway:TransitGateway": _tgw,
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": _attachment,
-    "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:networkfirewall/firewallPolicy:FirewallPolicy": _with_update_token,
     "aws:networkfirewall/ruleGroup:RuleGroup": _with_update_token,
+    "aws:networkfirewall/tlsInspectionConfiguration:TlsInspectionConfiguration": (
+        _with_update_token
+    ),
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": _target_group,
-    "aws:s3/bucket:Bucket": _named("arn:{partition}:s3:::{name}", key="bucket"),
-    "aws:s3/bucketV2:BucketV2": _named("arn:{partition}:s3:::{name}", key="bucket"),
-    "aws:iam/role:Role": _named("arn:{partition}:iam::{account}:role/{name}"),
-    "aws:lambda/function:Function": _named(
-        "arn:{partition}:lambda:{region}:{account}:function:{name}"
-    ),
-    "aws:ssm/parameter:Parameter": _named(
-        "arn:{partition}:ssm:{region}:{account}:parameter/{name}"
-    ),
-    "aws:cloudwatch/eventRule:EventRule": _named(
-        "arn:{partition}:events:{region}:{account}:rule/{name}"
-    ),
 }
 
 
@@ -409,6 +440,12 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
             if not loop.is_running() and not loop.is_closed():
                 loop.close()
         self.thread_loops.clear()
+
+    def Invoke(self, request: Any) -> Any:
+        """Invokes (``getCallerIdentity``...) run on worker threads too: their loops are closed
+        with the rest, or the collector closes them at interpreter exit and prints a traceback."""
+        self._thread_loop()
+        return super().Invoke(request)
 
     def ReadResource(self, request: Any) -> Any:
         """Reads (StackReference, ``get`` of existing resources) are recorded like the rest."""
@@ -452,6 +489,7 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider or None,
                 custom=custom,
                 dependencies=tuple(getattr(request, "dependencies", ())),
+                account=self.offline.accounts.get(urn, ""),
                 retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
             )
         )
@@ -474,6 +512,8 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
             custom=request.custom or False,
         )
         resource_id, state = self.offline.new_resource_at(args, urn)
+        if self.offline.preview and request.custom:
+            return self._preview_response(request, urn, inputs)
         self._record(request, urn, resource_id, inputs, state, custom=bool(request.custom))
         obj_proto = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
@@ -482,6 +522,15 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(
             urn=urn, id=resource_id or "", object=obj_proto
         )
+
+    def _preview_response(self, request: Any, urn: str, inputs: dict[str, Any]) -> Any:
+        """A resource about to be created, as `pulumi preview` reports it: its inputs as given
+        (unknown ones stay unknown), no ID, and every output only AWS computes (IDs, ARNs,
+        sync states, tokens, owner IDs) missing, which the SDK resolves as unknown. Program
+        code that needs them (an ``apply``) does not run, exactly as under the real CLI."""
+        self._record(request, urn, "", inputs, inputs, custom=True)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, "", inputs)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=request.object)
 
 
 def _plain(value: Any) -> Any:
@@ -618,11 +667,18 @@ def run_program(
     source: StackSource,
     *,
     stack_outputs: Callable[[str], dict[str, Any] | None] = lambda _name: None,
-    account: str = DEFAULT_ACCOUNT,
+    account: str | None = None,
+    preview: bool = False,
 ) -> tuple[Recording, list[str], list[str]]:
-    """Run once. Returns the recording, warnings logged, and stack references it could not serve."""
+    """Run once. Returns the recording, warnings logged, and stack references it could not serve.
+
+    ``account`` is the account the credentials are for; by default the stack's own
+    ``accountId``, else its placeholder. ``preview`` runs the program as `pulumi preview` does.
+    """
     region = str(source.config.get("aws:region", "us-east-1"))
-    mocks = OfflineMocks(region, account, stack_outputs)
+    known = configured_account(source.config)
+    credentials = account or known or placeholder_account(source.project, source.stack)
+    mocks = OfflineMocks(region, credentials, stack_outputs, preview=preview)
     monitor = OfflineMonitor(mocks)
     collector = _WarningCollector()
     logger = logging.getLogger(f"egress_net.engine.{source.stack}")
@@ -634,7 +690,7 @@ def run_program(
     settings.reset_options(
         project=source.project,
         stack=source.stack,
-        preview=False,
+        preview=preview,
         root_directory=str(source.project_dir),
     )
     pulumi_config.set_all_config(pulumi_config_strings(source.config), [])
@@ -644,7 +700,7 @@ def run_program(
         mocks,
         project=source.project,
         stack=source.stack,
-        preview=False,
+        preview=preview,
         logger=logger,
         monitor=monitor,
     )
@@ -662,7 +718,13 @@ def run_program(
             _sync_await(run_pulumi_func(program))
             root = settings.get_root_resource()
             outputs = dict(getattr(root, "outputs", {}) or {})
-            if outputs:
+            if outputs and preview:
+                # One unknown output would make the whole map unknown: each stands alone.
+                exported = {
+                    name: _plain(_sync_await(pulumi.Output.from_input(value).future()))
+                    for name, value in outputs.items()
+                }
+            elif outputs:
                 resolved = _sync_await(pulumi.Output.from_input(outputs).future())
                 exported = _plain(resolved or {})
     except pulumi.RunError as err:
@@ -688,8 +750,12 @@ def run_program(
         resources=list(monitor.records),
         outputs=exported,
         config=dict(source.config),
+        account=credentials,
+        account_known=credentials == known,
+        preview=preview,
     )
-    aws_checks.refuse_what_aws_would(recording)  # what a real deploy would fail on
+    if not preview:  # a preview's references are unknown: the up pass is the one checked
+        aws_checks.refuse_what_aws_would(recording)  # what a real deploy would fail on
     return recording, collector.messages, mocks.missing_stacks
 
 
@@ -719,8 +785,31 @@ def project_name(project_dir: Path) -> str:
     return project_files.load_project(project_dir.resolve()).name
 
 
-def synth(source: StackSource, *, max_depth: int = 4) -> SynthResult:
-    """Run a stack offline, first running any stack it references (in the same project)."""
+def synth(
+    source: StackSource,
+    *,
+    max_depth: int = 4,
+    preview: bool = True,
+    account: str | None = None,
+) -> SynthResult:
+    """Run a stack offline, first running any stack it references (in the same project).
+
+    Each run is checked as the real CLI and AWS would check it: with ``preview`` the stack also
+    runs as `pulumi preview` and must declare the same resources; every recorded input is
+    checked against AWS's API models; a TGW attachment across accounts must be shared and
+    accepted. ``account`` overrides the account the credentials are
+    for (by default the stack's ``accountId`` or its placeholder). Referenced stacks run as
+    themselves (their own account), without their own preview pass.
+    """
+    # One deferral for all passes: a full collection between them would rescan the first
+    # pass's object graph, as inside a run (see _full_collections_deferred).
+    with _full_collections_deferred():
+        return _synth(source, max_depth=max_depth, preview=preview, account=account)
+
+
+def _synth(
+    source: StackSource, *, max_depth: int, preview: bool, account: str | None
+) -> SynthResult:
     referenced: dict[str, Recording] = {}
     warnings: list[str] = []
 
@@ -729,8 +818,15 @@ def synth(source: StackSource, *, max_depth: int = 4) -> SynthResult:
         return rec.outputs if rec else None
 
     for _ in range(max_depth + 1):
-        recording, warns, missing = run_program(source, stack_outputs=outputs_for)
+        recording, warns, missing = run_program(source, stack_outputs=outputs_for, account=account)
         if not missing:
+            api_rules.check_recording(recording)
+            check_cross_account([recording, *referenced.values()])
+            if preview:
+                seen_by_preview = run_program(
+                    source, stack_outputs=outputs_for, account=account, preview=True
+                )[0]
+                check_preview_matches(seen_by_preview, recording)
             return SynthResult(recording, [*source.warnings, *warns], referenced)
         for name in missing:
             other = stack_name_of(name)
@@ -746,7 +842,9 @@ def synth(source: StackSource, *, max_depth: int = 4) -> SynthResult:
                 raise ConfigError(
                     f"{config.NAMESPACE}:hubStack", f"stack {name!r} references itself"
                 )
-            referenced[name] = synth(other_source, max_depth=max_depth - 1).recording
+            referenced[name] = _synth(
+                other_source, max_depth=max_depth - 1, preview=False, account=None
+            ).recording
         warnings += warns
     raise ConfigError(f"{config.NAMESPACE}:hubStack", "stack references nest too deeply")
 

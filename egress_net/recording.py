@@ -25,6 +25,7 @@ class RecordedResource:
     provider: str | None  # provider reference "<urn>::<id>" when not the default provider
     custom: bool = True  # False for ComponentResources
     dependencies: tuple[str, ...] = ()  # URNs this resource waits for (depends_on and inputs)
+    account: str = ""  # the account it lives in: its provider's (assumed role) or the stack's
     retain_on_delete: bool = False  # left in the account by `pulumi destroy`
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -41,6 +42,11 @@ class Recording:
     resources: list[RecordedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)  # stack outputs, resolved
     config: dict[str, Any] = field(default_factory=dict)  # the stack's config values, parsed
+    # The account the stack's credentials are for: its egress-net:accountId, or, when the
+    # stack names none, a placeholder no real deploy would know (account_known False).
+    account: str = ""
+    account_known: bool = False
+    preview: bool = False  # recorded as `pulumi preview` sees it: computed outputs unknown
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]

@@ -256,12 +256,23 @@ def egress_path_lines(recordings: list[Recording], graph: RoutingGraph) -> list[
     return lines
 
 
+def account_line(recording: Recording) -> str:
+    """The account the run used, and whether the stack named it or it is a placeholder."""
+    if recording.account_known:
+        return f"Account: {recording.account} (egress-net:accountId)"
+    return (
+        f"Account: unknown (egress-net:accountId not set); ARNs and owner IDs use the "
+        f"offline placeholder {recording.account}"
+    )
+
+
 def render(
     recording: Recording,
     warnings: list[str] | None = None,
     referenced: list[Recording] | None = None,
 ) -> str:
     lines = [f"Stack {recording.stack} (project {recording.project}): {len(recording)} resources"]
+    lines.append(account_line(recording))
     lines += design_lines(recording)
     lines.append("")
     lines.append("Resources by type")
@@ -309,5 +320,6 @@ def to_json(recording: Recording) -> dict[str, Any]:
             for r in recording.resources
         ],
         "outputs": recording.outputs,
+        "account": recording.account if recording.account_known else None,
         "deployed": False,
     }

@@ -16,7 +16,7 @@ from egress_net.components.network import endpoint_for_subnet
 from egress_net.errors import ConfigError
 from egress_net.recording import RecordedResource, Recording
 
-from .conftest import hub_config, synth_config
+from .conftest import REPO, hub_config, synth_config
 
 ROUTE = "aws:ec2/route:Route"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -639,7 +639,7 @@ def test_logs_can_go_to_an_encrypted_s3_bucket_shared_by_every_firewall() -> Non
     statements = [st for st in statements if st["Effect"] == "Allow"]
     assert {st["Principal"]["Service"] for st in statements} == {"delivery.logs.amazonaws.com"}
     assert all(
-        st["Condition"]["StringEquals"]["aws:SourceAccount"] == "111122223333" for st in statements
+        st["Condition"]["StringEquals"]["aws:SourceAccount"] == rec.account for st in statements
     )
     (lifecycle,) = rec.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     assert lifecycle.inputs["rules"][0]["expiration"]["days"] == 90
@@ -780,10 +780,12 @@ def test_hub_attachments_in_the_default_table_rely_on_the_tgw_default_only() -> 
 
 
 def test_the_stack_account_is_checked_against_the_credentials() -> None:
-    # The offline engine's credentials are for 111122223333.
+    # Offline, the credentials are for the account the stack names...
     assert synth_config(hub_config(accountId="111122223333")).outputs["contractVersion"] == 1
+    # ...unless the run is given other credentials: then the program refuses to deploy.
+    source = engine.StackSource(REPO, "test", hub_config(accountId="999988887777"))
     with pytest.raises(ConfigError) as caught:
-        synth_config(hub_config(accountId="999988887777"))
+        engine.synth(source, account="111122223333")
     assert "egress-net:accountId" in str(caught.value) and "111122223333" in str(caught.value)
     assert [r for r in caught.value.registered if not r.type.startswith("pulumi:")] == []
 

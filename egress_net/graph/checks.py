@@ -58,6 +58,7 @@ class Check(StrEnum):
     EGRESS = "egress"
     SPOKE_TO_SPOKE = "spoke-to-spoke"
     AZ_COVERAGE = "az-coverage"
+    AZ_KNOWN = "az-known"
     OVERLAP = "overlap"  # attachments whose CIDRs overlap in a TGW table
     DRIFT = "drift"  # audit --stack: the deployed network differs from the stack's synthesis
     ATTACHMENT = "attachment"  # audit --stack: a route to an attachment no stack declares
@@ -198,6 +199,7 @@ def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationRepor
     )
     findings: list[Finding] = []
     findings += coverage_findings(graph, az_ids)
+    findings += unknown_az_findings(graph)
     findings += overlap_findings(graph)
     listed = False
     for spoke in spokes:
@@ -769,6 +771,26 @@ def coverage_findings(graph: RoutingGraph, az_ids: Iterable[str]) -> list[Findin
             problems.append(f"no NAT gateway in {az_id}")
         findings.append(Finding(Check.AZ_COVERAGE, "", az_id, problems=problems))
     return findings
+
+
+def unknown_az_findings(graph: RoutingGraph) -> list[Finding]:
+    """Every subnet whose AZ ID is unknown fails: no check can say whether its traffic stays
+    in its AZ or which AZ's endpoint serves it."""
+    return [
+        Finding(
+            Check.AZ_KNOWN,
+            "",
+            "",
+            subnet.id,
+            [
+                f"subnet {subnet.id} ({subnet.tags.get('Name', 'unnamed')}) in {subnet.vpc_id} "
+                "has no AZ ID: AWS picks its AZ at create time; declare it by AZ ID "
+                "(availabilityZoneId, e.g. use1-az1)"
+            ],
+        )
+        for subnet in graph.subnets.values()
+        if not subnet.az_id
+    ]
 
 
 def egress_problems(source: Subnet, trips: list[RoundTrip]) -> list[str]:

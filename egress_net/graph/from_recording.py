@@ -233,11 +233,20 @@ def _add_subnets(graph: RoutingGraph, subnets: list[RecordedResource]) -> None:
             id=r.id,
             vpc_id=r.get("vpcId"),
             cidr=parse_network(r.get("cidrBlock")),
-            # An AZ name is only a last resort: it means something else in every account.
-            az_id=r.get("availabilityZoneId") or r.get("availabilityZone") or "",
+            az_id=recorded_az_id(r),
             tags=_tags(r),
             ipv6_cidr=IPv6Network(ipv6) if ipv6 else None,
         )
+
+
+def recorded_az_id(subnet: RecordedResource) -> str:
+    """The subnet's AZ ID, or "" when the recording does not know it.
+
+    A subnet declared without an AZ ID lands in an AZ AWS picks at create time; an AZ name
+    means another AZ in every account. Neither is an AZ ID the checks may trust, so the AZ
+    stays unknown and `verify` fails the subnet (``checks.unknown_az_findings``).
+    """
+    return str(subnet.get("availabilityZoneId") or "")
 
 
 def _prefix_lists(

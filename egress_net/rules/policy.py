@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from egress_net.errors import ConfigError, RuleError
+from egress_net.partitions import partition_of
 from egress_net.rules import limits
 from egress_net.rules.capacity import (
     domain_list_capacity,
@@ -116,8 +117,13 @@ class PolicyPlan:
 
 
 def managed_group_arn(name: str, region: str) -> str:
-    """ARN of the StrictOrder variant of an AWS managed stateful rule group."""
-    return f"arn:aws:network-firewall:{region}:aws-managed:stateful-rulegroup/{name}StrictOrder"
+    """ARN of the StrictOrder variant of an AWS managed stateful rule group, in the region's
+    partition (Network Firewall guide, "AWS managed threat signature rule groups" lists them as
+    ``arn:aws:network-firewall:<region>:aws-managed:stateful-rulegroup/<name>``; GovCloud and
+    China use their own partition as every ARN does)."""
+    partition = partition_of(region).name
+    resource = f"stateful-rulegroup/{name}StrictOrder"
+    return f"arn:{partition}:network-firewall:{region}:aws-managed:{resource}"
 
 
 def default_deny_rules(
