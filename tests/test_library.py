@@ -111,6 +111,9 @@ def declared(rec: Recording) -> dict[tuple[str, str], Any]:
     """Each resource's inputs, with the IDs of other resources replaced by their names (the
     offline engine derives an ID from the URN, which holds the parent)."""
     ids = {r.id: f"<{r.type}:{r.name}>" for r in rec if r.id and len(r.id) > 8}
+    # Longest first: an ID inside another (a name inside an ARN) must not be replaced first,
+    # whatever order the resources registered in.
+    ids = dict(sorted(ids.items(), key=lambda item: -len(item[0])))
 
     def named(value: Any) -> Any:
         if isinstance(value, dict):
