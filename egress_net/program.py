@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,13 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from egress_net import addressing, config, naming
+from egress_net import addressing, config, dns_plan, naming
+from egress_net.components.dns_firewall import (
+    DnsFirewall,
+    DnsFirewallArgs,
+    VpcProtection,
+    protect_vpc,
+)
 from egress_net.components.et_sync import EmergingThreatsSync, EmergingThreatsSyncArgs
 from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
 from egress_net.components.network import LogSettings
@@ -159,6 +166,10 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
         policy_change=cfg.firewall.protections.policy_change,
     )
     names = naming.of_current_stack()
+    served = read_spoke_stacks(cfg)
+    return_spokes = [(s.name, s.cidr) for s in cfg.spokes if cfg.spoke_model(s) == "tgw"] + [
+        (s.name, s.cidr) for s in served if s.cidr is not None
+    ]
     hub = EgressHub(
         "hub",
         EgressHubArgs(
@@ -188,9 +199,12 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
             ),
             tags=tags,
             names=names,
+            return_routes=cfg.return_routes,
+            return_spokes=return_spokes,
         ),
     )
     et_sync = _emerging_threats_sync(cfg, hub, tags)
+    dns = _dns_firewall(cfg, hub, tags)
     spokes: dict[str, Any] = {}
     for spoke_cfg in cfg.spokes:
         az_ids = cfg.spoke_az_ids(spoke_cfg)
@@ -210,11 +224,31 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
                 ),
             )
             entry |= {"model": "distributed", "vpcId": distributed.vpc_id, "attachmentId": None}
+            if dns is not None:
+                protect_vpc(
+                    distributed,
+                    spoke_cfg.name,
+                    distributed.vpc_id,
+                    _vpc_protection(cfg, dns),
+                    {**tags, **spoke_cfg.tags},
+                )
         else:
             assert hub.tgw is not None
             spoke = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub)
+            hub.connect_spoke(spoke_cfg.name, spoke.attachment_id, spoke.connected_after)
             entry |= {"model": "tgw", "vpcId": spoke.vpc_id, "attachmentId": spoke.attachment_id}
+            if dns is not None:
+                # Another account's VPC can use the group once the share reaches it.
+                after = dns.shared if spoke_cfg.role_account not in (None, cfg.account_id) else []
+                protect_vpc(
+                    spoke,
+                    spoke_cfg.name,
+                    spoke.vpc_id,
+                    _vpc_protection(cfg, dns, after),
+                    {**tags, **spoke_cfg.tags},
+                )
         spokes[spoke_cfg.name] = entry
+    spoke_stacks = {s.reference: _serve_spoke_stack(cfg, hub, s, tags) for s in served}
 
     associate, propagate = hub.route_table_for("associate"), hub.route_table_for("propagate")
     main_firewall = next(iter(hub.firewalls.values()), None)
@@ -238,7 +272,133 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
         "inspectionVpcId": hub.vpcs["inspection"].vpc.id if "inspection" in hub.vpcs else None,
         "emergingThreatsFunction": et_sync.function_name if et_sync else None,
         "spokes": spokes,
+        "transitGatewayAutoAccept": cfg.transit_gateway.auto_accept,
+        "returnRoutes": cfg.return_routes if hub.tgw else None,
+        "spokeStacks": spoke_stacks,
+        "dnsFirewall": _dns_contract(cfg, dns),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# DNS Firewall
+
+
+def _dns_firewall(
+    cfg: config.StackConfig, hub: EgressHub, tags: dict[str, str]
+) -> DnsFirewall | None:
+    """The spokes' DNS queries filtered with the firewall's own allow and deny lists."""
+    dns = cfg.dns_firewall
+    if not dns.enabled:
+        return None
+    allow = list(cfg.domain_allowlist) + list(dns.allow_domains)
+    for spoke in cfg.spokes:
+        # The DNS rule group is one for all spokes: a spoke's own domains resolve everywhere,
+        # and the Network Firewall still limits connections to that spoke.
+        allow += list(spoke.allow_domains)
+    deny = list(cfg.rules.deny_domains.domains) if cfg.rules.deny_domains else []
+    rules = dns_plan.plan_dns_rules(
+        cfg.firewall.mode,
+        allow,
+        deny,
+        [(m.name, m.id) for m in dns.managed_domain_lists],
+        dns.block_response,
+    )
+    return DnsFirewall(
+        "hub-dns",
+        DnsFirewallArgs(
+            rules=rules,
+            logs=hub.logs if dns.query_logs else None,
+            share_principals=cfg.share.principals,
+            names=hub.names,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(parent=hub),
+    )
+
+
+def _vpc_protection(
+    cfg: config.StackConfig, dns: DnsFirewall, after: list[pulumi.Resource] | None = None
+) -> VpcProtection:
+    return VpcProtection(
+        rule_group_id=dns.rule_group.id,
+        query_log_config_id=dns.query_log_config.id if dns.query_log_config else None,
+        priority=cfg.dns_firewall.association_priority,
+        fail_open=cfg.dns_firewall.fails_open(cfg.firewall.mode),
+        protected=cfg.firewall.protections.delete,
+        after=after or [],
+    )
+
+
+def _dns_contract(cfg: config.StackConfig, dns: DnsFirewall | None) -> dict[str, Any] | None:
+    """What a spoke stack needs to put its VPC under the hub's DNS Firewall."""
+    if dns is None:
+        return None
+    return {
+        "ruleGroupId": dns.rule_group.id,
+        "ruleGroupArn": dns.rule_group.arn,
+        "queryLogConfigId": dns.query_log_config.id if dns.query_log_config else None,
+        "shareArn": dns.share.arn if dns.share else None,
+        "priority": cfg.dns_firewall.association_priority,
+        "failOpen": cfg.dns_firewall.fails_open(cfg.firewall.mode),
+        "mutationProtection": cfg.firewall.protections.delete,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Spoke stacks the hub serves
+
+
+def read_spoke_stacks(cfg: config.StackConfig) -> list[config.ServedSpoke]:
+    """Each listed spoke stack's outputs, checked against this hub before anything is
+    declared. A stack with no outputs yet (created, never deployed) is pending."""
+    found = [(name, read_stack_outputs(pulumi.StackReference(name))) for name in cfg.spoke_stacks]
+    served, errors = config.check_spoke_stacks(cfg, pulumi.get_stack(), found)
+    if errors:
+        raise ConfigErrors(errors)
+    for s in served:
+        if s.cidr is None:
+            pulumi.log.warn(
+                f"{s.reference}: no outputs yet (not deployed); its attachment is accepted "
+                "and routed on this hub's next `pulumi up` after the spoke's"
+            )
+    return served
+
+
+def _serve_spoke_stack(
+    cfg: config.StackConfig, hub: EgressHub, served: config.ServedSpoke, tags: dict[str, str]
+) -> dict[str, Any]:
+    """Accepts a listed spoke stack's attachment and routes its replies (static routes)."""
+    if served.attachment_id is None:
+        return {"name": served.name, "status": "not deployed", "attachmentId": None}
+    after: list[pulumi.Resource] = []
+    if _needs_acceptance(cfg, served.account_id):
+        after.append(
+            aws.ec2transitgateway.VpcAttachmentAccepter(
+                f"{served.name}-attachment-accepter",
+                transit_gateway_attachment_id=served.attachment_id,
+                transit_gateway_default_route_table_association=True,
+                transit_gateway_default_route_table_propagation=cfg.return_routes == "propagated",
+                tags={**tags, "Name": f"{served.name}-tgw-attachment"},
+                opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
+            )
+        )
+    hub.connect_spoke(served.name, served.attachment_id, after)
+    return {
+        "name": served.name,
+        "status": "accepted",
+        "attachmentId": served.attachment_id,
+        "cidr": served.cidr,
+    }
+
+
+def _needs_acceptance(cfg: config.StackConfig, spoke_account: str | None) -> bool:
+    """An attachment from another account than the TGW's waits for the owner's acceptance,
+    unless the TGW accepts shared attachments automatically (EC2 API,
+    AcceptTransitGatewayVpcAttachment; TransitGateway AutoAcceptSharedAttachments)."""
+    if cfg.transit_gateway.auto_accept:
+        return False
+    owner = cfg.transit_gateway.owner_account or aws.get_caller_identity().account_id
+    return spoke_account != owner
 
 
 def _emerging_threats_sync(
@@ -279,8 +439,11 @@ def _declare_spoke(
     tgw_id: pulumi.Input[str],
     tags: dict[str, str],
     hub: EgressHub | None,
+    connected: bool = True,
+    in_tgw_account: bool | None = None,
 ) -> Spoke:
-    """A spoke in this account, or in another one through a provider assuming the given role."""
+    """A spoke in this account, or in another one through a provider assuming the given role.
+    Not ``connected``: its attachment waits for acceptance, so no route uses it yet."""
     opts = None
     # A role in the stack's own account (when the stack names it) is no other account.
     other_account = spoke_cfg.role_arn is not None and spoke_cfg.role_account != cfg.account_id
@@ -301,6 +464,8 @@ def _declare_spoke(
         if tgw_elsewhere
         else other_account
     )
+    if in_tgw_account is None:
+        in_tgw_account = not owner_differs
     accept = None
     if owner_differs and hub is not None and not cfg.transit_gateway.auto_accept:
 
@@ -311,11 +476,14 @@ def _declare_spoke(
                 f"{spoke_cfg.name}-attachment-accepter",
                 transit_gateway_attachment_id=attachment.id,
                 transit_gateway_default_route_table_association=True,
-                transit_gateway_default_route_table_propagation=True,
+                # With static return routes nothing propagates: the hub routes declared
+                # spokes itself.
+                transit_gateway_default_route_table_propagation=propagate,
                 tags={**tags, "Name": f"{spoke_cfg.name}-tgw-attachment"},
                 opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
             )
 
+    propagate = cfg.return_routes == "propagated"
     return Spoke(
         spoke_cfg.name,
         SpokeArgs(
@@ -326,6 +494,10 @@ def _declare_spoke(
             tags={**tags, **spoke_cfg.tags},
             attach_after=list(hub.attachment_prerequisites) if hub else [],
             accept_attachment=accept,
+            # The attachment's own flag counts only on a TGW of its own account; on a shared
+            # one the TGW's defaults (or the accepter) decide.
+            default_propagation=None if (propagate or not in_tgw_account) else False,
+            connected=connected,
         ),
         opts=opts,
     )
@@ -359,11 +531,48 @@ def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
                 )
             ]
         )
+    returns = contract.get("returnRoutes") or "propagated"
     hub_view = cfg.model_copy(
-        update={"az_ids": list(contract["azIds"]), "az_slots": int(contract["azSlots"])}
+        update={
+            "az_ids": list(contract["azIds"]),
+            "az_slots": int(contract["azSlots"]),
+            "transit_gateway": cfg.transit_gateway.model_copy(update={"return_routes": returns}),
+        }
     )
     tags = {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
-    spoke = _declare_spoke(hub_view, cfg.spoke, contract["transitGatewayId"], tags, None)
+    account = aws.get_caller_identity().account_id
+    standing = spoke_standing(
+        listed=_listing(contract, pulumi.get_stack()),
+        auto_accept=bool(contract.get("transitGatewayAutoAccept")),
+        in_tgw_account=account == contract.get("transitGatewayOwnerId"),
+        static_returns=returns == "static",
+    )
+    if standing.message:
+        pulumi.log.warn(f"{cfg.hub_stack}: {standing.message}")
+    spoke = _declare_spoke(
+        hub_view,
+        cfg.spoke,
+        contract["transitGatewayId"],
+        tags,
+        None,
+        connected=standing.connected,
+        in_tgw_account=account == contract.get("transitGatewayOwnerId"),
+    )
+    dns = contract.get("dnsFirewall")
+    if dns:
+        protect_vpc(
+            spoke,
+            cfg.spoke.name,
+            spoke.vpc_id,
+            VpcProtection(
+                rule_group_id=dns["ruleGroupId"],
+                query_log_config_id=dns.get("queryLogConfigId"),
+                priority=int(dns["priority"]),
+                fail_open=bool(dns["failOpen"]),
+                protected=bool(dns.get("mutationProtection", True)),
+            ),
+            {**tags, **cfg.spoke.tags},
+        )
     return {
         "contractVersion": config.CONTRACT_VERSION,
         "hubStack": cfg.hub_stack,
@@ -373,8 +582,53 @@ def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
             "attachmentId": spoke.attachment_id,
             "cidr": cfg.spoke.cidr,
             "azIds": hub_view.spoke_az_ids(cfg.spoke),
+            "accountId": account,
+            "status": standing.status,
         },
     }
+
+
+def _listing(contract: Mapping[str, Any], stack: str) -> Mapping[str, Any] | None:
+    """This stack's entry in the hub's ``spokeStacks`` (the hub lists org/project/stack)."""
+    for reference, entry in (contract.get("spokeStacks") or {}).items():
+        if reference.rsplit("/", 1)[-1] == stack and isinstance(entry, Mapping):
+            return entry
+    return None
+
+
+@dataclass(frozen=True)
+class SpokeStanding:
+    connected: bool  # routes through the TGW may be declared
+    status: str
+    message: str  # what is missing, for the deployer ("" when nothing is)
+
+
+def spoke_standing(
+    *,
+    listed: Mapping[str, Any] | None,
+    auto_accept: bool,
+    in_tgw_account: bool,
+    static_returns: bool,
+) -> SpokeStanding:
+    """Where a spoke stack stands with its hub: a route through an attachment that waits for
+    acceptance fails, and with static return routes an unlisted spoke gets no replies."""
+    accepted = listed is not None and listed.get("status") == "accepted"
+    if not (auto_accept or in_tgw_account or accepted):
+        return SpokeStanding(
+            False,
+            "pending acceptance",
+            "this spoke's attachment waits for the hub's acceptance, so its VPC has no route "
+            "to the Transit Gateway yet; ask the hub's owners to add this stack to "
+            "egress-net:spokeStacks and run `pulumi up` there, then run `pulumi up` here again",
+        )
+    if static_returns and not accepted:
+        return SpokeStanding(
+            True,
+            "unrouted",
+            "the hub does not list this stack in egress-net:spokeStacks, so no reply is "
+            "routed back to it; ask the hub's owners to add it and run `pulumi up` there",
+        )
+    return SpokeStanding(True, "connected", "")
 
 
 def outputs_contract_keys() -> Mapping[str, str]:
@@ -399,4 +653,9 @@ def outputs_contract_keys() -> Mapping[str, str]:
         "inspectionVpcId": "ID of the inspection VPC (centralized-inspection only)",
         "emergingThreatsFunction": "name of the ET Open sync function (null when disabled)",
         "spokes": "spokes of the hub stack: name → model, vpcId, attachmentId, cidr, azIds",
+        "transitGatewayAutoAccept": "whether the TGW accepts shared attachments by itself",
+        "returnRoutes": "static (a route per declared spoke) or propagated (null: no TGW)",
+        "spokeStacks": "spoke stacks the hub serves: reference → name, status, attachmentId, cidr",
+        "dnsFirewall": "DNS Firewall for spoke VPCs: ruleGroupId, ruleGroupArn, queryLogConfigId, "
+        "shareArn, priority, failOpen, mutationProtection (null when disabled)",
     }
