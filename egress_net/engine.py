@@ -343,6 +343,19 @@ def _named(arn_format: str, key: str = "name") -> Callable[..., dict[str, Any]]:
     return state
 
 
+def _resolver_arn(kind: str) -> Callable[..., dict[str, Any]]:
+    """Route 53 Resolver ARNs: arn:<partition>:route53resolver:<region>:<account>:<kind>/<id>
+    (Service Authorization Reference, Amazon Route 53 Resolver resource types)."""
+
+    def state(
+        world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+    ) -> dict[str, Any]:
+        arn = f"arn:{PARTITION}:route53resolver:{world.region}:{account}:{kind}/{rid}"
+        return {"arn": arn, "ownerId": account}
+
+    return state
+
+
 def _with_update_token(
     world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
 ) -> dict[str, Any]:
@@ -360,6 +373,15 @@ _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dic
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:networkfirewall/firewallPolicy:FirewallPolicy": _with_update_token,
     "aws:networkfirewall/ruleGroup:RuleGroup": _with_update_token,
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": _resolver_arn(
+        "firewall-rule-group"
+    ),
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": _resolver_arn(
+        "firewall-domain-list"
+    ),
+    "aws:route53/resolverQueryLogConfig:ResolverQueryLogConfig": _resolver_arn(
+        "resolver-query-log-config"
+    ),
     "aws:s3/bucket:Bucket": _named("arn:{partition}:s3:::{name}", key="bucket"),
     "aws:s3/bucketV2:BucketV2": _named("arn:{partition}:s3:::{name}", key="bucket"),
     "aws:iam/role:Role": _named("arn:{partition}:iam::{account}:role/{name}"),

@@ -350,7 +350,9 @@ def _dns_contract(cfg: config.StackConfig, dns: DnsFirewall | None) -> dict[str,
 
 def read_spoke_stacks(cfg: config.StackConfig) -> list[config.ServedSpoke]:
     """Each listed spoke stack's outputs, checked against this hub before anything is
-    declared. A stack with no outputs yet (created, never deployed) is pending."""
+    declared. A stack with no outputs is left pending. A stack that does not exist fails
+    `pulumi preview` ("unknown stack", pulumi/pulumi#19202): list a spoke stack once it has
+    been deployed (README, onboarding)."""
     found = [(name, read_stack_outputs(pulumi.StackReference(name))) for name in cfg.spoke_stacks]
     served, errors = config.check_spoke_stacks(cfg, pulumi.get_stack(), found)
     if errors:

@@ -182,6 +182,9 @@ class EgressHub(pulumi.ComponentResource):
                 auto_accept_shared_attachments="enable" if args.auto_accept else "disable",
                 default_route_table_association="enable",
                 # Off with static return routes: no attachment's CIDR enters a table unasked.
+                # Disabling is an in-place change; enabling again replaces the TGW
+                # (terraform-provider-aws resource_aws_ec2_transit_gateway.go, ForceNewIfChange
+                # on default_route_table_propagation from disable to enable).
                 default_route_table_propagation=(
                     "enable" if self.plan.tgw.propagates_by_default else "disable"
                 ),
