@@ -1279,6 +1279,12 @@ def _spoke_stack_problem(outputs: Mapping[str, Any], this_stack: str) -> tuple[s
         spoke.get(k) for k in ("name", "cidr", "attachmentId")
     ):
         return ("exports no spoke (name, cidr, attachmentId)", "is it a spoke stack?")
+    try:
+        parse_cidr(str(spoke["cidr"]))
+    except ValueError as err:
+        return (f"exports spoke.cidr {err}", "is it a spoke stack of this release?")
+    if not isinstance(spoke.get("azIds", []), list):
+        return ("exports spoke.azIds that is not a list", "is it a spoke stack of this release?")
     hub = str(outputs.get("hubStack") or "")
     if hub.rsplit("/", 1)[-1] != this_stack:
         return (

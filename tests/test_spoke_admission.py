@@ -287,8 +287,19 @@ def test_a_listed_spoke_stack_not_deployed_yet_stays_pending() -> None:
         ({**_spoke_outputs(), "hubStack": "acme/egress-net/other"}, "not to this one"),
         ({**_spoke_outputs(), "contractVersion": 2}, "contract version 2"),
         ({"contractVersion": 1, "hubStack": "acme/egress-net/test"}, "exports no spoke"),
+        (_spoke_outputs(cidr="10.20.0.1/16"), "exports spoke.cidr"),
     ],
-    ids=["outside", "overlaps-spoke", "overlaps-hub", "azs", "name", "other-hub", "version", "hub"],
+    ids=[
+        "outside",
+        "overlaps-spoke",
+        "overlaps-hub",
+        "azs",
+        "name",
+        "other-hub",
+        "version",
+        "hub",
+        "bad-cidr",
+    ],
 )
 def test_the_hub_refuses_a_spoke_stack_it_cannot_route(outputs: dict[str, Any], words: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -401,3 +412,33 @@ def test_the_engine_serves_a_hub_and_a_spoke_that_read_each_other(repo) -> None:
     assert set(spoke_result.referenced) == {"acme/egress-net/prod"}
     hub = spoke_result.referenced["acme/egress-net/prod"]
     assert hub.outputs["spokeStacks"] == result.recording.outputs["spokeStacks"]
+
+
+def test_an_unlisted_spoke_stack_says_so_in_its_synth(
+    repo, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from egress_net.cli import main
+
+    for path in repo.iterdir():
+        if path.name in {
+            "Pulumi.yaml",
+            "Pulumi.prod.yaml",
+            "Pulumi.prod-payments.yaml",
+            "__main__.py",
+            "rules",
+        }:
+            (tmp_path / path.name).symlink_to(path)
+    (tmp_path / "Pulumi.newcomer.yaml").write_text(
+        "config:\n"
+        "  aws:region: us-east-1\n"
+        "  egress-net:role: spoke\n"
+        "  egress-net:hubStack: acme/egress-net/prod\n"
+        "  egress-net:spoke:\n"
+        "    name: newcomer\n"
+        "    cidr: 10.30.0.0/16\n"
+    )
+    assert main(["synth", "newcomer", "--project-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    # Same account as the TGW offline: attached at once, but prod routes no reply to it.
+    assert "warning: acme/egress-net/prod: the hub does not list this stack" in out
+    assert '"status": "unrouted"' in out
