@@ -320,3 +320,16 @@ def test_a_spoke_stack_cannot_configure_dns_firewall() -> None:
     with pytest.raises(ConfigError) as caught:
         engine.run_program(source, stack_outputs=lambda _n: {})
     assert "egress-net:dnsFirewall: only for role: hub" in str(caught.value)
+
+
+def test_dns_around_the_vpc_resolver_is_the_network_firewalls_to_drop(prod: Recording) -> None:
+    # DNS Firewall sees only the VPC resolver's queries. UDP/53 (or UDP/853) to an outside
+    # resolver must meet the firewall's final UDP deny, TCP/853 (DoT) its drop of established
+    # flows that no rule passed.
+    (policy,) = prod.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    assert "aws:drop_established" in policy.inputs["firewallPolicy"]["statefulDefaultActions"]
+    rule_texts = [
+        g.inputs["ruleGroup"].get("rulesSource", {}).get("rulesString") or ""
+        for g in prod.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    ]
+    assert any(line.startswith("drop udp ") for text in rule_texts for line in text.splitlines())
