@@ -66,6 +66,9 @@ class DnsRule:
     domains: tuple[str, ...] = ()  # a list this stack creates, or
     managed_list_id: str | None = None  # an AWS managed list
     block_response: str | None = None  # for BLOCK: NXDOMAIN or NODATA
+    # How the names an answer redirects to (CNAME, DNAME, ALIAS) are judged: None keeps AWS's
+    # default, inspecting each of them against the rules again.
+    redirection: str | None = None
 
 
 def plan_dns_rules(
@@ -89,6 +92,18 @@ def plan_dns_rules(
     for i, (name, list_id) in enumerate(managed):
         rules.append(DnsRule(f"managed-{name}", 200 + i, blocking, (), list_id, response))
     allowed = [*ALWAYS_RESOLVE, *dns_firewall_domain_list(allow)]
-    rules.append(DnsRule("allow-domains", 500, "ALLOW", tuple(dict.fromkeys(allowed))))
+    # An allowed name often answers with a CNAME into a CDN (pypi.org → *.fastly.net): trust
+    # the chain of an allowed name (API: FirewallRule FirewallDomainRedirectionAction
+    # TRUST_REDIRECTION_DOMAIN), or the catch-all rule would block the CDN's name. The
+    # Network Firewall matches the name the client asked for (SNI/Host) as well.
+    rules.append(
+        DnsRule(
+            "allow-domains",
+            500,
+            "ALLOW",
+            tuple(dict.fromkeys(allowed)),
+            redirection="TRUST_REDIRECTION_DOMAIN",
+        )
+    )
     rules.append(DnsRule("everything-else", 1000, blocking, (EVERYTHING,), None, response))
     return rules

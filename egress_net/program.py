@@ -468,6 +468,7 @@ def _declare_spoke(
     )
     if in_tgw_account is None:
         in_tgw_account = not owner_differs
+    propagate = cfg.return_routes == "propagated"
     accept = None
     if owner_differs and hub is not None and not cfg.transit_gateway.auto_accept:
 
@@ -485,7 +486,6 @@ def _declare_spoke(
                 opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
             )
 
-    propagate = cfg.return_routes == "propagated"
     return Spoke(
         spoke_cfg.name,
         SpokeArgs(

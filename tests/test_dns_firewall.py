@@ -85,6 +85,8 @@ def test_drop_mode_resolves_allowed_names_only_and_checks_deny_lists_first() -> 
     assert len({r.priority for r in rules}) == len(rules)
     assert rules[-1].domains == ("*",)
     assert rules[2].domains == ("*.internal", "pypi.org")
+    # An allowed name's CNAME chain (into a CDN) is trusted; denied names' chains inspected.
+    assert [r.redirection for r in rules] == [None, None, "TRUST_REDIRECTION_DOMAIN", None]
 
 
 def test_alert_mode_never_blocks() -> None:
@@ -115,6 +117,8 @@ def test_prod_builds_a_dns_rule_group_from_its_allow_and_deny_lists(prod: Record
     assert "*.pypi.org" not in allowed  # pypi.org is exact in the firewall's list
     assert rules[2][3] == ["*"]
     assert all(r.inputs["firewallRuleGroupId"] == group.id for r in prod.of_type(RULE))
+    (allow_rule,) = [r for r in prod.of_type(RULE) if r.inputs["action"] == "ALLOW"]
+    assert allow_rule.inputs["firewallDomainRedirectionAction"] == "TRUST_REDIRECTION_DOMAIN"
 
 
 def test_prod_shares_the_group_and_query_logs_with_the_tgw_principals(prod: Recording) -> None:

@@ -127,6 +127,7 @@ class DnsFirewall(pulumi.ComponentResource):
             firewall_domain_list_id=list_id,
             action=rule.action,
             block_response=rule.block_response,
+            firewall_domain_redirection_action=rule.redirection,
             priority=rule.priority,
             opts=child,
         )
