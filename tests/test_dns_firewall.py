@@ -85,7 +85,7 @@ def test_drop_mode_resolves_allowed_names_only_and_checks_deny_lists_first() -> 
     assert len({r.priority for r in rules}) == len(rules)
     assert rules[-1].domains == ("*",)
     assert rules[2].domains == ("*.internal", "pypi.org")
-    # An allowed name's CNAME chain (into a CDN) is trusted; denied names' chains inspected.
+    # An allowed name's CNAME chain (into a CDN) is trusted; the other rules keep AWS's default.
     assert [r.redirection for r in rules] == [None, None, "TRUST_REDIRECTION_DOMAIN", None]
 
 
