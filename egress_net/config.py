@@ -913,7 +913,7 @@ def _spoke_checks(
                         )
                     )
     tiers = (
-        intent.distributed_spoke([], [], cfg.placement).tiers
+        intent.distributed_spoke([], cfg.placement).tiers
         if cfg.spoke_model(spoke) == "distributed"
         else intent.tgw_spoke([]).tiers
     )

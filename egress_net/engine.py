@@ -32,7 +32,7 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from egress_net import config
+from egress_net import aws_checks, config
 from egress_net.errors import ConfigError, EgressNetError
 from egress_net.recording import RecordedResource, Recording
 
@@ -686,6 +686,7 @@ def run_program(
         outputs=exported,
         config=dict(source.config),
     )
+    aws_checks.refuse_what_aws_would(recording)  # what a real deploy would fail on
     return recording, collector.messages, mocks.missing_stacks
 
 

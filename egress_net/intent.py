@@ -135,7 +135,9 @@ def _table(tier: str, az: str, *routes: Route) -> RouteTable:
     return RouteTable(tier, az, tuple(routes))
 
 
-def _to_each(nets: Sequence[str], target: Target, step: str, reason: str) -> list[Route]:
+def _to_each(
+    nets: Sequence[str | SubnetCidr], target: Target, step: str, reason: str
+) -> list[Route]:
     return [Route(net, target, step, reason) for net in nets]
 
 
@@ -159,7 +161,7 @@ def inspected_exit(
     az_ids: Sequence[str],
     placement: Placement,
     entry_tier: str,
-    replies_to: Sequence[str],
+    replies_to: Sequence[str] | None,
     replies_via: Target | None,
     steps: ExitSteps,
 ) -> tuple[RouteTable, ...]:
@@ -168,16 +170,24 @@ def inspected_exit(
 
     before-nat: entry → firewall → NAT → IGW; replies: public subnet → firewall → home.
     after-nat: entry → NAT → firewall → IGW; replies: IGW edge table → firewall → NAT → home.
-    ``replies_to`` are the addresses replies go to; ``replies_via`` the hop that carries them
+    ``replies_to`` are the addresses replies go to, outside the VPC; None when they are the
+    entry tier's own subnets: then each AZ's public table steers exactly its entry subnet's
+    CIDR, the only route inside the VPC's range AWS accepts (the VPC CIDR itself is the local
+    route; see :mod:`egress_net.route_rules`). ``replies_via`` is the hop that carries replies
     home from the NAT/firewall subnets (None when they are local to the VPC).
     """
     tables: list[RouteTable] = []
     edge: list[Route] = []
     for az in az_ids:
         fw, nat, igw = Target("firewall", az), Target("nat", az), Target("igw")
+        # Replies leave the NAT gateway for the entry subnet of the same AZ only: its 0/0 is
+        # what sent the traffic through this AZ's firewall and NAT gateway.
+        reply_destinations: Sequence[str | SubnetCidr] = (
+            replies_to if replies_to is not None else [SubnetCidr(entry_tier, az)]
+        )
         home = (
             _to_each(replies_to, replies_via, steps.home, "replies go back where they came from")
-            if replies_via
+            if replies_via and replies_to is not None
             else []
         )
         if placement == "before-nat":
@@ -208,7 +218,7 @@ def inspected_exit(
                     az,
                     Route(ANYWHERE, igw, steps.leave, "the NAT gateway reaches the internet"),
                     *_to_each(
-                        replies_to,
+                        reply_destinations,
                         fw,
                         steps.back,
                         "replies pass the same firewall endpoint again, so it sees both directions",
@@ -392,14 +402,13 @@ def tgw_spoke(az_ids: Sequence[str], connected: bool = True) -> VpcPlan:
     return VpcPlan("spoke", ("workload", "tgw"), tuple(tables), tgw_tier="tgw")
 
 
-def distributed_spoke(
-    az_ids: Sequence[str], workload_cidrs: Sequence[str], placement: Placement
-) -> VpcPlan:
+def distributed_spoke(az_ids: Sequence[str], placement: Placement) -> VpcPlan:
     """distributed: a firewall, NAT gateways and an IGW in the spoke itself, no TGW.
 
     Before NAT: ① workload (AZ x) 0/0 → firewall endpoint (AZ x); ② firewall subnet 0/0 → NAT
-    (AZ x); ③ public subnet 0/0 → IGW; back: ④ public subnet: workload CIDRs → firewall
-    endpoint (AZ x); ⑤ firewall subnet → workload (local).
+    (AZ x); ③ public subnet 0/0 → IGW; back: ④ public subnet (AZ x): the workload subnet of
+    AZ x → firewall endpoint (AZ x) — the subnet's exact CIDR, not the VPC's, which the local
+    route already holds; ⑤ firewall subnet → workload (local).
     After NAT: ① workload 0/0 → NAT (AZ x); ② public (NAT) subnet 0/0 → firewall endpoint (AZ
     x); ③ firewall subnet 0/0 → IGW; back: ④ IGW edge route table: NAT subnet (AZ x) → firewall
     endpoint (AZ x); ⑤ firewall subnet → NAT (local) → workload (local).
@@ -408,8 +417,8 @@ def distributed_spoke(
         az_ids,
         placement,
         entry_tier="workload",
-        replies_to=workload_cidrs,
-        replies_via=None,  # the workload subnets are local
+        replies_to=None,  # the workload subnets are local: each AZ's own, by its CIDR
+        replies_via=None,
         steps=ExitSteps("①", "②", "③", "④", "⑤"),
     )
     return VpcPlan(

@@ -143,15 +143,12 @@ def test_combined_distributed_spoke_reply_through_another_az_is_reported() -> No
     public = one(
         rec, "ec2/routeTable:RouteTable", spoke="analytics", tier="public", az_id="use1-az1"
     )
-    (back,) = [
-        r for r in routes_of(rec, public) if r.inputs["destinationCidrBlock"] == "10.5.0.0/16"
-    ]
+    # The reply route: the AZ's own workload subnet (its exact CIDR) → the AZ's endpoint.
+    (back,) = [r for r in routes_of(rec, public) if "vpcEndpointId" in r.inputs]
     other_az = one(
         rec, "ec2/routeTable:RouteTable", spoke="analytics", tier="public", az_id="use1-az2"
     )
-    (other_back,) = [
-        r for r in routes_of(rec, other_az) if r.inputs["destinationCidrBlock"] == "10.5.0.0/16"
-    ]
+    (other_back,) = [r for r in routes_of(rec, other_az) if "vpcEndpointId" in r.inputs]
     found = problems(patched(rec, back, vpcEndpointId=other_back.inputs["vpcEndpointId"]))
     assert any(p.startswith("analytics use1-az1") for p in found), found
     assert any("AZ" in p or "asymmetric" in p for p in found), found

@@ -10,8 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
-from egress_net import config, engine, name_check, naming, synth_report
-from egress_net.errors import EgressNetError
+from egress_net import config, engine, name_check, naming, plan_diff, synth_report
+from egress_net.errors import EgressNetError, check_output_path, write_output
 from egress_net.recording import Recording
 
 
@@ -33,21 +33,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("--project-dir", type=Path, default=None, help="folder of Pulumi.yaml")
     parser.add_argument("--json", action="store_true", help="print the recording as JSON")
+    parser.add_argument(
+        "--save",
+        type=Path,
+        metavar="FILE",
+        help="also write the synthesis to FILE, to compare a later one with it (--against)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="FILE",
+        help="compare with a synthesis saved before the last `pulumi up` (--save or --json): "
+        "what `up` would replace or update, and which firewall protection refuses it (exit 1)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.all:
-        if args.stack or args.json:
+        if args.stack or args.json or args.save or args.against:
             raise config.ConfigError(
-                "--all", "takes no stack and no --json", "run `egress-net synth --all` alone"
+                "--all",
+                "takes no stack, --json, --save or --against",
+                "run `egress-net synth --all` alone",
             )
         return run_all(args.project_dir)
     if not args.stack:
         raise config.ConfigError(
             "stack", "name a stack, or give --all", "e.g. egress-net synth dev"
         )
+    previous = plan_diff.load(args.against) if args.against else None
+    if args.save:
+        check_output_path("--save", args.save)
+    if previous is not None and previous.stack not in ("", args.stack):
+        raise config.ConfigError(
+            "--against",
+            f"{args.against} is a synthesis of stack {previous.stack}, not {args.stack}",
+            f"compare with a synthesis of {args.stack} saved before its last `pulumi up`",
+        )
     result = engine.synth(engine.load_source(args.stack, args.project_dir))
+    if args.save:
+        write_output("--save", args.save, plan_diff.dumps(result.recording))
+    if previous is not None:
+        preview = plan_diff.compare(previous, result.recording)
+        print(plan_diff.render(preview, str(args.against)), end="")
+        return 0 if preview.ok else 1
     if args.json:
         print(json.dumps(synth_report.to_json(result.recording), indent=2, sort_keys=True))
     else:

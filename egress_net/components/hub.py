@@ -203,7 +203,10 @@ class EgressHub(pulumi.ComponentResource):
                 if accepter is not None:
                     accepters[key] = accepter
             if self.plan.tgw_attached_firewall:
-                firewall = self._tgw_attached_firewall(name, az_ids, args, tags)
+                # AWS creates a TGW-attached firewall only in AZs where the TGW is already
+                # present: after the hub's attachments (and their acceptance) in every AZ.
+                tgw_in_azs = [*vpc_attachments.values(), *accepters.values()]
+                firewall = self._tgw_attached_firewall(name, az_ids, args, tags, tgw_in_azs)
                 attachments["firewall"] = firewall.firewall_statuses.apply(
                     tgw_attachment_of_firewall
                 )
@@ -257,13 +260,23 @@ class EgressHub(pulumi.ComponentResource):
             # also when source and destination use different AZs.
             appliance_mode_support="enable" if key in self.plan.tgw.appliance_mode else "disable",
             dns_support="enable",
-            # The default tables only where the plan puts this attachment in them; other
-            # tables are associated explicitly.
-            transit_gateway_default_route_table_association=self._uses_default(key, "associate"),
-            transit_gateway_default_route_table_propagation=self._uses_default(key, "propagate"),
+            **self._default_table_flags(key),
             tags=tags_for(tags, f"{name}-{key}-attachment", role=key),
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.attachment_prerequisites),
         )
+
+    def _default_table_flags(self, key: str) -> dict[str, bool]:
+        """The default tables only where the plan puts this attachment in them; other tables
+        are associated explicitly. For a TGW in another account the attachment leaves them
+        unset: the provider neither applies nor reads them for a shared TGW (a diff on every
+        `up`), and the owner's accepter carries them (terraform-provider-aws
+        ``transitgateway_vpc_attachment.go``)."""
+        if self.tgw_provider is not None:
+            return {}
+        return {
+            "transit_gateway_default_route_table_association": self._uses_default(key, "associate"),
+            "transit_gateway_default_route_table_propagation": self._uses_default(key, "propagate"),
+        }
 
     def _accept_vpc_attachment(
         self,
@@ -287,10 +300,20 @@ class EgressHub(pulumi.ComponentResource):
         return accepter
 
     def _tgw_attached_firewall(
-        self, name: str, az_ids: list[str], args: EgressHubArgs, tags: dict[str, str]
+        self,
+        name: str,
+        az_ids: list[str],
+        args: EgressHubArgs,
+        tags: dict[str, str],
+        tgw_in_azs: list[pulumi.Resource],
     ) -> aws.networkfirewall.Firewall:
         """Network Firewall attached natively to the TGW: no inspection VPC, one endpoint per AZ
-        ID managed by AWS, appliance mode implied."""
+        ID managed by AWS, appliance mode implied.
+
+        "A transit gateway-attached firewall must be configured in the same Availability Zone
+        where the shared transit gateway is already enabled" (Network Firewall Developer Guide,
+        Considerations for transit gateway-attached firewalls): ``tgw_in_azs`` are the
+        attachments that put the TGW in each of ``az_ids``."""
         assert self.tgw is not None
         firewall = aws.networkfirewall.Firewall(
             f"{name}-firewall",
@@ -302,7 +325,9 @@ class EgressHub(pulumi.ComponentResource):
             availability_zone_change_protection=args.protections.subnet_change,
             tags=tags_for(tags, f"{name}-firewall"),
             # With the TGW in another account, it is visible here only once shared.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self.attachment_prerequisites),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*self.attachment_prerequisites, *tgw_in_azs]
+            ),
         )
         self.firewalls["tgw"] = firewall
         build_firewall_logging(self, name, firewall, self.logs, tags)
@@ -380,6 +405,15 @@ class EgressHub(pulumi.ComponentResource):
         before any attachment, so no attachment lands in the TGW's original default table."""
         assert self.tgw is not None
         child = self._tgw_child
+        # Each default-table setting is a ModifyTransitGateway call, refused while another
+        # one is in progress (the TGW is "modifying"): one after the other.
+        modifies: list[pulumi.Resource] = []
+
+        def after_previous() -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(
+                parent=self, provider=self.tgw_provider, depends_on=modifies[-1:]
+            )
+
         for spec in plan.tables:
             table = aws.ec2transitgateway.RouteTable(
                 f"{name}-tgw-rt-{spec.name}",
@@ -389,23 +423,24 @@ class EgressHub(pulumi.ComponentResource):
             )
             self.tgw_route_tables[spec.name] = table
             if "new-attachments" in spec.associate:
-                self.attachment_prerequisites.append(
+                modifies.append(
                     aws.ec2transitgateway.DefaultRouteTableAssociation(
                         f"{name}-tgw-default-association",
                         transit_gateway_id=self.tgw.id,
                         transit_gateway_route_table_id=table.id,
-                        opts=child,
+                        opts=after_previous(),
                     )
                 )
             if "new-attachments" in spec.propagate:
-                self.attachment_prerequisites.append(
+                modifies.append(
                     aws.ec2transitgateway.DefaultRouteTablePropagation(
                         f"{name}-tgw-default-propagation",
                         transit_gateway_id=self.tgw.id,
                         transit_gateway_route_table_id=table.id,
-                        opts=child,
+                        opts=after_previous(),
                     )
                 )
+        self.attachment_prerequisites += modifies
 
     def _tgw_associations_and_routes(
         self,

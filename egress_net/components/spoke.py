@@ -104,7 +104,7 @@ class DistributedSpoke(pulumi.ComponentResource):
         self, name: str, args: DistributedSpokeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("egress-net:index:DistributedSpoke", name, None, opts)
-        plan = intent.distributed_spoke(args.az_ids, [args.cidr], args.placement)
+        plan = intent.distributed_spoke(args.az_ids, args.placement)
         labels = {"spoke": name}
         built = build_vpc(
             self, name, args.cidr, args.az_ids, args.az_slots, plan, args.tags, labels

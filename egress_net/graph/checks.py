@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address
 
+from egress_net import route_rules
 from egress_net.graph.model import RoutingGraph, Subnet, host_in
 from egress_net.graph.tracer import Outcome, Trace, Tracer
 
@@ -37,6 +38,7 @@ class Check(StrEnum):
     EGRESS = "egress"
     SPOKE_TO_SPOKE = "spoke-to-spoke"
     AZ_COVERAGE = "az-coverage"
+    ROUTE_TABLES = "route-tables"
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,22 @@ def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationRepor
                 )
             )
     findings += spoke_to_spoke_findings(tracer, spokes, options.spoke_to_spoke)
+    findings += route_table_findings(graph)
     return VerificationReport(options, spokes, az_ids, findings)
+
+
+def route_table_findings(graph: RoutingGraph) -> list[Finding]:
+    """Routes AWS refuses (a second route to the local route's destination, a route more
+    specific than the local route with a target or destination AWS does not allow, two routes
+    to one destination): one finding per table that holds any (rules in
+    :mod:`egress_net.route_rules`)."""
+    by_table: dict[str, list[str]] = {}
+    for refusal in route_rules.all_refusals(route_rules.tables_in_graph(graph)):
+        by_table.setdefault(refusal.table, []).append(str(refusal))
+    return [
+        Finding(Check.ROUTE_TABLES, "", "", problems=[f"route table {table}: {p}" for p in found])
+        for table, found in by_table.items()
+    ]
 
 
 def coverage_findings(graph: RoutingGraph, az_ids: Iterable[str]) -> list[Finding]:
