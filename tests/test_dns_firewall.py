@@ -300,6 +300,8 @@ def test_distributed_spokes_are_protected_too() -> None:
             "leading dot",
         ),
         ({"failOpen": "sometimes"}, "egress-net:dnsFirewall.failOpen", "bool"),
+        ({"enabled": "yes please"}, "egress-net:dnsFirewall.enabled", "bool"),
+        ({"queryLogs": [True]}, "egress-net:dnsFirewall.queryLogs", "bool"),
         ({"enabeld": False}, "egress-net:dnsFirewall.enabeld", "did you mean 'enabled'"),
     ],
 )
