@@ -22,7 +22,16 @@ from typing import Any
 import yaml
 
 from egress_net.errors import ConfigError
-from egress_net.logs import CorruptRecord, LineSource, Observation, Progress, parse_observation
+from egress_net.logs import (
+    MAX_LINE_BYTES,
+    CorruptRecord,
+    LineSource,
+    Observation,
+    OverlongLine,
+    Progress,
+    parse_observation,
+)
+from egress_net.text import shown
 
 # Where the stack config keeps the domain allowlist: egress-net:rules → allowDomains → domains.
 ALLOWLIST_KEY_PATH: tuple[str, ...] = ("egress-net:rules", "allowDomains", "domains")
@@ -79,7 +88,8 @@ SHARED_SUFFIXES: frozenset[str] = frozenset(
     }
 )
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+# Matched with ``fullmatch``: ``$`` would also match before a trailing newline ("abc\n").
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,9 +100,12 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 def normalize_name(raw: str) -> str | None:
     """A logged SNI/Host as an allowlist name: lower case, no port, no trailing dot.
 
-    Returns ``None`` when what was logged is not a DNS name (an IP address, garbage).
+    Returns ``None`` when what was logged is not a DNS name (an IP address, garbage, anything
+    with a control character or a line break in it).
     """
-    name = raw.strip().lower()
+    if not raw.isprintable():  # "a.com\n", "\x1b[2J…": never learned, never printed raw
+        return None
+    name = raw.strip(" ").lower()
     if name.startswith("["):  # "[2001:db8::1]:443"
         return None
     host, sep, port = name.rpartition(":")
@@ -102,7 +115,7 @@ def normalize_name(raw: str) -> str | None:
     if not name or len(name) > 253 or _is_ip(name):
         return None
     labels = name.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         return None
     return name
 
@@ -247,6 +260,9 @@ class ReadStats:
     replies: int = 0  # flows towards a spoke (netflow logs each direction)
     east_west: int = 0  # spoke to spoke, not egress
     unnamed_hosts: int = 0  # SNI/Host present but an IP address or not a DNS name
+    # SNI/Host with a control character or line break: never learned; first few, escaped.
+    rejected_names: int = 0
+    rejected_name_examples: list[str] = field(default_factory=list)
     ip_overflow: int = 0  # flows to new IP-only destinations once the table was full
 
 
@@ -295,6 +311,9 @@ class Learner:
         for raw, kind in ((obs.sni, "tls"), (obs.http_host, "http")):
             if raw is None:
                 continue
+            if not raw.isprintable():
+                self._reject_name(raw)
+                continue
             name = normalize_name(raw)
             if name is None:
                 self.stats.unnamed_hosts += 1
@@ -312,6 +331,11 @@ class Learner:
                     return
                 seen = self.ip_flows[key] = Seen()
             seen.add(obs.timestamp)
+
+    def _reject_name(self, raw: str) -> None:
+        self.stats.rejected_names += 1
+        if len(self.stats.rejected_name_examples) < self.MAX_CORRUPT_EXAMPLES:
+            self.stats.rejected_name_examples.append(shown(raw[:200]))
 
     def add_corrupt(self, where: str, why: str) -> None:
         self.stats.corrupt += 1
@@ -331,6 +355,12 @@ class Learner:
             try:
                 for number, line in enumerate(source.lines(on_bytes), start=1):
                     self.stats.lines += 1
+                    if isinstance(line, OverlongLine):
+                        self.add_corrupt(
+                            f"{where}:{number}",
+                            f"line of {line.size:,} bytes, longer than {MAX_LINE_BYTES:,}: skipped",
+                        )
+                        continue
                     try:
                         obs = parse_observation(line)
                     except CorruptRecord as err:
@@ -517,6 +547,8 @@ def _stamp(epoch: float | None) -> str:
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to width; every cell goes through ``shown``."""
+    rows = [[shown(cell) for cell in row] for row in rows]
     widths = [len(h) for h in header]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -578,6 +610,8 @@ def learner_summary(learner: Learner) -> dict[str, Any]:
             "replies": stats.replies,
             "east_west": stats.east_west,
             "unnamed_hosts": stats.unnamed_hosts,
+            "rejected_names": stats.rejected_names,
+            "rejected_name_examples": stats.rejected_name_examples,
             "ip_overflow": stats.ip_overflow,
         },
         "names": [

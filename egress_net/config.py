@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from egress_net import addressing, intent
-from egress_net.aws_limits import LOG_RETENTION_DAYS
+from egress_net.aws_limits import KMS_KEY_ARN, LOG_RETENTION_DAYS
 from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.rules.model import Domain
@@ -251,9 +251,7 @@ class TransitGatewayConfig(_Model):
         return m["account"] if m else None
 
 
-_KMS_KEY_ARN = re.compile(
-    r"^arn:aws(?:-cn|-us-gov)?:kms:[a-z0-9-]+:\d{12}:(?:key/[0-9a-f-]{36}|alias/[\w/-]+)$"
-)
+_KMS_KEY_ARN = KMS_KEY_ARN
 _BUCKET_NAME = re.compile(r"^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -266,6 +264,9 @@ class LogsConfig(_Model):
     kms_key_arn: str | None = None
     # s3 only: an existing bucket; without it the hub creates a private, encrypted one.
     bucket_name: str | None = None
+    # Keep the log groups and buckets on `pulumi destroy`; unset: kept when the firewall's
+    # delete protection is on (the evidence outlives the network it describes).
+    retain_on_delete: bool | None = None
 
     @field_validator("kms_key_arn")
     @classmethod
@@ -462,6 +463,14 @@ class StackConfig(_Model):
         if self.model == "combined":
             return spoke.model or "tgw"
         return "tgw"
+
+    @property
+    def retain_logs_on_delete(self) -> bool:
+        """``logs.retainOnDelete``, by default on whenever the firewall's delete protection is:
+        a stack protected against deletion keeps its logs and records when it is destroyed."""
+        if self.logs.retain_on_delete is not None:
+            return self.logs.retain_on_delete
+        return self.firewall.protections.delete
 
     @property
     def spoke_to_spoke_intent(self) -> str:

@@ -459,6 +459,7 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
                 provider=request.provider or None,
                 custom=custom,
                 dependencies=tuple(getattr(request, "dependencies", ())),
+                retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
             )
         )
 

@@ -8,10 +8,12 @@ Network Firewall wraps each Suricata EVE JSON event in an AWS envelope::
                "dest_port": 443, "proto": "TCP", "tls": {"sni": "example.com"}}}
 
 Everything here streams: readers yield one line at a time and never hold a whole object or
-log group in memory. ``parse_observation`` turns one line into the few fields allowlist
-learning needs, tolerating what real logs contain (duplicate keys, string or integer
-timestamps and ports, trailing dots, records without a name). A line that is not a record
-raises ``CorruptRecord``; callers count it and carry on.
+log group in memory, and no line longer than ``MAX_LINE_BYTES`` is read into memory either
+(``bounded_lines`` skips it in bounded chunks and yields an ``OverlongLine`` in its place).
+``parse_observation`` turns one line into the few fields allowlist learning needs, tolerating
+what real logs contain (duplicate keys, string or integer timestamps and ports, trailing dots,
+records without a name). A line that is not a record (nested too deeply included) raises
+``CorruptRecord``; callers count it and carry on.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ GZIP_MAGIC = b"\x1f\x8b"
 S3_SCHEME = "s3://"
 # Not a real URI scheme: names a CloudWatch Logs group on the command line.
 CLOUDWATCH_SCHEME = "cwlogs://"
+# The longest line read as a record. CloudWatch Logs stores events of at most 1 MB
+# (PutLogEvents: "Each log event can be no larger than 1 MB", CloudWatch Logs API Reference)
+# and a Network Firewall record is a few KB: a longer line is not a record. It is skipped in
+# chunks of this size, never held whole.
+MAX_LINE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class OverlongLine:
+    """Stands for a line longer than the cap, which was skipped unread (``size`` bytes)."""
+
+    size: int
 
 
 class CorruptRecord(ValueError):
@@ -141,6 +155,8 @@ def parse_observation(line: str | bytes) -> Observation | None:
         record = _decoder.decode(text)
     except ValueError as err:
         raise CorruptRecord(f"not JSON ({err})") from None
+    except RecursionError:  # "[[[[…": the decoder's nesting limit, not a log record
+        raise CorruptRecord("JSON nested too deeply") from None
     if not isinstance(record, dict):
         raise CorruptRecord("not a JSON object")
     event = record.get("event", record)
@@ -224,7 +240,24 @@ class LineSource(Protocol):
 
     def size_hint(self) -> int | None: ...
 
-    def lines(self, on_bytes: Callable[[int], None]) -> Iterator[bytes]: ...
+    def lines(self, on_bytes: Callable[[int], None]) -> Iterator[bytes | OverlongLine]: ...
+
+
+def bounded_lines(
+    stream: IO[bytes], max_bytes: int = MAX_LINE_BYTES
+) -> Iterator[bytes | OverlongLine]:
+    """The lines of ``stream``, each read with a cap: a line longer than ``max_bytes`` (its
+    newline not counted) is consumed in ``max_bytes`` chunks and comes out as an
+    ``OverlongLine``, so memory stays bounded whatever the input holds."""
+    limit = max_bytes + 1  # room for the newline
+    while line := stream.readline(limit):
+        if len(line) < limit or line.endswith(b"\n"):
+            yield line
+            continue
+        size = len(line)
+        while (rest := stream.readline(limit)) and not rest.endswith(b"\n"):
+            size += len(rest)
+        yield OverlongLine(size + len(rest))
 
 
 def _open_maybe_gzip(raw: io.RawIOBase) -> io.BufferedReader | gzip.GzipFile:
@@ -266,18 +299,45 @@ class FileSource:
     def size_hint(self) -> int | None:
         return self.path.stat().st_size
 
-    def lines(self, on_bytes: Callable[[int], None]) -> Iterator[bytes]:
+    def lines(self, on_bytes: Callable[[int], None]) -> Iterator[bytes | OverlongLine]:
         with self.path.open("rb") as handle:
             stream = _open_maybe_gzip(_CountingReader(handle, on_bytes))
             try:
-                yield from stream
+                yield from bounded_lines(stream)
             except (OSError, EOFError) as err:
                 raise CorruptRecord(f"{self.path}: unreadable compressed data ({err})") from None
 
 
 @dataclass(frozen=True)
+class S3ObjectSource:
+    """One S3 object (Network Firewall writes ``.log.gz`` files), plain or gzip."""
+
+    client: Any
+    bucket: str
+    key: str
+    size: int | None = None
+
+    def describe(self) -> str:
+        return f"{S3_SCHEME}{self.bucket}/{self.key}"
+
+    def size_hint(self) -> int | None:
+        return self.size
+
+    def lines(self, on_bytes: Callable[[int], None]) -> Iterator[bytes | OverlongLine]:
+        body = self.client.get_object(Bucket=self.bucket, Key=self.key)["Body"]
+        stream = _open_maybe_gzip(_CountingReader(body, on_bytes))
+        try:
+            yield from bounded_lines(stream)
+        except (OSError, EOFError) as err:
+            raise CorruptRecord(f"{self.describe()}: {err}") from None
+        finally:
+            body.close()
+
+
+@dataclass(frozen=True)
 class S3Source:
-    """Every object under ``s3://bucket/prefix`` (Network Firewall writes ``.log.gz`` files)."""
+    """Every object under ``s3://bucket/prefix``, one source per object so that a bad line is
+    reported as ``s3://bucket/key:line``."""
 
     client: Any
     bucket: str
@@ -286,24 +346,13 @@ class S3Source:
     def describe(self) -> str:
         return f"{S3_SCHEME}{self.bucket}/{self.prefix}"
 
-    def _objects(self) -> Iterator[dict[str, Any]]:
+    def objects(self) -> list[S3ObjectSource]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
-            yield from page.get("Contents", [])
-
-    def size_hint(self) -> int | None:
-        return sum(int(obj.get("Size", 0)) for obj in self._objects())
-
-    def lines(self, on_bytes: Callable[[int], None]) -> Iterator[bytes]:
-        for obj in self._objects():
-            body = self.client.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"]
-            stream = _open_maybe_gzip(_CountingReader(body, on_bytes))
-            try:
-                yield from stream
-            except (OSError, EOFError) as err:
-                raise CorruptRecord(f"s3://{self.bucket}/{obj['Key']}: {err}") from None
-            finally:
-                body.close()
+        return [
+            S3ObjectSource(self.client, self.bucket, obj["Key"], int(obj.get("Size", 0)))
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix)
+            for obj in page.get("Contents", [])
+        ]
 
 
 @dataclass(frozen=True)
@@ -321,7 +370,7 @@ class CloudWatchSource:
     def size_hint(self) -> int | None:
         return None  # CloudWatch Logs cannot say how many events a window holds up front
 
-    def lines(self, on_bytes: Callable[[int], None]) -> Iterator[bytes]:
+    def lines(self, on_bytes: Callable[[int], None]) -> Iterator[bytes | OverlongLine]:
         kwargs: dict[str, Any] = {"logGroupName": self.group}
         if self.start_ms is not None:
             kwargs["startTime"] = self.start_ms
@@ -332,7 +381,8 @@ class CloudWatchSource:
             for event in page.get("events", []):
                 data = event.get("message", "").encode("utf-8")
                 on_bytes(len(data))
-                yield data
+                # The service caps an event's size; the same cap as files keeps one rule.
+                yield data if len(data) <= MAX_LINE_BYTES else OverlongLine(len(data))
 
 
 def _local_sources(path: Path) -> list[LineSource]:
@@ -362,7 +412,7 @@ def open_sources(
             bucket, _, prefix = location[len(S3_SCHEME) :].partition("/")
             if not bucket:
                 raise ConfigError(location, "no bucket name", "write s3://BUCKET/PREFIX")
-            sources.append(S3Source(_client(client_factory, "s3"), bucket, prefix))
+            sources.extend(S3Source(_client(client_factory, "s3"), bucket, prefix).objects())
         elif location.startswith(CLOUDWATCH_SCHEME):
             group = location[len(CLOUDWATCH_SCHEME) :]
             if not group:

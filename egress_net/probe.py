@@ -8,6 +8,11 @@ Each request is timed the way ``httping -G`` would see it, but phase by phase:
 - ``ttfb``: from sending the request to the status line arriving,
 - ``total``: from the start of DNS to the last byte of the body.
 
+``timeout`` bounds the whole request, from the start of DNS to the last byte, not each socket
+read: a server that drips one byte at a time is cut at the deadline like one that never
+answers. (``getaddrinfo`` itself cannot be interrupted; the resolver's own timeout applies
+to it, and a request whose DNS alone overruns fails as a timeout right after.)
+
 A fresh connection is made for every request, so every sample crosses the firewall's flow
 setup, as a new outbound connection from a workload would. Statistics are pure functions;
 percentiles use linear interpolation between closest ranks (Hyndman & Fan type 7, the
@@ -17,6 +22,7 @@ default of NumPy and of spreadsheet PERCENTILE), so p50 of [1, 2, 3, 4] is 2.5.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import math
 import socket
@@ -31,6 +37,7 @@ from urllib.parse import urlsplit
 
 from egress_net import __version__
 from egress_net.errors import ConfigError
+from egress_net.text import shown
 
 PHASES: tuple[str, ...] = ("dns", "connect", "tls", "ttfb", "total")
 PERCENTILE_METHOD = "linear interpolation between closest ranks (Hyndman-Fan type 7)"
@@ -179,16 +186,67 @@ def _error_text(err: BaseException) -> str:
         return f"tls: {err.verify_message or err}"
     if isinstance(err, TimeoutError | socket.timeout):
         return "timeout"
-    return f"{type(err).__name__}: {err}"
+    # May quote the server's own bytes (BadStatusLine carries the line it got): escaped.
+    return shown(f"{type(err).__name__}: {err}")
 
 
-def _connect_first(infos: list[tuple[Any, ...]], timeout: float) -> socket.socket:
+class Deadline:
+    """One point in time a whole request must finish by."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.at = clock() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left, for the next socket operation; ``TimeoutError`` once none are."""
+        left = self.at - self.clock()
+        if left <= 0:
+            raise TimeoutError("the request did not finish within --timeout")
+        return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Socket reads for ``http.client``'s buffered reader, each waiting only as long as the
+    request has left (a socket timeout alone restarts with every byte that arrives)."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        self.sock = sock
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self.sock.settimeout(self.deadline.remaining())
+        return self.sock.recv_into(buffer)
+
+
+class DeadlineSocket:
+    """What ``http.client`` uses of a socket (``sendall``, ``makefile``, ``close``), with
+    every send and read bounded by the request's deadline. The caller closes the socket."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        self.sock = sock
+        self.deadline = deadline
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.settimeout(self.deadline.remaining())
+        self.sock.sendall(data)  # one timeout for the whole send (Python 3.5+)
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self.sock, self.deadline))
+
+    def close(self) -> None:
+        pass
+
+
+def _connect_first(infos: list[tuple[Any, ...]], deadline: Deadline) -> socket.socket:
     """Connect to the first address that answers, in resolver order (as browsers fall back
     from an unreachable IPv6 address); the connect time covers the failed attempts too."""
     last_error: OSError | None = None
     for family, socktype, proto, _, address in infos:
         sock = socket.socket(family, socktype, proto)
-        sock.settimeout(timeout)
+        sock.settimeout(deadline.remaining())
         try:
             sock.connect(address)
         except OSError as err:
@@ -211,19 +269,23 @@ def measure_once(
     clock: Callable[[], float] = time.perf_counter,
     user_agent: str = f"egress-net-probe/{__version__}",
 ) -> Sample:
-    """One GET on a fresh connection, body read to the end, each phase timed."""
+    """One GET on a fresh connection, body read to the end, each phase timed; all of it
+    within ``timeout`` seconds."""
     sample = Sample(seq=seq, started_at=datetime.now(UTC).isoformat(timespec="milliseconds"))
+    deadline = Deadline(timeout)
     t0 = clock()
     sock: socket.socket | None = None
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
         t_dns = clock()
         sample.dns = (t_dns - t0) * 1000
-        sock = _connect_first(infos, timeout)
+        sock = _connect_first(infos, deadline)
         t_conn = clock()
         sample.connect = (t_conn - t_dns) * 1000
         if target.scheme == "https":
             context = tls_context or ssl.create_default_context()
+            # The handshake as a whole waits at most this long (one timeout per operation).
+            sock.settimeout(deadline.remaining())
             sock = context.wrap_socket(sock, server_hostname=target.host)
             t_tls = clock()
             sample.tls = (t_tls - t_conn) * 1000
@@ -232,7 +294,8 @@ def measure_once(
             http.client.HTTPSConnection if sock_is_tls(sock) else http.client.HTTPConnection
         )
         conn = conn_class(target.host, target.port, timeout=timeout)
-        conn.sock = sock  # the request goes over the connection timed above
+        # The request goes over the connection timed above, within the same deadline.
+        conn.sock = DeadlineSocket(sock, deadline)
         t_send = clock()
         conn.request(
             "GET",
@@ -413,6 +476,7 @@ def run_summary_text(run: ProbeRun) -> str:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    rows = [[shown(cell) for cell in row] for row in rows]  # labels and URLs from result files
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)
     ]

@@ -196,6 +196,8 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
                 kms_key_arn=cfg.logs.kms_key_arn,
                 bucket_name=cfg.logs.bucket_name,
                 tls=cfg.firewall.tls_inspection is not None,
+                retain_on_delete=cfg.retain_logs_on_delete,
+                region=cfg.region,
             ),
             tags=tags,
             names=names,
@@ -419,6 +421,7 @@ def _emerging_threats_sync(
             home_net=et.home_net or home_net(cfg),
             config=et,
             tags=tags,
+            retain_on_delete=cfg.retain_logs_on_delete,
         ),
         opts=pulumi.ResourceOptions(parent=hub),
     )

@@ -25,6 +25,7 @@ class RecordedResource:
     provider: str | None  # provider reference "<urn>::<id>" when not the default provider
     custom: bool = True  # False for ComponentResources
     dependencies: tuple[str, ...] = ()  # URNs this resource waits for (depends_on and inputs)
+    retain_on_delete: bool = False  # left in the account by `pulumi destroy`
 
     def get(self, key: str, default: Any = None) -> Any:
         """A property from outputs, falling back to inputs."""

@@ -19,6 +19,29 @@ NOTHING_DEPLOYED = (
 )
 
 
+FIREWALL_POLICY = "aws:networkfirewall/firewallPolicy:FirewallPolicy"
+
+
+def alert_mode_warnings(recordings: list[Recording]) -> list[str]:
+    """One warning per firewall policy that drops nothing by default (``firewall.mode:
+    alert``), read from the policy as it would deploy. With strict rule order the stateful
+    default actions decide every flow no rule matched (AWS Network Firewall Developer Guide,
+    "Stateful default actions"): without an ``aws:drop_*`` action such a flow passes."""
+    warnings = []
+    for recording in recordings:
+        for policy in recording.of_type(FIREWALL_POLICY):
+            actions = (policy.inputs.get("firewallPolicy") or {}).get("statefulDefaultActions")
+            if any(str(action).startswith("aws:drop") for action in actions or []):
+                continue
+            warnings.append(
+                f"{recording.stack}: firewall policy {policy.name} is in alert mode: "
+                "everything not denied passes (it is only logged); set "
+                "egress-net:firewall.mode to drop once `egress-net allowlist learn` has "
+                "proposed the allowlist"
+            )
+    return warnings
+
+
 def resource_counts(recording: Recording) -> list[tuple[str, int]]:
     counts = Counter(r.type for r in recording.resources if r.custom)
     return sorted(counts.items())
@@ -264,7 +287,7 @@ def render(
     lines.append("Stack outputs")
     for key, value in recording.outputs.items():
         lines.append(f"  {key}: {json.dumps(value, sort_keys=True)}")
-    for warning in warnings or []:
+    for warning in [*alert_mode_warnings(recordings), *(warnings or [])]:
         lines.append(f"warning: {warning}")
     lines.append("")
     lines.append(NOTHING_DEPLOYED)

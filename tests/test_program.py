@@ -555,6 +555,9 @@ def test_logs_can_go_to_an_encrypted_s3_bucket_shared_by_every_firewall() -> Non
     assert default == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": kms}
     (policy,) = rec.of_type("aws:s3/bucketPolicy:BucketPolicy")
     statements = json.loads(policy.inputs["policy"])["Statement"]
+    # Allowed: the log delivery service only (the first statement denies non-TLS requests).
+    assert statements[0]["Sid"] == "DenyInsecureTransport"
+    statements = [st for st in statements if st["Effect"] == "Allow"]
     assert {st["Principal"]["Service"] for st in statements} == {"delivery.logs.amazonaws.com"}
     assert all(
         st["Condition"]["StringEquals"]["aws:SourceAccount"] == "111122223333" for st in statements

@@ -24,6 +24,7 @@ from egress_net.allowlist import (
     names_table,
     parse_spoke_option,
     read_current_allowlist,
+    shown,
     validate_entry,
 )
 from egress_net.errors import ConfigError, check_output_path, write_output
@@ -194,6 +195,9 @@ def run_learn(args: argparse.Namespace) -> int:
             "check the name, region and credentials",
         ) from None
 
+    warning = empty_input_warning(learner, len(sources))
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     print(_report(learner, args.top))
     diff = diff_allowlist(
         learner.names_overall(), current, args.wildcard_threshold, args.keep_unused
@@ -217,6 +221,24 @@ def run_learn(args: argparse.Namespace) -> int:
     return 0
 
 
+def empty_input_warning(learner: Learner, sources: int) -> str | None:
+    """Why nothing was learned, when nothing was: an empty proposal looks like "no egress at
+    all", which would lock every spoke out once the firewall drops."""
+    stats = learner.stats
+    if stats.records:
+        return None
+    if not sources:
+        read = "no log file was found"
+    elif not stats.lines:
+        read = f"the {sources:,} source(s) hold no lines"
+    else:
+        read = f"none of the {stats.lines:,} lines read is a Network Firewall record"
+    return (
+        f"nothing learned: {read}; check the locations, --since/--until and that the "
+        "firewall logs ALERT/FLOW/TLS records there"
+    )
+
+
 def _report(learner: Learner, top: int) -> str:
     stats = learner.stats
     parts = [
@@ -224,7 +246,12 @@ def _report(learner: Learner, top: int) -> str:
         f"{stats.replies:,} reply-direction, {stats.east_west:,} spoke-to-spoke, "
         f"{stats.unnamed_hosts:,} SNI/Host not a DNS name."
     ]
-    parts += [f"  corrupt: {example}" for example in stats.corrupt_examples]
+    parts += [f"  corrupt: {shown(example)}" for example in stats.corrupt_examples]
+    if stats.rejected_names:
+        parts.append(
+            f"  {stats.rejected_names:,} SNI/Host with control characters or line breaks "
+            "(not learned), e.g. " + ", ".join(stats.rejected_name_examples)
+        )
     if stats.ip_overflow:
         parts.append(
             f"  {stats.ip_overflow:,} flows to further IP-only destinations were not listed: "

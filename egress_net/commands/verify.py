@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from ipaddress import AddressValueError, IPv4Address
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so `egress-net --help` does not load Pulumi.
     from egress_net import engine
     from egress_net.graph.from_recording import graph_from_recordings
+    from egress_net.synth_report import alert_mode_warnings
 
     parse_destination(args.destination)  # fail on a bad argument before synthesizing
     result = engine.synth(engine.load_source(args.stack, args.project_dir))
@@ -132,4 +134,8 @@ def run(args: argparse.Namespace) -> int:
     hub = next(
         (r for r in recordings if r.config.get("egress-net:role") == "hub"), result.recording
     )
-    return check_and_print(graph, args, intent_from_config(hub.config), title)
+    code = check_and_print(graph, args, intent_from_config(hub.config), title)
+    # Paths can all pass the firewall while the firewall passes everything: say so.
+    for warning in alert_mode_warnings(recordings):
+        print(f"warning: {warning}", file=sys.stderr if args.json else sys.stdout)
+    return code

@@ -30,7 +30,7 @@ import pulumi_aws as aws
 
 import egress_net
 from egress_net import naming
-from egress_net.components.network import build_private_bucket
+from egress_net.components.network import Expiry, build_private_bucket
 from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.et_sync.settings import SETTINGS_ENV
 
@@ -41,6 +41,8 @@ RUNTIME = "python3.12"
 PACKAGED_FOLDERS = ("et_sync", "rules")
 PACKAGED_TOP_LEVEL = ("__init__.py", "errors.py")
 EXCLUDED_MODULES = frozenset({"model.py"})
+# Manifests and reject reports of versions older than this are of no use to anyone.
+RECORDS_RETENTION_DAYS = 365
 
 
 @dataclass
@@ -58,6 +60,9 @@ class EmergingThreatsSyncArgs:
     # An existing bucket for the manifests; a private bucket is created when None.
     bucket_name: pulumi.Input[str] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Keep the log group and the records bucket on `pulumi destroy` (the stack's
+    # logs.retainOnDelete).
+    retain_on_delete: bool = False
 
 
 def lambda_code_files(package_root: Path | None = None) -> dict[str, Path]:
@@ -87,6 +92,25 @@ def sibling_arn(policy_arn: str, resource: str) -> str:
 
 def rule_group_arn_pattern(policy_arn: str, rule_group_prefix: str) -> str:
     return sibling_arn(policy_arn, f"stateful-rulegroup/{rule_group_prefix}-et-*")
+
+
+def lambda_trust_policy(account: str) -> dict[str, Any]:
+    """Who may assume the function's role: Lambda, for functions of this account only.
+    ``aws:SourceAccount`` closes the cross-service confused deputy (IAM User Guide, "The
+    confused deputy problem": use aws:SourceArn/aws:SourceAccount in trust policies of service
+    roles). ``aws:SourceArn`` is left out: the role exists before the function it would name,
+    and Lambda checks at CreateFunction that it can assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }
+        ],
+    }
 
 
 def sync_policy_document(
@@ -192,7 +216,16 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         records_prefix = cfg.bucket_prefix  # normalised by the model: "a/b/" or ""
 
         if args.bucket_name is None and not cfg.bucket:
-            bucket = build_private_bucket(self, f"{name}-records", tags)
+            bucket = build_private_bucket(
+                self,
+                f"{name}-records",
+                tags,
+                expiries=[
+                    Expiry(f"{records_prefix}{folder}/", RECORDS_RETENTION_DAYS)
+                    for folder in ("manifests", "rejected")
+                ],
+                retain_on_delete=args.retain_on_delete,
+            )
             bucket_name: pulumi.Output[str] = bucket.bucket
         else:
             bucket_name = pulumi.Output.from_input(args.bucket_name or cfg.bucket)
@@ -211,23 +244,16 @@ class EmergingThreatsSync(pulumi.ComponentResource):
             f"{name}-logs",
             name=naming.lambda_log_group(function_name),
             retention_in_days=cfg.log_retention_days,
+            kms_key_id=cfg.log_kms_key_arn,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_on_delete),
         )
         self.role = aws.iam.Role(
             f"{name}-role",
             name=names.iam_role(name),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
+            # The function runs in the account of the policy it keeps current.
+            assume_role_policy=pulumi.Output.from_input(args.firewall_policy_arn).apply(
+                lambda arn: json.dumps(lambda_trust_policy(arn_parts(arn)[2]))
             ),
             tags=tags,
             opts=child,

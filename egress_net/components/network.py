@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -276,10 +276,83 @@ class LogSettings:
     bucket_name: pulumi.Input[str] | None = None  # required for "s3"
     # TLS logs exist only when the firewall decrypts TLS (a TLS inspection configuration).
     tls: bool = False
+    # Keep the log groups and the bucket when the stack is destroyed (``logs.retainOnDelete``).
+    retain_on_delete: bool = False
+    # Where the firewalls deliver from (the log delivery's aws:SourceArn); "" for the
+    # provider's region.
+    region: str = ""
 
     @property
     def log_types(self) -> tuple[str, ...]:
         return ("ALERT", "FLOW", "TLS") if self.tls else ("ALERT", "FLOW")
+
+
+# Old versions of objects in a versioned bucket: kept this long after they are overwritten or
+# deleted (a window to recover from a mistaken or hostile delete), then removed for good.
+NONCURRENT_VERSION_DAYS = 30
+# Parts of uploads that never completed are invisible and billed; gone after a week.
+ABORT_INCOMPLETE_UPLOAD_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """Objects under ``prefix`` ("" for all) expire ``days`` after they are written."""
+
+    prefix: str
+    days: int
+
+
+def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
+    """Refuse every request to the bucket that is not over TLS (S3 User Guide, "Enforce
+    encryption in transit": Deny with ``"Bool": {"aws:SecureTransport": "false"}``; AWS
+    Config rule s3-bucket-ssl-requests-only checks exactly this)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def bucket_policy_document(
+    bucket_arn: str, statements: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
+    """A bucket's one policy (S3 keeps a single policy per bucket): TLS only, plus
+    ``statements``."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [deny_insecure_transport(bucket_arn), *statements],
+    }
+
+
+def lifecycle_rules(expiries: Sequence[Expiry]) -> list[dict[str, Any]]:
+    """Lifecycle of a versioned bucket: each expiry, then old versions and unfinished uploads
+    everywhere. An expiry alone only hides an object behind a delete marker in a versioned
+    bucket; the noncurrent-version rule is what removes the data (S3 User Guide, "Lifecycle
+    configuration elements": NoncurrentVersionExpiration)."""
+    rules: list[dict[str, Any]] = [
+        {
+            "id": f"expire-{expiry.prefix.strip('/').replace('/', '-') or 'all'}",
+            "status": "Enabled",
+            "filter": {"prefix": expiry.prefix},
+            "expiration": {"days": expiry.days},
+        }
+        for expiry in expiries
+    ]
+    rules.append(
+        {
+            "id": "old-versions-and-unfinished-uploads",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_VERSION_DAYS},
+            "abort_incomplete_multipart_upload": {
+                "days_after_initiation": ABORT_INCOMPLETE_UPLOAD_DAYS
+            },
+        }
+    )
+    return rules
 
 
 def build_private_bucket(
@@ -287,13 +360,18 @@ def build_private_bucket(
     name: str,
     tags: Mapping[str, str],
     kms_key_arn: str | None = None,
-    expire_after_days: int | None = None,
+    expiries: Sequence[Expiry] = (),
+    policy_statements: Callable[[str], pulumi.Input[list[dict[str, Any]]]] | None = None,
+    retain_on_delete: bool = False,
+    policy_name: str | None = None,
 ) -> aws.s3.Bucket:
-    """A bucket no one outside the account can read, encrypted at rest (with the KMS key
-    when given), optionally expiring objects after ``expire_after_days``."""
-    child = pulumi.ResourceOptions(parent=parent)
+    """A bucket no one outside the account can read, reached over TLS only, versioned,
+    encrypted at rest (with the KMS key when given), old versions and ``expiries`` expiring.
+    ``policy_statements(bucket_arn)`` adds statements to its policy. With
+    ``retain_on_delete`` the bucket and its settings outlive ``pulumi destroy``."""
+    child = pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete)
     bucket = aws.s3.Bucket(name, tags=tags_for(tags, name), opts=child)
-    aws.s3.BucketPublicAccessBlock(
+    private = aws.s3.BucketPublicAccessBlock(
         f"{name}-private",
         bucket=bucket.id,
         block_public_acls=True,
@@ -313,74 +391,105 @@ def build_private_bucket(
         rules=[{"apply_server_side_encryption_by_default": encryption, "bucket_key_enabled": True}],
         opts=child,
     )
-    if expire_after_days is not None:
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-retention",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "expire",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "expiration": {"days": expire_after_days},
-                }
-            ],
-            opts=child,
-        )
+    versioning = aws.s3.BucketVersioning(
+        f"{name}-versioning",
+        bucket=bucket.id,
+        versioning_configuration={"status": "Enabled"},
+        opts=child,
+    )
+    # Noncurrent-version rules need versioning in place first (the provider's documentation
+    # of aws_s3_bucket_lifecycle_configuration: "depends_on" the versioning resource).
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-retention",
+        bucket=bucket.id,
+        rules=lifecycle_rules(expiries),
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[versioning])),
+    )
+
+    def document(arn: str) -> pulumi.Output[str]:
+        extra = pulumi.Output.from_input(policy_statements(arn) if policy_statements else [])
+        return extra.apply(lambda statements: json.dumps(bucket_policy_document(arn, statements)))
+
+    # After the public access block: S3 refuses concurrent changes to one bucket's settings.
+    aws.s3.BucketPolicy(
+        policy_name or f"{name}-policy",
+        bucket=bucket.id,
+        policy=bucket.arn.apply(document),
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[private])),
+    )
     return bucket
 
 
 def build_log_bucket(
     parent: pulumi.Resource, name: str, logs: LogSettings, tags: Mapping[str, str]
 ) -> aws.s3.Bucket:
-    """The firewall log bucket: private, encrypted, logs expire after the retention, and
-    writable by the log delivery service for this account only."""
-    bucket = build_private_bucket(
-        parent, f"{name}-firewall-logs", tags, logs.kms_key_arn, logs.retention_days
+    """The firewall log bucket: private, TLS only, versioned, encrypted, logs expire after the
+    retention, and writable by the log delivery service for this account's deliveries only."""
+    invoke = pulumi.InvokeOptions(parent=parent)
+    account = aws.get_caller_identity_output(opts=invoke).account_id
+    # The firewalls deliver from the stack's region (the provider's, unless the caller says).
+    region = (
+        pulumi.Output.from_input(logs.region)
+        if logs.region
+        else aws.get_region_output(opts=invoke).region
     )
-    account = aws.get_caller_identity_output().account_id
-    aws.s3.BucketPolicy(
-        f"{name}-firewall-logs-delivery",
-        bucket=bucket.id,
-        policy=pulumi.Output.all(bucket.arn, account).apply(
-            lambda v: json.dumps(log_delivery_policy(v[0], v[1]))
+    key_prefix = logs.prefix.strip("/")
+    return build_private_bucket(
+        parent,
+        f"{name}-firewall-logs",
+        tags,
+        logs.kms_key_arn,
+        [Expiry("", logs.retention_days)],
+        policy_statements=lambda arn: pulumi.Output.all(account, region).apply(
+            lambda v: log_delivery_statements(arn, v[0], v[1], key_prefix)
         ),
-        opts=pulumi.ResourceOptions(parent=parent),
+        retain_on_delete=logs.retain_on_delete,
+        # The name it had when it held only the delivery statements: a deployed stack
+        # updates its policy in place (a new name would create, then delete, the one policy).
+        policy_name=f"{name}-firewall-logs-delivery",
     )
-    return bucket
 
 
-def log_delivery_policy(bucket_arn: str, account: str) -> dict[str, Any]:
-    """What the log delivery service needs to write firewall logs, scoped to this account's
-    deliveries (otherwise AWS adds a similar policy itself, if the deployer may)."""
+def log_delivery_statements(
+    bucket_arn: str, account: str, region: str, key_prefix: str
+) -> list[dict[str, Any]]:
+    """What the log delivery service needs to write firewall logs, for this account's
+    deliveries from this region only (otherwise AWS adds a similar policy itself, if the
+    deployer may). The conditions are the ones CloudWatch Logs documents against the confused
+    deputy for vended logs sent to S3 (CloudWatch Logs User Guide, "Logs sent to Amazon S3":
+    ``aws:SourceAccount`` and ``aws:SourceArn`` ``arn:aws:logs:<region>:<account>:*``); the
+    firewall writes under ``<prefix>/AWSLogs/<account>/`` (Network Firewall Developer Guide,
+    "Amazon Simple Storage Service" logging destination)."""
+    partition = bucket_arn.split(":")[1]
     service = {"Service": "delivery.logs.amazonaws.com"}
-    same_account = {"StringEquals": {"aws:SourceAccount": account}}
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AWSLogDeliveryWrite",
-                "Effect": "Allow",
-                "Principal": service,
-                "Action": "s3:PutObject",
-                "Resource": f"{bucket_arn}/*",
-                "Condition": {
-                    "StringEquals": {
-                        "s3:x-amz-acl": "bucket-owner-full-control",
-                        "aws:SourceAccount": account,
-                    }
+    this_account = {
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account}:*"},
+    }
+    return [
+        {
+            "Sid": "AWSLogDeliveryWrite",
+            "Effect": "Allow",
+            "Principal": service,
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{key_prefix}/*/AWSLogs/{account}/*",
+            "Condition": {
+                **this_account,
+                "StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceAccount": account,
                 },
             },
-            {
-                "Sid": "AWSLogDeliveryAclCheck",
-                "Effect": "Allow",
-                "Principal": service,
-                "Action": "s3:GetBucketAcl",
-                "Resource": bucket_arn,
-                "Condition": same_account,
-            },
-        ],
-    }
+        },
+        {
+            "Sid": "AWSLogDeliveryAclCheck",
+            "Effect": "Allow",
+            "Principal": service,
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket_arn,
+            "Condition": this_account,
+        },
+    ]
 
 
 def build_firewall_logging(
@@ -410,7 +519,7 @@ def build_firewall_logging(
                 retention_in_days=logs.retention_days,
                 kms_key_id=logs.kms_key_arn,
                 tags=tags_for(tags, f"{name}-{kind}-logs"),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=logs.retain_on_delete),
             )
             destination = {"logGroup": group.name}
             destination_type = "CloudWatchLogs"

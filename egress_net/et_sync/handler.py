@@ -182,6 +182,8 @@ def run_sync(
             prefix=settings.prefix,
             manifest=record,
             rejected=manifest.rejected_report(plan.version, plan.rejected),
+            # The records bucket belongs to the hub's account, the policy's.
+            expected_owner=(settings.policy_arn.split(":") + [""] * 5)[4],
         )
         manifest.write_applied_version(clients.ssm, settings.version_parameter, plan.version)
     except SyncError as err:

@@ -96,8 +96,14 @@ def write_records(
     prefix: str,
     manifest: Mapping[str, Any],
     rejected: Mapping[str, Any],
+    expected_owner: str = "",
 ) -> dict[str, str]:
-    """Write the reports first and ``latest.json`` last, so ``latest`` never points at gaps."""
+    """Write the reports first and ``latest.json`` last, so ``latest`` never points at gaps.
+
+    With ``expected_owner`` (an account ID) S3 refuses the write with 403 unless that account
+    owns the bucket (S3 User Guide, "Verifying bucket ownership with bucket owner
+    condition"): a bucket name deleted and taken by someone else gets nothing."""
+    owner = {"ExpectedBucketOwner": expected_owner} if expected_owner else {}
     keys = manifest_keys(prefix, str(manifest["version"]))
     for key, body in (
         (keys["rejected"], rejected),
@@ -109,6 +115,7 @@ def write_records(
             Key=key,
             Body=json.dumps(body, indent=1, sort_keys=True).encode(),
             ContentType="application/json",
+            **owner,
         )
     return keys
 

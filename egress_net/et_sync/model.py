@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from egress_net.aws_limits import LOG_RETENTION_DAYS
+from egress_net.aws_limits import KMS_KEY_ONLY_ARN, LOG_RETENTION_DAYS
 from egress_net.et_sync.select import normalize_category
 from egress_net.et_sync.settings import (
     DEFAULT_GROUP_CAPACITY_MAX,
@@ -80,6 +80,9 @@ class EmergingThreatsConfig(BaseModel):
     max_download_mb: int = Field(64, ge=1, le=512)
     timeout_seconds: float = Field(30.0, gt=0, le=300)
     log_retention_days: int = 30
+    # Encrypts the function's log group with this key (its key policy must let
+    # logs.<region>.amazonaws.com use it); unset: CloudWatch Logs' own encryption.
+    log_kms_key_arn: str | None = None
     bucket: str = ""
     bucket_prefix: str = "et-sync/"
 
@@ -96,6 +99,16 @@ class EmergingThreatsConfig(BaseModel):
         if value not in LOG_RETENTION_DAYS:
             allowed = ", ".join(str(d) for d in sorted(LOG_RETENTION_DAYS))
             raise ValueError(f"CloudWatch Logs retention must be one of {allowed}")
+        return value
+
+    @field_validator("log_kms_key_arn")
+    @classmethod
+    def _log_key(cls, value: str | None) -> str | None:
+        if value is not None and not KMS_KEY_ONLY_ARN.match(value):
+            raise ValueError(
+                f"{value!r} is not a KMS key ARN like "
+                "arn:aws:kms:us-east-1:123456789012:key/<uuid> (CloudWatch Logs takes no alias)"
+            )
         return value
 
     @field_validator("bucket_prefix")

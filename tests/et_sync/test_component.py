@@ -164,8 +164,9 @@ def test_children_are_parented_to_the_component(mocks: RecordingMocks) -> None:
         if name != "hub-et-sync" and kind != "pulumi:pulumi:Stack"
     }
     # function, role, policy, schedule, target, permission, parameter, log group, and the
-    # records bucket with its public access block and encryption
-    assert len(children) == 11
+    # records bucket with its public access block, encryption, versioning, lifecycle and
+    # policy
+    assert len(children) == 14
     assert set(children.values()) == {component_urn}
     encryption = (
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
