@@ -97,7 +97,8 @@ class DnsFirewall(pulumi.ComponentResource):
             retention_in_days=logs.retention_days,
             kms_key_id=logs.kms_key_arn,
             tags=tags_for(tags, f"{name}-query-logs"),
-            opts=pulumi.ResourceOptions(parent=self),
+            # Kept on `pulumi destroy` like the firewall's own log groups.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=logs.retain_on_delete),
         )
         return group.arn
 
