@@ -6,9 +6,8 @@ is declared, so a mistake never leaves anything half-made.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,18 @@ from egress_net.components.dns_firewall import (
     VpcProtection,
     protect_vpc,
 )
-from egress_net.components.et_sync import EmergingThreatsSync, EmergingThreatsSyncArgs
+from egress_net.components.et_sync import (
+    EmergingThreatsGroups,
+    EmergingThreatsGroupsArgs,
+    EmergingThreatsSync,
+    EmergingThreatsSyncArgs,
+)
 from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
 from egress_net.components.network import LogSettings
 from egress_net.components.spoke import DistributedSpoke, DistributedSpokeArgs, Spoke, SpokeArgs
 from egress_net.errors import ConfigErrors, EgressNetError
 from egress_net.rules.policy import ScopedAllow, plan_policy
+from egress_net.rules.split import policy_problems
 
 
 class ProgramError(pulumi.RunError):
@@ -88,10 +93,8 @@ def policy_spec(cfg: config.StackConfig, project_dir: Path) -> FirewallPolicySpe
     first rollout shows what the allowlist would block without blocking it.
     """
     rules = cfg.rules
-    if cfg.model == "tgw-attached":
-        # A firewall attached to a TGW has no VPC CIDR to fall back on: AWS requires HOME_NET
-        # and EXTERNAL_NET to be set explicitly in the rule groups.
-        external = [str(n) for n in addressing.complement(cfg.supernets)]
+    external = external_net(cfg)
+    if external:
         rules = rules.model_copy(update={"ip_sets": {**rules.ip_sets, "EXTERNAL_NET": external}})
     plan = plan_policy(
         rules,
@@ -116,6 +119,17 @@ def policy_spec(cfg: config.StackConfig, project_dir: Path) -> FirewallPolicySpe
         stateless_default_actions=plan.stateless_default_actions,
         tls_inspection=tls_inspection_spec(cfg),
     )
+
+
+def external_net(cfg: config.StackConfig) -> list[str]:
+    """EXTERNAL_NET to write into every rule group, or [] to let Network Firewall derive it.
+
+    A firewall attached to a TGW has no VPC CIDR to fall back on: AWS requires HOME_NET and
+    EXTERNAL_NET to be set explicitly in the rule groups (the ET groups included).
+    """
+    if cfg.model != "tgw-attached":
+        return []
+    return [str(n) for n in addressing.complement(cfg.supernets)]
 
 
 def tls_inspection_spec(cfg: config.StackConfig) -> dict[str, Any] | None:
@@ -170,13 +184,18 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
     return_spokes = [(s.name, s.cidr) for s in cfg.spokes if cfg.spoke_model(s) == "tgw"] + [
         (s.name, s.cidr) for s in served if s.cidr is not None
     ]
+    spec = policy_spec(cfg, project_dir())
+    check_emerging_threats_fit(cfg, spec)
+    et_groups = _emerging_threats_groups(cfg, tags)
+    if et_groups is not None:
+        spec = replace(spec, external_groups=et_groups.groups)
     hub = EgressHub(
         "hub",
         EgressHubArgs(
             az_ids=cfg.az_ids,
             az_slots=cfg.slots,
             spoke_supernets=cfg.spoke_supernets,
-            policy=policy_spec(cfg, project_dir()),
+            policy=spec,
             model=cfg.model,
             placement=cfg.placement,
             single_tgw_table=cfg.transit_gateway.route_tables == "single",
@@ -205,7 +224,7 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
             return_spokes=return_spokes,
         ),
     )
-    et_sync = _emerging_threats_sync(cfg, hub, tags)
+    et_sync = _emerging_threats_sync(cfg, hub, et_groups, tags)
     dns = _dns_firewall(cfg, hub, tags)
     spokes: dict[str, Any] = {}
     for spoke_cfg in cfg.spokes:
@@ -405,37 +424,80 @@ def _needs_acceptance(cfg: config.StackConfig, spoke_account: str | None) -> boo
     return spoke_account != owner
 
 
-def _emerging_threats_sync(
-    cfg: config.StackConfig, hub: EgressHub, tags: dict[str, str]
-) -> EmergingThreatsSync | None:
-    """The scheduled function that keeps Emerging Threats Open rule groups current."""
+def check_emerging_threats_fit(cfg: config.StackConfig, spec: FirewallPolicySpec) -> None:
+    """The declared ET groups and the hub's own groups must fit one policy's quotas."""
+    et = cfg.rules.emerging_threats
+    if not et.enabled:
+        return
+    caps = cfg.rules.capacity
+    own_groups = len(spec.stateful_groups) + len(spec.managed_groups)
+    own_capacity = sum(g.capacity for g in spec.stateful_groups) + sum(
+        getattr(m, "capacity", 0) for m in spec.managed_groups
+    )
+    et_capacity = et.groups * et.group_capacity
+    problems = policy_problems(
+        group_count=own_groups + et.groups,
+        capacity=own_capacity + et_capacity,
+        groups_max=caps.groups_max,
+        policy_capacity_max=caps.policy_capacity_max,
+    )
+    if problems:
+        raise ConfigErrors(
+            [
+                config.ConfigError(
+                    config.key("rules", "emergingThreats", "groupCapacity"),
+                    f"{et.groups} Emerging Threats groups of {et.group_capacity} "
+                    f"({et_capacity}) next to the hub's {own_groups} groups ({own_capacity}): "
+                    + "; ".join(problems),
+                    "lower emergingThreats.groups or groupCapacity (with fewer categories), "
+                    "or raise rules.capacity if AWS raised your quotas",
+                )
+            ]
+        )
+
+
+def _emerging_threats_groups(
+    cfg: config.StackConfig, tags: dict[str, str]
+) -> EmergingThreatsGroups | None:
+    """The ET rule groups the policy references and the sync function fills."""
     et = cfg.rules.emerging_threats
     if not et.enabled:
         return None
-    sync = EmergingThreatsSync(
+    return EmergingThreatsGroups(
+        "hub-et-groups",
+        EmergingThreatsGroupsArgs(
+            config=et,
+            home_net=et.home_net or home_net(cfg),
+            external_net=external_net(cfg),
+            tags=tags,
+        ),
+    )
+
+
+def _emerging_threats_sync(
+    cfg: config.StackConfig,
+    hub: EgressHub,
+    groups: EmergingThreatsGroups | None,
+    tags: dict[str, str],
+) -> EmergingThreatsSync | None:
+    """The scheduled function that fills the ET groups. Nothing runs it during a deploy:
+    its first run is on schedule (or `aws lambda invoke --invocation-type Event`)."""
+    et = cfg.rules.emerging_threats
+    if groups is None:
+        return None
+    return EmergingThreatsSync(
         "hub-et-sync",
         EmergingThreatsSyncArgs(
-            firewall_policy_arn=hub.policy.arn,
-            policy_references=pulumi.Output.all(*hub.policy_references),
-            rule_group_prefix=hub.names.et_rule_group_prefix,
+            groups=groups.groups,
             home_net=et.home_net or home_net(cfg),
+            external_net=external_net(cfg),
+            firewall_mode=cfg.firewall.mode,
             config=et,
             tags=tags,
             retain_on_delete=cfg.retain_logs_on_delete,
         ),
         opts=pulumi.ResourceOptions(parent=hub),
     )
-    # The policy Pulumi declares does not list the ET groups (the function owns them), so an
-    # update of the policy detaches them. Run the function right after every policy change: it
-    # sees the groups missing and re-attaches them instead of waiting for the schedule.
-    aws.lambda_.Invocation(
-        "hub-et-sync-after-policy-change",
-        function_name=sync.function_name,
-        input=json.dumps({"reason": "firewall policy updated by pulumi up"}),
-        triggers={"policyUpdateToken": hub.policy.update_token},
-        opts=pulumi.ResourceOptions(parent=hub, depends_on=[sync]),
-    )
-    return sync
 
 
 def _declare_spoke(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -250,6 +252,8 @@ def test_prod_policy_orders_deny_threats_team_rules_then_allow(prod: Recording) 
         "egress-net-prod-egress-deny-domains",
         "ThreatSignaturesMalwareStrictOrder",
         "egress-net-prod-egress-suricata-prod-egress",
+        # Emerging Threats groups, declared by the program and filled by the sync function
+        *[f"egress-net-prod-et-{i}" for i in range(1, 9)],
         "egress-net-prod-egress-allow-domains",
         "egress-net-prod-egress-default-deny",
     ]
@@ -260,10 +264,12 @@ def test_prod_policy_orders_deny_threats_team_rules_then_allow(prod: Recording) 
     )
     rules = suricata.inputs["ruleGroup"]["rulesSource"]["rulesString"]
     assert "sid:3000002" in rules and "sid:3000004" in rules  # from rules/prod-egress.rules
-    # Emerging Threats groups are attached by the sync function between team rules and allow.
+    # Emerging Threats groups sit between team rules and allow, from priorityStart on.
     et = prod.config["egress-net:rules"]["emergingThreats"]
     start = et.get("priorityStart", 1000)
-    assert refs[-3]["priority"] < start and refs[-2]["priority"] > start + 20
+    et_priorities = [r["priority"] for r in refs[3:11]]
+    assert et_priorities == list(range(start, start + 8))
+    assert refs[2]["priority"] < start and refs[-2]["priority"] > start + 20
 
 
 def test_logs_and_protections(dev: Recording, prod: Recording) -> None:
@@ -497,29 +503,114 @@ def test_emerging_threats_sync_is_deployed_with_least_privilege_when_enabled(
     by_type = {r.type: r for r in rec.resources if "et-sync" in r.name}
     (function,) = rec.of_type("aws:lambda/function:Function")
     assert function.inputs["runtime"] == "python3.12"
+    assert "reservedConcurrentExecutions" not in function.inputs
     assert (
         by_type["aws:cloudwatch/eventRule:EventRule"].inputs["scheduleExpression"]
         == "rate(6 hours)"
     )
     parameter = by_type["aws:ssm/parameter:Parameter"]
     bucket = by_type["aws:s3/bucket:Bucket"]
-    (policy,) = rec.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
     statements = json.loads(by_type["aws:iam/rolePolicy:RolePolicy"].inputs["policy"])["Statement"]
     resources = [res for st in statements for res in st["Resource"]]
-    unscoped = [st["Action"] for st in statements if "*" in st["Resource"]]
-    assert unscoped == [["network-firewall:ListRuleGroups"]]  # IAM cannot scope this one
-    assert policy.id in resources  # only the hub's own policy
-    # Switching the policy is authorised against every group its body references.
-    (switch,) = [st for st in statements if st["Sid"] == "SwitchTheHubPolicy"]
-    groups = {g.outputs["arn"] for g in rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")}
-    assert groups and groups <= set(switch["Resource"])
+    actions = {action for st in statements for action in st["Action"]}
+    assert "*" not in resources
+    # The policy has one writer, Pulumi: the function may only fill the declared ET groups.
+    writes = {a for a in actions if a.startswith("network-firewall:")} - {
+        "network-firewall:DescribeRuleGroup",
+        "network-firewall:DescribeRuleGroupMetadata",
+    }
+    assert writes == {"network-firewall:UpdateRuleGroup"}
+    et_groups = [
+        g
+        for g in rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+        if g.name.startswith("hub-et-groups-")
+    ]
+    assert len(et_groups) == 8
+    (fill,) = [st for st in statements if st["Sid"] == "FillTheDeclaredEtGroups"]
+    assert sorted(fill["Resource"]) == sorted(g.outputs["arn"] for g in et_groups)
     assert parameter.outputs["arn"] in resources
     assert f"arn:aws:s3:::{bucket.outputs['bucket']}/et-sync/*" in resources
-    assert all(res.startswith("arn:aws:") for res in resources if res != "*")
-    (invocation,) = rec.of_type("aws:lambda/invocation:Invocation")
-    # Re-attach the ET groups whenever Pulumi updates the policy.
-    assert invocation.inputs["triggers"] == {"policyUpdateToken": policy.outputs["updateToken"]}
+    assert all(res.startswith("arn:aws:") for res in resources)
+    # Nothing runs the function during a deploy.
+    assert rec.of_type("aws:lambda/invocation:Invocation") == []
     assert rec.outputs["emergingThreatsFunction"] == function.outputs["name"]
+
+
+def _policy_refs(rec: Recording) -> dict[str, int]:
+    (policy,) = rec.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    refs = policy.inputs["firewallPolicy"]["statefulRuleGroupReferences"]
+    return {ref["resourceArn"]: ref["priority"] for ref in refs}
+
+
+def test_the_policy_references_the_et_groups_between_team_rules_and_allow_lists() -> None:
+    rec = synth_config(
+        hub_config(
+            rules={
+                "allowDomains": {"domains": [".example.com"]},
+                "emergingThreats": {"enabled": True, "groups": 3, "groupCapacity": 2000},
+            }
+        )
+    )
+    refs = _policy_refs(rec)
+    by_name = {g.inputs["name"]: g for g in rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")}
+    et = [n for n in by_name if "-et-" in n]
+    assert len(et) == 3 and all(n.endswith("-c2000") for n in et)
+    assert [refs[by_name[n].outputs["arn"]] for n in sorted(et)] == [1000, 1001, 1002]
+    allow = next(g for n, g in by_name.items() if "allow-domains" in n)
+    assert refs[allow.outputs["arn"]] > 1002
+
+
+def test_et_groups_that_do_not_fit_the_policy_are_refused_before_any_resource() -> None:
+    with pytest.raises(ConfigError) as err:
+        synth_config(
+            hub_config(
+                rules={"emergingThreats": {"enabled": True, "groups": 10, "groupCapacity": 3000}}
+            )
+        )
+    text = str(err.value)
+    registered = [r.type for r in err.value.registered if r.type.startswith(("aws:", "egress"))]
+    assert registered == []
+    assert "egress-net:rules.emergingThreats.groupCapacity" in text
+    assert "10 Emerging Threats groups of 3000 (30000)" in text
+
+
+def test_alert_mode_never_turns_et_rules_into_drop() -> None:
+    rec = synth_config(
+        hub_config(
+            firewall={"mode": "alert"},
+            rules={"emergingThreats": {"enabled": True, "idsToIpsCategories": ["malware"]}},
+        )
+    )
+    (function,) = rec.of_type("aws:lambda/function:Function")
+    settings = json.loads(function.inputs["environment"]["variables"]["EGRESS_NET_ET_SYNC"])
+    assert settings["firewall_mode"] == "alert"
+    from egress_net.et_sync.settings import SyncSettings
+
+    assert SyncSettings.from_dict(settings).converts_to_drop == ()
+
+
+def test_tgw_attached_et_groups_set_home_and_external_net(repo: Path) -> None:
+    import yaml
+
+    values = yaml.safe_load((repo / "Pulumi.example-tgw-attached.yaml").read_text())["config"]
+    rules = dict(values.get("egress-net:rules") or {})
+    rules["emergingThreats"] = {"enabled": True, "groups": 2, "groupCapacity": 1000}
+    values["egress-net:rules"] = rules
+    rec = synth_config(values)
+    et = [
+        g
+        for g in rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+        if g.name.startswith("hub-et-groups-")
+    ]
+    assert len(et) == 2
+    for group in et:
+        keys = {v["key"] for v in group.inputs["ruleGroup"]["ruleVariables"]["ipSets"]}
+        assert keys == {"HOME_NET", "EXTERNAL_NET"}
+    (function,) = rec.of_type("aws:lambda/function:Function")
+    raw = function.inputs["environment"]["variables"]["EGRESS_NET_ET_SYNC"]
+    assert json.loads(raw)["ip_sets"]["EXTERNAL_NET"]
+    # Lambda quotas: 4 KB for all of a function's environment variables.
+    assert len("EGRESS_NET_ET_SYNC") + len(raw.encode()) <= 4096
 
 
 def test_logs_can_go_to_an_encrypted_s3_bucket_shared_by_every_firewall() -> None:

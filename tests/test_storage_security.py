@@ -138,8 +138,13 @@ def test_records_bucket_is_versioned_and_reports_expire(with_et: Recording) -> N
     }
     rules = _settings_of(with_et, bucket, LIFECYCLE).inputs["rules"]
     expiring = {r["filter"]["prefix"]: r["expiration"]["days"] for r in rules if "expiration" in r}
-    # latest.json is never expired: only the per-version manifests and reject reports.
-    assert expiring == {"et-sync/manifests/": 365, "et-sync/rejected/": 365}
+    # latest.json is never expired: only the per-version manifests, reject reports and
+    # over-capacity plans.
+    assert expiring == {
+        "et-sync/manifests/": 365,
+        "et-sync/rejected/": 365,
+        "et-sync/plans/": 365,
+    }
     assert any("noncurrentVersionExpiration" in r for r in rules)
 
 

@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 from egress_net.errors import ConfigError
 from egress_net.et_sync import fetch
-from egress_net.et_sync.changes import PlanChanges, changes_from_manifest, current_capacities
-from egress_net.et_sync.plan import SyncPlan, build_plan, emptying_problem, quota_problems
+from egress_net.et_sync.changes import PlanChanges, changes_from_manifest
+from egress_net.et_sync.plan import SyncPlan, build_plan, capacity_problems, emptying_problem
 from egress_net.et_sync.select import CATEGORY_SETTINGS
 from egress_net.et_sync.settings import SyncSettings
 
@@ -42,9 +42,10 @@ def register(subparsers: Any) -> None:
     parser = target.add_parser(
         "sync",
         help="plan the Emerging Threats Open sync locally (dry run)",
-        description="Fetch or read an ET Open ruleset, plan the rule groups exactly as the "
-        "deployed sync function would, and print what would change. Exits 1 for a plan the "
-        "function would refuse (a quota exceeded, or no ET rule group at all).",
+        description="Fetch or read an ET Open ruleset, plan the rules of the declared ET "
+        "groups exactly as the deployed sync function would, and print what would change. "
+        "Exits 1 for a plan the function would not apply (rules that outgrow the groups, or "
+        "no ET rule at all).",
     )
     parser.add_argument(
         "--source",
@@ -68,7 +69,11 @@ def register(subparsers: Any) -> None:
         "--ips", action="append", metavar="CATEGORY", default=None, help="alert → drop"
     )
     parser.add_argument("--home-net", action="append", metavar="CIDR", default=None)
-    parser.add_argument("--prefix", default="egress-net", help="the hub's rule group prefix")
+    parser.add_argument(
+        "--prefix",
+        default="egress-net",
+        help="what the ET group names start with: the stack's token, e.g. egress-net-prod",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout, seconds")
     parser.add_argument(
         "--progress",
@@ -229,8 +234,9 @@ def _load_manifest(path: str | None) -> dict[str, Any] | None:
 
 
 def render(plan: SyncPlan, changes: PlanChanges, settings: SyncSettings) -> str:
-    quotas = settings.quotas
     s = plan.stats
+    slots = settings.groups
+    group_capacity = min((slot.capacity for slot in slots), default=0)
     lines = [
         f"ET Open sync plan (dry run), version {plan.version}",
         f"categories: {len(plan.categories)} selected",
@@ -252,9 +258,8 @@ def render(plan: SyncPlan, changes: PlanChanges, settings: SyncSettings) -> str:
         f"sids: {len(changes.sids_added):,} added, {len(changes.sids_removed):,} removed, "
         f"{len(changes.sids_changed):,} changed",
         f"capacity: {changes.capacity_before:,} → {changes.capacity_after:,} "
-        f"(budget {quotas.capacity_budget:,} = {quotas.policy_capacity:,} policy quota - "
-        f"{quotas.reserved_capacity:,} reserved; {len(plan.groups)} of "
-        f"{quotas.group_budget} groups)",
+        f"(rules need {plan.needed_capacity:,}; {len(plan.filled)} of {len(slots)} declared "
+        f"groups of {group_capacity:,} used)",
     ]
     counts: dict[str, int] = {}
     for rejected in plan.rejected:
@@ -263,8 +268,23 @@ def render(plan: SyncPlan, changes: PlanChanges, settings: SyncSettings) -> str:
         lines.append("rejected by reason:")
         for reason, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  {count:>6,}  {reason}")
+    lines += _refused_lines(plan)
     lines += [f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines)
+
+
+# Rejections a reader must see one by one: lines that are not rules, and feed rules that
+# would decide traffic (the feed may only alert).
+_LISTED_REASONS = ("parse-error", "feed-action:")
+_LISTED_MAX = 20
+
+
+def _refused_lines(plan: SyncPlan) -> list[str]:
+    listed = [r for r in plan.rejected if r.reason.startswith(_LISTED_REASONS)]
+    lines = [f"  {r.where}: {r.reason}: {r.detail}" for r in listed[:_LISTED_MAX]]
+    if len(listed) > _LISTED_MAX:
+        lines.append(f"  … and {len(listed) - _LISTED_MAX} more (see --json)")
+    return ["refused lines:", *lines] if lines else []
 
 
 def _as_json(plan: SyncPlan, changes: PlanChanges, problems: list[str]) -> str:
@@ -279,6 +299,7 @@ def _as_json(plan: SyncPlan, changes: PlanChanges, problems: list[str]) -> str:
             },
             "capacity": {"before": changes.capacity_before, "after": changes.capacity_after},
             "stats": dict(plan.stats),
+            "refused": [r.as_dict() for r in plan.rejected if r.reason.startswith(_LISTED_REASONS)],
             "problems": problems,
         },
         indent=1,
@@ -291,7 +312,7 @@ def run(args: argparse.Namespace) -> int:
             "--dry-run",
             "the CLI only plans; the deployed function applies changes",
             "add --dry-run, or run the function: aws lambda invoke --function-name "
-            "<prefix>-et-sync out.json",
+            "<function> --invocation-type Event --payload '{\"force\": true}' out.json",
         )
     settings = _settings(args)
     manifest = _load_manifest(args.current)
@@ -301,12 +322,11 @@ def run(args: argparse.Namespace) -> int:
         files,
         settings,
         version=version,
-        current_capacities=current_capacities(manifest),
         progress=ProgressBar(sys.stderr) if show_progress else None,
         category_labels=category_labels(args),
     )
     changes = changes_from_manifest(plan, manifest)
-    problems = quota_problems(plan, settings.quotas)
+    problems = capacity_problems(plan)
     # Exit 1 for every plan the function would refuse, not only the quota ones.
     in_force = len(manifest["groups"]) if manifest else 0
     emptying = emptying_problem(plan, in_force)

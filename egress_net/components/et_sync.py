@@ -1,20 +1,21 @@
-"""``egress-net:index:EmergingThreatsSync``: the scheduled ET Open sync function and its wiring.
+"""The Emerging Threats Open sync: the rule groups it fills, and the scheduled function.
 
-Declares a Lambda (code packaged from the installed ``egress_net`` modules it needs, all
-stdlib-only), its role with a least-privilege inline policy, an EventBridge schedule, the SSM
-parameter holding the last applied version, the S3 bucket/prefix for manifests, and a log group
-with retention. Every IAM statement is scoped to resources, save the one action IAM cannot
-scope (below):
+One writer per resource. ``EmergingThreatsGroups`` declares the ET rule groups (count and
+capacity from ``rules.emergingThreats``) with a harmless placeholder rule; the hub's firewall
+policy references them like its own groups, so Pulumi alone writes the policy. Pulumi ignores
+changes to the groups' rules, variables and description, which only the function writes.
+Capacity is fixed when a group is created, so the capacity is in the group's name: raising it
+creates new groups, switches the policy to them and then deletes the old ones
+(create-before-delete, Pulumi's default for a replacement).
 
-- Network Firewall: ``stateful-rulegroup/<prefix>-et-*`` (the only names the function creates,
-  updates, tags, describes and deletes); ``UpdateFirewallPolicy`` on the one firewall policy
-  and on every rule group and TLS configuration it references (the Service Authorization
-  Reference lists those as resources of that action); ``ListRuleGroups`` and
-  ``ListTLSInspectionConfigurations``, which an ``UpdateFirewallPolicy`` call also authorises.
-  ``ListRuleGroups`` has no resource type, so it alone takes ``"*"``.
-- SSM: the version parameter's ARN. S3: ``<bucket>/<prefix>*`` (PutObject only).
-- Logs: the function's own log group and its streams. Metrics are emitted through the log
-  (Embedded Metric Format), so no ``cloudwatch:PutMetricData`` (which would need ``"*"``).
+``EmergingThreatsSync`` declares the function, its role, an EventBridge schedule, the SSM
+parameter holding the last applied version, the S3 bucket/prefix for records, a log group,
+an SNS topic with an alarm on failed runs (the function's ``Errors``, and the on-failure
+destination of its asynchronous invocations) and one on ``CapacityShort``. Nothing runs the
+function during a deploy. Its role may only describe and update the declared groups (no
+``UpdateFirewallPolicy``, no create or delete), write its records, its parameter, its logs
+and its failure notices; every statement names its resources. Metrics go through the log
+(Embedded Metric Format), so no ``cloudwatch:PutMetricData`` (which would need ``"*"``).
 """
 
 from __future__ import annotations
@@ -30,11 +31,19 @@ import pulumi_aws as aws
 
 import egress_net
 from egress_net import naming
-from egress_net.components.network import Expiry, build_private_bucket
+from egress_net.components.network import Expiry, build_private_bucket, tags_for
+from egress_net.et_sync.apply import PLACEHOLDER_DESCRIPTION, placeholder_rules
+from egress_net.et_sync.handler import METRIC_DIMENSION, METRIC_NAMESPACE
 from egress_net.et_sync.model import EmergingThreatsConfig
-from egress_net.et_sync.settings import SETTINGS_ENV
+from egress_net.et_sync.settings import FUNCTION_MEMORY_MB, SETTINGS_ENV, GroupSlot
 
 COMPONENT_TYPE = "egress-net:index:EmergingThreatsSync"
+GROUPS_COMPONENT_TYPE = "egress-net:index:EmergingThreatsGroups"
+# What the function writes into the declared groups; Pulumi leaves these alone after create.
+# The engine keeps the old inputs of ignored paths (pulumi/pulumi#2657, "the engine simply
+# replaces the values of input properties in the goal state with old inputs"), also when a
+# capacity change replaces a group: the new group starts from what the state last held.
+FUNCTION_WRITES = ["ruleGroup.rulesSource", "ruleGroup.ruleVariables", "description"]
 HANDLER = "egress_net.et_sync.handler.handler"
 RUNTIME = "python3.12"
 # Modules the function imports; model.py files use pydantic and stay out of the package.
@@ -45,15 +54,81 @@ EXCLUDED_MODULES = frozenset({"model.py"})
 RECORDS_RETENTION_DAYS = 365
 
 
+@dataclass(frozen=True)
+class EtGroupRef:
+    """One declared ET group: what the policy references and the function fills."""
+
+    name: str
+    capacity: int
+    priority: int
+    arn: pulumi.Output[str]
+
+
+@dataclass
+class EmergingThreatsGroupsArgs:
+    config: EmergingThreatsConfig
+    home_net: Sequence[str]
+    # Set for a TGW-attached firewall: it has no VPC CIDR to derive EXTERNAL_NET from.
+    external_net: Sequence[str] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def placeholder_rule_group(
+    index: int, home_net: Sequence[str], external_net: Sequence[str]
+) -> dict[str, Any]:
+    """The rule group a declared ET group starts with (see ``apply.placeholder_rules``)."""
+    ip_sets = [{"key": "HOME_NET", "ip_set": {"definitions": list(home_net)}}]
+    if external_net:
+        ip_sets.append({"key": "EXTERNAL_NET", "ip_set": {"definitions": list(external_net)}})
+    return {
+        "rule_variables": {"ip_sets": ip_sets},
+        "rules_source": {"rules_string": placeholder_rules(index)},
+        "stateful_rule_options": {"rule_order": "STRICT_ORDER"},
+    }
+
+
+class EmergingThreatsGroups(pulumi.ComponentResource):
+    """The ET rule groups: declared (and replaced) by Pulumi, filled by the sync function."""
+
+    groups: list[EtGroupRef]
+
+    def __init__(
+        self,
+        name: str,
+        args: EmergingThreatsGroupsArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(GROUPS_COMPONENT_TYPE, name, None, opts)
+        cfg = args.config
+        self.groups = []
+        # Unique per account and region, valid for any stack name (egress_net.naming).
+        names = naming.of_current_stack()
+        for index, key in enumerate(cfg.group_keys()):
+            group_name = names.rule_group(key)
+            group = aws.networkfirewall.RuleGroup(
+                f"{name}-{index + 1}",
+                name=group_name,
+                type="STATEFUL",
+                capacity=cfg.group_capacity,
+                description=PLACEHOLDER_DESCRIPTION,
+                rule_group=placeholder_rule_group(index, args.home_net, args.external_net),
+                tags=tags_for(args.tags, group_name, component="et-sync"),
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=FUNCTION_WRITES),
+            )
+            self.groups.append(
+                EtGroupRef(group_name, cfg.group_capacity, cfg.priority_start + index, group.arn)
+            )
+        self.register_outputs({"ruleGroupArns": [group.arn for group in self.groups]})
+
+
 @dataclass
 class EmergingThreatsSyncArgs:
-    """What the hub passes in; ``firewall_policy_arn`` and ``bucket_name`` may be Outputs."""
+    """What the program passes in; ``bucket_name`` may be an Output."""
 
-    firewall_policy_arn: pulumi.Input[str]
-    rule_group_prefix: str
+    groups: Sequence[EtGroupRef]
     home_net: Sequence[str]
-    # The rule groups and TLS configuration the policy references besides the ET groups.
-    policy_references: pulumi.Input[Sequence[str]] = ()
+    external_net: Sequence[str] = ()
+    firewall_mode: str = "drop"
     config: EmergingThreatsConfig = field(
         default_factory=lambda: EmergingThreatsConfig(enabled=True)
     )
@@ -76,22 +151,12 @@ def lambda_code_files(package_root: Path | None = None) -> dict[str, Path]:
     return files
 
 
-def arn_parts(policy_arn: str) -> tuple[str, str, str]:
+def arn_parts(arn: str) -> tuple[str, str, str]:
     """``(partition, region, account)`` of a Network Firewall ARN (no lookup needed)."""
-    parts = policy_arn.split(":")
+    parts = arn.split(":")
     if len(parts) < 6 or parts[2] != "network-firewall":
-        raise ValueError(f"not a Network Firewall ARN: {policy_arn!r}")
+        raise ValueError(f"not a Network Firewall ARN: {arn!r}")
     return parts[1], parts[3], parts[4]
-
-
-def sibling_arn(policy_arn: str, resource: str) -> str:
-    """A Network Firewall ARN in the policy's partition, region and account."""
-    partition, region, account = arn_parts(policy_arn)
-    return f"arn:{partition}:network-firewall:{region}:{account}:{resource}"
-
-
-def rule_group_arn_pattern(policy_arn: str, rule_group_prefix: str) -> str:
-    return sibling_arn(policy_arn, f"stateful-rulegroup/{rule_group_prefix}-et-*")
 
 
 def lambda_trust_policy(account: str) -> dict[str, Any]:
@@ -115,59 +180,33 @@ def lambda_trust_policy(account: str) -> dict[str, Any]:
 
 def sync_policy_document(
     *,
-    policy_arn: str,
-    policy_references: Sequence[str],
-    rule_group_prefix: str,
+    group_arns: Sequence[str],
     parameter_arn: str,
     bucket_name: str,
     records_prefix: str,
     log_group_arn: str,
+    topic_arn: str,
 ) -> dict[str, Any]:
-    """The function's inline IAM policy: every statement names its resources but one."""
-    partition = arn_parts(policy_arn)[0]
-    et_groups = rule_group_arn_pattern(policy_arn, rule_group_prefix)
+    """The function's inline IAM policy: every statement names its resources.
+
+    Network Firewall: describe and update the declared groups, nothing else (no policy
+    action, no create or delete). The three actions act on one group named by its ARN
+    (``RuleGroupArn``, Network Firewall API Reference); the Service Authorization Reference
+    lists stateful rule groups as their resource type.
+    """
+    partition = arn_parts(group_arns[0])[0]
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "ReadTheHubPolicy",
-                "Effect": "Allow",
-                "Action": ["network-firewall:DescribeFirewallPolicy"],
-                "Resource": [policy_arn],
-            },
-            {
-                # Authorised against the policy and against every group (and the TLS
-                # configuration) the new policy body references.
-                "Sid": "SwitchTheHubPolicy",
-                "Effect": "Allow",
-                "Action": ["network-firewall:UpdateFirewallPolicy"],
-                "Resource": [policy_arn, et_groups, *sorted(set(policy_references))],
-            },
-            {
-                # Also authorised by an UpdateFirewallPolicy call. ListRuleGroups supports no
-                # resource-level permission, so it is the one "*" of this policy.
-                "Sid": "ListForThePolicySwitch",
-                "Effect": "Allow",
-                "Action": ["network-firewall:ListRuleGroups"],
-                "Resource": ["*"],
-            },
-            {
-                "Sid": "ListTlsConfigurationsForThePolicySwitch",
-                "Effect": "Allow",
-                "Action": ["network-firewall:ListTLSInspectionConfigurations"],
-                "Resource": [sibling_arn(policy_arn, "tls-configuration/*")],
-            },
-            {
-                "Sid": "ManageEtRuleGroups",
+                "Sid": "FillTheDeclaredEtGroups",
                 "Effect": "Allow",
                 "Action": [
-                    "network-firewall:CreateRuleGroup",
                     "network-firewall:DescribeRuleGroup",
+                    "network-firewall:DescribeRuleGroupMetadata",
                     "network-firewall:UpdateRuleGroup",
-                    "network-firewall:DeleteRuleGroup",
-                    "network-firewall:TagResource",
                 ],
-                "Resource": [et_groups],
+                "Resource": list(group_arns),
             },
             {
                 "Sid": "AppliedVersion",
@@ -187,17 +226,26 @@ def sync_policy_document(
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
             },
+            {
+                # The on-failure destination of asynchronous (scheduled) invocations is
+                # written with the function's own role.
+                "Sid": "FailureNotices",
+                "Effect": "Allow",
+                "Action": ["sns:Publish"],
+                "Resource": [topic_arn],
+            },
         ],
     }
 
 
 class EmergingThreatsSync(pulumi.ComponentResource):
-    """The scheduled ET Open sync for one hub firewall policy."""
+    """The scheduled function that fills the declared ET groups."""
 
     function: aws.lambda_.Function
     role: aws.iam.Role
     parameter: aws.ssm.Parameter
     schedule: aws.cloudwatch.EventRule
+    alarm_topic: aws.sns.Topic
 
     def __init__(
         self,
@@ -208,7 +256,6 @@ class EmergingThreatsSync(pulumi.ComponentResource):
         super().__init__(COMPONENT_TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         cfg = args.config
-        prefix = args.rule_group_prefix
         tags = {**args.tags, "egress-net:component": "et-sync"}
         # Unique per account and region, valid for any stack name (egress_net.naming).
         names = naming.of_current_stack()
@@ -222,7 +269,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
                 tags,
                 expiries=[
                     Expiry(f"{records_prefix}{folder}/", RECORDS_RETENTION_DAYS)
-                    for folder in ("manifests", "rejected")
+                    for folder in ("manifests", "rejected", "plans")
                 ],
                 retain_on_delete=args.retain_on_delete,
             )
@@ -248,32 +295,35 @@ class EmergingThreatsSync(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_on_delete),
         )
+        self.alarm_topic = aws.sns.Topic(
+            f"{name}-alarms", name=names.sns_topic(f"{name}-alarms"), tags=tags, opts=child
+        )
         self.role = aws.iam.Role(
             f"{name}-role",
             name=names.iam_role(name),
-            # The function runs in the account of the policy it keeps current.
-            assume_role_policy=pulumi.Output.from_input(args.firewall_policy_arn).apply(
+            # The function runs in the account of the groups it fills.
+            assume_role_policy=args.groups[0].arn.apply(
                 lambda arn: json.dumps(lambda_trust_policy(arn_parts(arn)[2]))
             ),
             tags=tags,
             opts=child,
         )
+        group_arns = pulumi.Output.all(*[group.arn for group in args.groups])
         policy_document = pulumi.Output.all(
-            pulumi.Output.from_input(args.firewall_policy_arn),
+            group_arns,
             self.parameter.arn,
             bucket_name,
             log_group.arn,
-            pulumi.Output.from_input(args.policy_references),
+            self.alarm_topic.arn,
         ).apply(
             lambda values: json.dumps(
                 sync_policy_document(
-                    policy_arn=values[0],
-                    policy_references=values[4],
-                    rule_group_prefix=prefix,
+                    group_arns=values[0],
                     parameter_arn=values[1],
                     bucket_name=values[2],
                     records_prefix=records_prefix,
                     log_group_arn=values[3],
+                    topic_arn=values[4],
                 )
             )
         )
@@ -281,20 +331,24 @@ class EmergingThreatsSync(pulumi.ComponentResource):
             f"{name}-policy", role=self.role.id, policy=policy_document, opts=child
         )
 
-        settings_json = pulumi.Output.all(
-            pulumi.Output.from_input(args.firewall_policy_arn), bucket_name, self.parameter.name
-        ).apply(
+        settings_json = pulumi.Output.all(group_arns, bucket_name, self.parameter.name).apply(
             lambda values: cfg.to_settings(
-                policy_arn=values[0],
-                rule_group_prefix=prefix,
+                groups=[
+                    GroupSlot(name=group.name, capacity=group.capacity, arn=arn)
+                    for group, arn in zip(args.groups, values[0], strict=True)
+                ],
                 version_parameter=values[2],
                 bucket=values[1],
                 home_net=list(args.home_net),
+                external_net=list(args.external_net),
+                firewall_mode=args.firewall_mode,
             ).to_json()
         )
         code = pulumi.AssetArchive(
             {path: pulumi.FileAsset(str(file)) for path, file in lambda_code_files().items()}
         )
+        # No reserved concurrency: it fails where the account's unreserved concurrency is at
+        # its minimum (new accounts), and concurrent runs are harmless anyway (apply.py).
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=function_name,
@@ -303,12 +357,58 @@ class EmergingThreatsSync(pulumi.ComponentResource):
             code=code,
             role=self.role.arn,
             architectures=["arm64"],
-            memory_size=1024,  # parsing the full ruleset peaks well under this
+            memory_size=FUNCTION_MEMORY_MB,  # see settings.EXTRACT_PEAK_FACTOR
             timeout=900,
-            reserved_concurrent_executions=1,  # two runs must never race on the policy
             environment={"variables": {SETTINGS_ENV: settings_json}},
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
+        )
+        # Scheduled runs are asynchronous invocations: a failed one goes to the topic once,
+        # not retried (the next scheduled run retries the same version anyway).
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-on-failure",
+            function_name=self.function.name,
+            maximum_retry_attempts=0,
+            destination_config={"on_failure": {"destination": self.alarm_topic.arn}},
+            # Lambda checks the role may publish to the destination when this is configured.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-failed",
+            name=names.alarm(f"{name}-failed"),
+            alarm_description="The Emerging Threats sync failed; the last applied rules stay in "
+            "force. See the function's log (event et_sync_result).",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions={"FunctionName": self.function.name},
+            statistic="Sum",
+            period=3600,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.alarm_topic.arn],
+            tags=tags,
+            opts=child,
+        )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-capacity-short",
+            name=names.alarm(f"{name}-capacity-short"),
+            alarm_description="The Emerging Threats rules outgrew the declared groups; the "
+            "last applied rules stay in force. Raise rules.emergingThreats.groupCapacity (or "
+            "groups) as the plan in the records bucket says, and run pulumi up.",
+            namespace=METRIC_NAMESPACE,
+            metric_name="CapacityShort",
+            dimensions={METRIC_DIMENSION: self.function.name},
+            statistic="Maximum",
+            period=3600,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.alarm_topic.arn],
+            tags=tags,
+            opts=child,
         )
         self.schedule = aws.cloudwatch.EventRule(
             f"{name}-schedule",
@@ -348,5 +448,6 @@ class EmergingThreatsSync(pulumi.ComponentResource):
                 "bucketName": self.bucket_name,
                 "recordsPrefix": records_prefix,
                 "scheduleExpression": self.schedule.schedule_expression,
+                "alarmTopicArn": self.alarm_topic.arn,
             }
         )

@@ -55,6 +55,9 @@ class FirewallPolicySpec:
     stateful_groups: Sequence[RuleGroupSpecLike] = ()
     stateless_groups: Sequence[RuleGroupSpecLike] = ()
     managed_groups: Sequence[ManagedGroupLike] = ()
+    # Groups declared outside the hub (the Emerging Threats groups), referenced at their
+    # priority like the hub's own; ``arn`` may be an Output.
+    external_groups: Sequence[ManagedGroupLike] = ()
     home_net: list[str] = field(default_factory=list)
     # Outbound TLS inspection (plain data for aws.networkfirewall.TlsInspectionConfiguration).
     tls_inspection: dict[str, Any] | None = None
@@ -361,7 +364,8 @@ class EgressHub(pulumi.ComponentResource):
 
         stateful_refs = groups(spec.stateful_groups)
         stateful_refs += [
-            {"resource_arn": m.arn, "priority": m.priority} for m in spec.managed_groups
+            {"resource_arn": m.arn, "priority": m.priority}
+            for m in [*spec.managed_groups, *spec.external_groups]
         ]
         stateless_refs = groups(spec.stateless_groups)
         # Every rule group and TLS configuration the policy references: whoever updates the

@@ -1,13 +1,16 @@
-"""Scheduled sync of the Emerging Threats Open ruleset into Network Firewall rule groups.
+"""Scheduled sync of the Emerging Threats Open ruleset into the rule groups the program declared.
 
 The pipeline, one module per step, each usable on its own:
 
-- ``fetch``: download the tarball and its ``.md5`` (timeouts, size cap), verify the digest and
-  read the ``rules/`` files out of the tarball in memory, refusing unsafe members.
+- ``fetch``: download the tarball and its ``.md5`` (one deadline, size cap, same-host
+  redirects), verify the digest and read the ``rules/`` files out of the tarball in memory,
+  refusing unsafe members, too many members and oversize archives.
 - ``select``: categories to include/exclude, IDS→IPS conversion, rule variables.
-- ``plan``: validated rules split into the fewest groups under the capacity quotas.
-- ``apply``: Network Firewall updates with UpdateTokens; groups that must grow are replaced;
-  any failure rolls back so the last applied rules stay in force.
+- ``plan``: only the feed's alert rules, validated and split into the declared groups; rules
+  that outgrow them are reported with the capacity needed.
+- ``apply``: ``UpdateRuleGroup`` on the declared groups only, with fresh UpdateTokens; token
+  conflicts retried from a fresh describe; any failure rolls back so the last applied rules
+  stay in force.
 - ``manifest``: what is applied and what was rejected, to S3; the applied version in SSM.
 - ``handler``: the Lambda entry point tying the steps together.
 

@@ -1,8 +1,9 @@
 """What a plan would change compared with the last applied manifest (for dry runs).
 
-Group decisions follow ``apply.diff_groups``: a group whose deployed capacity is too small is
-replaced, one whose rules (sid, rev) differ is updated in place. Rules are compared by sid and
-rev, which is what a ruleset's changelog speaks of.
+Per declared group: ``update`` when its rules (sid, rev) differ, ``keep`` when not, ``create``
+or ``delete`` when a group starts or stops holding ET rules, and ``replace`` when the rules no
+longer fit the capacity it was deployed with (raise ``groupCapacity`` and run ``pulumi up``).
+Rules are compared by sid and rev, which is what a ruleset's changelog speaks of.
 """
 
 from __future__ import annotations
@@ -37,13 +38,6 @@ class PlanChanges:
         return sum(1 for line in self.groups if line.action == action)
 
 
-def current_capacities(manifest: Mapping[str, Any] | None) -> dict[str, int]:
-    """Group key → deployed capacity, as recorded in a manifest."""
-    if not manifest:
-        return {}
-    return {str(g["key"]): int(g["capacity"]) for g in manifest.get("groups", [])}
-
-
 def _revisions(manifest: Mapping[str, Any]) -> dict[int, int]:
     recorded = manifest.get("revisions")
     if recorded:
@@ -54,10 +48,11 @@ def _revisions(manifest: Mapping[str, Any]) -> dict[int, int]:
 
 def changes_from_manifest(plan: SyncPlan, manifest: Mapping[str, Any] | None) -> PlanChanges:
     manifest = manifest or {}
-    old_groups = {str(g["key"]): g for g in manifest.get("groups", [])}
+    # Groups holding only the placeholder are not ET rules: left out on both sides.
+    old_groups = {str(g["key"]): g for g in manifest.get("groups", []) if g.get("sids")}
     old_revisions = _revisions(manifest)
     lines: list[GroupChangeLine] = []
-    for group in plan.groups:
+    for group in plan.filled:
         old = old_groups.pop(group.key, None)
         if old is None:
             action, old_capacity, capacity = "create", None, group.capacity
@@ -86,7 +81,7 @@ def changes_from_manifest(plan: SyncPlan, manifest: Mapping[str, Any] | None) ->
         for sid in set(new_revisions) & set(old_revisions)
         if new_revisions[sid] != old_revisions[sid]
     )
-    before = sum(int(g["capacity"]) for g in manifest.get("groups", []))
+    before = sum(int(g["capacity"]) for g in manifest.get("groups", []) if g.get("sids"))
     after = sum(line.new_capacity or 0 for line in lines)
     return PlanChanges(
         groups=tuple(lines),

@@ -15,8 +15,8 @@ class FetchError(SyncError):
     """The ruleset could not be downloaded, verified or safely unpacked."""
 
 
-class QuotaExceededError(SyncError):
-    """The selected rules do not fit the configured Network Firewall quotas."""
+class CapacityError(SyncError):
+    """The selected rules do not fit the ET rule groups the program declared."""
 
 
 class ApplyError(SyncError):

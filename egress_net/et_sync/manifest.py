@@ -5,6 +5,7 @@ S3 layout under the configured prefix::
     <prefix>latest.json                 manifest of the rules in force
     <prefix>manifests/<version>.json    one manifest per applied version
     <prefix>rejected/<version>.json     every rule left out, with its reason and file:line
+    <prefix>plans/<version>.json        a plan that did not fit the groups: capacity needed
 """
 
 from __future__ import annotations
@@ -118,6 +119,57 @@ def write_records(
             **owner,
         )
     return keys
+
+
+def capacity_record(plan: Any, slots: Sequence[Any], *, applied_at: str) -> dict[str, Any]:
+    """A plan that outgrew the declared groups: what it needs and what to change."""
+    need = plan.need
+    return {
+        "version": plan.version,
+        "status": "over-capacity",
+        "plannedAt": applied_at,
+        "problems": list(plan.problems),
+        "declared": {
+            "groups": len(slots),
+            "groupCapacity": min((slot.capacity for slot in slots), default=0),
+        },
+        "needed": {
+            "groups": need.groups if need else None,
+            "groupCapacity": need.group_capacity if need else None,
+            "totalCapacity": need.total_capacity if need else None,
+            "suggestedGroupCapacity": need.suggested_group_capacity if need else None,
+        },
+        "capacityByCategory": dict(
+            sorted(plan.capacity_by_category.items(), key=lambda kv: (-kv[1], kv[0]))
+        ),
+        "stats": dict(plan.stats),
+    }
+
+
+def write_plan_record(
+    s3: Any,
+    *,
+    bucket: str,
+    prefix: str,
+    record: Mapping[str, Any],
+    rejected: Mapping[str, Any],
+    expected_owner: str = "",
+) -> str:
+    """Write the rejected report and the over-capacity plan; ``latest.json`` is left alone
+    (it describes the rules in force, which did not change). Returns the plan's key."""
+    keys = manifest_keys(prefix, str(record["version"]))
+    base = keys["latest"].removesuffix("latest.json")
+    plan_key = f"{base}plans/{record['version']}.json"
+    owner = {"ExpectedBucketOwner": expected_owner} if expected_owner else {}
+    for key, body in ((keys["rejected"], rejected), (plan_key, record)):
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=json.dumps(body, indent=1, sort_keys=True).encode(),
+            ContentType="application/json",
+            **owner,
+        )
+    return plan_key
 
 
 def read_applied_version(ssm: Any, parameter: str) -> str | None:

@@ -16,11 +16,10 @@ from pydantic.alias_generators import to_camel
 from egress_net.aws_limits import KMS_KEY_ONLY_ARN, LOG_RETENTION_DAYS
 from egress_net.et_sync.select import normalize_category
 from egress_net.et_sync.settings import (
-    DEFAULT_GROUP_CAPACITY_MAX,
-    DEFAULT_POLICY_CAPACITY,
-    DEFAULT_POLICY_GROUPS,
+    DEFAULT_GROUP_CAPACITY,
+    DEFAULT_GROUPS,
     DEFAULT_SOURCE_URL,
-    Quotas,
+    GroupSlot,
     SyncSettings,
 )
 from egress_net.rules.policy import ALLOW_DOMAINS_PRIORITY, ET_PRIORITY_MIN
@@ -36,34 +35,15 @@ _PORT = re.compile(r"^(\d{1,5})(:(\d{1,5}))?$")
 _MODEL_CONFIG = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
-class EtQuotasConfig(BaseModel):
-    """Network Firewall quotas of the account and the share kept for the user's own groups."""
-
-    model_config = _MODEL_CONFIG
-
-    group_capacity_max: int = Field(DEFAULT_GROUP_CAPACITY_MAX, ge=1, le=30_000)
-    policy_capacity: int = Field(DEFAULT_POLICY_CAPACITY, ge=1)
-    policy_groups: int = Field(DEFAULT_POLICY_GROUPS, ge=1)
-    reserved_capacity: int = Field(5_000, ge=0)
-    reserved_groups: int = Field(5, ge=0)
-    headroom_percent: int = Field(10, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _leaves_room(self) -> EtQuotasConfig:
-        if self.reserved_capacity >= self.policy_capacity:
-            raise ValueError("reservedCapacity must be below policyCapacity")
-        if self.reserved_groups >= self.policy_groups:
-            raise ValueError("reservedGroups must be below policyGroups")
-        return self
-
-
 class EmergingThreatsConfig(BaseModel):
     """``rules.emergingThreats``: the scheduled ET Open sync. Off unless ``enabled``."""
 
     model_config = _MODEL_CONFIG
 
     enabled: bool = False
-    schedule: str = "rate(1 day)"
+    # Hourly: an unchanged run costs one md5 request and metadata reads, and a group that
+    # `pulumi up` replaced holds the placeholder for at most an hour.
+    schedule: str = "rate(1 hour)"
     source_url: str = DEFAULT_SOURCE_URL
     md5_url: str = ""
     include_categories: list[str] = Field(default_factory=list)
@@ -72,8 +52,12 @@ class EmergingThreatsConfig(BaseModel):
     home_net: list[str] = Field(default_factory=list)
     ip_sets: dict[str, list[str]] = Field(default_factory=dict)
     port_sets: dict[str, list[str]] = Field(default_factory=dict)
-    quotas: EtQuotasConfig = Field(default_factory=EtQuotasConfig)
+    # The ET rule groups the program declares; the function only fills them. Capacity is fixed
+    # when a group is created: raising it replaces the groups on the next `pulumi up`.
+    groups: int = Field(DEFAULT_GROUPS, ge=1, le=20)
+    group_capacity: int = Field(DEFAULT_GROUP_CAPACITY, ge=100, le=30_000)
     # Between the hub's own groups (10-200) and its allow list (last): see rules.policy.
+    # The groups take priorityStart, priorityStart + 1, ...
     priority_start: int = Field(
         ET_PRIORITY_MIN, ge=ET_PRIORITY_MIN, le=ALLOW_DOMAINS_PRIORITY - 1_000
     )
@@ -170,33 +154,54 @@ class EmergingThreatsConfig(BaseModel):
             raise ValueError(f"categories both included and excluded: {both}")
         return self
 
+    def group_keys(self) -> list[str]:
+        """The declared ET groups' names before the stack's token (egress_net.naming). The
+        capacity is in the name: a new capacity is a new group, created before the old one is
+        deleted."""
+        return [f"et-{index + 1}-c{self.group_capacity}" for index in range(self.groups)]
+
+    def group_names(self, rule_group_prefix: str) -> list[str]:
+        """The groups' names under a plain prefix, for a local dry run."""
+        return [f"{rule_group_prefix}-{key}" for key in self.group_keys()]
+
     def to_settings(
         self,
         *,
-        policy_arn: str = "",
+        groups: list[GroupSlot] | None = None,
         rule_group_prefix: str = "egress-net",
         version_parameter: str = "",
         bucket: str = "",
         home_net: list[str] | None = None,
+        external_net: list[str] | None = None,
+        firewall_mode: str = "drop",
     ) -> SyncSettings:
-        """The run-time settings; ``home_net`` (the spoke supernets) applies when unset here."""
-        quotas = self.quotas.model_dump()
+        """The run-time settings; ``home_net`` (the spoke supernets) applies when unset here.
+
+        ``groups`` are the declared groups with their ARNs; a local dry run names them from
+        ``rule_group_prefix``. ``external_net`` defines EXTERNAL_NET (a TGW-attached firewall
+        needs it in every group) unless ``ipSets`` does.
+        """
+        slots = groups or [
+            GroupSlot(name=name, capacity=self.group_capacity)
+            for name in self.group_names(rule_group_prefix)
+        ]
+        ip_sets = {k: tuple(v) for k, v in self.ip_sets.items()}
+        if external_net and "EXTERNAL_NET" not in ip_sets:
+            ip_sets["EXTERNAL_NET"] = tuple(external_net)
         return SyncSettings(
             source_url=self.source_url,
             md5_url=self.md5_url,
-            policy_arn=policy_arn,
-            rule_group_prefix=rule_group_prefix,
+            groups=tuple(slots),
             version_parameter=version_parameter,
             bucket=bucket or self.bucket,
             prefix=self.bucket_prefix,
             include_categories=tuple(self.include_categories),
             exclude_categories=tuple(self.exclude_categories),
             ids_to_ips_categories=tuple(self.ids_to_ips_categories),
+            firewall_mode=firewall_mode,
             home_net=tuple(self.home_net or home_net or ()),
-            ip_sets={k: tuple(v) for k, v in self.ip_sets.items()},
+            ip_sets=ip_sets,
             port_sets={k: tuple(v) for k, v in self.port_sets.items()},
-            quotas=Quotas(**quotas),
-            priority_start=self.priority_start,
             max_download_bytes=self.max_download_mb * 1024 * 1024,
             timeout_seconds=self.timeout_seconds,
         )

@@ -1,4 +1,5 @@
-"""From ruleset files to the rule groups to deploy: select, parse, validate, split, check quotas.
+"""From ruleset files to the rules of each declared ET group: select, parse, keep only the
+feed's alert rules, validate, split into the declared groups, check they fit.
 
 The same code runs in the function and in ``egress-net rules sync --dry-run``. Parsing,
 validation, capacity and splitting come from ``egress_net.rules`` (shared with the program
@@ -10,14 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from egress_net.et_sync.apply import DesiredGroup
-from egress_net.et_sync.errors import CategoryError, EmptyPlanError, QuotaExceededError
+from egress_net.et_sync.apply import DesiredGroup, placeholder_rules
+from egress_net.et_sync.errors import CapacityError, CategoryError, EmptyPlanError
 from egress_net.et_sync.manifest import RejectedRule
 from egress_net.et_sync.select import (
     CATEGORY_SETTINGS,
-    apply_ids_to_ips,
+    FEED_ACTION,
+    as_drop,
     header_variables,
     normalize_category,
     ruleset_categories_text,
@@ -25,9 +26,11 @@ from egress_net.et_sync.select import (
     unknown_category_problems,
     variable_sets,
 )
-from egress_net.et_sync.settings import Quotas, SyncSettings
-from egress_net.rules.parser import ParsedRule, parse_rules
-from egress_net.rules.split import GroupPlan, plan_groups
+from egress_net.et_sync.settings import GroupSlot, SyncSettings
+from egress_net.rules import limits
+from egress_net.rules.capacity import stable_capacity, with_headroom
+from egress_net.rules.parser import ParsedRule, ParseFailure, parse_rules
+from egress_net.rules.split import GroupPlan, PlannedGroup, plan_groups
 from egress_net.rules.validate import validate_rules
 from egress_net.rules.variables import RuleVariables
 
@@ -36,16 +39,32 @@ Progress = Callable[[int, int, int], None]
 
 
 @dataclass(frozen=True)
+class CapacityNeed:
+    """What the feed needs when it outgrows the declared groups (for the plan record)."""
+
+    groups: int
+    group_capacity: int
+    total_capacity: int
+    suggested_group_capacity: int
+
+
+@dataclass(frozen=True)
 class SyncPlan:
     version: str
-    groups: tuple[DesiredGroup, ...]
+    groups: tuple[DesiredGroup, ...]  # one per declared group, placeholders included
     rejected: tuple[RejectedRule, ...]
     categories: tuple[str, ...]
     capacity_by_category: Mapping[str, int]
     stats: Mapping[str, int]
     revisions: Mapping[int, int] = field(default_factory=dict)  # sid -> rev, accepted rules
     warnings: tuple[str, ...] = ()
-    problems: tuple[str, ...] = field(default=())
+    problems: tuple[str, ...] = field(default=())  # why the rules do not fit the groups
+    need: CapacityNeed | None = None
+
+    @property
+    def filled(self) -> tuple[DesiredGroup, ...]:
+        """The groups that hold ET rules (not the placeholder)."""
+        return tuple(group for group in self.groups if not group.placeholder)
 
     @property
     def total_capacity(self) -> int:
@@ -53,7 +72,7 @@ class SyncPlan:
 
     @property
     def needed_capacity(self) -> int:
-        return sum(group.needed_capacity for group in self.groups)
+        return sum(group.needed_capacity for group in self.filled)
 
     @property
     def total_rules(self) -> int:
@@ -73,32 +92,18 @@ def categories_to_drop(capacity_by_category: Mapping[str, int], over_by: int) ->
     return chosen
 
 
-def quota_problems(plan: SyncPlan, quotas: Quotas) -> list[str]:
-    """Each quota the plan exceeds, by how much, and the categories to drop to fit."""
-    problems: list[str] = []
-    over_capacity = plan.needed_capacity - quotas.capacity_budget
-    if over_capacity > 0:
-        drop = categories_to_drop(plan.capacity_by_category, over_capacity)
-        problems.append(
-            f"needs {plan.needed_capacity} stateful capacity but {quotas.capacity_budget} is "
-            f"available ({quotas.policy_capacity} policy quota - {quotas.reserved_capacity} "
-            f"reserved); over by {over_capacity}. Exclude categories: {', '.join(drop)}"
-        )
-    over_groups = len(plan.groups) - quotas.group_budget
-    if over_groups > 0:
-        problems.append(
-            f"needs {len(plan.groups)} rule groups but {quotas.group_budget} are available "
-            f"({quotas.policy_groups} per policy - {quotas.reserved_groups} reserved); over by "
-            f"{over_groups}. Raise groupCapacityMax or exclude categories"
-        )
-    return problems + [p for p in plan.problems if p not in problems]
+def capacity_problems(plan: SyncPlan) -> list[str]:
+    """Why the plan's rules do not fit the declared groups (empty when they fit)."""
+    return list(plan.problems)
 
 
-def check_quotas(plan: SyncPlan, quotas: Quotas) -> None:
-    problems = quota_problems(plan, quotas)
+def check_capacity(plan: SyncPlan) -> None:
+    problems = capacity_problems(plan)
     if problems:
-        raise QuotaExceededError(
-            "rules.emergingThreats", "; ".join(problems), "nothing was changed on the firewall"
+        raise CapacityError(
+            "rules.emergingThreats",
+            "; ".join(problems),
+            "nothing was changed on the firewall",
         )
 
 
@@ -110,7 +115,7 @@ def emptying_problem(plan: SyncPlan, groups_in_force: int) -> str | None:
     that disabled their rules. Applied, it would remove every ET group in force, or on a first
     run report success while protecting nothing.
     """
-    if plan.groups:
+    if plan.filled or plan.problems:  # over capacity is its own outcome
         return None
     files = plan.stats["files"]
     selected = (
@@ -161,19 +166,22 @@ def check_categories(
 
 
 def _group_variables(
-    group: Any, ip_sets: Mapping[str, Sequence[str]], port_sets: Mapping[str, Sequence[str]]
+    group: PlannedGroup | None,
+    ip_sets: Mapping[str, Sequence[str]],
+    port_sets: Mapping[str, Sequence[str]],
 ) -> dict[str, dict[str, dict[str, list[str]]]]:
-    """``RuleVariables`` (API shape) holding just the sets this group's rules reference.
+    """``RuleVariables`` (API shape) holding the sets this group's rules reference.
 
-    HOME_NET is always declared so that ``$EXTERNAL_NET`` (its negation) resolves inside
-    the group instead of falling back to the firewall VPC's CIDR.
+    HOME_NET is always declared so that ``$EXTERNAL_NET`` (its negation) resolves inside the
+    group instead of falling back to the firewall VPC's CIDR; EXTERNAL_NET too when it is
+    defined (a TGW-attached firewall has no VPC CIDR, and AWS requires both there).
     """
     result: dict[str, dict[str, dict[str, list[str]]]] = {}
-    ip_names = sorted(set(group.ip_set_refs) | {"HOME_NET"})
+    referenced = set(group.ip_set_refs) if group else set()
+    ip_names = sorted(referenced | {"HOME_NET", "EXTERNAL_NET"})
     ips = {n: {"Definition": list(ip_sets[n])} for n in ip_names if n in ip_sets}
-    ports = {
-        n: {"Definition": list(port_sets[n])} for n in sorted(group.port_set_refs) if n in port_sets
-    }
+    port_refs = group.port_set_refs if group else frozenset()
+    ports = {n: {"Definition": list(port_sets[n])} for n in sorted(port_refs) if n in port_sets}
     if ips:
         result["IPSets"] = ips
     if ports:
@@ -181,35 +189,82 @@ def _group_variables(
     return result
 
 
-def _split(
-    accepted: Sequence[ParsedRule],
-    settings: SyncSettings,
-    current_capacities: Mapping[str, int] | None,
-) -> tuple[GroupPlan, list[str]]:
-    """Groups with the configured headroom; without headroom if only the headroom breaks
-    the policy quota (declared capacity counts against the quota, not the rules)."""
-    quotas = settings.quotas
-    warnings: list[str] = []
-    headroom = quotas.headroom_percent / 100
-    while True:
-        group_plan = plan_groups(
-            accepted,
-            group_capacity_max=quotas.group_capacity_max,
-            groups_max=quotas.policy_groups,
-            policy_capacity_max=quotas.policy_capacity,
-            headroom=headroom,
-            reserved_capacity=quotas.reserved_capacity,
-            reserved_groups=quotas.reserved_groups,
-            prefix=f"{settings.rule_group_prefix}-et",
-            current=current_capacities,
-        )
-        if group_plan.ok or headroom == 0:
-            return group_plan, warnings
-        warnings.append(
-            f"{quotas.headroom_percent}% capacity headroom does not fit the quotas; "
-            "planning without headroom (groups are replaced when they grow)"
-        )
-        headroom = 0.0
+def _fit(accepted: Sequence[ParsedRule], slots: Sequence[GroupSlot], prefix: str) -> GroupPlan:
+    """The fewest groups that hold ``accepted`` within the declared groups' capacity."""
+    if not slots:
+        plan = GroupPlan()
+        plan.problems.append("no ET rule groups are declared (rules.emergingThreats.groups)")
+        return plan
+    capacity = min(slot.capacity for slot in slots)
+    return plan_groups(
+        accepted,
+        group_capacity_max=capacity,
+        groups_max=len(slots),
+        policy_capacity_max=capacity * len(slots),
+        headroom=0.0,
+        prefix=prefix,
+    )
+
+
+def capacity_need(accepted: Sequence[ParsedRule], slots: Sequence[GroupSlot]) -> CapacityNeed:
+    """The groups and capacity the rules need, to say what to raise in the config."""
+    wanted = max(len(slots), 1)
+    loose = plan_groups(
+        accepted,
+        group_capacity_max=limits.GROUP_CAPACITY_MAX,
+        groups_max=limits.STATEFUL_GROUPS_PER_POLICY_MAX * 10,
+        policy_capacity_max=limits.GROUP_CAPACITY_MAX * wanted * 10,
+        headroom=0.0,
+    )
+    # The same number of groups (only the 2 MB rules string can ask for more), each as big
+    # as the biggest the splitter packs when it may use the whole group capacity.
+    total = sum(group.used for group in loose.groups)
+    groups = max(wanted, len(loose.groups))
+    per_group = -(-total // groups)
+    biggest = max([per_group, *(group.used for group in loose.groups[:groups])])
+    suggested = stable_capacity(
+        with_headroom(biggest, 0.1, group_capacity_max=limits.GROUP_CAPACITY_MAX),
+        group_capacity_max=limits.GROUP_CAPACITY_MAX,
+    )
+    return CapacityNeed(
+        groups=groups,
+        group_capacity=biggest,
+        total_capacity=total,
+        suggested_group_capacity=suggested,
+    )
+
+
+def _over_capacity_problem(need: CapacityNeed, slots: Sequence[GroupSlot]) -> str:
+    capacity = min((slot.capacity for slot in slots), default=0)
+    return (
+        f"the selected rules need {need.total_capacity} capacity, about {need.groups} groups "
+        f"of {need.group_capacity}; {len(slots)} groups of {capacity} are declared. Set "
+        f"rules.emergingThreats.groups: {need.groups} and groupCapacity: "
+        f"{need.suggested_group_capacity} and run `pulumi up` (the groups are replaced), or "
+        "exclude categories; the last applied rules stay in force"
+    )
+
+
+def feed_rules(
+    parsed: Sequence[ParsedRule | ParseFailure], to_drop: Sequence[str]
+) -> tuple[list[ParsedRule | ParseFailure], list[ParsedRule]]:
+    """``(kept, refused)``: the feed may only alert. Its ``pass``, ``drop``, ``reject`` ...
+    rules are refused: ET groups sit ahead of the allow list and the default deny, so one
+    ``pass ip $HOME_NET any -> $EXTERNAL_NET any`` would open all egress. Alert rules of the
+    ``to_drop`` categories become drop here, after the check (idsToIpsCategories)."""
+    chosen = {normalize_category(c) for c in to_drop}
+    kept: list[ParsedRule | ParseFailure] = []
+    refused: list[ParsedRule] = []
+    for rule in parsed:
+        if isinstance(rule, ParseFailure) or not rule.enabled:
+            kept.append(rule)
+        elif rule.action != FEED_ACTION:
+            refused.append(rule)
+        elif chosen and normalize_category(rule.file) in chosen:
+            kept.append(as_drop(rule))
+        else:
+            kept.append(rule)
+    return kept, refused
 
 
 def build_plan(
@@ -217,37 +272,57 @@ def build_plan(
     settings: SyncSettings,
     *,
     version: str,
-    strict_order: bool = True,
-    current_capacities: Mapping[str, int] | None = None,
     progress: Progress | None = None,
     category_labels: Mapping[str, str] | None = None,
 ) -> SyncPlan:
-    """The groups to deploy for ``files`` (rules file name → text) under ``settings``.
+    """The rules for each declared group from ``files`` (rules file name → text).
 
     Raises ``CategoryError`` when a category setting names a category ``files`` lacks;
     ``category_labels`` names where each setting came from (see ``check_categories``).
+    A malformed line is rejected with its file:line, never an exception.
     """
     check_categories(files, settings, category_labels)
     selection = select_categories(files, settings.include_categories, settings.exclude_categories)
-    selected = apply_ids_to_ips(selection.files, settings.ids_to_ips_categories)
-    parsed: list[Any] = []  # ParsedRule | ParseFailure
-    for done, (name, text) in enumerate(sorted(selected.items()), start=1):
+    parsed: list[ParsedRule | ParseFailure] = []
+    for done, (name, text) in enumerate(sorted(selection.files.items()), start=1):
         parsed.extend(parse_rules(text, filename=name))
         if progress:
-            progress(done, len(selected), len(parsed))
+            progress(done, len(selection.files), len(parsed))
+    warnings: list[str] = []
+    if settings.firewall_mode == "alert" and settings.ids_to_ips_categories:
+        warnings.append("firewall mode is alert: idsToIpsCategories are not turned into drop")
+    parsed, refused = feed_rules(parsed, settings.converts_to_drop)
 
     used: set[str] = set()
     for rule in parsed:
-        used |= header_variables(f"{rule.src} {rule.src_port} {rule.dst} {rule.dst_port}")
+        if isinstance(rule, ParsedRule):
+            used |= header_variables(f"{rule.src} {rule.src_port} {rule.dst} {rule.dst_port}")
     home, ip_sets, port_sets = variable_sets(
         used, settings.home_net, settings.ip_sets, settings.port_sets
     )
     variables = RuleVariables.for_home_net(home, ip_sets=ip_sets, port_sets=port_sets)
-    result = validate_rules(parsed, variables=variables, strict_order=strict_order)
-    group_plan, warnings = _split(result.accepted, settings, current_capacities)
+    result = validate_rules(parsed, variables=variables, strict_order=True)
+    slots = settings.groups
+    group_plan = _fit(result.accepted, slots, "et")
+    need: CapacityNeed | None = None
+    problems = list(group_plan.problems)
+    if problems and slots:
+        need = capacity_need(result.accepted, slots)
+        problems = [_over_capacity_problem(need, slots)]
 
-    category_of_file = {name: normalize_category(name) for name in selected}
+    category_of_file = {name: normalize_category(name) for name in selection.files}
     rejected = [
+        RejectedRule(
+            where=rule.where,
+            sid=rule.sid,
+            category=category_of_file.get(rule.file, ""),
+            reason=f"feed-action:{rule.action}",
+            detail="only alert rules are taken from the feed (a feed rule must not pass, "
+            "drop or reject traffic ahead of the allow list)",
+        )
+        for rule in refused
+    ]
+    rejected += [
         RejectedRule(
             where=item.where,
             sid=item.sid,
@@ -273,18 +348,10 @@ def build_plan(
         capacity_by_category[category_of_file.get(rule.file, rule.category)] += 1
         if rule.sid is not None:
             revisions[rule.sid] = rule.rev or 0
+    planned = group_plan.groups if not problems else []
     groups = tuple(
-        DesiredGroup(
-            key=group.key,
-            name=group.name,
-            capacity=group.capacity,
-            needed_capacity=group.used,
-            rules_string=group.rules_string,
-            rule_variables=_group_variables(group, variables.ip_sets, variables.port_sets),
-            sids=tuple(group.sids),
-            categories=tuple(normalize_category(c) for c in group.categories),
-        )
-        for group in group_plan.groups
+        _desired(index, slot, planned[index] if index < len(planned) else None, variables)
+        for index, slot in enumerate(slots)
     )
     return SyncPlan(
         version=version,
@@ -294,12 +361,42 @@ def build_plan(
         capacity_by_category=dict(capacity_by_category),
         revisions=revisions,
         stats={
-            "files": len(selected),
-            "parsed": len(parsed),
+            "files": len(selection.files),
+            "parsed": len(parsed) + len(refused),
             "disabled": len(result.disabled),
             "accepted": len(result.accepted),
             "rejected": len(rejected),
         },
         warnings=tuple(warnings),
-        problems=tuple(group_plan.problems),
+        problems=tuple(problems),
+        need=need,
+    )
+
+
+def _desired(
+    index: int, slot: GroupSlot, planned: PlannedGroup | None, variables: RuleVariables
+) -> DesiredGroup:
+    """What declared group ``index`` holds: a planned group's rules, or the placeholder."""
+    rule_variables = _group_variables(planned, variables.ip_sets, variables.port_sets)
+    if planned is None:
+        return DesiredGroup(
+            key=slot.name,
+            name=slot.name,
+            capacity=slot.capacity,
+            needed_capacity=1,
+            rules_string=placeholder_rules(index),
+            rule_variables=rule_variables,
+            arn=slot.arn,
+            placeholder=True,
+        )
+    return DesiredGroup(
+        key=slot.name,
+        name=slot.name,
+        capacity=slot.capacity,
+        needed_capacity=planned.used,
+        rules_string=planned.rules_string,
+        rule_variables=rule_variables,
+        sids=tuple(planned.sids),
+        categories=tuple(normalize_category(c) for c in planned.categories),
+        arn=slot.arn,
     )

@@ -13,7 +13,10 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-_ACTIVE_ALERT = re.compile(r"^alert(?=\s)", re.MULTILINE)
+from egress_net.rules.parser import ParsedRule, parse_rule
+
+# The one action taken from the feed; see plan.feed_rules.
+FEED_ACTION = "alert"
 _HEADER_VARIABLE = re.compile(r"\$([A-Za-z][A-Za-z0-9_]*)")
 # Suricata's shipped defaults (suricata.yaml) for the port variables ET rules use; Network
 # Firewall port sets take ports and ranges only, so "!80" is written as the ranges around 80.
@@ -109,18 +112,10 @@ def ruleset_categories_text(known: Collection[str]) -> str:
     return f"categories in this ruleset: {listed}"
 
 
-def convert_ids_to_ips(text: str) -> str:
-    """Active ``alert`` rules become ``drop``; commented-out rules are left as they are."""
-    return _ACTIVE_ALERT.sub("drop", text)
-
-
-def apply_ids_to_ips(files: Mapping[str, str], categories: Iterable[str]) -> dict[str, str]:
-    """``files`` maps file name to text; files of the chosen categories are converted."""
-    chosen = {normalize_category(c) for c in categories}
-    return {
-        name: convert_ids_to_ips(text) if normalize_category(name) in chosen else text
-        for name, text in files.items()
-    }
+def as_drop(rule: ParsedRule) -> ParsedRule:
+    """An ``alert`` rule of an idsToIpsCategories category as the ``drop`` rule it becomes."""
+    text = "drop" + rule.text[len(rule.action) :]
+    return parse_rule(text, enabled=rule.enabled, filename=rule.file, line=rule.line)
 
 
 def header_variables(rule: str) -> set[str]:

@@ -7,6 +7,7 @@ back here without pydantic, so the deployed code needs only the standard library
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -17,31 +18,31 @@ from egress_net.et_sync.errors import SyncError
 SETTINGS_ENV = "EGRESS_NET_ET_SYNC"
 DEFAULT_SOURCE_URL = "https://rules.emergingthreats.net/open/suricata-5.0/emerging.rules.tar.gz"
 
-# Network Firewall default quotas (Service Quotas, adjustable): a stateful rule group holds at
-# most 30,000 capacity, a policy references at most 30,000 stateful capacity and 20 groups.
-DEFAULT_GROUP_CAPACITY_MAX = 30_000
-DEFAULT_POLICY_CAPACITY = 30_000
-DEFAULT_POLICY_GROUPS = 20
+# The ET rule groups the program declares by default: the 2024 set (all categories) has 22,809
+# rules Network Firewall accepts, in at least 7 groups (the 2 MB rules string decides); 8 x
+# 3,100 = 24,800 leaves ~9% to grow and 5,200 of the 30,000 policy quota for the hub's groups.
+DEFAULT_GROUPS = 8
+DEFAULT_GROUP_CAPACITY = 3_100
+# The function's memory, and the most a tarball may unpack to. Extracting holds the unpacked
+# tar and the decoded texts at once: at most EXTRACT_PEAK_FACTOR x the cap (measured in
+# tests/et_sync/test_fetch.py), which must leave half the memory for parsing and planning (the
+# 2024 set unpacks to 20 MB). Without the cap, a 255 KB archive unpacked to 771 MB.
+FUNCTION_MEMORY_MB = 1024
+EXTRACT_PEAK_FACTOR = 4
+DEFAULT_MAX_EXTRACTED_BYTES = 96 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class Quotas:
-    """The capacity the ET groups may use: the quotas minus what the user's own groups need."""
+class GroupSlot:
+    """One ET rule group the program declared (name and capacity fixed by ``pulumi up``).
 
-    group_capacity_max: int = DEFAULT_GROUP_CAPACITY_MAX
-    policy_capacity: int = DEFAULT_POLICY_CAPACITY
-    policy_groups: int = DEFAULT_POLICY_GROUPS
-    reserved_capacity: int = 5_000
-    reserved_groups: int = 5
-    headroom_percent: int = 10
+    The function fills it with rules and nothing else: it never creates, deletes or
+    attaches a group, so the firewall policy has one writer (Pulumi).
+    """
 
-    @property
-    def capacity_budget(self) -> int:
-        return self.policy_capacity - self.reserved_capacity
-
-    @property
-    def group_budget(self) -> int:
-        return self.policy_groups - self.reserved_groups
+    name: str
+    capacity: int
+    arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,29 +51,63 @@ class SyncSettings:
 
     source_url: str = DEFAULT_SOURCE_URL
     md5_url: str = ""
-    policy_arn: str = ""
-    rule_group_prefix: str = "egress-net"
+    groups: tuple[GroupSlot, ...] = ()
     version_parameter: str = ""
     bucket: str = ""
     prefix: str = "et-sync/"
     include_categories: tuple[str, ...] = ()
     exclude_categories: tuple[str, ...] = ()
     ids_to_ips_categories: tuple[str, ...] = ()
+    # "alert": the firewall never drops, so no rule is converted to drop (idsToIpsCategories
+    # is ignored).
+    firewall_mode: str = "drop"
     home_net: tuple[str, ...] = ()
     ip_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     port_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    quotas: Quotas = field(default_factory=Quotas)
-    priority_start: int = 1_000
     max_download_bytes: int = 64 * 1024 * 1024
-    max_extracted_bytes: int = 256 * 1024 * 1024
+    max_extracted_bytes: int = DEFAULT_MAX_EXTRACTED_BYTES
     timeout_seconds: float = 30.0
 
     @property
     def effective_md5_url(self) -> str:
         return self.md5_url or f"{self.source_url}.md5"
 
+    @property
+    def account(self) -> str:
+        """The hub's account (that of the declared groups), or "" for a local dry run."""
+        arn = self.groups[0].arn if self.groups else ""
+        parts = arn.split(":")
+        return parts[4] if len(parts) > 5 else ""
+
+    @property
+    def converts_to_drop(self) -> tuple[str, ...]:
+        """Categories whose alert rules become drop: none in alert mode."""
+        return () if self.firewall_mode == "alert" else self.ids_to_ips_categories
+
+    def fingerprint(self) -> str:
+        """What the rules written depend on besides the ruleset, as a short digest.
+
+        Group ARNs are left out: a replaced group holds the placeholder, which the marker
+        check sees anyway, and the other groups need no rewrite for it.
+        """
+        data = asdict(self)
+        data["groups"] = [{"name": g.name, "capacity": g.capacity} for g in self.groups]
+        for name in ("bucket", "prefix", "version_parameter", "timeout_seconds"):
+            data.pop(name)
+        text = json.dumps(data, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        """Compact: Lambda allows 4 KB for all of a function's environment variables. A
+        group with an ARN is written without its name (the ARN ends with it)."""
+        data = asdict(self)
+        data["groups"] = [
+            {"arn": g.arn, "capacity": g.capacity}
+            if g.arn.endswith(f"/{g.name}")
+            else {"name": g.name, "capacity": g.capacity, "arn": g.arn}
+            for g in self.groups
+        ]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> SyncSettings:
@@ -90,11 +125,18 @@ class SyncSettings:
             if name in values:
                 values[name] = {key: tuple(value) for key, value in _mapping(values, name).items()}
         try:
-            if "quotas" in values:
-                values["quotas"] = Quotas(**_mapping(values, "quotas"))
+            if "groups" in values:
+                values["groups"] = tuple(
+                    GroupSlot(
+                        name=str(slot.get("name") or str(slot["arn"]).rsplit("/", 1)[-1]),
+                        capacity=int(slot["capacity"]),
+                        arn=str(slot.get("arn", "")),
+                    )
+                    for slot in values["groups"]  # type: ignore[attr-defined]
+                )
             return cls(**values)  # type: ignore[arg-type]
-        except TypeError as err:
-            raise SyncError(SETTINGS_ENV, f"malformed settings: {err}", "redeploy") from err
+        except (TypeError, KeyError, AttributeError, ValueError) as err:
+            raise SyncError(SETTINGS_ENV, f"malformed settings: {err!r}", "redeploy") from err
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SyncSettings:

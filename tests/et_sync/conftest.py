@@ -50,6 +50,10 @@ class Served:
     status: int = 200
     delay_seconds: float = 0.0
     requests: list[str] = field(default_factory=list)
+    # path -> Location of a 302 answer
+    redirects: dict[str, str] = field(default_factory=dict)
+    # pause between 1 KB pieces of a body: each read is quick, the whole download is not
+    trickle_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,13 +77,24 @@ def _handler_for(served: Served) -> type[http.server.BaseHTTPRequestHandler]:
             served.requests.append(self.path)
             if served.delay_seconds:
                 time.sleep(served.delay_seconds)
+            if self.path in served.redirects:
+                self.send_response(302)
+                self.send_header("Location", served.redirects[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             body = served.bodies.get(self.path)
             status = served.status if body is not None else 404
             try:
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body or b"")))
                 self.end_headers()
-                if status == 200 and body:
+                if status == 200 and body and served.trickle_seconds:
+                    for start in range(0, len(body), 1024):
+                        self.wfile.write(body[start : start + 1024])
+                        self.wfile.flush()
+                        time.sleep(served.trickle_seconds)
+                elif status == 200 and body:
                     self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout test)
@@ -109,6 +124,8 @@ def rules_server(_http_server: tuple[http.server.ThreadingHTTPServer, Served]) -
     served.requests.clear()
     served.status = 200
     served.delay_seconds = 0.0
+    served.redirects.clear()
+    served.trickle_seconds = 0.0
     host, port = server.server_address[:2]
     return RulesServer(base_url=f"http://{host}:{port}", served=served)
 

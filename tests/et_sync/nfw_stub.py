@@ -8,13 +8,11 @@ from typing import Any
 import boto3
 from botocore.stub import ANY, Stubber
 
-from egress_net.et_sync.apply import KEY_TAG, DesiredGroup
+from egress_net.et_sync.apply import PLACEHOLDER_DESCRIPTION, DesiredGroup, placeholder_rules
+from egress_net.et_sync.settings import GroupSlot
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-POLICY_ARN = f"arn:aws:network-firewall:{REGION}:{ACCOUNT}:firewall-policy/hub-policy"
-PREFIX = "hub-et"
-USER_GROUP_ARN = f"arn:aws:network-firewall:{REGION}:{ACCOUNT}:stateful-rulegroup/hub-allowlist"
 
 
 def stable_id(name: str) -> str:
@@ -24,6 +22,12 @@ def stable_id(name: str) -> str:
 
 def group_arn(name: str) -> str:
     return f"arn:aws:network-firewall:{REGION}:{ACCOUNT}:stateful-rulegroup/{name}"
+
+
+def slots(count: int, capacity: int, prefix: str = "hub-et") -> tuple[GroupSlot, ...]:
+    """Declared groups as the program hands them to the function."""
+    names = [f"{prefix}-{index + 1}-c{capacity}" for index in range(count)]
+    return tuple(GroupSlot(name=n, capacity=capacity, arn=group_arn(n)) for n in names)
 
 
 def make_client() -> tuple[Any, Stubber]:
@@ -36,95 +40,68 @@ def make_client() -> tuple[Any, Stubber]:
     return client, Stubber(client)
 
 
-def policy_body(group_arns: list[str], *, strict: bool = True) -> dict[str, Any]:
-    refs: list[dict[str, Any]] = [{"ResourceArn": USER_GROUP_ARN, "Priority": 10}]
-    refs += [{"ResourceArn": arn, "Priority": 100 + i} for i, arn in enumerate(group_arns)]
-    if not strict:
-        refs = [{"ResourceArn": ref["ResourceArn"]} for ref in refs]
-    body: dict[str, Any] = {
-        "StatelessDefaultActions": ["aws:forward_to_sfe"],
-        "StatelessFragmentDefaultActions": ["aws:forward_to_sfe"],
-        "StatefulRuleGroupReferences": refs,
-    }
-    if strict:
-        body["StatefulEngineOptions"] = {"RuleOrder": "STRICT_ORDER"}
-        body["StatefulDefaultActions"] = ["aws:drop_established"]
-    return body
-
-
-def expect_describe_policy(stub: Stubber, body: dict[str, Any], token: str = "ptok-1") -> None:
-    stub.add_response(
-        "describe_firewall_policy",
-        {
-            "UpdateToken": token,
-            "FirewallPolicyResponse": {
-                "FirewallPolicyName": "hub-policy",
-                "FirewallPolicyArn": POLICY_ARN,
-                "FirewallPolicyId": stable_id("hub-policy"),
-            },
-            "FirewallPolicy": body,
-        },
-        {"FirewallPolicyArn": POLICY_ARN},
-    )
-
-
-def rule_group_body(rules: str, *, strict: bool = True) -> dict[str, Any]:
+def rule_group_body(rules: str) -> dict[str, Any]:
     return {
         "RulesSource": {"RulesString": rules},
         "RuleVariables": {"IPSets": {"HOME_NET": {"Definition": ["10.0.0.0/8"]}}},
-        "StatefulRuleOptions": {"RuleOrder": "STRICT_ORDER" if strict else "DEFAULT_ACTION_ORDER"},
+        "StatefulRuleOptions": {"RuleOrder": "STRICT_ORDER"},
     }
 
 
 def expect_describe_group(
-    stub: Stubber, name: str, key: str, capacity: int, rules: str, token: str = "gtok-1"
+    stub: Stubber,
+    name: str,
+    capacity: int,
+    rules: str,
+    *,
+    token: str = "gtok-1",
+    description: str = PLACEHOLDER_DESCRIPTION,
+    body: dict[str, Any] | None = None,
 ) -> None:
     stub.add_response(
         "describe_rule_group",
         {
             "UpdateToken": token,
-            "RuleGroup": rule_group_body(rules),
+            "RuleGroup": body if body is not None else rule_group_body(rules),
             "RuleGroupResponse": {
                 "RuleGroupArn": group_arn(name),
                 "RuleGroupName": name,
                 "RuleGroupId": stable_id(name),
                 "Capacity": capacity,
                 "Type": "STATEFUL",
-                "Tags": [{"Key": KEY_TAG, "Value": key}],
+                "Description": description,
             },
         },
-        {"RuleGroupArn": group_arn(name)},
+        {"RuleGroupArn": group_arn(name), "Type": "STATEFUL"},
     )
 
 
-def expect_token_only(stub: Stubber, name: str, token: str) -> None:
-    """A describe made only to get a fresh UpdateToken."""
-    expect_describe_group(stub, name, "any", 1, "", token=token)
+def expect_placeholder(stub: Stubber, slot: GroupSlot, index: int, token: str = "gtok-1") -> None:
+    """A declared group as `pulumi up` created it: the placeholder rule, no marker."""
+    expect_describe_group(stub, slot.name, slot.capacity, placeholder_rules(index), token=token)
 
 
-def expect_create(stub: Stubber, group: DesiredGroup) -> None:
+def expect_metadata(stub: Stubber, name: str, description: str) -> None:
     stub.add_response(
-        "create_rule_group",
+        "describe_rule_group_metadata",
         {
-            "UpdateToken": "new-tok",
-            "RuleGroupResponse": {
-                "RuleGroupArn": group_arn(group.name),
-                "RuleGroupName": group.name,
-                "RuleGroupId": stable_id(group.name),
-            },
-        },
-        {
-            "RuleGroupName": group.name,
+            "RuleGroupArn": group_arn(name),
+            "RuleGroupName": name,
+            "Description": description,
             "Type": "STATEFUL",
-            "Capacity": group.capacity,
-            "RuleGroup": ANY,
-            "Description": ANY,
-            "Tags": ANY,
+            "Capacity": 100,
         },
+        {"RuleGroupArn": group_arn(name), "Type": "STATEFUL"},
     )
 
 
-def expect_update_group(stub: Stubber, name: str, token: str, rules: str | None = None) -> None:
+def expect_update_group(
+    stub: Stubber,
+    name: str,
+    token: str,
+    rules: str | None = None,
+    description: Any = ANY,
+) -> None:
     stub.add_response(
         "update_rule_group",
         {
@@ -140,6 +117,7 @@ def expect_update_group(stub: Stubber, name: str, token: str, rules: str | None 
             "UpdateToken": token,
             "Type": "STATEFUL",
             "RuleGroup": ANY if rules is None else _body_with(rules),
+            "Description": description,
         },
     )
 
@@ -161,43 +139,39 @@ def _body_with(rules: str) -> Any:
     return _BodyWithRules(rules)
 
 
-def expect_update_policy(stub: Stubber, token: str, refs: Any = ANY) -> None:
-    stub.add_response(
-        "update_firewall_policy",
-        {
-            "UpdateToken": token + "-next",
-            "FirewallPolicyResponse": {
-                "FirewallPolicyName": "hub-policy",
-                "FirewallPolicyArn": POLICY_ARN,
-                "FirewallPolicyId": stable_id("hub-policy"),
-            },
-        },
-        {"FirewallPolicyArn": POLICY_ARN, "UpdateToken": token, "FirewallPolicy": refs},
-    )
-
-
-def expect_delete(stub: Stubber, name: str) -> None:
-    stub.add_response(
-        "delete_rule_group",
-        {
-            "RuleGroupResponse": {
-                "RuleGroupArn": group_arn(name),
-                "RuleGroupName": name,
-                "RuleGroupId": stable_id(name),
-            }
-        },
-        {"RuleGroupArn": group_arn(name)},
-    )
-
-
-def desired(
-    key: str, name: str, rules: str, capacity: int, needed: int | None = None
-) -> DesiredGroup:
+def desired(slot: GroupSlot, rules: str, needed: int | None = None) -> DesiredGroup:
     return DesiredGroup(
-        key=key,
-        name=name,
-        capacity=capacity,
+        key=slot.name,
+        name=slot.name,
+        capacity=slot.capacity,
         needed_capacity=needed if needed is not None else len(rules.splitlines()),
         rules_string=rules,
         rule_variables={"IPSets": {"HOME_NET": {"Definition": ["10.0.0.0/8"]}}},
+        arn=slot.arn,
     )
+
+
+class FailingOn:
+    """A client that raises ``error`` on the ``nth`` call of ``operation`` (1-based) and
+    passes every other call to the stubbed client: faults botocore's Stubber cannot make
+    (a connection error is not a ClientError)."""
+
+    def __init__(self, client: Any, operation: str, nth: int, error: BaseException) -> None:
+        self.client = client
+        self.operation = operation
+        self.nth = nth
+        self.error = error
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+        if name != self.operation:
+            return method
+
+        def call(**kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == self.nth:
+                raise self.error
+            return method(**kwargs)
+
+        return call

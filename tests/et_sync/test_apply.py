@@ -1,318 +1,189 @@
-"""Applying groups to a firewall policy: tokens, replacement, rollback (botocore Stubber)."""
+"""Filling the declared ET groups: tokens, concurrent writers, rollback (botocore Stubber).
+
+The function writes only ``update_rule_group`` on groups the program declared; the stub fails
+on any other call (no CreateRuleGroup, DeleteRuleGroup or UpdateFirewallPolicy can happen).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from egress_net.et_sync.apply import (
-    GroupAction,
+    PLACEHOLDER_DESCRIPTION,
+    GroupWriter,
     LiveGroup,
-    PolicyApplier,
-    diff_groups,
-    rewrite_references,
+    decide,
+    placeholder_rules,
 )
-from egress_net.et_sync.errors import ApplyError
+from egress_net.et_sync.errors import ApplyError, SyncError
 
 from . import nfw_stub as nfw
 
+MARKER = "Emerging Threats Open v2, settings abc (egress-net sync)"
+OLD_MARKER = "Emerging Threats Open v1, settings abc (egress-net sync)"
 OLD_A = "alert ip any any -> any any (sid:1;)\n"
 NEW_A = "alert ip any any -> any any (sid:1; rev:2;)\n"
 RULES_B = "".join(f"alert ip any any -> any any (sid:{i};)\n" for i in range(10, 14))
-RULES_C = "alert ip any any -> any any (sid:99;)\n"
+SLOTS = nfw.slots(3, 10)
+A, B, C = SLOTS
 
 
-def _live(key: str, capacity: int, rules: str) -> LiveGroup:
-    name = f"hub-et-{key}-{capacity}"
-    return LiveGroup(
-        key=key,
-        name=name,
-        arn=nfw.group_arn(name),
-        capacity=capacity,
-        update_token="t",
-        rule_group=nfw.rule_group_body(rules),
-        reference={"ResourceArn": nfw.group_arn(name), "Priority": 100},
-    )
+def _writer(client: object) -> GroupWriter:
+    return GroupWriter(client, marker=MARKER)
 
 
-def _kinds(actions: list[GroupAction]) -> dict[str, str]:
-    return {action.key: action.kind for action in actions}
+def test_decide_keeps_only_the_same_rules_under_the_same_marker() -> None:
+    live = LiveGroup(A.arn, A.name, 10, "t", nfw.rule_group_body(OLD_A), MARKER)
+    assert decide(nfw.desired(A, OLD_A), live, MARKER) == "keep"
+    assert decide(nfw.desired(A, NEW_A), live, MARKER) == "update"
+    assert decide(nfw.desired(A, OLD_A), live, OLD_MARKER) == "update"  # marker only
 
 
-def test_diff_decides_per_key() -> None:
-    live = [
-        _live("a", 10, OLD_A),
-        _live("b", 2, OLD_A),
-        _live("d", 10, OLD_A),
-        _live("k", 5, OLD_A),
-    ]
-    wanted = [
-        nfw.desired("a", "hub-et-a-10", NEW_A, 10),  # fits, rules changed
-        nfw.desired("b", "hub-et-b-5", RULES_B, 5),  # 4 rules > capacity 2: must grow
-        nfw.desired("c", "hub-et-c-5", RULES_C, 5),  # new slot
-        nfw.desired("k", "hub-et-k-5", OLD_A, 5),  # same rules, same variables
-    ]
-    assert _kinds(diff_groups(wanted, live)) == {
-        "a": "update",
-        "b": "replace",
-        "c": "create",
-        "d": "delete",
-        "k": "keep",
-    }
+def test_placeholder_never_changes_a_verdict() -> None:
+    """Pass would open, drop could block: the placeholder only alerts, on an address pair
+    that never occurs (TEST-NET-1 to itself)."""
+    from egress_net.rules.parser import parse_rules
+    from egress_net.rules.validate import validate_rules
+    from egress_net.rules.variables import RuleVariables
+
+    (rule,) = parse_rules(placeholder_rules(0))
+    assert rule.action == "alert"
+    assert rule.src == rule.dst == "192.0.2.0/32"
+    assert placeholder_rules(0) != placeholder_rules(1)  # one sid per group
+    # and Network Firewall accepts it as it stands (the rules layer's checks)
+    result = validate_rules([rule], variables=RuleVariables.for_home_net(["10.0.0.0/8"]))
+    assert result.accepted == [rule] and not result.rejected
 
 
-def test_changed_variables_alone_update_the_group() -> None:
-    live = [_live("a", 10, OLD_A)]
-    wanted = nfw.desired("a", "n", OLD_A, 10)
-    wanted = type(wanted)(**{**wanted.__dict__, "rule_variables": {"IPSets": {}}})
-    assert _kinds(diff_groups([wanted], live)) == {"a": "update"}
-
-
-def test_rewrite_keeps_user_groups_and_priorities() -> None:
-    refs = [
-        {"ResourceArn": "user", "Priority": 10},
-        {"ResourceArn": "old-b", "Priority": 101},
-        {"ResourceArn": "gone", "Priority": 102},
-    ]
-    result = rewrite_references(
-        refs,
-        swap={"old-b": "new-b"},
-        remove={"gone"},
-        add=["new-c"],
-        strict_order=True,
-        priority_start=101,
-    )
-    assert result == [
-        {"ResourceArn": "user", "Priority": 10},
-        {"ResourceArn": "new-b", "Priority": 101},  # the replacement takes the old place
-        {"ResourceArn": "new-c", "Priority": 102},  # next free priority from the start
-    ]
-
-
-def test_rewrite_without_strict_order_sets_no_priority() -> None:
-    result = rewrite_references(
-        [{"ResourceArn": "u"}],
-        swap={},
-        remove=set(),
-        add=["n"],
-        strict_order=False,
-        priority_start=1,
-    )
-    assert result == [{"ResourceArn": "u"}, {"ResourceArn": "n"}]
-
-
-def _applier(client: Any) -> PolicyApplier:
-    return PolicyApplier(client, policy_arn=nfw.POLICY_ARN, name_prefix=nfw.PREFIX)
-
-
-class _PolicyRefs:
-    """Matches a FirewallPolicy whose stateful references are exactly ``arns`` (in order)."""
-
-    def __init__(self, arns: list[str]) -> None:
-        self.arns = arns
-
-    def __eq__(self, other: object) -> bool:
-        refs = other.get("StatefulRuleGroupReferences", []) if isinstance(other, dict) else []
-        return [ref["ResourceArn"] for ref in refs] == self.arns
-
-    def __repr__(self) -> str:
-        return f"<policy referencing {self.arns}>"
-
-
-def _existing(stub: Any) -> None:
-    """A policy with a user group and ET groups a (cap 10), b (cap 2), d (cap 10)."""
-    names = ["hub-et-a-10", "hub-et-b-2", "hub-et-d-10"]
-    nfw.expect_describe_policy(stub, nfw.policy_body([nfw.group_arn(n) for n in names]))
-    nfw.expect_describe_group(stub, "hub-et-a-10", "a", 10, OLD_A, token="tok-a")
-    nfw.expect_describe_group(stub, "hub-et-b-2", "b", 2, OLD_A, token="tok-b")
-    nfw.expect_describe_group(stub, "hub-et-d-10", "d", 10, OLD_A, token="tok-d")
-
-
-WANTED = [
-    nfw.desired("a", "hub-et-a-10", NEW_A, 10),
-    nfw.desired("b", "hub-et-b-5", RULES_B, 5),
-    nfw.desired("c", "hub-et-c-5", RULES_C, 5),
-]
-
-
-def test_apply_creates_updates_switches_then_deletes() -> None:
+def test_fills_every_group_from_its_describe_token() -> None:
     client, stub = nfw.make_client()
-    _existing(stub)
-    nfw.expect_create(stub, WANTED[1])  # replacement for b, created before anything else
-    nfw.expect_create(stub, WANTED[2])
-    nfw.expect_update_group(stub, "hub-et-a-10", "tok-a", rules=NEW_A)
-    nfw.expect_update_policy(
-        stub,
-        "ptok-1",
-        _PolicyRefs(
-            [
-                nfw.USER_GROUP_ARN,
-                nfw.group_arn("hub-et-a-10"),
-                nfw.group_arn("hub-et-b-5"),
-                nfw.group_arn("hub-et-c-5"),
-            ]
-        ),
-    )
-    nfw.expect_delete(stub, "hub-et-b-2")  # only after the policy stopped using them
-    nfw.expect_delete(stub, "hub-et-d-10")
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a", description=OLD_MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a", rules=NEW_A, description=MARKER)
+    nfw.expect_placeholder(stub, B, 1, token="tok-b")
+    nfw.expect_update_group(stub, B.name, "tok-b", rules=RULES_B, description=MARKER)
     with stub:
-        result = _applier(client).apply(WANTED)
+        result = _writer(client).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
         stub.assert_no_pending_responses()
-    assert result.policy_updated
-    assert result.created == [nfw.group_arn("hub-et-b-5"), nfw.group_arn("hub-et-c-5")]
-    assert result.deleted == [nfw.group_arn("hub-et-b-2"), nfw.group_arn("hub-et-d-10")]
-    assert result.leftovers == []
-    assert result.arns_by_key == {
-        "a": nfw.group_arn("hub-et-a-10"),
-        "b": nfw.group_arn("hub-et-b-5"),
-        "c": nfw.group_arn("hub-et-c-5"),
-    }
+    assert result.updated == [A.arn, B.arn]
+    assert result.kinds == {A.name: "update", B.name: "update"}
 
 
-def test_no_changes_means_reads_only() -> None:
+def test_a_group_with_these_rules_and_marker_is_only_read() -> None:
     client, stub = nfw.make_client()
-    nfw.expect_describe_policy(stub, nfw.policy_body([nfw.group_arn("hub-et-a-10")]))
-    nfw.expect_describe_group(stub, "hub-et-a-10", "a", 10, OLD_A)
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, description=MARKER)
     with stub:
-        result = _applier(client).apply([nfw.desired("a", "hub-et-a-10", OLD_A, 10)])
+        result = _writer(client).apply([nfw.desired(A, OLD_A)])
         stub.assert_no_pending_responses()
     assert not result.changed
-    assert not result.policy_updated
 
 
-def test_stale_rule_group_token_is_reread_and_retried() -> None:
+def test_token_conflict_redescribes_and_retries() -> None:
     client, stub = nfw.make_client()
-    nfw.expect_describe_policy(stub, nfw.policy_body([nfw.group_arn("hub-et-a-10")]))
-    nfw.expect_describe_group(stub, "hub-et-a-10", "a", 10, OLD_A, token="stale")
-    stub.add_client_error(
-        "update_rule_group", "InvalidTokenException", "token is stale", http_status_code=400
-    )
-    nfw.expect_token_only(stub, "hub-et-a-10", token="fresh")
-    nfw.expect_update_group(stub, "hub-et-a-10", "fresh", rules=NEW_A)
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="stale", description=OLD_MARKER)
+    stub.add_client_error("update_rule_group", "InvalidTokenException", "token is stale", 400)
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="fresh", description=OLD_MARKER)
+    nfw.expect_update_group(stub, A.name, "fresh", rules=NEW_A)
     with stub:
-        result = _applier(client).apply([nfw.desired("a", "hub-et-a-10", NEW_A, 10)])
+        result = _writer(client).apply([nfw.desired(A, NEW_A)])
         stub.assert_no_pending_responses()
-    assert result.updated == [nfw.group_arn("hub-et-a-10")]
+    assert result.updated == [A.arn]
+    assert result.token_conflicts == 1
 
 
-def test_stale_policy_token_is_reread_and_retried() -> None:
+def test_token_conflict_with_a_writer_that_wrote_the_same_rules_writes_nothing() -> None:
+    """A concurrent run of the same version got there first: nothing left to do."""
     client, stub = nfw.make_client()
-    body = nfw.policy_body([])
-    nfw.expect_describe_policy(stub, body, token="stale")
-    nfw.expect_create(stub, WANTED[2])
-    stub.add_client_error("update_firewall_policy", "InvalidTokenException", "stale", 400)
-    nfw.expect_describe_policy(stub, body, token="fresh")
-    nfw.expect_update_policy(
-        stub, "fresh", _PolicyRefs([nfw.USER_GROUP_ARN, nfw.group_arn("hub-et-c-5")])
-    )
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="stale", description=OLD_MARKER)
+    stub.add_client_error("update_rule_group", "InvalidTokenException", "token is stale", 400)
+    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="fresh", description=MARKER)
     with stub:
-        result = _applier(client).apply([WANTED[2]])
+        result = _writer(client).apply([nfw.desired(A, NEW_A)])
         stub.assert_no_pending_responses()
-    assert result.policy_updated
+    assert not result.changed and result.kinds == {A.name: "keep"}
 
 
-def test_policy_failure_during_replacement_rolls_everything_back() -> None:
-    """The policy switch fails after a replacement group was created and another updated:
-    the updated group gets its previous rules back, the new groups are deleted, and the old
-    groups (still attached) are not touched."""
+def test_endless_token_conflicts_stop_and_restore_what_this_run_wrote() -> None:
+    """A keeps its new rules only if this run can finish: B is changed by another writer
+    after every describe, so the run stops, and A (still carrying our marker) is restored."""
     client, stub = nfw.make_client()
-    _existing(stub)
-    nfw.expect_create(stub, WANTED[1])
-    nfw.expect_create(stub, WANTED[2])
-    nfw.expect_update_group(stub, "hub-et-a-10", "tok-a", rules=NEW_A)
-    stub.add_client_error(
-        "update_firewall_policy", "InternalServerError", "boom", http_status_code=500
-    )
-    nfw.expect_token_only(stub, "hub-et-a-10", token="tok-a2")
-    nfw.expect_update_group(stub, "hub-et-a-10", "tok-a2", rules=OLD_A)  # previous rules back
-    nfw.expect_delete(stub, "hub-et-b-5")
-    nfw.expect_delete(stub, "hub-et-c-5")
-    with stub, pytest.raises(ApplyError, match="policy step failed") as err:
-        _applier(client).apply(WANTED)
-    stub.assert_no_pending_responses()  # and no delete of hub-et-b-2 / hub-et-d-10
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a", description=OLD_MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a", rules=NEW_A, description=MARKER)
+    for attempt in range(4):
+        nfw.expect_placeholder(stub, B, 1, token=f"tok-b{attempt}")
+        stub.add_client_error("update_rule_group", "InvalidTokenException", "stale", 400)
+    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
+    with stub, pytest.raises(ApplyError, match="4 token conflicts in a row") as err:
+        _writer(client).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
+    stub.assert_no_pending_responses()
     assert "last applied rules stay in force" in err.value.problem
 
 
-def test_create_failure_deletes_what_was_created() -> None:
+def test_rollback_leaves_a_group_another_writer_changed_since() -> None:
     client, stub = nfw.make_client()
-    _existing(stub)
-    nfw.expect_create(stub, WANTED[1])
-    stub.add_client_error("create_rule_group", "LimitExceededException", "too many", 400)
-    nfw.expect_delete(stub, "hub-et-b-5")
-    with stub, pytest.raises(ApplyError, match="create step failed"):
-        _applier(client).apply(WANTED)
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a", description=OLD_MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a", rules=NEW_A)
+    nfw.expect_placeholder(stub, B, 1, token="tok-b")
+    stub.add_client_error("update_rule_group", "InternalServerError", "boom", 500)
+    # someone else wrote A after us: its description is no longer our marker
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a3", description="other")
+    with stub, pytest.raises(ApplyError, match="InternalServerError"):
+        _writer(client).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
+    stub.assert_no_pending_responses()  # no restoring update of A
+
+
+def test_a_failure_halfway_restores_the_groups_already_written() -> None:
+    client, stub = nfw.make_client()
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a", description=OLD_MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a", rules=NEW_A)
+    nfw.expect_placeholder(stub, B, 1, token="tok-b")
+    nfw.expect_update_group(stub, B.name, "tok-b", rules=RULES_B)
+    nfw.expect_placeholder(stub, C, 2, token="tok-c")
+    stub.add_client_error("update_rule_group", "InvalidRequestException", "bad rule", 400)
+    nfw.expect_describe_group(stub, B.name, 10, RULES_B, token="tok-b2", description=MARKER)
+    nfw.expect_update_group(
+        stub, B.name, "tok-b2", rules=placeholder_rules(1), description=PLACEHOLDER_DESCRIPTION
+    )
+    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
+    wanted = [nfw.desired(A, NEW_A), nfw.desired(B, RULES_B), nfw.desired(C, OLD_A)]
+    with stub, pytest.raises(ApplyError, match=f"writing {C.name} failed"):
+        _writer(client).apply(wanted)
     stub.assert_no_pending_responses()
 
 
-def test_failed_delete_after_switch_is_a_leftover_not_a_failure() -> None:
+def test_a_connection_error_rolls_back_too() -> None:
+    """Not a ClientError: the network dropped on the second write. The first is restored."""
     client, stub = nfw.make_client()
-    nfw.expect_describe_policy(stub, nfw.policy_body([nfw.group_arn("hub-et-d-10")]))
-    nfw.expect_describe_group(stub, "hub-et-d-10", "d", 10, OLD_A)
-    nfw.expect_update_policy(stub, "ptok-1", _PolicyRefs([nfw.USER_GROUP_ARN]))
-    stub.add_client_error("delete_rule_group", "InvalidOperationException", "in use", 400)
-    with stub:
-        result = _applier(client).apply([])
-        stub.assert_no_pending_responses()
-    assert result.leftovers == [nfw.group_arn("hub-et-d-10")]
-
-
-def _name_taken(stub: Any) -> None:
-    stub.add_client_error(
-        "create_rule_group",
-        "InvalidRequestException",
-        "A resource with the specified name already exists",
-        400,
-    )
-
-
-def test_orphan_group_of_ours_with_the_planned_name_is_adopted() -> None:
-    """A detached group left by a failed delete must not block every later sync."""
-    client, stub = nfw.make_client()
-    nfw.expect_describe_policy(stub, nfw.policy_body([]))
-    _name_taken(stub)
-    stub.add_response(
-        "describe_rule_group",
-        {
-            "UpdateToken": "orphan-tok",
-            "RuleGroupResponse": {
-                "RuleGroupArn": nfw.group_arn("hub-et-c-5"),
-                "RuleGroupName": "hub-et-c-5",
-                "RuleGroupId": nfw.stable_id("hub-et-c-5"),
-                "Capacity": 5,
-                "Tags": [{"Key": "egress-net:et-key", "Value": "c"}],
-            },
-        },
-        {"RuleGroupName": "hub-et-c-5", "Type": "STATEFUL"},
-    )
-    nfw.expect_update_group(stub, "hub-et-c-5", "orphan-tok", rules=RULES_C)
-    nfw.expect_update_policy(
-        stub, "ptok-1", _PolicyRefs([nfw.USER_GROUP_ARN, nfw.group_arn("hub-et-c-5")])
-    )
-    with stub:
-        result = _applier(client).apply([WANTED[2]])
-        stub.assert_no_pending_responses()
-    assert result.created == [nfw.group_arn("hub-et-c-5")]
-
-
-def test_someone_elses_group_with_the_name_is_not_adopted() -> None:
-    client, stub = nfw.make_client()
-    nfw.expect_describe_policy(stub, nfw.policy_body([]))
-    _name_taken(stub)
-    stub.add_response(
-        "describe_rule_group",
-        {
-            "UpdateToken": "t",
-            "RuleGroupResponse": {
-                "RuleGroupArn": nfw.group_arn("hub-et-c-5"),
-                "RuleGroupName": "hub-et-c-5",
-                "RuleGroupId": nfw.stable_id("hub-et-c-5"),
-                "Capacity": 5,
-                "Tags": [{"Key": "owner", "Value": "network-team"}],
-            },
-        },
-        {"RuleGroupName": "hub-et-c-5", "Type": "STATEFUL"},
-    )
-    with stub, pytest.raises(ApplyError, match="already exists"):
-        _applier(client).apply([WANTED[2]])
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a", description=OLD_MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a", rules=NEW_A)
+    nfw.expect_placeholder(stub, B, 1, token="tok-b")
+    # the second update_rule_group never reaches the stub
+    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
+    dropped = EndpointConnectionError(endpoint_url="https://network-firewall.us-east-1")
+    failing = nfw.FailingOn(client, "update_rule_group", 2, dropped)
+    with stub, pytest.raises(ApplyError, match="EndpointConnectionError"):
+        _writer(failing).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
     stub.assert_no_pending_responses()
+
+
+def test_a_group_smaller_than_the_plan_is_refused_before_writing() -> None:
+    """`pulumi up` has not replaced the group yet: writing would be refused by AWS."""
+    client, stub = nfw.make_client()
+    nfw.expect_describe_group(stub, A.name, 2, OLD_A, description=OLD_MARKER)
+    with stub, pytest.raises(ApplyError) as err:
+        _writer(client).apply([nfw.desired(A, RULES_B)])
+    stub.assert_no_pending_responses()
+    assert isinstance(err.value.__cause__, SyncError)
+    assert "capacity 2 but the plan needs 4" in str(err.value.__cause__)
+
+
+def test_stale_groups_reads_metadata_only() -> None:
+    client, stub = nfw.make_client()
+    nfw.expect_metadata(stub, A.name, MARKER)
+    nfw.expect_metadata(stub, B.name, PLACEHOLDER_DESCRIPTION)  # replaced by `pulumi up`
+    with stub:
+        assert _writer(client).stale_groups([A, B]) == [B.name]
+        stub.assert_no_pending_responses()

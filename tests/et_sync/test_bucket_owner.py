@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,11 +10,10 @@ from botocore.exceptions import ClientError
 
 from egress_net.et_sync import manifest
 from egress_net.et_sync.handler import Clients, run_sync
-from egress_net.et_sync.plan import build_plan
 
 from . import nfw_stub as nfw
 from .conftest import RulesServer
-from .test_handler import _Env, _expect_empty_policy_reads, _rules_files
+from .test_handler import _Env, _expect_fill
 
 
 class OwnedBucketS3:
@@ -67,18 +67,27 @@ def test_a_bucket_of_another_account_gets_nothing(s3: Any) -> None:
     assert s3.list_objects_v2(Bucket="records-sniped").get("KeyCount", 0) == 0
 
 
-def test_the_function_expects_the_policy_account_to_own_the_bucket(
+def test_the_function_expects_the_hub_account_to_own_the_bucket(
     rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
 ) -> None:
     env = _Env(rules_server, small_tarball, s3, ssm)
     owned = OwnedBucketS3(s3, nfw.ACCOUNT)
-    expected = build_plan(_rules_files(small_tarball), env.settings, version="v", strict_order=True)
-    _expect_empty_policy_reads(env.stub)
-    for group in expected.groups:
-        nfw.expect_create(env.stub, group)
-    nfw.expect_update_policy(env.stub, "ptok-1")
+    _expect_fill(env.stub, env.plan(small_tarball))
     clients = Clients(network_firewall=env.client, s3=owned, ssm=ssm)
     with env.stub:
         summary = run_sync(env.settings, clients, log=env.log)
     assert summary["status"] == "applied"
+    assert owned.puts and {p["ExpectedBucketOwner"] for p in owned.puts} == {nfw.ACCOUNT}
+
+
+def test_an_over_capacity_plan_record_expects_the_owner_too(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 100))
+    owned = OwnedBucketS3(s3, nfw.ACCOUNT)
+    clients = Clients(network_firewall=env.client, s3=owned, ssm=ssm)
+    with env.stub:
+        summary = run_sync(env.settings, clients, log=env.log)
+    assert summary["status"] == "over-capacity"
     assert owned.puts and {p["ExpectedBucketOwner"] for p in owned.puts} == {nfw.ACCOUNT}

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from egress_net.cli import main
+from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.et_sync.plan import SyncPlan, build_plan
-from egress_net.et_sync.settings import SyncSettings
 
 from .conftest import DATA, SMALL_FILES, RulesServer
 
@@ -71,7 +71,8 @@ def test_changes_against_the_last_manifest(
 @pytest.fixture(scope="module")
 def small_plan(small_dir: Path) -> SyncPlan:
     files = {p.name: p.read_text() for p in small_dir.glob("*.rules")}
-    return build_plan(files, SyncSettings(rule_group_prefix="hub"), version="v")
+    settings = EmergingThreatsConfig().to_settings(rule_group_prefix="hub")
+    return build_plan(files, settings, version="v")
 
 
 def test_same_manifest_means_nothing_to_do(
@@ -102,17 +103,32 @@ def test_categories_and_ips_flags(small_dir: Path, capsys: pytest.CaptureFixture
     assert plan["stats"]["accepted"] == 21
 
 
-def test_over_quota_exits_1_with_the_overage(
+def test_rules_that_outgrow_the_groups_exit_1_with_what_to_configure(
     small_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "et.yaml"
-    config.write_text(
-        "quotas:\n  policyCapacity: 300\n  reservedCapacity: 200\n  headroomPercent: 0\n"
-    )
+    config.write_text("groups: 2\ngroupCapacity: 100\n")
     assert _sync("--source", str(small_dir), "--dry-run", "--config", str(config)) == 1
     err = capsys.readouterr().err
-    assert "over by 120" in err
-    assert "Exclude categories: scan" in err
+    assert "the selected rules need 220 capacity" in err
+    assert "2 groups of 100 are declared" in err
+    assert "groupCapacity: " in err and "pulumi up" in err
+
+
+def test_malformed_and_feed_pass_lines_are_listed_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "emerging-dns.rules").write_text(
+        'alert udp any any -> any 53 (msg:"ok"; sid:1; rev:1;)\n'
+        "alert udp any any -> any 53 msg:no-parentheses\n"
+        'pass ip $HOME_NET any -> $EXTERNAL_NET any (msg:"open"; sid:2; rev:1;)\n'
+    )
+    assert _sync("--source", str(folder), "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "emerging-dns.rules:2: parse-error" in out
+    assert "emerging-dns.rules:3: feed-action:pass" in out
 
 
 def test_url_source_is_verified_against_its_md5(

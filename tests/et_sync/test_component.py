@@ -18,7 +18,7 @@ from pulumi.runtime.mocks import MockMonitor
 from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.et_sync.settings import SETTINGS_ENV, SyncSettings
 
-POLICY_ARN = "arn:aws:network-firewall:eu-west-1:111122223333:firewall-policy/hub-policy"
+GROUP_ARN = "arn:aws:network-firewall:eu-west-1:111122223333:stateful-rulegroup/{}"
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -28,12 +28,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[pulumi.runtime.MockResourceArgs] = []
         self.parents: dict[str, tuple[str, str]] = {}
         self.urns: dict[str, str] = {}
+        self.ignore_changes: dict[str, list[str]] = {}
+        self.delete_before_replace: dict[str, bool] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(args)
         outputs = dict(args.inputs)
         kind = args.typ.split(":")[-1].lower()
         outputs.setdefault("arn", f"arn:aws:{kind}:eu-west-1:111122223333:{args.name}")
+        if args.typ == "aws:networkfirewall/ruleGroup:RuleGroup":
+            outputs["arn"] = GROUP_ARN.format(args.inputs["name"])
         if args.typ == "aws:s3/bucket:Bucket":
             outputs.setdefault("bucket", f"{args.name}-bucket")
         if args.typ == "aws:cloudwatch/logGroup:LogGroup":
@@ -64,6 +68,8 @@ class ParentRecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         self.recorder.parents[request.name] = (request.type, request.parent)
+        self.recorder.ignore_changes[request.name] = list(request.ignoreChanges)
+        self.recorder.delete_before_replace[request.name] = request.deleteBeforeReplace
         self.recorder.urns[request.name] = response.urn
         return response
 
@@ -87,16 +93,31 @@ def mocks() -> Iterator[RecordingMocks]:
 
 
 def _declare(config: EmergingThreatsConfig, **extra: Any) -> None:
-    from egress_net.components.et_sync import EmergingThreatsSync, EmergingThreatsSyncArgs
+    from egress_net.components.et_sync import (
+        EmergingThreatsGroups,
+        EmergingThreatsGroupsArgs,
+        EmergingThreatsSync,
+        EmergingThreatsSyncArgs,
+    )
+
+    external = extra.pop("external_net", [])
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
+        groups = EmergingThreatsGroups(
+            "hub-et-groups",
+            EmergingThreatsGroupsArgs(
+                config=config,
+                home_net=["10.0.0.0/8"],
+                external_net=external,
+            ),
+        )
         component = EmergingThreatsSync(
             "hub-et-sync",
             EmergingThreatsSyncArgs(
-                firewall_policy_arn=pulumi.Output.from_input(POLICY_ARN),
-                rule_group_prefix="hub",
+                groups=groups.groups,
                 home_net=["10.0.0.0/8"],
+                external_net=external,
                 config=config,
                 **extra,
             ),
@@ -113,6 +134,8 @@ CONFIG = EmergingThreatsConfig.model_validate(
         "excludeCategories": ["emerging-info"],
         "idsToIpsCategories": ["malware"],
         "logRetentionDays": 90,
+        "groups": 3,
+        "groupCapacity": 2000,
     }
 )
 
@@ -122,13 +145,19 @@ def test_declares_function_role_schedule_parameter_and_bucket(mocks: RecordingMo
     function = mocks.one("aws:lambda/function:Function")
     assert function["runtime"] == "python3.12"
     assert function["handler"] == "egress_net.et_sync.handler.handler"
-    assert function["reservedConcurrentExecutions"] == 1
+    # No reserved concurrency: it fails in accounts at the unreserved minimum (new ones).
+    assert "reservedConcurrentExecutions" not in function
     # Project and stack in every name another stack in the account could also want.
     assert function["name"] == "egress-net-test-hub-et-sync"
     assert mocks.one("aws:iam/role:Role")["name"] == "egress-net-test-hub-et-sync"
     assert mocks.one("aws:cloudwatch/eventRule:EventRule")["name"] == "egress-net-test-hub-et-sync"
+    assert mocks.one("aws:sns/topic:Topic")["name"] == "egress-net-test-hub-et-sync-alarms"
     settings = SyncSettings.from_env(function["environment"]["variables"])
-    assert settings.policy_arn == POLICY_ARN
+    assert [(g.name, g.capacity, g.arn) for g in settings.groups] == [
+        (f"egress-net-test-et-{i}-c2000", 2000, GROUP_ARN.format(f"egress-net-test-et-{i}-c2000"))
+        for i in (1, 2, 3)
+    ]
+    assert settings.firewall_mode == "drop"
     assert settings.home_net == ("10.0.0.0/8",)
     assert settings.exclude_categories == ("info",)
     assert settings.ids_to_ips_categories == ("malware",)
@@ -158,45 +187,100 @@ def test_children_are_parented_to_the_component(mocks: RecordingMocks) -> None:
     _declare(CONFIG)
     component_urn = mocks.urns["hub-et-sync"]
     assert mocks.parents["hub-et-sync"][0] == "egress-net:index:EmergingThreatsSync"
-    children = {
-        name: parent
-        for name, (kind, parent) in mocks.parents.items()
-        if name != "hub-et-sync" and kind != "pulumi:pulumi:Stack"
-    }
-    # function, role, policy, schedule, target, permission, parameter, log group, and the
-    # records bucket with its public access block, encryption, versioning, lifecycle and
-    # policy
-    assert len(children) == 14
-    assert set(children.values()) == {component_urn}
+    children = [name for name, (_kind, parent) in mocks.parents.items() if parent == component_urn]
+    # function, role, policy, schedule, target, permission, parameter, log group, alarm
+    # topic, on-failure config, two alarms, and the records bucket with its public access
+    # block, encryption, versioning, lifecycle and policy
+    assert len(children) == 18
+    groups_urn = mocks.urns["hub-et-groups"]
+    assert sorted(n for n, (_kind, parent) in mocks.parents.items() if parent == groups_urn) == [
+        "hub-et-groups-1",
+        "hub-et-groups-2",
+        "hub-et-groups-3",
+    ]
     encryption = (
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     )
     assert mocks.one(encryption)["rules"]
 
 
-def test_every_iam_statement_is_scoped(mocks: RecordingMocks) -> None:
-    team_group = "arn:aws:network-firewall:eu-west-1:111122223333:stateful-rulegroup/allow-100"
-    managed = (
-        "arn:aws:network-firewall:eu-west-1:aws-managed:stateful-rulegroup/"
-        "MalwareDomainsStrictOrder"
+def test_declared_groups_start_harmless_and_pulumi_leaves_their_rules_alone(
+    mocks: RecordingMocks,
+) -> None:
+    from egress_net.components.et_sync import FUNCTION_WRITES
+
+    _declare(CONFIG)
+    # registration order is not deterministic: by name
+    groups = sorted(
+        mocks.of_type("aws:networkfirewall/ruleGroup:RuleGroup"), key=lambda g: g.inputs["name"]
     )
-    _declare(CONFIG, policy_references=pulumi.Output.from_input([team_group, managed]))
+    assert [g.inputs["name"] for g in groups] == [
+        f"egress-net-test-et-{i}-c2000" for i in (1, 2, 3)
+    ]
+    for index, group in enumerate(groups):
+        assert group.inputs["capacity"] == 2000 and group.inputs["type"] == "STATEFUL"
+        rules = group.inputs["ruleGroup"]["rulesSource"]["rulesString"]
+        assert rules.startswith("alert ip 192.0.2.0/32 any -> 192.0.2.0/32 any")
+        assert f"sid:{1_999_001 + index};" in rules
+        variables = group.inputs["ruleGroup"]["ruleVariables"]["ipSets"]
+        assert variables == [{"key": "HOME_NET", "ipSet": {"definitions": ["10.0.0.0/8"]}}]
+    # what the function writes, and nothing else (capacity, name, type stay Pulumi's)
+    assert FUNCTION_WRITES == ["ruleGroup.rulesSource", "ruleGroup.ruleVariables", "description"]
+    for name in ("hub-et-groups-1", "hub-et-groups-2", "hub-et-groups-3"):
+        assert mocks.ignore_changes[name] == FUNCTION_WRITES
+    assert mocks.ignore_changes["hub-et-sync-function"] == []
+
+
+def test_a_new_capacity_is_a_new_group_created_before_the_old_is_deleted(
+    mocks: RecordingMocks,
+) -> None:
+    """Capacity is fixed at creation (CreateRuleGroup): the same logical group gets a new
+    physical name, so Pulumi replaces it, creating the new one while the policy still
+    references the old, and deleting the old one last."""
+    bigger = EmergingThreatsConfig.model_validate(
+        {**CONFIG.model_dump(by_alias=True), "groupCapacity": 2500}
+    )
+    _declare(bigger)
+    by_logical = {
+        g.name: g.inputs for g in mocks.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
+    }
+    assert by_logical["hub-et-groups-1"]["name"] == "egress-net-test-et-1-c2500"
+    assert by_logical["hub-et-groups-1"]["capacity"] == 2500
+    assert mocks.delete_before_replace["hub-et-groups-1"] is False
+
+
+def test_groups_of_a_tgw_attached_firewall_set_home_and_external_net(
+    mocks: RecordingMocks,
+) -> None:
+    _declare(CONFIG, external_net=["0.0.0.0/5", "11.0.0.0/8"])
+    for group in mocks.of_type("aws:networkfirewall/ruleGroup:RuleGroup"):
+        variables = group.inputs["ruleGroup"]["ruleVariables"]["ipSets"]
+        assert {v["key"]: v["ipSet"]["definitions"] for v in variables} == {
+            "HOME_NET": ["10.0.0.0/8"],
+            "EXTERNAL_NET": ["0.0.0.0/5", "11.0.0.0/8"],
+        }
+    function = mocks.one("aws:lambda/function:Function")
+    settings = SyncSettings.from_env(function["environment"]["variables"])
+    assert settings.ip_sets["EXTERNAL_NET"] == ("0.0.0.0/5", "11.0.0.0/8")
+
+
+TOPIC_ARN = "arn:aws:topic:eu-west-1:111122223333:hub-et-sync-alarms"
+
+
+def test_the_role_can_only_fill_the_declared_groups(mocks: RecordingMocks) -> None:
+    _declare(CONFIG)
     policy = json.loads(mocks.one("aws:iam/rolePolicy:RolePolicy")["policy"])
     resources = {s["Sid"]: s["Resource"] for s in policy["Statement"]}
-    unscoped = [s for s in policy["Statement"] if "*" in s["Resource"]]
-    # The one action IAM cannot scope to a resource, which UpdateFirewallPolicy authorises.
-    assert [s["Action"] for s in unscoped] == [["network-firewall:ListRuleGroups"]]
-    for sid, arns in resources.items():
-        assert all(arn.startswith("arn:aws:") for arn in arns if arn != "*"), sid
-    assert resources["ReadTheHubPolicy"] == [POLICY_ARN]
-    # The new policy body references the ET groups, the team's and the managed groups.
-    et_groups = "arn:aws:network-firewall:eu-west-1:111122223333:stateful-rulegroup/hub-et-*"
-    assert resources["SwitchTheHubPolicy"] == [POLICY_ARN, et_groups, team_group, managed]
-    assert resources["ListTlsConfigurationsForThePolicySwitch"] == [
-        "arn:aws:network-firewall:eu-west-1:111122223333:tls-configuration/*"
-    ]
-    assert resources["ManageEtRuleGroups"] == [
-        "arn:aws:network-firewall:eu-west-1:111122223333:stateful-rulegroup/hub-et-*"
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    # One writer per resource: the policy belongs to Pulumi, and so do the groups themselves.
+    assert {a for a in actions if a.startswith("network-firewall:")} == {
+        "network-firewall:DescribeRuleGroup",
+        "network-firewall:DescribeRuleGroupMetadata",
+        "network-firewall:UpdateRuleGroup",
+    }
+    assert "network-firewall:UpdateFirewallPolicy" not in actions
+    assert resources["FillTheDeclaredEtGroups"] == [
+        GROUP_ARN.format(f"egress-net-test-et-{i}-c2000") for i in (1, 2, 3)
     ]
     assert resources["AppliedVersion"] == [
         "arn:aws:ssm:eu-west-1:111122223333:parameter/egress-net/test/hub-et-sync/applied-version"
@@ -208,9 +292,60 @@ def test_every_iam_statement_is_scoped(mocks: RecordingMocks) -> None:
         "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/egress-net-test-hub-et-sync"
     )
     assert resources["OwnLogs"] == [log_group, f"{log_group}:log-stream:*"]
-    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert resources["FailureNotices"] == [TOPIC_ARN]
+    assert not any("*" == arn for arns in resources.values() for arn in arns)
     assert not any(a.endswith("*") for a in actions)
     assert "cloudwatch:PutMetricData" not in actions  # metrics go through the log (EMF)
+
+
+def test_failed_runs_and_capacity_shortage_raise_alarms(mocks: RecordingMocks) -> None:
+    _declare(CONFIG)
+    invoke = mocks.one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    assert invoke["destinationConfig"] == {"onFailure": {"destination": TOPIC_ARN}}
+    alarms = {
+        a.inputs["metricName"]: a.inputs
+        for a in mocks.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    assert alarms["Errors"]["namespace"] == "AWS/Lambda"
+    assert alarms["Errors"]["dimensions"] == {"FunctionName": "egress-net-test-hub-et-sync"}
+    assert alarms["CapacityShort"]["namespace"] == "EgressNet/EtSync"
+    assert alarms["CapacityShort"]["dimensions"] == {"FunctionName": "egress-net-test-hub-et-sync"}
+    for alarm in alarms.values():
+        assert alarm["alarmActions"] == [TOPIC_ARN]
+        assert alarm["threshold"] == 1
+    assert mocks.of_type("aws:lambda/invocation:Invocation") == []  # nothing runs it in a deploy
+
+
+def test_the_settings_fit_lambdas_environment_quota_with_the_most_groups(
+    mocks: RecordingMocks,
+) -> None:
+    """Lambda quotas: 4 KB for all of a function's environment variables. The worst case:
+    20 groups and a TGW-attached EXTERNAL_NET (the complement of the supernets)."""
+    import ipaddress
+
+    from egress_net import addressing
+
+    config = EmergingThreatsConfig.model_validate(
+        {**CONFIG.model_dump(by_alias=True), "groups": 20}
+    )
+    external = [str(n) for n in addressing.complement([ipaddress.ip_network("10.0.0.0/8")])]
+    _declare(config, external_net=external)
+    variables = mocks.one("aws:lambda/function:Function")["environment"]["variables"]
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
+    assert size <= 4096, size
+    settings = SyncSettings.from_env(variables)
+    assert len(settings.groups) == 20
+    assert settings.groups[19].name == "egress-net-test-et-20-c2000"
+
+
+def test_memory_leaves_room_above_the_extract_cap(mocks: RecordingMocks) -> None:
+    from egress_net.et_sync.settings import EXTRACT_PEAK_FACTOR
+
+    _declare(CONFIG)
+    function = mocks.one("aws:lambda/function:Function")
+    settings = SyncSettings.from_env(function["environment"]["variables"])
+    peak_mb = EXTRACT_PEAK_FACTOR * settings.max_extracted_bytes / (1024 * 1024)
+    assert peak_mb <= function["memorySize"] / 2
 
 
 def test_given_bucket_is_used_instead_of_a_new_one(mocks: RecordingMocks) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import tarfile
+import time
+import tracemalloc
 
 import pytest
 
@@ -147,3 +150,115 @@ def test_md5_file_formats(text: str) -> None:
 def test_md5_file_without_digest_is_an_error() -> None:
     with pytest.raises(FetchError, match="no md5 digest"):
         fetch.parse_md5("<html>not found</html>", "u")
+
+
+def test_a_redirect_on_the_same_host_is_followed(
+    rules_server: RulesServer, small_tarball: bytes
+) -> None:
+    url = rules_server.publish(small_tarball, name="current.tar.gz")
+    rules_server.served.redirects["/emerging.rules.tar.gz"] = "/current.tar.gz"
+    data = fetch.download(rules_server.url("emerging.rules.tar.gz"), timeout=TIMEOUT, max_bytes=MB)
+    assert data == small_tarball
+    assert url.endswith("/current.tar.gz")
+
+
+def test_a_redirect_to_another_host_is_refused(
+    rules_server: RulesServer, small_tarball: bytes
+) -> None:
+    rules_server.publish(small_tarball)
+    port = rules_server.base_url.rsplit(":", 1)[1]
+    # the same server under another name: what matters is that the host changed
+    rules_server.served.redirects["/moved.tar.gz"] = (
+        f"http://localhost:{port}/emerging.rules.tar.gz"
+    )
+    with pytest.raises(FetchError, match=re.escape("refused redirect leaves 127.0.0.1:")) as err:
+        fetch.download(rules_server.url("moved.tar.gz"), timeout=TIMEOUT, max_bytes=MB)
+    assert rules_server.served.requests == ["/moved.tar.gz"]  # never went there
+    assert "localhost" in err.value.problem
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("http://rules.emergingthreats.net/open/x.tar.gz", "from https to http"),
+        ("https://evil.example/open/x.tar.gz", "leaves rules.emergingthreats.net"),
+        ("https://rules.emergingthreats.net:8443/x", "leaves rules.emergingthreats.net"),
+        ("ftp://rules.emergingthreats.net/x", "redirect to a ftp URL"),
+    ],
+)
+def test_redirect_rules(target: str, problem: str) -> None:
+    origin = "https://rules.emergingthreats.net/open/suricata-5.0/emerging.rules.tar.gz"
+    assert problem in (fetch.redirect_problem(origin, target) or "")
+    assert fetch.redirect_problem(origin, "https://rules.emergingthreats.net/other") is None
+
+
+def test_one_deadline_bounds_the_whole_download(rules_server: RulesServer) -> None:
+    """Each 1 KB piece comes well within the timeout; the whole body does not."""
+    url = rules_server.publish(b"x" * 20 * 1024)
+    rules_server.served.trickle_seconds = 0.1  # 20 pieces: ~2 s in all
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=re.escape("not complete within 0.5s")):
+        fetch.download(url, timeout=0.5, max_bytes=MB)
+    assert time.monotonic() - started < 1.5
+
+
+def _empty_member_bomb(count: int) -> bytes:
+    """A small gzip of ``count`` empty files: tiny on the wire, a TarInfo each in memory."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for index in range(count):
+            info = tarfile.TarInfo(f"rules/{index}.rules")
+            archive.addfile(info, io.BytesIO(b""))
+    return buffer.getvalue()
+
+
+def test_archive_with_too_many_members_is_refused() -> None:
+    bomb = _empty_member_bomb(fetch.MAX_MEMBERS + 1)
+    assert len(bomb) < 64 * 1024
+    with pytest.raises(FetchError, match=f"more than {fetch.MAX_MEMBERS} members"):
+        fetch.extract_rules(bomb, where="src", max_extracted_bytes=256 * MB)
+
+
+def test_extracting_a_bomb_stays_within_a_small_multiple_of_the_cap() -> None:
+    """Peak memory of a refused bomb is bounded by the cap, not by the archive's claim: the
+    function's memory is sized from this factor (see components.et_sync)."""
+    from egress_net.et_sync.settings import EXTRACT_PEAK_FACTOR
+
+    cap = 4 * MB
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("rules/zeros.rules")
+        info.size = 64 * MB
+        archive.addfile(info, io.BytesIO(bytes(info.size)))
+    bomb = buffer.getvalue()
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchError, match="unpacks to over"):
+            fetch.extract_rules(bomb, where="src", max_extracted_bytes=cap)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(bomb) < MB
+    assert peak <= EXTRACT_PEAK_FACTOR * cap
+
+
+def test_extracting_the_largest_allowed_archive_stays_within_the_factor() -> None:
+    from egress_net.et_sync.settings import EXTRACT_PEAK_FACTOR
+
+    cap = 4 * MB
+    text = b"# " + b"a" * 98 + b"\n"
+    body = text * ((cap - 32 * 1024) // len(text))  # room for headers and padding
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("rules/big.rules")
+        info.size = len(body)
+        archive.addfile(info, io.BytesIO(body))
+    tarball = buffer.getvalue()
+    tracemalloc.start()
+    try:
+        files = fetch.extract_rules(tarball, where="src", max_extracted_bytes=cap)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(files["big.rules"]) == len(body)
+    assert peak <= EXTRACT_PEAK_FACTOR * cap

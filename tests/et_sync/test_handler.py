@@ -15,20 +15,21 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
 from egress_net.et_sync import handler as handler_module
+from egress_net.et_sync.apply import sync_marker
 from egress_net.et_sync.errors import (
     ApplyError,
     CategoryError,
     EmptyPlanError,
     FetchError,
-    QuotaExceededError,
     SyncError,
 )
 from egress_net.et_sync.handler import Clients, run_sync
-from egress_net.et_sync.plan import build_plan
-from egress_net.et_sync.settings import SETTINGS_ENV, Quotas, SyncSettings
+from egress_net.et_sync.plan import SyncPlan, build_plan
+from egress_net.et_sync.settings import SETTINGS_ENV, SyncSettings
 
 from . import nfw_stub as nfw
 from .conftest import RulesServer, build_tarball
@@ -50,8 +51,7 @@ class _Env:
         self.client, self.stub = nfw.make_client()
         self.settings = SyncSettings(
             source_url=self.url,
-            policy_arn=nfw.POLICY_ARN,
-            rule_group_prefix="hub",
+            groups=nfw.slots(8, 3_100),
             version_parameter=PARAMETER,
             bucket=self.bucket,
             prefix="et/",
@@ -63,8 +63,9 @@ class _Env:
     def log(self, event: str, **fields: Any) -> None:
         self.logs.append({"event": event, **fields})
 
-    def run(self, **kwargs: Any) -> dict[str, Any]:
-        clients = Clients(network_firewall=self.client, s3=self.s3, ssm=self.ssm)
+    def run(self, *, client: Any = None, **kwargs: Any) -> dict[str, Any]:
+        firewall = client or self.client
+        clients = Clients(network_firewall=firewall, s3=self.s3, ssm=self.ssm)
         with self.stub:
             result = run_sync(self.settings, clients, log=self.log, **kwargs)
             self.stub.assert_no_pending_responses()
@@ -87,33 +88,40 @@ class _Env:
         assert line["status"] == "failed"
         assert line["SyncFailed"] == 1
 
+    def plan(self, tarball: bytes, version: str | None = None) -> SyncPlan:
+        md5 = version or hashlib.md5(tarball).hexdigest()
+        return build_plan(_rules_files(tarball), self.settings, version=md5)
 
-def _expect_empty_policy_reads(stub: Stubber, times: int = 2) -> None:
-    for _ in range(times):  # once to plan, once inside apply (a fresh token)
-        nfw.expect_describe_policy(stub, nfw.policy_body([]))
+    def marker(self, tarball: bytes) -> str:
+        return sync_marker(hashlib.md5(tarball).hexdigest(), self.settings.fingerprint())
+
+
+def _expect_fill(stub: Stubber, plan: SyncPlan) -> None:
+    """Every declared group still holds the placeholder and is written once (a group left
+    with the placeholder too: it gets the run's marker)."""
+    for index, group in enumerate(plan.groups):
+        slot = nfw.slots(len(plan.groups), group.capacity)[index]
+        nfw.expect_placeholder(stub, slot, index, token=f"tok-{index}")
+        nfw.expect_update_group(stub, group.name, f"tok-{index}", rules=group.rules_string)
 
 
 def test_full_ruleset_is_applied_and_recorded(
     rules_server: RulesServer, full_tarball: bytes, s3: Any, ssm: Any
 ) -> None:
     env = _Env(rules_server, full_tarball, s3, ssm)
-    files = {m: t for m, t in _rules_files(full_tarball).items()}
-    expected = build_plan(files, env.settings, version="v", strict_order=True)
-    _expect_empty_policy_reads(env.stub)
-    for group in expected.groups:
-        nfw.expect_create(env.stub, group)
-    nfw.expect_update_policy(env.stub, "ptok-1")
+    expected = env.plan(full_tarball)
+    _expect_fill(env.stub, expected)  # describe + update of each declared group, nothing else
     summary = env.run()
 
     md5 = hashlib.md5(full_tarball).hexdigest()
     assert summary["status"] == "applied"
-    assert summary["created"] == len(expected.groups) <= 10
+    assert summary["updated"] == len(expected.filled) == 8
     assert env.version() == md5  # written last, after the firewall and the manifest
     latest = env.latest()
     assert latest["version"] == md5
     assert latest["totals"]["rules"] == expected.total_rules > 20_000
-    assert latest["totals"]["capacity"] == expected.total_capacity <= 25_000
-    assert {g["arn"] for g in latest["groups"]} == {nfw.group_arn(g.name) for g in expected.groups}
+    assert latest["totals"]["neededCapacity"] == expected.needed_capacity <= 8 * 3_100
+    assert [g["arn"] for g in latest["groups"]] == [slot.arn for slot in env.settings.groups]
     rejected = json.loads(
         s3.get_object(Bucket=env.bucket, Key=f"et/rejected/{md5}.json")["Body"].read()
     )
@@ -121,6 +129,7 @@ def test_full_ruleset_is_applied_and_recorded(
     assert all(rule["where"] and rule["reason"] for rule in rejected["rules"])
     line = env.result_line()
     assert line["status"] == "applied" and line["SyncFailed"] == 0
+    assert line["CapacityShort"] == 0
     assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "EgressNet/EtSync"
 
 
@@ -134,30 +143,47 @@ def test_unchanged_version_downloads_nothing_and_touches_nothing(
     rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
 ) -> None:
     env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 300))
     ssm.put_parameter(Name=PARAMETER, Value=hashlib.md5(small_tarball).hexdigest(), Overwrite=True)
-    # one read to see our groups are still attached; any other call fails the stub
-    nfw.expect_describe_policy(env.stub, nfw.policy_body([nfw.group_arn("hub-et-dns-c30")]))
+    # metadata reads only: every group carries this version's marker
+    for slot in env.settings.groups:
+        nfw.expect_metadata(env.stub, slot.name, env.marker(small_tarball))
     summary = env.run()
     assert summary["status"] == "unchanged"
     assert rules_server.served.requests == ["/emerging.rules.tar.gz.md5"]
     assert env.latest() == {"version": "previous"}
 
 
-def test_unchanged_version_is_reapplied_when_the_policy_lost_our_groups(
+def test_unchanged_version_is_reapplied_to_a_group_pulumi_replaced(
     rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
 ) -> None:
-    """A hub deploy rewrote the policy from its declaration, detaching the ET groups."""
+    """`pulumi up` replaced group 2 (a capacity raise): it holds the placeholder."""
     env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 300))
     md5 = hashlib.md5(small_tarball).hexdigest()
     ssm.put_parameter(Name=PARAMETER, Value=md5, Overwrite=True)
-    expected = build_plan(_rules_files(small_tarball), env.settings, version=md5)
-    nfw.expect_describe_policy(env.stub, nfw.policy_body([]))  # no ET group left
-    _expect_empty_policy_reads(env.stub)
-    for group in expected.groups:
-        nfw.expect_create(env.stub, group)
-    nfw.expect_update_policy(env.stub, "ptok-1")
+    expected = env.plan(small_tarball)
+    first, second = env.settings.groups
+    nfw.expect_metadata(env.stub, first.name, env.marker(small_tarball))
+    nfw.expect_metadata(env.stub, second.name, "placeholder")
+    group = expected.groups[0]
+    nfw.expect_describe_group(
+        env.stub,
+        first.name,
+        300,
+        group.rules_string,
+        description=env.marker(small_tarball),
+        body={
+            "RulesSource": {"RulesString": group.rules_string},
+            "RuleVariables": dict(group.rule_variables),
+        },
+    )
+    # the plan fits one group: group 2 keeps the placeholder rules but gets the marker
+    assert expected.groups[1].placeholder
+    nfw.expect_placeholder(env.stub, second, 1, token="tok-2")
+    nfw.expect_update_group(env.stub, second.name, "tok-2", rules=expected.groups[1].rules_string)
     assert env.run()["status"] == "applied"
-    assert any(line["event"] == "et_groups_detached" for line in env.logs)
+    assert any(line["event"] == "et_groups_out_of_date" for line in env.logs)
 
 
 def test_force_reapplies_the_same_version(
@@ -166,11 +192,7 @@ def test_force_reapplies_the_same_version(
     env = _Env(rules_server, small_tarball, s3, ssm)
     md5 = hashlib.md5(small_tarball).hexdigest()
     ssm.put_parameter(Name=PARAMETER, Value=md5, Overwrite=True)
-    expected = build_plan(_rules_files(small_tarball), env.settings, version=md5)
-    _expect_empty_policy_reads(env.stub)
-    for group in expected.groups:
-        nfw.expect_create(env.stub, group)
-    nfw.expect_update_policy(env.stub, "ptok-1")
+    _expect_fill(env.stub, env.plan(small_tarball))
     assert env.run(force=True)["status"] == "applied"
 
 
@@ -223,63 +245,108 @@ def test_source_faults_leave_the_last_applied_rules_in_force(
     env.assert_last_applied_in_force()
 
 
-def test_ruleset_over_quota_is_refused_with_the_overage_and_categories(
+def test_rules_that_outgrow_the_groups_keep_the_last_applied_and_say_what_is_needed(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    """dns (21 accepted rules) + scan (199) = 220 against 2 groups of 100: nothing is
+    written; the plan in the records bucket names the capacity to configure."""
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 100))
+    summary = env.run()  # no firewall response stubbed: no firewall call may happen
+    md5 = hashlib.md5(small_tarball).hexdigest()
+    assert summary["status"] == "over-capacity"
+    assert env.version() == PREVIOUS
+    assert env.latest() == {"version": "previous"}
+    line = env.result_line()
+    assert line["CapacityShort"] == 1 and line["SyncFailed"] == 0
+    record = json.loads(s3.get_object(Bucket=env.bucket, Key=f"et/plans/{md5}.json")["Body"].read())
+    assert summary["plan"] == f"et/plans/{md5}.json"
+    assert record["declared"] == {"groups": 2, "groupCapacity": 100}
+    assert record["needed"]["totalCapacity"] == 220
+    assert record["needed"]["groupCapacity"] >= 110
+    assert "groupCapacity: " in record["problems"][0] and "pulumi up" in record["problems"][0]
+
+
+def test_token_conflict_during_sync_is_retried(
     rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
 ) -> None:
     env = _Env(rules_server, small_tarball, s3, ssm)
-    env.settings = replace(
-        env.settings,
-        quotas=Quotas(policy_capacity=300, reserved_capacity=200, headroom_percent=0),
-    )
-    nfw.expect_describe_policy(env.stub, nfw.policy_body([]))  # read only
-    with pytest.raises(QuotaExceededError) as err:
-        env.run()
-    text = str(err.value)
-    # dns (21 accepted rules) + scan (199) = 220 against 300 - 200 reserved
-    assert "needs 220 stateful capacity but 100 is available" in text
-    assert "over by 120" in text
-    assert "Exclude categories: scan" in text  # the one category that frees enough
-    env.assert_last_applied_in_force()
-
-
-def test_stale_policy_token_during_sync_is_retried(
-    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
-) -> None:
-    env = _Env(rules_server, small_tarball, s3, ssm)
-    expected = build_plan(_rules_files(small_tarball), env.settings, version="v")
-    _expect_empty_policy_reads(env.stub)
-    for group in expected.groups:
-        nfw.expect_create(env.stub, group)
-    env.stub.add_client_error("update_firewall_policy", "InvalidTokenException", "stale", 400)
-    nfw.expect_describe_policy(env.stub, nfw.policy_body([]), token="ptok-2")
-    nfw.expect_update_policy(env.stub, "ptok-2")
-    assert env.run()["status"] == "applied"
+    env.settings = replace(env.settings, groups=nfw.slots(1, 300))
+    (group,) = env.plan(small_tarball).groups
+    (slot,) = env.settings.groups
+    nfw.expect_placeholder(env.stub, slot, 0, token="stale")
+    env.stub.add_client_error("update_rule_group", "InvalidTokenException", "stale", 400)
+    nfw.expect_placeholder(env.stub, slot, 0, token="fresh")
+    nfw.expect_update_group(env.stub, slot.name, "fresh", rules=group.rules_string)
+    summary = env.run()
+    assert summary["status"] == "applied" and summary["tokenConflicts"] == 1
     assert env.version() == hashlib.md5(small_tarball).hexdigest()
 
 
-def test_policy_failure_halfway_through_replacement_keeps_previous_rules(
+def test_failure_halfway_through_keeps_previous_rules(
     rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
 ) -> None:
-    """The previous sync left one ET group that is now too small: it must be replaced.
-    The policy switch fails: the new groups are deleted, the old group stays attached and
-    untouched, and neither the SSM version nor the manifest moves."""
+    """The second group's write fails: the first gets its previous rules back, and neither
+    the SSM version nor the manifest moves."""
     env = _Env(rules_server, small_tarball, s3, ssm)
-    expected = build_plan(_rules_files(small_tarball), env.settings, version="v")
-    old = expected.groups[0]
-    old_name = f"{old.key}-c1"
-    for _ in range(2):
-        nfw.expect_describe_policy(env.stub, nfw.policy_body([nfw.group_arn(old_name)]))
-        nfw.expect_describe_group(env.stub, old_name, old.key, 1, "old rules", token="t-old")
-    replanned = build_plan(
-        _rules_files(small_tarball), env.settings, version="v", current_capacities={old.key: 1}
+    env.settings = replace(env.settings, groups=nfw.slots(2, 200))
+    first, second = env.plan(small_tarball).groups
+    assert not second.placeholder
+    slot_a, slot_b = env.settings.groups
+    nfw.expect_describe_group(env.stub, slot_a.name, 200, "old rules", token="t-a")
+    nfw.expect_update_group(env.stub, slot_a.name, "t-a", rules=first.rules_string)
+    nfw.expect_describe_group(env.stub, slot_b.name, 200, "old rules", token="t-b")
+    env.stub.add_client_error("update_rule_group", "InternalServerError", "boom", 500)
+    nfw.expect_describe_group(
+        env.stub,
+        slot_a.name,
+        200,
+        first.rules_string,
+        token="t-a2",
+        description=env.marker(small_tarball),
     )
-    for group in replanned.groups:
-        nfw.expect_create(env.stub, group)
-    env.stub.add_client_error("update_firewall_policy", "InternalServerError", "boom", 500)
-    for group in replanned.groups:
-        nfw.expect_delete(env.stub, group.name)
-    with pytest.raises(ApplyError, match="policy step failed"):
+    nfw.expect_update_group(env.stub, slot_a.name, "t-a2", rules="old rules")
+    with pytest.raises(ApplyError, match=f"writing {slot_b.name} failed"):
         env.run()
+    env.assert_last_applied_in_force()
+
+
+def test_a_connection_error_halfway_through_rolls_back(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    """Not a ClientError: the connection drops on the second write."""
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 200))
+    first, _second = env.plan(small_tarball).groups
+    slot_a, slot_b = env.settings.groups
+    nfw.expect_describe_group(env.stub, slot_a.name, 200, "old rules", token="t-a")
+    nfw.expect_update_group(env.stub, slot_a.name, "t-a", rules=first.rules_string)
+    nfw.expect_describe_group(env.stub, slot_b.name, 200, "old rules", token="t-b")
+    nfw.expect_describe_group(
+        env.stub,
+        slot_a.name,
+        200,
+        first.rules_string,
+        token="t-a2",
+        description=env.marker(small_tarball),
+    )
+    nfw.expect_update_group(env.stub, slot_a.name, "t-a2", rules="old rules")
+    dropped = EndpointConnectionError(endpoint_url="https://network-firewall.us-east-1")
+    client = nfw.FailingOn(env.client, "update_rule_group", 2, dropped)
+    with pytest.raises(ApplyError, match="EndpointConnectionError"):
+        env.run(client=client)
+    env.assert_last_applied_in_force()
+
+
+def test_an_unexpected_error_is_logged_as_failed_and_raised(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(1, 300))
+    dropped = EndpointConnectionError(endpoint_url="https://network-firewall.us-east-1")
+    client = nfw.FailingOn(env.client, "describe_rule_group", 1, dropped)
+    with pytest.raises(ApplyError):
+        env.run(client=client)
     env.assert_last_applied_in_force()
 
 
@@ -292,7 +359,7 @@ def test_handler_reads_settings_from_the_environment(
         seen.update(settings=settings, **kwargs)
         return {"status": "planned"}
 
-    settings = SyncSettings(policy_arn=nfw.POLICY_ARN, home_net=("10.1.0.0/16",))
+    settings = SyncSettings(groups=nfw.slots(2, 500), home_net=("10.1.0.0/16",))
     monkeypatch.setenv(SETTINGS_ENV, settings.to_json())
     monkeypatch.setattr(handler_module, "run_sync", fake_run)
     monkeypatch.setattr(Clients, "from_boto3", classmethod(lambda cls: None))
@@ -309,15 +376,6 @@ def test_bad_settings_environment_is_a_clear_error(raw: str | None, problem: str
     env = {} if raw is None else {SETTINGS_ENV: raw}
     with pytest.raises(SyncError, match=problem):
         SyncSettings.from_env(env)
-
-
-def _expect_reads_with_one_et_group(env: _Env, tarball: bytes) -> str:
-    """The policy references one ET group from the last run: the state a refusal must keep."""
-    group = build_plan(_rules_files(tarball), env.settings, version="v").groups[0]
-    name = f"{group.key}-c{group.capacity}"
-    nfw.expect_describe_policy(env.stub, nfw.policy_body([nfw.group_arn(name)]))
-    nfw.expect_describe_group(env.stub, name, group.key, group.capacity, "old rules")
-    return name
 
 
 @pytest.mark.parametrize("dry_run", [False, True], ids=["apply", "dry-run"])
@@ -349,9 +407,8 @@ def test_unknown_category_fails_the_run_and_keeps_the_last_applied_rules(
     ssm: Any,
 ) -> None:
     env = _Env(rules_server, small_tarball, s3, ssm)
-    _expect_reads_with_one_et_group(env, small_tarball)
     env.settings = replace(env.settings, **selection)
-    # Only the two reads are stubbed: a create, update, policy switch or delete fails the stub.
+    # Nothing is stubbed: any firewall call fails the stub.
     with pytest.raises(CategoryError, match=re.escape(message)):
         env.run(dry_run=dry_run)
     env.stub.assert_no_pending_responses()
@@ -360,28 +417,38 @@ def test_unknown_category_fails_the_run_and_keeps_the_last_applied_rules(
 
 
 @pytest.mark.parametrize("dry_run", [False, True], ids=["apply", "dry-run"])
-def test_plan_without_groups_is_refused_while_et_groups_are_in_force(
+def test_plan_without_rules_is_refused(
     dry_run: bool, rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
 ) -> None:
-    """tor exists, but every tor rule is rejected: applying would detach every ET group."""
+    """tor exists, but every tor rule is rejected: applied, the plan would put the
+    placeholder in every group, or on a first run report success while protecting nothing."""
     env = _Env(rules_server, small_tarball, s3, ssm)
-    _expect_reads_with_one_et_group(env, small_tarball)
     env.settings = replace(env.settings, include_categories=("tor",))
-    with pytest.raises(EmptyPlanError, match="no ET rule groups but 1 is in force"):
+    with pytest.raises(EmptyPlanError, match="the plan has no ET rule groups; the function"):
         env.run(dry_run=dry_run)
     env.stub.assert_no_pending_responses()
     env.assert_last_applied_in_force()
 
 
-@pytest.mark.parametrize("dry_run", [False, True], ids=["apply", "dry-run"])
-def test_plan_without_groups_is_refused_on_a_first_run_too(
-    dry_run: bool, rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+def test_a_feed_pass_rule_is_never_written(
+    rules_server: RulesServer, small_files: dict[str, bytes], s3: Any, ssm: Any
 ) -> None:
-    """No ET group in force yet: an empty plan would report success while protecting nothing."""
-    env = _Env(rules_server, small_tarball, s3, ssm)
-    env.settings = replace(env.settings, include_categories=("tor",))
-    nfw.expect_describe_policy(env.stub, nfw.policy_body([]))
-    with pytest.raises(EmptyPlanError, match="the plan has no ET rule groups; the function"):
-        env.run(dry_run=dry_run)
-    env.stub.assert_no_pending_responses()
-    assert env.result_line()["status"] != "unchanged-rules"
+    """One pass rule in a category file would open all egress ahead of the allow list."""
+    opener = b'pass ip $HOME_NET any -> $EXTERNAL_NET any (msg:"open"; sid:9000001; rev:1;)\n'
+    files = dict(small_files)
+    files["emerging-dns.rules"] = files["emerging-dns.rules"] + opener
+    tarball = build_tarball(files)
+    env = _Env(rules_server, tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(1, 300))
+    plan = env.plan(tarball)
+    assert "pass ip" not in plan.groups[0].rules_string
+    assert 9000001 not in plan.groups[0].sids
+    _expect_fill(env.stub, plan)
+    env.run()
+    md5 = hashlib.md5(tarball).hexdigest()
+    rejected = json.loads(
+        s3.get_object(Bucket=env.bucket, Key=f"et/rejected/{md5}.json")["Body"].read()
+    )
+    assert rejected["countsByReason"]["feed-action:pass"] == 1
+    (rule,) = [r for r in rejected["rules"] if r["sid"] == 9000001]
+    assert rule["where"].startswith("emerging-dns.rules:")

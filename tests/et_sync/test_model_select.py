@@ -11,10 +11,8 @@ from pydantic import ValidationError
 
 from egress_net.et_sync import manifest
 from egress_net.et_sync.model import EmergingThreatsConfig
-from egress_net.et_sync.plan import categories_to_drop
+from egress_net.et_sync.plan import build_plan, categories_to_drop, feed_rules
 from egress_net.et_sync.select import (
-    apply_ids_to_ips,
-    convert_ids_to_ips,
     normalize_category,
     ruleset_categories_text,
     select_categories,
@@ -27,9 +25,9 @@ from egress_net.et_sync.settings import SyncSettings
 def test_disabled_by_default_with_safe_defaults() -> None:
     cfg = EmergingThreatsConfig()
     assert cfg.enabled is False
-    assert cfg.schedule == "rate(1 day)"
+    assert cfg.schedule == "rate(1 hour)"  # a replaced group holds the placeholder <= 1 h
     assert cfg.source_url.startswith("https://rules.emergingthreats.net/")
-    assert cfg.quotas.reserved_capacity > 0 and cfg.quotas.reserved_groups > 0
+    assert (cfg.groups, cfg.group_capacity) == (8, 3_100)
 
 
 @pytest.mark.parametrize(
@@ -46,15 +44,20 @@ def test_camel_case_keys_and_round_trip_to_settings() -> None:
             "includeCategories": ["emerging-malware.rules", "Tor"],
             "idsToIpsCategories": ["emerging-malware"],
             "portSets": {"HTTP_PORTS": ["80", "8000:8080"]},
-            "quotas": {"reservedCapacity": 2000},
+            "groups": 3,
+            "groupCapacity": 2000,
             "maxDownloadMb": 10,
         }
     )
-    settings = cfg.to_settings(policy_arn="arn:p", home_net=["10.1.0.0/16"])
+    settings = cfg.to_settings(rule_group_prefix="hub", home_net=["10.1.0.0/16"])
     assert settings.include_categories == ("malware", "tor")
     assert settings.ids_to_ips_categories == ("malware",)
     assert settings.home_net == ("10.1.0.0/16",)
-    assert settings.quotas.capacity_budget == 28_000
+    assert [(g.name, g.capacity) for g in settings.groups] == [
+        ("hub-et-1-c2000", 2000),
+        ("hub-et-2-c2000", 2000),
+        ("hub-et-3-c2000", 2000),
+    ]
     assert settings.max_download_bytes == 10 * 1024 * 1024
     assert SyncSettings.from_env({"EGRESS_NET_ET_SYNC": settings.to_json()}) == settings
 
@@ -70,8 +73,9 @@ def test_camel_case_keys_and_round_trip_to_settings() -> None:
         ({"portSets": {"HTTP_PORTS": ["70000"]}}, "is not a port or range"),
         ({"portSets": {"HTTP_PORTS": ["90:80"]}}, "is not a port or range"),
         ({"includeCategories": ["dns"], "excludeCategories": ["emerging-dns"]}, "both"),
-        ({"quotas": {"reservedCapacity": 30000}}, "below policyCapacity"),
-        ({"quotas": {"reservedGroups": 20}}, "below policyGroups"),
+        ({"groups": 0}, "greater than or equal to 1"),
+        ({"groupCapacity": 30001}, "less than or equal to 30000"),
+        ({"quotas": {"reservedCapacity": 300}}, "Extra inputs are not permitted"),
         ({"colour": "blue"}, "Extra inputs are not permitted"),
         ({"logRetentionDays": 10}, "retention must be one of"),
         ({"bucketPrefix": "a/../b"}, "not a plain S3 key prefix"),
@@ -107,20 +111,74 @@ def test_include_exclude_and_unknown_categories() -> None:
     assert chosen.unknown_categories == ("nope",)
 
 
-def test_ids_to_ips_converts_only_active_alerts_of_chosen_categories() -> None:
+def _parsed(text: str, name: str = "emerging-dns.rules") -> list[Any]:
+    from egress_net.rules.parser import parse_rules
+
+    return parse_rules(text, filename=name)
+
+
+def test_only_alert_rules_are_taken_from_the_feed() -> None:
     text = (
         "alert http any any -> any any (sid:1;)\n"
-        "# alert http any any -> any any (sid:2;)\n"
+        "# pass http any any -> any any (sid:2;)\n"
         'pass tls any any -> any any (msg:"alert me"; sid:3;)\n'
+        "drop ip any any -> any any (sid:4;)\n"
+        "reject tcp any any -> any any (sid:5;)\n"
     )
-    assert convert_ids_to_ips(text).splitlines() == [
-        "drop http any any -> any any (sid:1;)",
-        "# alert http any any -> any any (sid:2;)",
-        'pass tls any any -> any any (msg:"alert me"; sid:3;)',
+    kept, refused = feed_rules(_parsed(text), ())
+    assert [(r.sid, r.action) for r in refused] == [(3, "pass"), (4, "drop"), (5, "reject")]
+    assert [(r.sid, r.action, r.enabled) for r in kept] == [
+        (1, "alert", True),
+        (2, "pass", False),  # disabled: never deployed, set aside by validation
     ]
-    converted = apply_ids_to_ips({"emerging-dns.rules": text, "tor.rules": text}, ["dns"])
-    assert converted["emerging-dns.rules"].startswith("drop")
-    assert converted["tor.rules"].startswith("alert")
+
+
+def test_ids_to_ips_converts_only_active_alerts_of_chosen_categories() -> None:
+    text = "alert http any any -> any any (sid:1;)\n# alert http any any -> any any (sid:2;)\n"
+    kept, _ = feed_rules(_parsed(text) + _parsed(text, "tor.rules"), ["dns"])
+    assert [(r.file, r.sid, r.action, r.enabled) for r in kept] == [
+        ("emerging-dns.rules", 1, "drop", True),
+        ("emerging-dns.rules", 2, "alert", False),
+        ("tor.rules", 1, "alert", True),
+        ("tor.rules", 2, "alert", False),
+    ]
+    assert kept[0].text.startswith("drop http") and kept[0].where == "emerging-dns.rules:1"
+
+
+def test_alert_mode_never_converts_to_drop() -> None:
+    files = {"emerging-dns.rules": 'alert udp any any -> any 53 (msg:"x"; sid:1; rev:1;)\n'}
+    cfg = EmergingThreatsConfig(ids_to_ips_categories=["dns"], groups=1, group_capacity=100)
+    drop = build_plan(files, cfg.to_settings(), version="v")
+    alert = build_plan(files, cfg.to_settings(firewall_mode="alert"), version="v")
+    assert drop.groups[0].rules_string.startswith("drop udp")
+    assert alert.groups[0].rules_string.startswith("alert udp")
+    assert "not turned into drop" in alert.warnings[0]
+
+
+def test_a_malformed_line_is_rejected_with_file_and_line_not_raised() -> None:
+    files = {
+        "emerging-dns.rules": (
+            'alert udp any any -> any 53 (msg:"ok"; sid:1; rev:1;)\n'
+            "alert udp any any -> any 53 msg:no-parentheses sid:2\n"
+        )
+    }
+    cfg = EmergingThreatsConfig(groups=1, group_capacity=100)
+    plan = build_plan(files, cfg.to_settings(), version="v")
+    assert plan.groups[0].sids == (1,)
+    (bad,) = plan.rejected
+    assert (bad.where, bad.reason) == ("emerging-dns.rules:2", "parse-error")
+
+
+def test_tgw_attached_groups_define_home_and_external_net() -> None:
+    files = {"emerging-dns.rules": 'alert udp any any -> any 53 (msg:"x"; sid:1; rev:1;)\n'}
+    cfg = EmergingThreatsConfig(groups=2, group_capacity=100)
+    settings = cfg.to_settings(home_net=["10.0.0.0/8"], external_net=["11.0.0.0/8"])
+    plan = build_plan(files, settings, version="v")
+    for group in plan.groups:  # the placeholder group too
+        assert group.rule_variables["IPSets"] == {
+            "EXTERNAL_NET": {"Definition": ["11.0.0.0/8"]},
+            "HOME_NET": {"Definition": ["10.0.0.0/8"]},
+        }
 
 
 def test_server_and_port_variables_default_like_suricata() -> None:
