@@ -390,6 +390,8 @@ def tables_in_graph(graph: RoutingGraph) -> list[TableSpec]:
     subnets: dict[str, list[str]] = {}
     for subnet in graph.subnets.values():
         subnets.setdefault(subnet.vpc_id, []).append(str(subnet.cidr))
+        if subnet.ipv6_cidr is not None:  # a subnet's IPv6 block counts as its IPv4 one does
+            subnets[subnet.vpc_id].append(str(subnet.ipv6_cidr))
     specs = []
     for table in graph.route_tables.values():
         vpc = graph.vpcs.get(table.vpc_id)

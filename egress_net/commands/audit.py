@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from egress_net.commands.verify import add_check_arguments, check_and_print
+from egress_net.commands.verify import (
+    add_check_arguments,
+    attachment_exposure,
+    check_and_print,
+    intent_from_config,
+)
 from egress_net.errors import ConfigError
-from egress_net.graph.checks import SpokeToSpoke
+from egress_net.graph.checks import Finding, SpokeToSpoke
 from egress_net.graph.from_aws import AccountSource, read_graph
+from egress_net.graph.model import RoutingGraph
 
 
 def register(subparsers: Any) -> None:
@@ -46,6 +52,16 @@ def register(subparsers: Any) -> None:
         help="one endpoint for the EC2 and Network Firewall calls instead of AWS's (a local "
         "emulator such as moto); per-service endpoints come from AWS_ENDPOINT_URL_<SERVICE>",
     )
+    parser.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        metavar="S",
+        help="compare the deployed network with this stack's offline synthesis (repeatable, "
+        "e.g. the hub and its spoke stacks): missing, extra or changed routes, associations, "
+        "propagations, appliance mode and endpoints per AZ, and routes to attachments no "
+        "stack declares; any of them fails the audit",
+    )
     add_check_arguments(parser, intent_default="inspected")
     parser.set_defaults(func=run)
 
@@ -69,8 +85,41 @@ def sources_from(args: argparse.Namespace) -> list[AccountSource]:
     ]
 
 
+def declared(stacks: list[str], project_dir: Any) -> tuple[RoutingGraph, dict[str, Any]]:
+    """The stacks' offline synthesis as one graph, and the hub's config."""
+    # Imported here so `egress-net audit` without --stack does not load Pulumi.
+    from egress_net import engine
+    from egress_net.graph.from_recording import graph_from_recordings
+
+    recordings = {}
+    for stack in stacks:
+        result = engine.synth(engine.load_source(stack, project_dir))
+        for recording in (result.recording, *result.referenced.values()):
+            recordings[recording.stack] = recording
+    hub = next(
+        (r for r in recordings.values() if r.config.get("egress-net:role") == "hub"),
+        next(iter(recordings.values())),
+    )
+    return graph_from_recordings(list(recordings.values())), dict(hub.config)
+
+
 def run(args: argparse.Namespace) -> int:
+    from egress_net.graph.drift import drift_findings
+
     sources = sources_from(args)
-    graph = read_graph(sources, endpoint_url=args.endpoint_url)
     title = "audit: " + "; ".join(s.label for s in sources)
-    return check_and_print(graph, args, SpokeToSpoke.INSPECTED, title)
+    if not args.stack:
+        graph = read_graph(sources, endpoint_url=args.endpoint_url)
+        return check_and_print(graph, args, SpokeToSpoke.INSPECTED, title)
+    # Synthesized first: a stack file error stops the audit before any AWS call.
+    synthesized, hub_config = declared(args.stack, args.project_dir)
+    graph = read_graph(sources, endpoint_url=args.endpoint_url)
+    drift: list[Finding] = drift_findings(synthesized, graph)
+    return check_and_print(
+        graph,
+        args,
+        intent_from_config(hub_config),
+        title + " against " + ", ".join(args.stack),
+        drift,
+        attachment_exposure(hub_config),
+    )

@@ -14,6 +14,7 @@ from egress_net.errors import ConfigError
 from egress_net.graph.checks import (
     DEFAULT_DESTINATION,
     CheckOptions,
+    Finding,
     SpokeToSpoke,
     VerificationReport,
     run_checks,
@@ -101,13 +102,49 @@ def intent_from_config(config: dict[str, Any]) -> SpokeToSpoke:
         ) from None
 
 
+def attachment_exposure(config: dict[str, Any]) -> list[str]:
+    """What the stack's config lets others attach to its TGW, said before anyone does.
+
+    With RAM sharing to an organization or OU and auto-accept, any account there can attach a
+    VPC without the hub's consent; default propagation then installs its CIDR in the table
+    replies return through, where a more specific prefix takes another spoke's replies
+    (AWS RAM: sharing with an organization; TGW ``AutoAcceptSharedAttachments``).
+    """
+    share = config.get("egress-net:share") or {}
+    tgw = config.get("egress-net:transitGateway") or {}
+    if not isinstance(share, dict) or not isinstance(tgw, dict):
+        return []
+    wide = [
+        p for p in share.get("principals") or [] if ":organization/" in str(p) or "/ou-" in str(p)
+    ]
+    if not wide:
+        return []
+    accept = (
+        "accepts their attachments automatically (transitGateway.autoAccept)"
+        if tgw.get("autoAccept")
+        else "must accept each attachment (transitGateway.autoAccept is off)"
+    )
+    return [
+        f"attachments: the TGW is shared with {', '.join(wide)} and {accept}: any account there "
+        "can attach a VPC, and a CIDR it propagates takes traffic and replies for that prefix; "
+        "`audit --stack` reports such routes once deployed"
+    ]
+
+
 def check_and_print(
-    graph: RoutingGraph, args: argparse.Namespace, default_intent: SpokeToSpoke, title: str
+    graph: RoutingGraph,
+    args: argparse.Namespace,
+    default_intent: SpokeToSpoke,
+    title: str,
+    extra_findings: list[Finding] | None = None,
+    notes: list[str] | None = None,
 ) -> int:
     destination = parse_destination(args.destination)
     check_destination(graph, destination)
     intent = SpokeToSpoke(args.spoke_to_spoke) if args.spoke_to_spoke else default_intent
     report = run_checks(graph, CheckOptions(destination, intent))
+    report.findings += extra_findings or []
+    report.notes += notes or []
     print_report(report, args.json, title)
     return 0 if report.ok else 1
 
@@ -134,7 +171,13 @@ def run(args: argparse.Namespace) -> int:
     hub = next(
         (r for r in recordings if r.config.get("egress-net:role") == "hub"), result.recording
     )
-    code = check_and_print(graph, args, intent_from_config(hub.config), title)
+    code = check_and_print(
+        graph,
+        args,
+        intent_from_config(hub.config),
+        title,
+        notes=attachment_exposure(hub.config),
+    )
     # Paths can all pass the firewall while the firewall passes everything: say so.
     for warning in alert_mode_warnings(recordings):
         print(f"warning: {warning}", file=sys.stderr if args.json else sys.stdout)

@@ -1,25 +1,38 @@
 """The checks run on every spoke subnet: pure functions over traces.
 
-For each spoke workload subnet (so every AZ each spoke uses) the tracer follows a packet to a
-public destination and its reply; the round trip must pass exactly one firewall endpoint, the
-same one in both directions, stay in the source AZ, never reach an Internet gateway without the
-firewall, and end where it should (no blackhole, no missing route, no loop). Spoke-to-spoke
-traffic is checked against the stack's intent, and every AZ the spokes use must have a firewall
-endpoint and a NAT gateway.
+Spokes are found by structure (``find_spokes``). For each spoke workload subnet (so every AZ
+each spoke uses) the tracer follows every destination class (``classes.py``, IPv4 and IPv6) out
+and back:
+
+- a class that leaves the network (Internet gateway, egress-only gateway, peering, VPN gateway,
+  gateway endpoint) before any firewall is a bypass;
+- internet-bound classes pass exactly one firewall endpoint, the same in both directions, stay
+  in the source AZ and end where they should (no blackhole, no missing route, no loop); the
+  documentation address ``--destination`` stands for its class in the printed paths;
+- classes of other spokes follow the spoke-to-spoke intent;
+- everything else (private space outside every VPC, the hub's own CIDRs, AWS service prefix
+  lists, IPv6 with no route out) is listed with where it goes.
+
+Spoke-to-spoke round trips are also traced on a ring of spokes, attachments whose CIDRs overlap
+in a TGW table are reported, and every AZ the spokes use must have a firewall endpoint and a NAT
+gateway.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from ipaddress import IPv4Address
+from functools import cached_property
+from ipaddress import IPv4Address, IPv6Address
 
 from egress_net import route_rules
-from egress_net.graph.model import RoutingGraph, Subnet, host_in
-from egress_net.graph.tracer import Outcome, Trace, Tracer
+from egress_net.graph.classes import ClassKind, ClassSpace, DestinationClass, range_label
+from egress_net.graph.model import IPAddress, RoutingGraph, Subnet, TargetKind, host_in
+from egress_net.graph.tracer import EXIT_HOPS, Flow, HopKind, Outcome, Trace, Tracer
 
 # TEST-NET-2 (RFC 5737): a public-looking address reserved for documentation.
 DEFAULT_DESTINATION = IPv4Address("198.51.100.10")
@@ -38,13 +51,19 @@ class Check(StrEnum):
     EGRESS = "egress"
     SPOKE_TO_SPOKE = "spoke-to-spoke"
     AZ_COVERAGE = "az-coverage"
+    OVERLAP = "overlap"  # attachments whose CIDRs overlap in a TGW table
+    DRIFT = "drift"  # audit --stack: the deployed network differs from the stack's synthesis
+    ATTACHMENT = "attachment"  # audit --stack: a route to an attachment no stack declares
     ROUTE_TABLES = "route-tables"
+    UNTRACED = "untraced"  # something the adapter read but the graph cannot hold
 
 
 @dataclass(frozen=True)
 class CheckOptions:
     destination: IPv4Address = DEFAULT_DESTINATION
     spoke_to_spoke: SpokeToSpoke = SpokeToSpoke.INSPECTED
+    # Trace every destination class; off, only ``destination`` (benchmarks compare the two).
+    every_class: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,6 +97,11 @@ class VerificationReport:
     spokes: list[Spoke]
     az_ids: list[str]
     findings: list[Finding]
+    classes: dict[int, int] = field(default_factory=dict)  # atoms per address family
+    class_traces: int = 0  # symbolic traces run for the classes (benchmarks print it)
+    listing: list[str] = field(default_factory=list)  # classes not judged, with where they go
+    channels: list[str] = field(default_factory=list)  # paths around the firewall, and controls
+    notes: list[str] = field(default_factory=list)  # what the config lets others do
 
     @property
     def ok(self) -> bool:
@@ -95,11 +119,34 @@ class VerificationReport:
         ]
 
 
+def infrastructure_subnets(graph: RoutingGraph) -> set[str]:
+    """Subnets that hold a TGW attachment's interfaces, a firewall endpoint or a NAT gateway."""
+    held = {e.subnet_id for e in graph.firewall_endpoints.values()}
+    held |= {n.subnet_id for n in graph.nat_gateways.values()}
+    for attachment in graph.tgw_attachments.values():
+        held.update(attachment.subnet_ids)
+    return held
+
+
 def find_spokes(graph: RoutingGraph) -> list[Spoke]:
-    """VPCs holding workload subnets, named by their egress-net:spoke or Name tag."""
+    """Spokes found by structure, never by tags.
+
+    Candidates are the VPCs attached to a TGW of the graph and every VPC with a route out (any
+    route other than ``local`` in a table a subnet uses). A candidate is a spoke when it has
+    workload subnets: subnets that hold neither TGW attachment interfaces, nor firewall
+    endpoints, nor NAT gateways. The hub's VPCs (interfaces, endpoints, NAT gateways only) are
+    thus not spokes, while a VPC that inspects its own traffic (the distributed model) is.
+    Tags only name a spoke: its VPC's ``egress-net:spoke`` tag, else ``Name``, else its ID.
+    """
+    candidates = {a.vpc_id for a in graph.tgw_attachments.values() if a.vpc_id}
+    for subnet in graph.subnets.values():
+        table = graph.route_table_of(subnet) if subnet.vpc_id in graph.vpcs else None
+        if table is not None and any(r.target_kind is not TargetKind.LOCAL for r in table.routes):
+            candidates.add(subnet.vpc_id)
+    held = infrastructure_subnets(graph)
     by_vpc: dict[str, list[Subnet]] = {}
     for subnet in graph.subnets.values():
-        if subnet.tier == WORKLOAD_TIER:
+        if subnet.vpc_id in candidates and subnet.id not in held:
             by_vpc.setdefault(subnet.vpc_id, []).append(subnet)
     spokes = []
     for vpc_id, subnets in by_vpc.items():
@@ -133,27 +180,41 @@ def run_checks(graph: RoutingGraph, options: CheckOptions | None = None) -> Veri
 
 
 def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationReport:
-    tracer = Tracer(graph)
+    space = ClassSpace(graph, preferred=[options.destination])
+    tracer = Tracer(graph, space)
     spokes = find_spokes(graph)
     az_ids = sorted({az for spoke in spokes for az in spoke.az_ids})
+    analysis = ClassAnalysis(
+        graph, tracer, space, spokes, options.spoke_to_spoke, options.destination
+    )
     findings: list[Finding] = []
     findings += coverage_findings(graph, az_ids)
+    findings += overlap_findings(graph)
+    listed = False
     for spoke in spokes:
         for subnet in spoke.subnets:
             trips = tracer.round_trips(subnet.id, host_in(subnet.cidr), options.destination)
+            problems = egress_problems(subnet, trips)
+            list_here, listed = not listed, True  # listed from the first spoke subnet
+            if options.every_class:
+                problems += analysis.class_problems(spoke, subnet, problems, list_here, trips)
             findings.append(
-                Finding(
-                    Check.EGRESS,
-                    spoke.name,
-                    subnet.az_id,
-                    subnet.id,
-                    egress_problems(subnet, trips),
-                    trips,
-                )
+                Finding(Check.EGRESS, spoke.name, subnet.az_id, subnet.id, _unique(problems), trips)
             )
     findings += spoke_to_spoke_findings(tracer, spokes, options.spoke_to_spoke)
     findings += route_table_findings(graph)
-    return VerificationReport(options, spokes, az_ids, findings)
+    if graph.untraced:
+        findings.append(Finding(Check.UNTRACED, "", "", problems=list(graph.untraced)))
+    return VerificationReport(
+        options,
+        spokes,
+        az_ids,
+        findings,
+        classes={version: space.count(version) for version in (4, 6)},
+        class_traces=analysis.traces,
+        listing=list(dict.fromkeys(analysis.listing)) + _ipv6_sources(spokes),
+        channels=channels(graph, spokes),
+    )
 
 
 def route_table_findings(graph: RoutingGraph) -> list[Finding]:
@@ -168,6 +229,489 @@ def route_table_findings(graph: RoutingGraph) -> list[Finding]:
         Finding(Check.ROUTE_TABLES, "", "", problems=[f"route table {table}: {p}" for p in found])
         for table, found in by_table.items()
     ]
+
+
+# -- destination classes ----------------------------------------------------------------------
+
+_SENTINEL: dict[int, IPAddress] = {4: IPv4Address(0), 6: IPv6Address(0)}
+
+
+@dataclass
+class _Suffixes:
+    """Every class traced from one TGW entry (route table, AZ), grouped by verdict."""
+
+    starts: dict[tuple[object, ...], list[int]]
+    ends: dict[tuple[object, ...], list[int]]
+    traces: dict[tuple[object, ...], list[list[Trace]]]
+
+
+@dataclass
+class _ClassPath:
+    """The classes a source sends one way, with the full traces of one of them."""
+
+    example: DestinationClass
+    end: int  # the end of the first run of classes (an address), for the label
+    more: int  # how many other runs of classes share the verdict
+    direct: list[Trace] | None = None  # traces that never entered a TGW
+    prefix: Trace | None = None  # else: the source's hops into the TGW...
+    suffixes: list[Trace] = field(default_factory=list)  # ...and the shared rest
+    source: IPAddress | None = None
+
+    @cached_property
+    def shared(self) -> list[Trace]:
+        """What decides the cheap checks: the suffixes, unless the source's own hops into the
+        TGW already passed a firewall (then the whole path)."""
+        if self.direct is not None:
+            return self.direct
+        if self.prefix is not None and self.prefix.firewall_endpoints:
+            return self.traces
+        return self.suffixes
+
+    @cached_property
+    def traces(self) -> list[Trace]:
+        """Joined only when judged: most verdicts need no more than the shared suffix."""
+        if self.direct is not None:
+            return self.direct
+        assert self.prefix is not None and self.source is not None
+        return [_join(self.prefix, t, self.source) for t in self.suffixes]
+
+    @property
+    def label(self) -> str:
+        """Built only when printed: summarizing ranges costs more than tracing them."""
+        text = range_label(self.example.version, self.example.start, self.end)
+        return text + (f" and {self.more} more" if self.more else "")
+
+
+class ClassAnalysis:
+    """Traces every destination class from spoke subnets, symbolically.
+
+    From a source, one symbolic trace per run of classes its route table routes alike; a trace
+    that enters a TGW stops there, and what follows is looked up in a table computed once per
+    (TGW route table, AZ, family) for every class: the classes grouped by *verdict* (outcome,
+    firewalls passed, exits reached, and the exact path when the packet leaves the network).
+    A source then costs a few lookups per verdict, whatever the number of spokes.
+    """
+
+    def __init__(
+        self,
+        graph: RoutingGraph,
+        tracer: Tracer,
+        space: ClassSpace,
+        spokes: list[Spoke],
+        intent: SpokeToSpoke,
+        headline: IPAddress = DEFAULT_DESTINATION,
+    ) -> None:
+        self.graph, self.tracer, self.space, self.intent = graph, tracer, space, intent
+        self.spoke_vpcs = {s.vpc_id: s.name for s in spokes}
+        self.headline_atom = space.index_of(headline)
+        self.traces = 0
+        self.listing: list[str] = []
+        self._suffixes: dict[tuple[str, str, int], _Suffixes] = {}
+
+    def class_problems(
+        self,
+        spoke: Spoke,
+        subnet: Subnet,
+        headline: list[str],
+        list_here: bool,
+        headline_trips: Sequence[RoundTrip] = (),
+    ) -> list[str]:
+        """Problems of every class but the headline destination's (already in ``headline``)."""
+        problems: dict[str, list[_ClassPath]] = {}
+        replies: dict[tuple[object, ...], list[Trace]] = {}
+        for outbound, back in headline_trips:  # the same exits answer the same replies
+            if outbound.outcome is Outcome.INTERNET:
+                replies[_reply_key(outbound)] = back
+        for version in (4, 6):
+            source = host_in(subnet.cidr) if version == 4 else None
+            if version == 6 and subnet.ipv6_cidr is not None:
+                source = host_in(subnet.ipv6_cidr)
+            if source is None:
+                continue
+            for path in self._paths_from(subnet, source, version):
+                for problem in self._judge(spoke, subnet, path, replies, list_here):
+                    if problem not in headline:
+                        problems.setdefault(problem, []).append(path)
+        return [_labelled([p.label for p in paths], problem) for problem, paths in problems.items()]
+
+    # -- tracing -----------------------------------------------------------------------------
+
+    def _paths_from(self, subnet: Subnet, source: IPAddress, version: int) -> list[_ClassPath]:
+        classes = self.space.classes[version]
+        self.tracer.stop_at_tgw = True
+        try:
+            traces = self.tracer.trace_from_subnet(
+                subnet.id, source, classes[0].representative, span=(0, len(classes)), atom=0
+            )
+        finally:
+            self.tracer.stop_at_tgw = False
+        self.traces += len(traces)
+        paths: list[_ClassPath] = []
+        # Runs of classes the source's table sends into the TGW, per entry (TGW table, AZ).
+        entries: dict[tuple[str, str], tuple[Trace, list[tuple[int, int]]]] = {}
+        for start, end, branches in _refine(traces):
+            entered = [t for t in branches if t.outcome is Outcome.IN_TGW]
+            if entered and entered[0].tgw_entry is not None:
+                entry = entries.setdefault(entered[0].tgw_entry, (entered[0], []))
+                entry[1].append((start, end))
+            elif not _local_only(branches):
+                paths.append(_ClassPath(classes[start], classes[end - 1].end, 0, direct=branches))
+        for prefix, ranges in entries.values():
+            paths += self._through_tgw(prefix, source, version, ranges)
+        return paths
+
+    def _through_tgw(
+        self, prefix: Trace, source: IPAddress, version: int, ranges: list[tuple[int, int]]
+    ) -> list[_ClassPath]:
+        """One path per verdict found among the classes of ``ranges`` past the TGW entry."""
+        assert prefix.tgw_entry is not None
+        attachment_id, az_id = prefix.tgw_entry
+        attachment = self.graph.tgw_attachments[attachment_id]
+        suffixes = self._suffixes_from(attachment_id, attachment.route_table_id, az_id, version)
+        classes = self.space.classes[version]
+        headline = self.headline_atom if version == 4 else -1
+        paths = []
+        for verdict, starts in suffixes.starts.items():
+            ends = suffixes.ends[verdict]
+            if _holds(starts, ends, headline) and any(lo <= headline < hi for lo, hi in ranges):
+                continue  # the headline destination's class: its round trip judged it
+            example: tuple[int, int, int] | None = None  # (class, end of its run, run index)
+            runs = 0
+            for low, high in ranges:
+                first = bisect_right(starts, low) - 1
+                if first < 0 or ends[first] <= low:
+                    first += 1
+                if first >= len(starts) or starts[first] >= high:
+                    continue
+                runs += bisect_left(starts, high) - first
+                if example is None:
+                    example = (max(low, starts[first]), min(high, ends[first]), first)
+            if example is None:
+                continue
+            atom, end, index = example
+            paths.append(
+                _ClassPath(
+                    classes[atom],
+                    classes[end - 1].end,
+                    runs - 1,
+                    prefix=prefix,
+                    suffixes=suffixes.traces[verdict][index],
+                    source=source,
+                )
+            )
+        return paths
+
+    def _suffixes_from(
+        self, attachment_id: str, table_id: str, az_id: str, version: int
+    ) -> _Suffixes:
+        key = (table_id, az_id, version)
+        found = self._suffixes.get(key)
+        if found is not None:
+            return found
+        found = _Suffixes({}, {}, {})
+        classes = self.space.classes[version]
+        traces = self.tracer.trace_from_tgw(
+            attachment_id,
+            az_id,
+            _SENTINEL[version],
+            classes[0].representative,
+            span=(0, len(classes)),
+            atom=0,
+        )
+        self.traces += len(traces)
+        for start, end, branches in _refine(traces):
+            verdict = self._verdict(branches)
+            starts, ends = found.starts.setdefault(verdict, []), found.ends.setdefault(verdict, [])
+            if ends and ends[-1] == start:  # the same verdict as the run just before
+                ends[-1] = end
+                continue
+            starts.append(start)
+            ends.append(end)
+            found.traces.setdefault(verdict, []).append(branches)
+        self._suffixes[key] = found
+        return found
+
+    def _verdict(self, traces: list[Trace]) -> tuple[object, ...]:
+        """What the checks judge of a suffix; the exact path when it leaves the network."""
+        parts: list[object] = []
+        for trace in traces:
+            firewalls = sum(1 for h in trace.hops if h.kind is HopKind.FIREWALL)
+            if trace.outcome in (Outcome.INTERNET, Outcome.EXITED) or trace.end_igw_id:
+                where: object = tuple((h.kind, h.resource_id, h.az_id) for h in trace.hops)
+            elif trace.outcome is Outcome.DELIVERED:
+                vpc_id = self.graph.subnets[trace.end_subnet_id].vpc_id
+                where = "spoke" if vpc_id in self.spoke_vpcs else vpc_id
+            else:
+                last = trace.hops[-1] if trace.hops else None
+                where = (last.kind, last.resource_id) if last else ()
+            parts.append((trace.outcome, firewalls, trace.primary, where))
+        return tuple(parts)
+
+    # -- judging -----------------------------------------------------------------------------
+
+    def _judge(
+        self,
+        spoke: Spoke,
+        subnet: Subnet,
+        path: _ClassPath,
+        replies: dict[tuple[object, ...], list[Trace]],
+        list_here: bool,
+    ) -> list[str]:
+        example = path.example
+        if any(
+            t.outcome in (Outcome.INTERNET, Outcome.EXITED) and _exit_before_firewall(t)
+            for t in path.shared
+        ):
+            return [
+                f"bypass: {_notation(trace)} (no firewall)"
+                for trace in path.traces
+                if trace.outcome in (Outcome.INTERNET, Outcome.EXITED)
+                and _exit_before_firewall(trace) is not None
+            ]
+        blocked = all(t.outcome in _BLOCKING_OUTCOMES for t in path.shared)
+        if example.kind is ClassKind.INTERNET and not blocked:
+            # Must get out through one firewall and back; a class the routes block (no route,
+            # blackhole, dropped) is safe and only listed: the headline class proves egress.
+            trips = [(t, self._replies(t, replies)) for t in path.traces]
+            return egress_problems(subnet, trips)
+        if example.kind is ClassKind.VPC and example.vpc_id in self.spoke_vpcs:
+            return self._spoke_class_problems(path)
+        # Listed, not judged: no design promises where these go (a loop for unallocated
+        # supernet space, for one, ends when the packet's TTL runs out). Shared paths are
+        # listed from the first spoke subnet; a source's own routes from wherever they are.
+        if list_here or path.direct is not None:
+            primary = next((t for t in path.traces if t.primary), path.traces[0])
+            kind = _kind_words(example, self.graph)
+            self.listing.append(
+                f"{path.label} ({kind}) from {spoke.name} {subnet.az_id}: {_notation(primary)}"
+            )
+        return []
+
+    def _spoke_class_problems(self, path: _ClassPath) -> list[str]:
+        """Another spoke's class, by the intent; delivery itself is proven by the ring."""
+        if all(
+            t.outcome is not Outcome.LOOP
+            and (t.outcome is not Outcome.DELIVERED or t.firewall_endpoints)
+            for t in path.shared
+        ):
+            return []  # the source's own hops into the TGW pass no firewall: nothing to add
+        problems = []
+        for trace in path.traces:
+            if trace.outcome is Outcome.LOOP:
+                problems.append(f"loop: {trace.reason}")
+            if trace.outcome is not Outcome.DELIVERED or trace.firewall_endpoints:
+                continue
+            if self.intent is SpokeToSpoke.INSPECTED:
+                problems.append(f"bypasses the firewall: {_notation(trace)}")
+            elif self.intent is SpokeToSpoke.BLOCKED:
+                problems.append(f"is open: {_notation(trace)}")
+        return problems
+
+    def _replies(
+        self, outbound: Trace, cache: dict[tuple[object, ...], list[Trace]]
+    ) -> list[Trace]:
+        """Replies depend on where the request left and how it was translated, not on which
+        public address it went to: one reply per exit serves every class of a source."""
+        if outbound.outcome is not Outcome.INTERNET:
+            return self.tracer.reply_to(outbound)
+        key = _reply_key(outbound)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self.tracer.reply_to(outbound)
+            self.traces += len(found)
+        return found
+
+
+def _refine(traces: list[Trace]) -> list[tuple[int, int, list[Trace]]]:
+    """The runs of atoms every trace treats alike, each with the traces that cover it.
+
+    Forks partition a span and flow-hash branches share one, but branches through different
+    tables may cut it differently: the common refinement is what one class is.
+    """
+    cuts = sorted({edge for t in traces if t.span for edge in t.span})
+    position = {cut: index for index, cut in enumerate(cuts)}
+    buckets: list[list[Trace]] = [[] for _ in range(max(len(cuts) - 1, 0))]
+    for trace in traces:
+        if trace.span is None:
+            continue
+        for index in range(position[trace.span[0]], position[trace.span[1]]):
+            buckets[index].append(trace)
+    return [
+        (cuts[index], cuts[index + 1], bucket) for index, bucket in enumerate(buckets) if bucket
+    ]
+
+
+def _holds(starts: list[int], ends: list[int], atom: int) -> bool:
+    index = bisect_right(starts, atom) - 1
+    return index >= 0 and ends[index] > atom
+
+
+def _ipv6_sources(spokes: list[Spoke]) -> list[str]:
+    if any(s.ipv6_cidr for spoke in spokes for s in spoke.subnets):
+        return []
+    return ["IPv6: no spoke subnet has an IPv6 block, so no IPv6 class has a source"]
+
+
+def _reply_key(outbound: Trace) -> tuple[object, ...]:
+    return (
+        outbound.end_igw_id,
+        outbound.translated_source,
+        tuple(sorted(outbound.flow.nat_translations.items())),
+        tuple(sorted(outbound.flow.pinned_enis.items())),
+    )
+
+
+def _join(prefix: Trace, suffix: Trace, source: IPAddress) -> Trace:
+    """A source's trace: its own hops into the TGW, then the shared suffix from there."""
+    sentinel = _SENTINEL[source.version]
+    flow = Flow(
+        {
+            nat: (source if original == sentinel else original)
+            for nat, original in suffix.flow.nat_translations.items()
+        },
+        dict(suffix.flow.pinned_enis),
+    )
+    translated = suffix.translated_source
+    return Trace(
+        source=source,
+        destination=suffix.destination,
+        hops=prefix.hops + suffix.hops,
+        outcome=suffix.outcome,
+        reason=suffix.reason,
+        flow=flow,
+        end_subnet_id=suffix.end_subnet_id,
+        end_igw_id=suffix.end_igw_id,
+        translated_source=source if translated is None or translated == sentinel else translated,
+    )
+
+
+def _local_only(traces: list[Trace]) -> bool:
+    """Delivered by the source table's ``local`` route: traffic within the source's own VPC,
+    which no design here sends through the firewall."""
+    return all(t.outcome is Outcome.DELIVERED and len(t.hops) == 2 for t in traces)
+
+
+def _exit_before_firewall(trace: Trace) -> HopKind | None:
+    for hop in trace.hops:
+        if hop.kind is HopKind.FIREWALL:
+            return None
+        if hop.kind in EXIT_HOPS:
+            return hop.kind
+    return None
+
+
+def _notation(trace: Trace) -> str:
+    from egress_net.graph.report import notation  # report imports this module
+
+    return notation(trace)
+
+
+def _labelled(labels: list[str], problem: str) -> str:
+    shown = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+    return f"{shown}: {problem}"
+
+
+def _kind_words(example: DestinationClass, graph: RoutingGraph) -> str:
+    if example.prefix_list:
+        return f"prefix list {example.prefix_list}"
+    if example.kind is ClassKind.VPC:
+        vpc = graph.vpcs.get(example.vpc_id)
+        return f"in {vpc.name or vpc.id}" if vpc else example.vpc_id
+    if example.kind is ClassKind.UNROUTED:
+        return "not routed on the internet"
+    return f"IPv{example.version} internet"
+
+
+# -- attachments that can take a spoke's traffic -----------------------------------------------
+
+
+def overlap_findings(graph: RoutingGraph) -> list[Finding]:
+    """Routes in one TGW table to different VPC attachments whose prefixes overlap.
+
+    Only routes towards an attachment's own VPC space count (propagated routes, or static
+    routes within the VPC's CIDRs): a more specific one takes that part of the other VPC's
+    traffic, replies included (10.1.200.0/24 beside a spoke's 10.1.0.0/16).
+    """
+    findings = []
+    for table in sorted(graph.tgw_route_tables.values(), key=lambda t: t.id):
+        own: list[tuple[int, int, int, str, str]] = []
+        for route in table.routes:
+            attachment = graph.tgw_attachments.get(route.attachment_id)
+            vpc = graph.vpcs.get(attachment.vpc_id) if attachment else None
+            if route.blackhole or vpc is None or route.destination.prefixlen == 0:
+                continue
+            if any(
+                route.destination.subnet_of(c)
+                for c in vpc.cidrs  # type: ignore[arg-type]
+                if c.version == route.destination.version
+            ):
+                network = route.destination
+                own.append(
+                    (
+                        network.version,
+                        int(network.network_address),
+                        int(network.broadcast_address),
+                        str(network),
+                        route.attachment_id,
+                    )
+                )
+        problems = []
+        own.sort(key=lambda r: (r[0], r[1], -r[2]))
+        open_routes: list[tuple[int, int, int, str, str]] = []
+        for route_info in own:
+            open_routes = [
+                r for r in open_routes if r[0] == route_info[0] and r[2] >= route_info[1]
+            ]
+            for wider in open_routes:
+                if wider[4] != route_info[4]:
+                    problems.append(
+                        f"{table.id}: {route_info[3]} → {_attachment_name(graph, route_info[4])} "
+                        f"overlaps {wider[3]} → {_attachment_name(graph, wider[4])}: the more "
+                        f"specific route takes that part of the traffic, replies included"
+                    )
+            open_routes.append(route_info)
+        if problems:
+            findings.append(Finding(Check.OVERLAP, "", "", problems=problems))
+    return findings
+
+
+def _attachment_name(graph: RoutingGraph, attachment_id: str) -> str:
+    attachment = graph.tgw_attachments.get(attachment_id)
+    vpc = graph.vpcs.get(attachment.vpc_id) if attachment else None
+    return f"{attachment_id} ({vpc.name or vpc.id})" if vpc else attachment_id
+
+
+# -- channels around the firewall ------------------------------------------------------------
+
+
+def channels(graph: RoutingGraph, spokes: list[Spoke]) -> list[str]:
+    """Paths from spokes that never cross a route table, so no path proof covers them."""
+    lines = []
+    spoke_vpcs = {s.vpc_id: s.name for s in spokes}
+    if spokes:
+        lines.append(
+            "DNS: every spoke resolves through its VPC's Route 53 Resolver (VPC base + 2), "
+            "which never crosses the firewall; what controls it is Route 53 Resolver DNS "
+            "Firewall (its rule groups and associations are not read here)"
+        )
+    for endpoint in sorted(graph.vpc_endpoints.values(), key=lambda e: e.id):
+        if endpoint.vpc_id not in spoke_vpcs or endpoint.id in graph.firewall_endpoints:
+            continue
+        policy = (
+            "a restrictive endpoint policy"
+            if endpoint.has_policy
+            else ("the default endpoint policy (full access: any bucket or table, anyone's)")
+        )
+        how = (
+            "routes to its prefix list leave past the firewall"
+            if endpoint.endpoint_type == "Gateway"
+            else "reached inside the VPC by the local route"
+        )
+        lines.append(
+            f"{endpoint.endpoint_type.lower()} endpoint {endpoint.id} ({endpoint.service_name}) "
+            f"in {spoke_vpcs[endpoint.vpc_id]}: {how}; controlled by {policy}"
+        )
+    return lines
 
 
 def coverage_findings(graph: RoutingGraph, az_ids: Iterable[str]) -> list[Finding]:

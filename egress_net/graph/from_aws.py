@@ -1,7 +1,9 @@
 """Build a ``RoutingGraph`` from live AWS accounts, read-only, with boto3.
 
-Every call is a Describe/Get/Search/List operation; a guard on each client refuses anything
-else before it is sent, so ``audit`` cannot change an account even through a bug. Calls are
+The session carries a guard that admits exactly the operations listed in ``REQUIRED_ACTIONS``
+(the IAM policy the docs give) and refuses any other before it is sent, so ``audit`` cannot
+change an account, nor read what it has no use for (``GetPasswordData``,
+``GetConsoleOutput``), even through a bug. Calls are
 paginated and retried (adaptive retry mode). Several accounts and regions are read and merged
 into one graph: spoke VPCs in their own accounts, the TGW and the firewall in the hub's.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv6Network
 from typing import Any
 
 import boto3
@@ -33,8 +35,10 @@ from botocore.exceptions import (
 from egress_net.errors import ConfigError
 from egress_net.graph.from_recording import vpc_route
 from egress_net.graph.model import (
+    EgressOnlyInternetGateway,
     FirewallEndpoint,
     InternetGateway,
+    IPNetwork,
     NatGateway,
     Route,
     RouteTable,
@@ -46,12 +50,14 @@ from egress_net.graph.model import (
     TgwRouteTable,
     TransitGateway,
     Vpc,
+    VpcEndpoint,
     parse_network,
 )
 
 READ_ONLY_PREFIXES = ("Describe", "Get", "Search", "List")
 
-# The IAM actions `audit` needs in every account it reads (docs/verification.md lists them).
+# The IAM actions `audit` needs in every account it reads (docs/verification.md and the README
+# list them); the session guard admits exactly these operations and nothing else.
 REQUIRED_ACTIONS = (
     "ec2:DescribeAvailabilityZones",
     "ec2:DescribeVpcs",
@@ -59,6 +65,8 @@ REQUIRED_ACTIONS = (
     "ec2:DescribeRouteTables",
     "ec2:DescribeInternetGateways",
     "ec2:DescribeNatGateways",
+    "ec2:DescribeEgressOnlyInternetGateways",
+    "ec2:DescribeVpcEndpoints",
     "ec2:GetManagedPrefixListEntries",
     "ec2:DescribeTransitGateways",
     "ec2:DescribeTransitGatewayAttachments",
@@ -89,13 +97,29 @@ class AccountSource:
 
 
 class WriteRefused(RuntimeError):
-    """A non-read operation reached the guard: a bug, never a user error."""
+    """An operation outside the audit's policy reached the guard: a bug, never a user error."""
 
 
-def refuse_writes(model: Any, **_: Any) -> None:
-    """botocore ``before-call`` hook: only read operations may leave the process."""
-    if not model.name.startswith(READ_ONLY_PREFIXES):
-        raise WriteRefused(f"audit is read-only; refusing {model.name}")
+_ADMITTED = frozenset(REQUIRED_ACTIONS)
+
+
+def refuse_unlisted(model: Any, **_: Any) -> None:
+    """botocore ``before-call`` hook: only the operations `audit` needs may leave the process.
+
+    The service prefix of an IAM action is the API's signing name (``ec2``,
+    ``network-firewall``), see the botocore service model's ``signingName``.
+    """
+    service = model.service_model.signing_name
+    action = f"{service}:{model.name}"
+    if action not in _ADMITTED or not model.name.startswith(READ_ONLY_PREFIXES):
+        raise WriteRefused(f"audit only reads what it needs; refusing {action}")
+
+
+def guarded(session: boto3.Session) -> boto3.Session:
+    """The session with the guard installed: every client made from it afterwards carries it
+    (botocore copies the session's event hooks into each new client)."""
+    session.events.register("before-call.*.*", refuse_unlisted)
+    return session
 
 
 def session_for(source: AccountSource) -> boto3.Session:
@@ -193,7 +217,7 @@ def read_graph(
     graph = RoutingGraph()
     pending = _Pending()
     for source in sources:
-        session = session_factory(source)
+        session = guarded(session_factory(source))
         ec2 = _client(session, "ec2", source, endpoint_url)
         nfw = _client(session, "network-firewall", source, endpoint_url)
         _read_vpc_side(graph, ec2)
@@ -207,6 +231,7 @@ def read_graph(
             attachment_id, TgwAttachment(attachment_id, tgw_id, "network-function")
         )
         attachment.az_ids = az_ids
+    graph.mark_gateway_endpoints()
     graph.invalidate()
     return graph
 
@@ -215,32 +240,65 @@ def _client(
     session: boto3.Session, service: str, source: AccountSource, url: str | None
 ) -> _Reader:
     client = session.client(service, region_name=source.region, endpoint_url=url, config=_RETRIES)
-    client.meta.events.register("before-call.*.*", refuse_writes)
     return _Reader(client, source.label, service)
 
 
 def _read_vpc_side(graph: RoutingGraph, ec2: _Reader) -> None:
     for item in ec2.pages("DescribeVpcs", "Vpcs"):
-        cidrs = [
+        cidrs: list[IPNetwork] = [
             parse_network(a["CidrBlock"])
             for a in item.get("CidrBlockAssociationSet") or []
-            if a.get("CidrBlockState", {}).get("State", "associated") == "associated"
+            if _associated(a, "CidrBlockState")
         ] or [parse_network(item["CidrBlock"])]
+        cidrs += [
+            parse_network(a["Ipv6CidrBlock"])
+            for a in item.get("Ipv6CidrBlockAssociationSet") or []
+            if a.get("Ipv6CidrBlock") and _associated(a, "Ipv6CidrBlockState")
+        ]
         tags = _tags(item)
         graph.vpcs[item["VpcId"]] = Vpc(item["VpcId"], cidrs, tags.get("Name", ""), tags=tags)
     for item in ec2.pages("DescribeSubnets", "Subnets"):
+        if not item.get("CidrBlock"):
+            graph.untraced.append(
+                f"IPv6-only subnet {item['SubnetId']} in {item['VpcId']}: the graph holds "
+                "subnets with an IPv4 block only, so its paths are not proven"
+            )
+            continue
+        ipv6 = [
+            a["Ipv6CidrBlock"]
+            for a in item.get("Ipv6CidrBlockAssociationSet") or []
+            if a.get("Ipv6CidrBlock") and _associated(a, "Ipv6CidrBlockState")
+        ]
         graph.subnets[item["SubnetId"]] = Subnet(
             item["SubnetId"],
             item["VpcId"],
             parse_network(item["CidrBlock"]),
             item.get("AvailabilityZoneId") or item.get("AvailabilityZone", ""),
             tags=_tags(item),
+            ipv6_cidr=IPv6Network(ipv6[0]) if ipv6 else None,
         )
     for item in ec2.pages("DescribeInternetGateways", "InternetGateways"):
         for attachment in item.get("Attachments") or []:
             graph.internet_gateways[item["InternetGatewayId"]] = InternetGateway(
                 item["InternetGatewayId"], attachment["VpcId"]
             )
+    for item in ec2.pages("DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGateways"):
+        for attachment in item.get("Attachments") or []:
+            if attachment.get("State", "attached") == "attached":
+                gateway_id = item["EgressOnlyInternetGatewayId"]
+                graph.egress_only_gateways[gateway_id] = EgressOnlyInternetGateway(
+                    gateway_id, attachment["VpcId"]
+                )
+    for item in ec2.pages("DescribeVpcEndpoints", "VpcEndpoints"):
+        if item.get("State", "available").lower() in ("deleted", "deleting", "failed", "rejected"):
+            continue
+        graph.vpc_endpoints[item["VpcEndpointId"]] = VpcEndpoint(
+            item["VpcEndpointId"],
+            item.get("VpcId", ""),
+            item.get("ServiceName", ""),
+            item.get("VpcEndpointType", "Gateway"),
+            has_policy=_restrictive_policy(item.get("PolicyDocument")),
+        )
     nat_filter = [{"Name": "state", "Values": ["available", "pending"]}]
     for item in ec2.pages("DescribeNatGateways", "NatGateways", Filters=nat_filter):
         addresses = [a for a in item.get("NatGatewayAddresses") or [] if a.get("PrivateIp")]
@@ -272,12 +330,46 @@ def _read_vpc_side(graph: RoutingGraph, ec2: _Reader) -> None:
                 graph.internet_gateways[association["GatewayId"]].edge_route_table_id = table.id
 
 
+_GONE = ("disassociating", "disassociated", "failing", "failed")
+
+
+def _associated(association: dict[str, Any], state_key: str) -> bool:
+    """A CIDR block counts unless it is leaving or failed (VpcCidrBlockState in the EC2 API
+    reference; "associating" blocks are about to route)."""
+    state = str((association.get(state_key) or {}).get("State", "associated"))
+    return not any(gone in state for gone in _GONE)
+
+
+def _restrictive_policy(document: Any) -> bool:
+    """Whether an endpoint policy is narrower than the default (any principal, any action)."""
+    import json
+
+    if not document:
+        return False
+    try:
+        policy = json.loads(document) if isinstance(document, str) else document
+    except ValueError:
+        return True
+    statements = policy.get("Statement") or []
+    statements = statements if isinstance(statements, list) else [statements]
+    for statement in statements:
+        if (
+            statement.get("Effect") == "Allow"
+            and statement.get("Principal") in ("*", {"AWS": "*"})
+            and statement.get("Action") in ("*", ["*"])
+            and statement.get("Resource") in ("*", ["*"])
+            and not statement.get("Condition")
+        ):
+            return False
+    return True
+
+
 def _live_route(
     route: dict[str, Any], prefix_lists: dict[str, list[str]], ec2: _Reader
 ) -> list[Route]:
     if route.get("State") == "blackhole":
         # A route whose target was deleted (a NAT gateway, an endpoint) drops traffic.
-        destination = route.get("DestinationCidrBlock")
+        destination = route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
         return [Route(parse_network(destination), TargetKind.BLACKHOLE)] if destination else []
     list_id = route.get("DestinationPrefixListId")
     if list_id and list_id not in prefix_lists:
@@ -286,7 +378,9 @@ def _live_route(
             for e in ec2.pages("GetManagedPrefixListEntries", "Entries", PrefixListId=list_id)
         ]
     properties = {k[0].lower() + k[1:]: v for k, v in route.items()}
-    return vpc_route(properties, prefix_lists, "destinationCidrBlock")
+    # The API's name for the target; the recording's (Pulumi's) name is egressOnlyGatewayId.
+    properties["egressOnlyGatewayId"] = properties.pop("egressOnlyInternetGatewayId", None)
+    return vpc_route(properties, prefix_lists, "destinationCidrBlock", "destinationIpv6CidrBlock")
 
 
 def _read_transit_gateways(graph: RoutingGraph, ec2: _Reader) -> None:
@@ -335,7 +429,11 @@ def _read_transit_gateways(graph: RoutingGraph, ec2: _Reader) -> None:
     for item in ec2.pages("DescribeTransitGatewayRouteTables", "TransitGatewayRouteTables"):
         if item.get("State") in ("deleted", "deleting"):
             continue
-        table = TgwRouteTable(item["TransitGatewayRouteTableId"], item["TransitGatewayId"])
+        table = TgwRouteTable(
+            item["TransitGatewayRouteTableId"],
+            item["TransitGatewayId"],
+            name=_tags(item).get("Name", ""),
+        )
         graph.tgw_route_tables[table.id] = table
         for route in _search_tgw_routes(ec2, table.id):
             table.add(route)
@@ -361,7 +459,7 @@ def _search_tgw_routes(ec2: _Reader, table_id: str) -> list[TgwRoute]:
     routes: dict[tuple[str, str], TgwRoute] = {}
     for route_type in ("static", "propagated"):
         for item in _search_within(ec2, table_id, route_type, parse_network("0.0.0.0/0")):
-            destination = item.get("DestinationCidrBlock")
+            destination = item.get("DestinationCidrBlock")  # IPv4 or IPv6
             if not destination:
                 continue  # prefix-list references are not traced
             targets = item.get("TransitGatewayAttachments") or []
@@ -376,7 +474,7 @@ def _search_tgw_routes(ec2: _Reader, table_id: str) -> list[TgwRoute]:
 
 
 def _search_within(
-    ec2: _Reader, table_id: str, route_type: str, within: IPv4Network
+    ec2: _Reader, table_id: str, route_type: str, within: IPNetwork
 ) -> list[dict[str, Any]]:
     """Routes of one type inside ``within``, splitting the range while a search is truncated.
 
@@ -389,9 +487,10 @@ def _search_within(
         {"Name": "type", "Values": [route_type]},
         {"Name": "state", "Values": ["active", "blackhole"]},
     ]
+    everything = within.prefixlen == 0 and within.version == 4
     scoped = (
         base
-        if within.prefixlen == 0
+        if everything
         else [*base, {"Name": "route-search.subnet-of-match", "Values": [str(within)]}]
     )
     # No MaxResults: its default is already the maximum, 1000.
@@ -400,7 +499,7 @@ def _search_within(
     )
     if not answer.get("AdditionalRoutesAvailable"):
         return list(answer.get("Routes") or [])
-    if within.prefixlen >= 32:
+    if within.prefixlen >= within.max_prefixlen:
         raise ConfigError(f"{ec2.label}: {table_id}", f"cannot list the routes for {within}")
     exact = ec2.call(
         "SearchTransitGatewayRoutes",
@@ -410,6 +509,8 @@ def _search_within(
     found = list(exact.get("Routes") or [])
     for half in within.subnets(prefixlen_diff=1):
         found += _search_within(ec2, table_id, route_type, half)
+    if everything:  # the unscoped search also held IPv6 routes: search their space too
+        found += _search_within(ec2, table_id, route_type, parse_network("::/0"))
     return found
 
 

@@ -12,7 +12,13 @@ semantics that no resource states explicitly:
   flags that count, and without one (the TGW accepts automatically) the TGW's defaults apply.
   An explicit association replaces the default one;
 - a TGW route table learns the VPC CIDRs of every attachment propagating to it;
-- a route to a managed prefix list stands for one route per entry.
+- a route to a managed prefix list stands for one route per entry;
+- IPv6: VPC and subnet IPv6 blocks, IPv6 routes, egress-only internet gateways. A gateway
+  endpoint's routes (to an AWS-managed prefix list whose entries only AWS knows) are not
+  invented: the endpoint is listed as a channel around the firewall instead.
+
+Every graph element remembers the resource that declares it (``graph.declared_by``), so
+``audit --stack`` can name it when the deployed network differs.
 
 Several recordings (a hub stack and its spoke stacks) are read together, so references from a
 spoke stack to the hub's TGW resolve.
@@ -21,10 +27,11 @@ spoke stack to the hub's TGW resolve.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Network
 from typing import Any
 
 from egress_net.graph.model import (
+    EgressOnlyInternetGateway,
     FirewallEndpoint,
     InternetGateway,
     NatGateway,
@@ -38,6 +45,7 @@ from egress_net.graph.model import (
     TgwRouteTable,
     TransitGateway,
     Vpc,
+    VpcEndpoint,
     host_in,
     parse_network,
     propagated_routes,
@@ -48,6 +56,9 @@ _EC2 = "aws:ec2/"
 _TGW = "aws:ec2transitgateway/"
 VPC = _EC2 + "vpc:Vpc"
 VPC_CIDR = _EC2 + "vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation"
+VPC_IPV6_CIDR = _EC2 + "vpcIpv6CidrBlockAssociation:VpcIpv6CidrBlockAssociation"
+EGRESS_ONLY_GATEWAY = _EC2 + "egressOnlyInternetGateway:EgressOnlyInternetGateway"
+VPC_ENDPOINT = _EC2 + "vpcEndpoint:VpcEndpoint"
 SUBNET = _EC2 + "subnet:Subnet"
 ROUTE_TABLE = _EC2 + "routeTable:RouteTable"
 DEFAULT_ROUTE_TABLE = _EC2 + "defaultRouteTable:DefaultRouteTable"
@@ -78,8 +89,8 @@ _ROUTE_TARGETS: tuple[tuple[str, TargetKind], ...] = (
     ("vpcEndpointId", TargetKind.VPC_ENDPOINT),
     ("transitGatewayId", TargetKind.TRANSIT_GATEWAY),
     ("networkInterfaceId", TargetKind.OTHER),
-    ("vpcPeeringConnectionId", TargetKind.OTHER),
-    ("egressOnlyGatewayId", TargetKind.OTHER),
+    ("vpcPeeringConnectionId", TargetKind.PEERING),
+    ("egressOnlyGatewayId", TargetKind.EGRESS_ONLY_IGW),
     ("localGatewayId", TargetKind.OTHER),
     ("carrierGatewayId", TargetKind.OTHER),
     ("coreNetworkArn", TargetKind.OTHER),
@@ -96,7 +107,7 @@ def graph_from_recordings(recordings: Iterable[Recording]) -> RoutingGraph:
         return by_type.get(type_token, [])
 
     graph = RoutingGraph()
-    _add_vpcs(graph, of(VPC), of(VPC_CIDR))
+    _add_vpcs(graph, of(VPC), of(VPC_CIDR) + of(VPC_IPV6_CIDR))
     _add_route_tables(
         graph, of(ROUTE_TABLE), of(DEFAULT_ROUTE_TABLE), of(MAIN_ROUTE_TABLE_ASSOCIATION)
     )
@@ -107,6 +118,16 @@ def graph_from_recordings(recordings: Iterable[Recording]) -> RoutingGraph:
         graph, of(INTERNET_GATEWAY), of(INTERNET_GATEWAY_ATTACHMENT), of(EIP), of(NAT_GATEWAY)
     )
     _add_associations(graph, of(ROUTE_TABLE_ASSOCIATION))
+    for r in of(EGRESS_ONLY_GATEWAY):
+        graph.egress_only_gateways[r.id] = EgressOnlyInternetGateway(r.id, r.get("vpcId") or "")
+    for r in of(VPC_ENDPOINT):
+        graph.vpc_endpoints[r.id] = VpcEndpoint(
+            r.id,
+            r.get("vpcId") or "",
+            r.get("serviceName") or "",
+            r.get("vpcEndpointType") or "Gateway",  # the API's default type
+            has_policy=bool(r.get("policy")),
+        )
     _add_firewall_endpoints(graph, of(FIREWALL))
     _add_transit_gateways(
         graph, of(TRANSIT_GATEWAY), of(TGW_DEFAULT_ASSOCIATION), of(TGW_DEFAULT_PROPAGATION)
@@ -123,6 +144,10 @@ def graph_from_recordings(recordings: Iterable[Recording]) -> RoutingGraph:
     for table in graph.tgw_route_tables.values():
         for route in propagated_routes(graph, table.propagations):
             table.add(route)
+    graph.mark_gateway_endpoints()
+    for r in resources:
+        if r.id and r.id not in graph.declared_by:
+            graph.declared_by[r.id] = r.name
     graph.invalidate()
     return graph
 
@@ -151,17 +176,19 @@ def _add_vpcs(
 ) -> None:
     for r in vpcs:
         tags = _tags(r)
+        ipv6 = r.get("ipv6CidrBlock")
         graph.vpcs[r.id] = Vpc(
             id=r.id,
-            cidrs=[parse_network(r.get("cidrBlock"))],
+            cidrs=[parse_network(r.get("cidrBlock")), *([parse_network(ipv6)] if ipv6 else [])],
             name=tags.get("Name", r.name),
             main_route_table_id=r.get("mainRouteTableId") or r.get("defaultRouteTableId") or "",
             tags=tags,
         )
     for r in extra:
         vpc = graph.vpcs.get(r.get("vpcId"))
-        if vpc is not None and r.get("cidrBlock"):
-            vpc.cidrs.append(parse_network(r.get("cidrBlock")))
+        block = r.get("cidrBlock") or r.get("ipv6CidrBlock")
+        if vpc is not None and block:
+            vpc.cidrs.append(parse_network(block))
 
 
 def _add_route_tables(
@@ -196,6 +223,7 @@ def _add_route_tables(
 
 def _add_subnets(graph: RoutingGraph, subnets: list[RecordedResource]) -> None:
     for r in subnets:
+        ipv6 = r.get("ipv6CidrBlock")
         graph.subnets[r.id] = Subnet(
             id=r.id,
             vpc_id=r.get("vpcId"),
@@ -203,6 +231,7 @@ def _add_subnets(graph: RoutingGraph, subnets: list[RecordedResource]) -> None:
             # An AZ name is only a last resort: it means something else in every account.
             az_id=r.get("availabilityZoneId") or r.get("availabilityZone") or "",
             tags=_tags(r),
+            ipv6_cidr=IPv6Network(ipv6) if ipv6 else None,
         )
 
 
@@ -218,7 +247,10 @@ def _prefix_lists(
 
 
 def vpc_route(
-    properties: dict[str, Any], prefix_lists: dict[str, list[str]], cidr_key: str
+    properties: dict[str, Any],
+    prefix_lists: dict[str, list[str]],
+    cidr_key: str,
+    ipv6_key: str = "destinationIpv6CidrBlock",
 ) -> list[Route]:
     """The graph routes for one route's properties (several for a prefix-list destination)."""
     kind, target_id = TargetKind.OTHER, ""
@@ -230,15 +262,18 @@ def vpc_route(
         kind, target_id = TargetKind.LOCAL, ""
     if kind is TargetKind.INTERNET_GATEWAY and target_id.startswith("vpce-"):
         kind = TargetKind.VPC_ENDPOINT  # gatewayId also accepts a gateway endpoint
-    if properties.get(cidr_key):
-        return [Route(parse_network(properties[cidr_key]), kind, target_id)]
+    if kind is TargetKind.INTERNET_GATEWAY and target_id.startswith("vgw-"):
+        kind = TargetKind.VIRTUAL_PRIVATE_GATEWAY  # and a virtual private gateway
+    destination = properties.get(cidr_key) or properties.get(ipv6_key)
+    if destination:
+        return [Route(parse_network(destination), kind, target_id)]
     list_id = properties.get("destinationPrefixListId")
     if list_id:
         return [
             Route(parse_network(cidr), kind, target_id, prefix_list_id=list_id)
             for cidr in prefix_lists.get(list_id, [])
         ]
-    return []  # IPv6-only routes are outside the IPv4 graph
+    return []
 
 
 def _add_routes(
@@ -249,7 +284,7 @@ def _add_routes(
 ) -> None:
     for r in tables:
         for inline in r.get("routes") or []:
-            for route in vpc_route(inline, prefix_lists, "cidrBlock"):
+            for route in vpc_route(inline, prefix_lists, "cidrBlock", "ipv6CidrBlock"):
                 graph.route_tables[r.id].add(route)
     for r in routes:
         table = graph.route_tables.get(r.get("routeTableId"))
@@ -259,6 +294,7 @@ def _add_routes(
             dict(r.inputs) | dict(r.outputs), prefix_lists, "destinationCidrBlock"
         ):
             table.add(route)
+            graph.declared_by[f"route|{table.id}|{route.destination}"] = r.name
 
 
 def _add_gateways(
@@ -369,19 +405,23 @@ def _add_tgw_route_tables(
     graph: RoutingGraph, tables: list[RecordedResource], routes: list[RecordedResource]
 ) -> None:
     for r in tables:
-        graph.tgw_route_tables[r.id] = TgwRouteTable(r.id, r.get("transitGatewayId"))
+        graph.tgw_route_tables[r.id] = TgwRouteTable(
+            r.id, r.get("transitGatewayId"), name=_tags(r).get("Name", "")
+        )
     for r in routes:
         table = graph.tgw_route_tables.get(r.get("transitGatewayRouteTableId"))
         if table is None or not r.get("destinationCidrBlock"):
             continue
         blackhole = bool(r.get("blackhole"))
+        destination = parse_network(r.get("destinationCidrBlock"))
         table.add(
             TgwRoute(
-                parse_network(r.get("destinationCidrBlock")),
+                destination,
                 attachment_id="" if blackhole else r.get("transitGatewayAttachmentId") or "",
                 blackhole=blackhole,
             )
         )
+        graph.declared_by[f"tgw-route|{table.id}|{destination}"] = r.name
 
 
 def _add_tgw_attachments(
@@ -405,21 +445,29 @@ def _add_tgw_attachments(
         tgw = graph.transit_gateways.get(attachment.tgw_id)
         if tgw is None:
             continue
-        flags = accepter_of.get(r.id) or _own_flags(r, tgw_owners.get(tgw.id, ""))
+        accepter = accepter_of.get(r.id)
+        flags = accepter or _own_flags(r, tgw_owners.get(tgw.id, ""))
+        declarer = (accepter or r).name
         if _enabled(flags.get("transitGatewayDefaultRouteTableAssociation"), True):
             attachment.route_table_id = tgw.default_association_route_table_id
+            graph.declared_by[f"association|{attachment.id}"] = declarer
         if _enabled(flags.get("transitGatewayDefaultRouteTablePropagation"), True):
             table = graph.tgw_route_tables.get(tgw.default_propagation_route_table_id)
             if table is not None:
                 table.propagations.add(attachment.id)
+                graph.declared_by[f"propagation|{table.id}|{attachment.id}"] = declarer
     for r in associations:
         attachment = graph.tgw_attachments.get(r.get("transitGatewayAttachmentId"))
         if attachment is not None:
             attachment.route_table_id = r.get("transitGatewayRouteTableId")
+            graph.declared_by[f"association|{attachment.id}"] = r.name
     for r in propagations:
         table = graph.tgw_route_tables.get(r.get("transitGatewayRouteTableId"))
         if table is not None:
             table.propagations.add(r.get("transitGatewayAttachmentId"))
+            graph.declared_by[f"propagation|{table.id}|{r.get('transitGatewayAttachmentId')}"] = (
+                r.name
+            )
 
 
 def _own_flags(attachment: RecordedResource, tgw_owner: str) -> dict[str, Any]:

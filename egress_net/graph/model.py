@@ -4,9 +4,10 @@ Both adapters (an offline recording and a live account) produce a ``RoutingGraph
 and the checks only ever read this model. Everything is keyed by resource ID, and every AZ is
 an AZ *ID* (``use1-az1``), never an AZ name, because names map differently per account.
 
-Addresses are IPv4 and stored as ``ipaddress`` objects; longest-prefix match uses a per-table
-index of ``{prefix length: {network int: route}}`` so a lookup costs at most 33 dict probes
-whatever the number of routes (a hub TGW table holds one propagated route per spoke).
+Addresses are IPv4 or IPv6 ``ipaddress`` objects; longest-prefix match uses a per-table,
+per-family index of ``{prefix length: {network int: route}}`` so a lookup costs at most 33 (IPv4)
+or 129 (IPv6) dict probes whatever the number of routes (a hub TGW table holds one propagated
+route per spoke).
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import TypeVar
 
 R = TypeVar("R", "Route", "TgwRoute")
+IPNetwork = IPv4Network | IPv6Network
+IPAddress = IPv4Address | IPv6Address
+# Per family (4, 6): (netmask, {network: route}) per prefix length, longest first.
+Index = dict[int, list[tuple[int, dict[int, R]]]]
 
 
 class TargetKind(StrEnum):
@@ -28,15 +33,20 @@ class TargetKind(StrEnum):
     LOCAL = "local"
     INTERNET_GATEWAY = "igw"
     NAT_GATEWAY = "nat"
-    VPC_ENDPOINT = "vpce"  # a Network Firewall endpoint (a Gateway Load Balancer endpoint)
+    # A Network Firewall endpoint (a Gateway Load Balancer endpoint), else a gateway endpoint.
+    VPC_ENDPOINT = "vpce"
+    GATEWAY_ENDPOINT = "vpce-gateway"  # a gateway endpoint (S3, DynamoDB): AWS adds its routes
     TRANSIT_GATEWAY = "tgw"
     BLACKHOLE = "blackhole"
-    OTHER = "other"  # peering, ENI, VGW...: not traced, reported as such
+    EGRESS_ONLY_IGW = "eigw"  # IPv6 out to the internet, replies back in
+    PEERING = "pcx"  # leaves into another VPC: not followed
+    VIRTUAL_PRIVATE_GATEWAY = "vgw"  # leaves to a VPN or Direct Connect: not followed
+    OTHER = "other"  # ENI, local/carrier gateway, Cloud WAN...: not followed
 
 
 @dataclass(frozen=True)
 class Route:
-    destination: IPv4Network
+    destination: IPNetwork
     target_kind: TargetKind
     target_id: str = ""
     prefix_list_id: str = ""  # set when the route came from a managed prefix list entry
@@ -52,19 +62,17 @@ class RouteTable:
     id: str
     vpc_id: str
     routes: list[Route] = field(default_factory=list)
-    _index: list[tuple[int, dict[int, Route]]] | None = field(
-        default=None, repr=False, compare=False
-    )
+    _index: Index[Route] | None = field(default=None, repr=False, compare=False)
 
     def add(self, route: Route) -> None:
         self.routes.append(route)
         self._index = None
 
-    def lookup(self, address: IPv4Address) -> Route | None:
-        """Longest-prefix match, as the VPC router does."""
-        return _longest_prefix_match(self._route_index(), int(address))
+    def lookup(self, address: IPAddress) -> Route | None:
+        """Longest-prefix match, as the VPC router does (IPv4 and IPv6 routes apart)."""
+        return _longest_prefix_match(self._route_index()[address.version], int(address))
 
-    def _route_index(self) -> list[tuple[int, dict[int, Route]]]:
+    def _route_index(self) -> Index[Route]:
         if self._index is None:
             # An explicit CIDR beats a prefix-list entry for the very same prefix.
             ordered = sorted(self.routes, key=lambda r: not r.prefix_list_id)
@@ -75,12 +83,12 @@ class RouteTable:
 @dataclass
 class Vpc:
     id: str
-    cidrs: list[IPv4Network]
+    cidrs: list[IPNetwork]  # IPv4 and IPv6 blocks, the primary IPv4 block first
     name: str = ""
     main_route_table_id: str = ""
     tags: dict[str, str] = field(default_factory=dict)
 
-    def contains(self, address: IPv4Address) -> bool:
+    def contains(self, address: IPAddress) -> bool:
         return any(address in cidr for cidr in self.cidrs)
 
 
@@ -92,6 +100,7 @@ class Subnet:
     az_id: str
     route_table_id: str = ""  # explicit association; "" means the VPC's main route table
     tags: dict[str, str] = field(default_factory=dict)
+    ipv6_cidr: IPv6Network | None = None
 
     @property
     def tier(self) -> str:
@@ -107,6 +116,23 @@ class InternetGateway:
     id: str
     vpc_id: str
     edge_route_table_id: str = ""  # IGW ingress routing (a gateway route table association)
+
+
+@dataclass
+class EgressOnlyInternetGateway:
+    id: str
+    vpc_id: str
+
+
+@dataclass
+class VpcEndpoint:
+    """A gateway or interface endpoint to an AWS service: a path the firewall does not see."""
+
+    id: str
+    vpc_id: str
+    service_name: str
+    endpoint_type: str  # Gateway | Interface | GatewayLoadBalancer
+    has_policy: bool = False  # a policy other than the default full access
 
 
 @dataclass
@@ -141,7 +167,7 @@ class TgwAttachment:
 
 @dataclass(frozen=True)
 class TgwRoute:
-    destination: IPv4Network
+    destination: IPNetwork
     attachment_id: str = ""  # "" with blackhole=True
     blackhole: bool = False
     origin: str = "static"  # static | propagated
@@ -157,20 +183,19 @@ class TgwRouteTable:
     tgw_id: str
     routes: list[TgwRoute] = field(default_factory=list)
     propagations: set[str] = field(default_factory=set)  # attachment IDs
-    _index: list[tuple[int, dict[int, TgwRoute]]] | None = field(
-        default=None, repr=False, compare=False
-    )
+    name: str = ""  # its Name tag: how drift matches a declared table to a deployed one
+    _index: Index[TgwRoute] | None = field(default=None, repr=False, compare=False)
 
     def add(self, route: TgwRoute) -> None:
         self.routes.append(route)
         self._index = None
 
-    def lookup(self, address: IPv4Address) -> TgwRoute | None:
+    def lookup(self, address: IPAddress) -> TgwRoute | None:
         """Longest-prefix match; for the same prefix a static route beats a propagated one."""
         if self._index is None:
             ordered = sorted(self.routes, key=lambda r: r.origin == "static")
             self._index = _build_index(ordered)
-        return _longest_prefix_match(self._index, int(address))
+        return _longest_prefix_match(self._index[address.version], int(address))
 
 
 @dataclass
@@ -186,11 +211,21 @@ class RoutingGraph:
     subnets: dict[str, Subnet] = field(default_factory=dict)
     route_tables: dict[str, RouteTable] = field(default_factory=dict)
     internet_gateways: dict[str, InternetGateway] = field(default_factory=dict)
+    egress_only_gateways: dict[str, EgressOnlyInternetGateway] = field(default_factory=dict)
+    vpc_endpoints: dict[str, VpcEndpoint] = field(default_factory=dict)
     nat_gateways: dict[str, NatGateway] = field(default_factory=dict)
     firewall_endpoints: dict[str, FirewallEndpoint] = field(default_factory=dict)
     transit_gateways: dict[str, TransitGateway] = field(default_factory=dict)
     tgw_attachments: dict[str, TgwAttachment] = field(default_factory=dict)
     tgw_route_tables: dict[str, TgwRouteTable] = field(default_factory=dict)
+    # Graph element → the resource that declares it (offline recordings only), so that drift
+    # names what to look at. Keys: resource IDs, and ``route|<table>|<prefix>``,
+    # ``tgw-route|<table>|<prefix>``, ``association|<attachment>``,
+    # ``propagation|<table>|<attachment>``.
+    declared_by: dict[str, str] = field(default_factory=dict)
+    # What an adapter saw but the graph cannot hold (an IPv6-only subnet): never proven, so
+    # the checks fail on it rather than let it pass unseen.
+    untraced: list[str] = field(default_factory=list)
     _subnets_by_vpc: dict[str, list[Subnet]] | None = field(default=None, repr=False)
 
     def merge(self, other: RoutingGraph) -> None:
@@ -200,6 +235,8 @@ class RoutingGraph:
             "subnets",
             "route_tables",
             "internet_gateways",
+            "egress_only_gateways",
+            "vpc_endpoints",
             "nat_gateways",
             "firewall_endpoints",
             "transit_gateways",
@@ -207,11 +244,31 @@ class RoutingGraph:
             "tgw_route_tables",
         ):
             getattr(self, name).update(getattr(other, name))
+        self.declared_by.update(other.declared_by)
+        self.untraced += other.untraced
         self.invalidate()
 
     def invalidate(self) -> None:
         """Forget derived indexes after subnets were added or removed."""
         self._subnets_by_vpc = None
+
+    def mark_gateway_endpoints(self) -> None:
+        """Routes to a known gateway endpoint lead to that endpoint, not to a firewall: AWS
+        installs them for the endpoint's route table associations (VPC endpoints guide)."""
+        gateways = {
+            e.id for e in self.vpc_endpoints.values() if e.endpoint_type.lower() == "gateway"
+        }
+        if not gateways:
+            return
+        for table in self.route_tables.values():
+            if any(r.target_id in gateways for r in table.routes):
+                table.routes = [
+                    Route(r.destination, TargetKind.GATEWAY_ENDPOINT, r.target_id, r.prefix_list_id)
+                    if r.target_id in gateways
+                    else r
+                    for r in table.routes
+                ]
+                table._index = None
 
     def route_table_of(self, subnet: Subnet) -> RouteTable | None:
         table_id = subnet.route_table_id or self.vpcs[subnet.vpc_id].main_route_table_id
@@ -225,18 +282,18 @@ class RoutingGraph:
             self._subnets_by_vpc = by_vpc
         return self._subnets_by_vpc.get(vpc_id, [])
 
-    def subnet_holding(self, vpc_id: str, address: IPv4Address) -> Subnet | None:
+    def subnet_holding(self, vpc_id: str, address: IPAddress) -> Subnet | None:
         for subnet in self.subnets_of(vpc_id):
-            if address in subnet.cidr:
+            if address in subnet.cidr or (subnet.ipv6_cidr and address in subnet.ipv6_cidr):
                 return subnet
         return None
 
 
-def parse_network(text: str) -> IPv4Network:
-    return ipaddress.IPv4Network(text, strict=False)
+def parse_network(text: str) -> IPNetwork:
+    return ipaddress.ip_network(text, strict=False)
 
 
-def host_in(cidr: IPv4Network, offset: int = 10) -> IPv4Address:
+def host_in(cidr: IPNetwork, offset: int = 10) -> IPAddress:
     """A representative host address; AWS reserves the first four addresses of a subnet."""
     offset = min(offset, max(cidr.num_addresses - 2, 0))
     return cidr.network_address + offset
@@ -249,24 +306,30 @@ def propagated_routes(graph: RoutingGraph, attachment_ids: Iterable[str]) -> lis
         attachment = graph.tgw_attachments.get(attachment_id)
         if attachment is None or attachment.vpc_id not in graph.vpcs:
             continue
+        # AWS propagates the VPC's IPv4 and IPv6 CIDRs alike.
         for cidr in graph.vpcs[attachment.vpc_id].cidrs:
             routes.append(TgwRoute(cidr, attachment_id=attachment_id, origin="propagated"))
     return routes
 
 
-def _build_index(routes: Iterable[R]) -> list[tuple[int, dict[int, R]]]:
-    """(netmask, {network: route}) per prefix length, longest first.
+def _build_index(routes: Iterable[R]) -> Index[R]:
+    """Per family, (netmask, {network: route}) per prefix length, longest first.
 
     Later routes win on an identical prefix, so callers order by precedence (lowest first).
     """
-    by_length: dict[int, dict[int, R]] = {}
+    by_length: dict[int, dict[int, dict[int, R]]] = {4: {}, 6: {}}
     for route in routes:
         network = route.destination
-        by_length.setdefault(network.prefixlen, {})[int(network.network_address)] = route
-    return [
-        ((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF, by_network)
-        for length, by_network in sorted(by_length.items(), reverse=True)
-    ]
+        family = by_length[network.version]
+        family.setdefault(network.prefixlen, {})[int(network.network_address)] = route
+    index: Index[R] = {}
+    for version, bits in ((4, 32), (6, 128)):
+        full = (1 << bits) - 1
+        index[version] = [
+            ((full << (bits - length)) & full, by_network)
+            for length, by_network in sorted(by_length[version].items(), reverse=True)
+        ]
+    return index
 
 
 def _longest_prefix_match(index: list[tuple[int, dict[int, R]]], address: int) -> R | None:

@@ -30,6 +30,21 @@ def hop_label(hop: Hop) -> str | None:
             return f"NAT gateway{az}"
         case HopKind.IGW:
             return "Internet gateway"
+        case HopKind.EIGW:
+            return "Egress-only internet gateway"
+        case HopKind.PEERING:
+            return f"VPC peering {hop.resource_id}"
+        case HopKind.VGW:
+            kind = (
+                "TGW attachment"
+                if hop.resource_id.startswith("tgw-attach")
+                else ("Virtual private gateway")
+            )
+            return f"{kind} {hop.resource_id}"
+        case HopKind.ENDPOINT:
+            return f"VPC endpoint {hop.resource_id}"
+        case HopKind.OTHER:
+            return f"{hop.resource_id or 'untraced target'}"
         case _:
             return None
 
@@ -38,7 +53,7 @@ def notation(trace: Trace) -> str:
     """A trace in the design's notation, for example
     ``Instance(az1) → TGW → Network Firewall(az1) → NAT gateway(az1) → Internet gateway``."""
     text = ARROW.join(label for label in map(hop_label, trace.hops) if label)
-    if trace.outcome in (Outcome.INTERNET, Outcome.DELIVERED):
+    if trace.outcome in (Outcome.INTERNET, Outcome.DELIVERED, Outcome.EXITED):
         return text
     return f"{text}{ARROW}✗ {trace.outcome.value}: {trace.reason}"
 
@@ -81,8 +96,18 @@ def render_text(report: VerificationReport, title: str = "") -> str:
             "alt: a path the TGW may choose instead (appliance mode pins each flow to one "
             "firewall AZ by flow hash); every choice must pass"
         )
+    if report.classes:
+        lines.append(
+            f"destination classes: {report.classes.get(4, 0)} IPv4, {report.classes.get(6, 0)} "
+            "IPv6 (cut at every prefix of every table); each traced from every spoke subnet, out "
+            "and back; the paths below are those of the class holding the destination"
+        )
+    lines += [f"note: {note}" for note in report.notes]
     if not report.spokes:
-        lines.append("FAIL: no spoke found (no subnet tagged egress-net:tier=workload)")
+        lines.append(
+            "FAIL: no spoke found (no VPC attached to a TGW or with a route out has a "
+            "workload subnet)"
+        )
         return "\n".join(lines) + "\n"
     for finding in report.findings:
         if finding.check.value == "az-coverage":
@@ -94,8 +119,30 @@ def render_text(report: VerificationReport, title: str = "") -> str:
         )
         lines += finding_lines(finding)
         lines += [f"    ✗ {p}" for p in finding.problems]
+    lines += _listing(report)
     lines += ["", *summary_table(report)]
     return "\n".join(lines) + "\n"
+
+
+LISTED = 12  # lines of each list in the text report; --json has them all
+
+
+def _listing(report: VerificationReport) -> list[str]:
+    """Classes no check judges, and the channels no path proof covers, said plainly."""
+    lines: list[str] = []
+    for title, items in (
+        (
+            "classes listed, not judged (where they go from the first spoke of each AZ):",
+            report.listing,
+        ),
+        ("around the firewall (no route table involved, so not proven here):", report.channels),
+    ):
+        if not items:
+            continue
+        lines += ["", title, *(f"    {item}" for item in items[:LISTED])]
+        if len(items) > LISTED:
+            lines.append(f"    … {len(items) - LISTED} more (--json lists them all)")
+    return lines
 
 
 def summary_table(report: VerificationReport) -> list[str]:
@@ -150,6 +197,10 @@ def render_json(report: VerificationReport) -> dict[str, Any]:
         "destination": str(report.options.destination),
         "spokeToSpoke": report.options.spoke_to_spoke.value,
         "azIds": report.az_ids,
+        "classes": {f"ipv{version}": count for version, count in report.classes.items()},
+        "listed": report.listing,
+        "channels": report.channels,
+        "notes": report.notes,
         "spokes": [
             {
                 "name": spoke.name,

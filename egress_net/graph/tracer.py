@@ -24,17 +24,24 @@ Semantics modelled (see docs/verification.md):
   by flow hash, in any AZ, and uses that ENI for the reply: the tracer explores every choice
   (a branch per AZ), pins it for the reply, and marks the branch whose choices all kept the AZ
   as the *primary* one.
+- IPv6: routed by the tables' IPv6 routes alone. An egress-only internet gateway sends IPv6
+  packets to the internet and lets their replies back in; a NAT gateway does not translate
+  IPv6 (the packet is dropped).
+- Peering connections, virtual private gateways, gateway endpoints and other targets lead out
+  of the traced network: the trace ends there (``EXITED``) and names the target.
 - Loops: a packet seen twice at the same place with the same addresses, or more than
   ``MAX_HOPS`` hops.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Any, Protocol
 
 from egress_net.graph.model import (
+    IPAddress,
     NatGateway,
     RoutingGraph,
     Subnet,
@@ -44,10 +51,12 @@ from egress_net.graph.model import (
 
 MAX_HOPS = 64
 
-# Private and shared address space (RFC 1918, RFC 6598, link-local, loopback): a packet for
-# these that leaves through an Internet gateway goes nowhere.
-NOT_ON_THE_INTERNET = tuple(
-    IPv4Network(block)
+# Address space the internet does not route (RFC 6890 special-purpose registries: private and
+# shared space, "this network", loopback, link-local, multicast, reserved; IPv6 unspecified,
+# loopback, IPv4-mapped, discard, unique-local, link-local, multicast): a packet for these that
+# leaves through an Internet gateway goes nowhere.
+NOT_ON_THE_INTERNET: tuple[IPv4Network | IPv6Network, ...] = tuple(
+    ip_network(block)
     for block in (
         "10.0.0.0/8",
         "172.16.0.0/12",
@@ -55,6 +64,15 @@ NOT_ON_THE_INTERNET = tuple(
         "100.64.0.0/10",
         "169.254.0.0/16",
         "127.0.0.0/8",
+        "0.0.0.0/8",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/127",
+        "::ffff:0:0/96",
+        "100::/64",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
     )
 )
 
@@ -70,7 +88,19 @@ class HopKind(StrEnum):
     FIREWALL = "firewall"
     NAT = "nat"
     IGW = "igw"
+    EIGW = "eigw"
+    PEERING = "pcx"
+    VGW = "vgw"
+    ENDPOINT = "endpoint"  # a gateway endpoint to an AWS service
+    OTHER = "other"  # an ENI, local or carrier gateway, Cloud WAN: not followed
     INTERNET = "internet"
+
+
+# Hops where a packet leaves the network the firewall protects: reaching one before any
+# firewall hop is a bypass.
+EXIT_HOPS = frozenset(
+    {HopKind.IGW, HopKind.EIGW, HopKind.PEERING, HopKind.VGW, HopKind.ENDPOINT, HopKind.OTHER}
+)
 
 
 class Outcome(StrEnum):
@@ -81,6 +111,8 @@ class Outcome(StrEnum):
     LOOP = "loop"
     DROPPED = "dropped"  # AWS would drop it for a reason other than a missing route
     UNSUPPORTED = "unsupported"  # leaves through something the tracer does not follow
+    EXITED = "exited"  # left through a peering, VPN, gateway endpoint...: not followed further
+    IN_TGW = "in-tgw"  # a symbolic trace stopped on entering a TGW (checks continue it)
 
 
 @dataclass(slots=True)  # not frozen: frozen dataclasses are slow to build, and traces build many
@@ -96,7 +128,7 @@ class Hop:
 class Flow:
     """What a round trip remembers between its two directions."""
 
-    nat_translations: dict[str, IPv4Address] = field(default_factory=dict)  # NAT id → orig src
+    nat_translations: dict[str, IPAddress] = field(default_factory=dict)  # NAT id → orig src
     pinned_enis: dict[str, str] = field(default_factory=dict)  # appliance attachment → AZ ID
 
     def copy(self) -> Flow:
@@ -105,15 +137,19 @@ class Flow:
 
 @dataclass
 class Trace:
-    source: IPv4Address
-    destination: IPv4Address
+    source: IPAddress
+    destination: IPAddress
     hops: list[Hop]
     outcome: Outcome
     reason: str  # why the trace ended, in words
     flow: Flow
     end_subnet_id: str = ""  # where a DELIVERED packet arrived
     end_igw_id: str = ""  # the IGW an INTERNET packet left through
-    translated_source: IPv4Address | None = None  # source address as the destination sees it
+    translated_source: IPAddress | None = None  # source address as the destination sees it
+    # Symbolic traces (see classes.py): the atoms [lo, hi) that follow exactly this path, and
+    # where the trace stopped on entering a TGW: (attachment ID, AZ ID).
+    span: tuple[int, int] | None = None
+    tgw_entry: tuple[str, str] | None = None
 
     @property
     def firewall_endpoints(self) -> list[str]:
@@ -135,13 +171,15 @@ class Trace:
 class _State:
     """A packet in flight: where it is and what it looks like."""
 
-    source: IPv4Address
-    destination: IPv4Address
+    source: IPAddress
+    destination: IPAddress
     hops: list[Hop]
     flow: Flow
     seen: set[tuple[Position, int, int]]
-    initial_source: IPv4Address | None = None
-    initial_destination: IPv4Address | None = None
+    initial_source: IPAddress | None = None
+    initial_destination: IPAddress | None = None
+    span: tuple[int, int] | None = None  # symbolic: atoms that share the path so far
+    atom: int = 0  # symbolic: the atom the destination stands for
 
     def __post_init__(self) -> None:
         self.initial_source = self.initial_source or self.source
@@ -153,9 +191,31 @@ class _State:
 Step = Trace | list[tuple[_State, Position]]
 
 
+class Narrowing(Protocol):
+    """What a symbolic trace asks at each table (``classes.ClassSpace``)."""
+
+    def split(
+        self, table: Any, span: tuple[int, int], atom: int, version: int
+    ) -> list[tuple[int, int]]:
+        """``span`` cut into the runs of atoms that ``table`` routes alike."""
+        ...
+
+    def split_kind(self, span: tuple[int, int], atom: int, version: int) -> list[tuple[int, int]]:
+        """``span`` cut into runs in one VPC, or public, or unrouted space."""
+        ...
+
+    def representative(self, version: int, atom: int) -> IPAddress:
+        """The address that stands for an atom."""
+        ...
+
+
 class Tracer:
-    def __init__(self, graph: RoutingGraph) -> None:
+    def __init__(self, graph: RoutingGraph, space: Narrowing | None = None) -> None:
         self.graph = graph
+        self.space = space
+        # Symbolic traces stop when they enter a TGW, so that what follows is shared by every
+        # source entering through the same route table and AZ (checks memoize it).
+        self.stop_at_tgw = False
         self._nat_by_private_ip = {int(n.private_ip): n for n in graph.nat_gateways.values()}
         self._nat_by_public_ip = {
             int(n.public_ip): n for n in graph.nat_gateways.values() if n.public_ip is not None
@@ -167,33 +227,57 @@ class Tracer:
                 self._attachments_by_vpc_tgw[(attachment.vpc_id, attachment.tgw_id)] = attachment
         self._igw_by_vpc = {igw.vpc_id: igw for igw in graph.internet_gateways.values()}
         self._enis_cache: dict[str, dict[str, Subnet]] = {}
+        # Forks of symbolic packets made during a step, and where that step happens.
+        self._spawned: list[tuple[_State, Position]] = []
+        self._where: Position = ("", "")
 
     # -- entry points -------------------------------------------------------------------------
 
     def trace_from_subnet(
         self,
         subnet_id: str,
-        source: IPv4Address,
-        destination: IPv4Address,
+        source: IPAddress,
+        destination: IPAddress,
         flow: Flow | None = None,
         first_hop: HopKind = HopKind.INSTANCE,
+        span: tuple[int, int] | None = None,
+        atom: int = 0,
     ) -> list[Trace]:
-        """Trace a packet sent from an address in a subnet. One trace per flow-hash branch."""
+        """Trace a packet sent from an address in a subnet. One trace per flow-hash branch.
+
+        With ``span`` (atoms, see classes.py) the trace is symbolic: each trace returned says
+        which atoms of the span follow the same path.
+        """
         subnet = self.graph.subnets[subnet_id]
         state = _State(
             source, destination, [Hop(first_hop, subnet_id, subnet.az_id)], flow or Flow(), set()
         )
+        state.span, state.atom = span, atom
         return self._run(state, ("subnet", subnet_id))
 
+    def trace_from_tgw(
+        self,
+        attachment_id: str,
+        az_id: str,
+        source: IPAddress,
+        destination: IPAddress,
+        span: tuple[int, int],
+        atom: int,
+    ) -> list[Trace]:
+        """A symbolic trace of a packet that entered the TGW through an attachment in an AZ."""
+        state = _State(source, destination, [], Flow(), set())
+        state.span, state.atom = span, atom
+        return self._run(state, ("tgw", f"{attachment_id}|{az_id}"))
+
     def trace_from_internet(
-        self, igw_id: str, source: IPv4Address, destination: IPv4Address, flow: Flow
+        self, igw_id: str, source: IPAddress, destination: IPAddress, flow: Flow
     ) -> list[Trace]:
         """Trace a packet from the internet arriving at an Internet gateway."""
         state = _State(source, destination, [Hop(HopKind.INTERNET, "")], flow, set())
         return self._run(state, ("igw-in", igw_id))
 
     def round_trips(
-        self, subnet_id: str, source: IPv4Address, destination: IPv4Address
+        self, subnet_id: str, source: IPAddress, destination: IPAddress
     ) -> list[tuple[Trace, list[Trace]]]:
         """Every outbound branch with the reply traces that follow it (empty if none)."""
         results: list[tuple[Trace, list[Trace]]] = []
@@ -223,13 +307,17 @@ class Tracer:
         while pending:
             current, where = pending.pop()
             while True:
-                # Addresses as ints: IPv4Address hashes through hex(), too slow for this loop.
+                # Addresses as ints: IPAddress hashes through hex(), too slow for this loop.
                 key = (where, int(current.source), int(current.destination))
                 if key in current.seen or len(current.hops) > MAX_HOPS:
                     finished.append(self._end(current, Outcome.LOOP, self._loop_reason(current)))
                     break
                 current.seen.add(key)
+                self._where = where
                 step = self._step(current, where)
+                if self._spawned:
+                    pending.extend(self._spawned)
+                    self._spawned.clear()
                 if isinstance(step, Trace):
                     finished.append(step)
                     break
@@ -255,6 +343,7 @@ class Tracer:
         if table is None:
             return self._end(state, Outcome.NO_ROUTE, f"subnet {subnet.id} has no route table")
         route = table.lookup(state.destination)
+        self._split(state, table)
         if route is None:
             return self._end(
                 state,
@@ -272,13 +361,17 @@ class Tracer:
         if target is TargetKind.VPC_ENDPOINT:
             endpoint = self.graph.firewall_endpoints.get(route.target_id)
             if endpoint is None:
-                return self._end(
-                    state,
-                    Outcome.UNSUPPORTED,
-                    f"route {via} points at {route.target_id}, not a known firewall endpoint",
-                )
+                return self._exit(state, HopKind.ENDPOINT, route.target_id, via)
             state.hops.append(Hop(HopKind.FIREWALL, endpoint.id, endpoint.az_id, via))
             return [(state, ("subnet", endpoint.subnet_id))]
+        if target is TargetKind.GATEWAY_ENDPOINT:
+            return self._exit(state, HopKind.ENDPOINT, route.target_id, via)
+        if target is TargetKind.EGRESS_ONLY_IGW:
+            return self._leave_through_eigw(state, route.target_id, vpc_id, via)
+        if target is TargetKind.PEERING:
+            return self._exit(state, HopKind.PEERING, route.target_id, via)
+        if target is TargetKind.VIRTUAL_PRIVATE_GATEWAY:
+            return self._exit(state, HopKind.VGW, route.target_id, via)
         if target is TargetKind.NAT_GATEWAY:
             nat = self.graph.nat_gateways.get(route.target_id)
             if nat is None:
@@ -290,13 +383,77 @@ class Tracer:
             return self._leave_through_igw(state, route.target_id, vpc_id, via)
         if target is TargetKind.TRANSIT_GATEWAY:
             return self._enter_tgw(state, vpc_id, route.target_id, subnet.az_id, via)
-        return self._end(
-            state, Outcome.UNSUPPORTED, f"route {via} leaves through an untraced target"
-        )
+        return self._exit(state, HopKind.OTHER, route.target_id, via)
+
+    def _exit(self, state: _State, kind: HopKind, target_id: str, via: str) -> Trace:
+        """The packet leaves for something the tracer does not follow (another VPC, a VPN...)."""
+        state.hops.append(Hop(kind, target_id, "", via))
+        endpoint = self.graph.vpc_endpoints.get(target_id)
+        what = f"{target_id} ({endpoint.service_name})" if endpoint else target_id
+        return self._end(state, Outcome.EXITED, f"left through {what} (route {via})")
+
+    def _leave_through_eigw(self, state: _State, eigw_id: str, vpc_id: str, via: str) -> Step:
+        eigw = self.graph.egress_only_gateways.get(eigw_id)
+        if eigw is None or eigw.vpc_id != vpc_id:
+            return self._end(
+                state,
+                Outcome.BLACKHOLE,
+                f"route {via}: egress-only internet gateway not attached to {vpc_id}",
+            )
+        self._split_kind(state)  # before the hop: a fork starts over from this subnet
+        state.hops.append(Hop(HopKind.EIGW, eigw_id, "", via))
+        # An egress-only gateway carries IPv6 only (EC2 refuses an IPv4 route to one).
+        if state.destination.version != 6 or self.graph.vpcs[vpc_id].contains(state.destination):
+            return self._end(state, Outcome.DROPPED, f"{eigw_id} does not carry this packet")
+        if any(state.destination in block for block in NOT_ON_THE_INTERNET):
+            dropped = self._end(
+                state,
+                Outcome.DROPPED,
+                f"left through {eigw_id} towards {state.destination}, which the internet does "
+                "not route",
+            )
+            dropped.end_igw_id = eigw_id
+            return dropped
+        state.hops.append(Hop(HopKind.INTERNET, ""))
+        trace = self._end(state, Outcome.INTERNET, f"left through {eigw_id}")
+        trace.end_igw_id = eigw_id
+        return trace
+
+    def _split_kind(self, state: _State) -> None:
+        """Gateways judge the address itself (in a VPC? routed on the internet?)."""
+        if state.span is not None and self.space is not None:
+            self._fork_others(
+                state, self.space.split_kind(state.span, state.atom, state.destination.version)
+            )
+
+    def _split(self, state: _State, table: Any) -> None:
+        """A symbolic packet keeps the atoms the table routes as its own; the other runs of
+        its span go on as forks from the same place, each with its own representative."""
+        if state.span is not None and self.space is not None:
+            self._fork_others(
+                state, self.space.split(table, state.span, state.atom, state.destination.version)
+            )
+
+    def _fork_others(self, state: _State, runs: list[tuple[int, int]]) -> None:
+        assert self.space is not None
+        for low, high in runs:
+            if low <= state.atom < high:
+                state.span = (low, high)
+                continue
+            fork = _fork(state)
+            fork.span, fork.atom = (low, high), low
+            fork.destination = fork.initial_destination = self.space.representative(
+                state.destination.version, low
+            )
+            self._spawned.append((fork, self._where))
 
     def _deliver_locally(self, state: _State, vpc_id: str, via: str) -> Step:
         nat = self._nat_by_private_ip.get(int(state.destination))
-        if nat is not None and self.graph.subnets[nat.subnet_id].vpc_id == vpc_id:
+        if (
+            nat is not None
+            and state.destination.version == 4
+            and self.graph.subnets[nat.subnet_id].vpc_id == vpc_id
+        ):
             return self._through_nat_reply(state, nat, via)
         subnet = self.graph.subnet_holding(vpc_id, state.destination)
         if subnet is None:
@@ -308,11 +465,12 @@ class Tracer:
         state.hops.append(Hop(HopKind.INSTANCE, subnet.id, subnet.az_id, via))
         return self._end(state, Outcome.DELIVERED, f"delivered to {subnet.id}", subnet.id)
 
-    def _through_nat_outbound(
-        self, state: _State, nat: NatGateway, via: str
-    ) -> list[tuple[_State, Position]]:
+    def _through_nat_outbound(self, state: _State, nat: NatGateway, via: str) -> Step:
         subnet = self.graph.subnets[nat.subnet_id]
         state.hops.append(Hop(HopKind.NAT, nat.id, subnet.az_id, via))
+        if state.destination.version == 6:
+            # NAT gateways translate IPv4 (and NAT64 to IPv4), never IPv6 to IPv6.
+            return self._end(state, Outcome.DROPPED, f"NAT gateway {nat.id} does not route IPv6")
         state.flow.nat_translations[nat.id] = state.source
         # The NAT gateway translates to its private address; the IGW maps that address to the
         # Elastic IP. So NAT-to-TGW traffic (a public NAT also routes privately) keeps it.
@@ -336,6 +494,7 @@ class Tracer:
             return self._end(
                 state, Outcome.BLACKHOLE, f"route {via}: Internet gateway not attached to {vpc_id}"
             )
+        self._split_kind(state)  # before the hop: a fork starts over from this subnet
         state.hops.append(Hop(HopKind.IGW, igw_id, "", via))
         if self.graph.vpcs[vpc_id].contains(state.destination):
             return self._end(state, Outcome.DROPPED, f"{igw_id} does not route into its own VPC")
@@ -349,7 +508,7 @@ class Tracer:
             dropped.end_igw_id = igw_id
             return dropped
         nat = self._nat_by_private_ip.get(int(state.source))
-        if nat is not None and nat.public_ip is not None:
+        if nat is not None and nat.public_ip is not None and state.source.version == 4:
             state.source = nat.public_ip  # the IGW's one-to-one mapping to the Elastic IP
         state.hops.append(Hop(HopKind.INTERNET, ""))
         trace = self._end(state, Outcome.INTERNET, f"left through {igw_id}")
@@ -357,10 +516,14 @@ class Tracer:
         return trace
 
     def _enter_from_internet(self, state: _State, igw_id: str) -> Step:
+        eigw = self.graph.egress_only_gateways.get(igw_id)
+        if eigw is not None:  # a reply the egress-only gateway lets back in
+            state.hops.append(Hop(HopKind.EIGW, igw_id))
+            return self._deliver_locally(state, eigw.vpc_id, f"{igw_id}: local")
         igw = self.graph.internet_gateways[igw_id]
         state.hops.append(Hop(HopKind.IGW, igw_id))
         nat = self._nat_by_public_ip.get(int(state.destination))
-        if nat is not None:
+        if nat is not None and state.destination.version == 4:
             state.destination = nat.private_ip  # the IGW maps the public address to the ENI's
         table = self.graph.route_tables.get(igw.edge_route_table_id)
         if table is None:
@@ -407,6 +570,10 @@ class Tracer:
             )
         state.hops.append(Hop(HopKind.TGW_ENI, attachment.id, az_id, via))
         state.hops.append(Hop(HopKind.TGW, tgw_id))
+        if self.stop_at_tgw and state.span is not None:
+            stopped = self._end(state, Outcome.IN_TGW, f"entered {tgw_id}")
+            stopped.tgw_entry = (attachment.id, az_id)
+            return stopped
         return [(state, ("tgw", f"{attachment.id}|{az_id}"))]
 
     def _route_in_tgw(self, state: _State, attachment: TgwAttachment, az_id: str) -> Step:
@@ -418,6 +585,7 @@ class Tracer:
                 f"attachment {attachment.id} is associated with no TGW route table",
             )
         route = table.lookup(state.destination)
+        self._split(state, table)
         if route is None:
             return self._end(
                 state, Outcome.NO_ROUTE, f"no route to {state.destination} in {table.id}"
@@ -431,11 +599,9 @@ class Tracer:
         if target.resource_type == "network-function":
             return self._through_tgw_firewall(state, target, az_id, via)
         if target.resource_type != "vpc":
-            return self._end(
-                state,
-                Outcome.UNSUPPORTED,
-                f"route {via} leaves through a {target.resource_type} attachment",
-            )
+            # A VPN, Direct Connect gateway, peering or Connect attachment: out of the network.
+            kind = HopKind.PEERING if target.resource_type == "peering" else HopKind.VGW
+            return self._exit(state, kind, target.id, via)
         enis = self._enis(target)
         if not enis:
             return self._end(state, Outcome.DROPPED, f"attachment {target.id} has no subnets")
@@ -502,6 +668,7 @@ class Tracer:
             flow=state.flow,
             end_subnet_id=end_subnet_id,
             translated_source=state.source,
+            span=state.span,
         )
 
     @staticmethod
@@ -514,4 +681,16 @@ class Tracer:
 
 
 def _fork(state: _State) -> _State:
-    return replace(state, hops=list(state.hops), flow=state.flow.copy(), seen=set(state.seen))
+    # Built directly: dataclasses.replace re-runs field introspection on every call, and
+    # symbolic traces fork once per run of classes at every table that cuts them.
+    return _State(
+        state.source,
+        state.destination,
+        list(state.hops),
+        state.flow.copy(),
+        set(state.seen),
+        state.initial_source,
+        state.initial_destination,
+        state.span,
+        state.atom,
+    )

@@ -76,9 +76,9 @@ def withdraw_propagation(hub: LiveHub, table_id: str, attachment_id: str, cidr: 
 
 
 def _tags(name: str, **labels: str) -> list[dict[str, Any]]:
-    tags = [{"Key": "Name", "Value": name}]
-    tags += [{"Key": f"egress-net:{k.replace('_', '-')}", "Value": v} for k, v in labels.items()]
-    return tags
+    """A Name only: the live hub carries no egress-net tag, as a network built by other tools
+    would not, and audit must find its parts by structure (the labels document intent here)."""
+    return [{"Key": "Name", "Value": name}]
 
 
 def _spec(kind: str, name: str, **labels: str) -> list[dict[str, Any]]:
@@ -310,3 +310,36 @@ def build_live_firewall_after_nat(ec2: Any, nfw: Any, ingress_routing: bool = Tr
             RouteTableId=edge, DestinationCidrBlock="10.5.1.0/24", VpcEndpointId=endpoint
         )
     return hub
+
+
+def add_ipv6(hub: LiveHub, spoke: str) -> None:
+    """An Amazon-provided IPv6 block on a spoke VPC and a /64 of it on each of its subnets."""
+    ec2 = hub.ec2
+    answer = ec2.associate_vpc_cidr_block(
+        VpcId=hub[f"vpc:{spoke}"], AmazonProvidedIpv6CidrBlock=True
+    )
+    block = answer["Ipv6CidrBlockAssociation"]["Ipv6CidrBlock"]
+    prefix = block.split("::")[0].rsplit(":", 1)
+    base = int(prefix[1], 16) if len(prefix) > 1 else 0
+    head = prefix[0]
+    for index, tier in enumerate(("workload", "tgw")):
+        for i in range(len(AZ_NAMES)):
+            ec2.associate_subnet_cidr_block(
+                SubnetId=hub[f"subnet:{spoke}:{tier}:{i}"],
+                Ipv6CidrBlock=f"{head}:{base + index * 16 + i:x}::/64",
+            )
+
+
+def attach_intruder(hub: LiveHub, cidr: str) -> None:
+    """A VPC inside a spoke's range, attached and propagating like any spoke."""
+    ec2 = hub.ec2
+    vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=AZ_NAMES[0])
+    attachment = ec2.create_transit_gateway_vpc_attachment(
+        TransitGatewayId=hub["tgw"], VpcId=vpc, SubnetIds=[subnet["Subnet"]["SubnetId"]]
+    )["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+    hub.ids["att:intruder"] = attachment
+    ec2.associate_transit_gateway_route_table(
+        TransitGatewayRouteTableId=hub["tgwrt:spokes"], TransitGatewayAttachmentId=attachment
+    )
+    propagate(hub, hub["tgwrt:egress"], attachment, cidr)

@@ -13,6 +13,8 @@ from live_factory import (
     AZ_NAMES,
     SUPERNET,
     LiveHub,
+    add_ipv6,
+    attach_intruder,
     build_live_firewall_after_nat,
     build_live_hub,
     withdraw_propagation,
@@ -121,6 +123,30 @@ def _loop(hub: LiveHub) -> None:
     )
 
 
+def _partial_prefix_igw(hub: LiveHub) -> None:
+    igw = hub.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    hub.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=hub["vpc:alpha"])
+    hub.ec2.create_route(
+        RouteTableId=hub["rt:alpha:workload:0"], DestinationCidrBlock="52.0.0.0/8", GatewayId=igw
+    )
+
+
+def _ipv6_bypass(hub: LiveHub) -> None:
+    add_ipv6(hub, "alpha")
+    eigw = hub.ec2.create_egress_only_internet_gateway(VpcId=hub["vpc:alpha"])
+    hub.ec2.create_route(
+        RouteTableId=hub["rt:alpha:workload:0"],
+        DestinationIpv6CidrBlock="::/0",
+        EgressOnlyInternetGatewayId=eigw["EgressOnlyInternetGateway"][
+            "EgressOnlyInternetGatewayId"
+        ],
+    )
+
+
+def _overlapping_attachment(hub: LiveHub) -> None:
+    attach_intruder(hub, "10.1.200.0/24")
+
+
 LIVE_FAULTS: list[tuple[str, Callable[[LiveHub], None], str]] = [
     ("missing return route", _missing_return_route, "reply does not come back"),
     ("AZ pointed at another AZ's endpoint", _cross_az_endpoint, "changes AZ"),
@@ -130,6 +156,21 @@ LIVE_FAULTS: list[tuple[str, Callable[[LiveHub], None], str]] = [
     ("missing TGW propagation", _missing_propagation, "reply no-route"),
     ("blackhole on the path", _blackhole, "outbound blackhole"),
     ("routing loop", _loop, "routing loop"),
+    (
+        "partial prefix to the spoke's own IGW",
+        _partial_prefix_igw,
+        "52.0.0.0/8: bypass: Instance(az6) → Internet gateway (no firewall)",
+    ),
+    (
+        "IPv6 default route to an egress-only gateway",
+        _ipv6_bypass,
+        "→ Egress-only internet gateway",
+    ),
+    (
+        "attachment overlapping a spoke",
+        _overlapping_attachment,
+        "overlaps 10.1.0.0/16 → tgw-attach-",
+    ),
 ]
 
 
@@ -177,21 +218,50 @@ def test_audit_makes_only_read_calls(aws: dict[str, Any]) -> None:
 
     granted = {action.split(":", 1)[1] for action in REQUIRED_ACTIONS}
     assert set(operations) <= granted, set(operations) - granted
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    repo = Path(__file__).resolve().parents[2]
+    readme = (repo / "README.md").read_text()
     assert all(f"`{action}`" in readme for action in REQUIRED_ACTIONS)
+    # The ready policy in the docs is exactly the list the guard admits.
+    docs = (repo / "docs" / "verification.md").read_text()
+    policy = json.loads(docs.split("```json", 1)[1].split("```", 1)[0])
+    assert sorted(policy["Statement"][0]["Action"]) == sorted(REQUIRED_ACTIONS)
 
 
 def test_write_calls_are_refused_by_the_adapters_clients(aws: dict[str, Any]) -> None:
-    from egress_net.graph.from_aws import _client
+    from egress_net.graph.from_aws import _client, guarded
 
-    reader = _client(boto3.Session(region_name="us-east-1"), "ec2", SOURCE, aws["url"])
+    session = guarded(boto3.Session(region_name="us-east-1"))
+    reader = _client(session, "ec2", SOURCE, aws["url"])
 
-    with pytest.raises(WriteRefused, match="CreateVpc"):
+    with pytest.raises(WriteRefused, match="ec2:CreateVpc"):
         reader.client.create_vpc(CidrBlock="10.9.0.0/16")
     assert (
         aws["ec2"].describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.9.0.0/16"]}])["Vpcs"]
         == []
     )
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "kwargs"),
+    [
+        ("ec2", "get_password_data", {"InstanceId": "i-0123456789abcdef0"}),
+        ("ec2", "get_console_output", {"InstanceId": "i-0123456789abcdef0"}),
+        ("ec2", "describe_instances", {}),
+        ("network-firewall", "describe_rule_group", {"RuleGroupName": "x", "Type": "STATEFUL"}),
+    ],
+)
+def test_reads_audit_does_not_need_are_refused_on_the_session(
+    aws: dict[str, Any], service: str, call: str, kwargs: dict[str, Any]
+) -> None:
+    from egress_net.graph.from_aws import guarded
+
+    # The guard sits on the session: any client made from it, by any code, carries it.
+    client = guarded(boto3.Session(region_name="us-east-1")).client(
+        service, endpoint_url=aws["url"]
+    )
+
+    with pytest.raises(WriteRefused, match="audit only reads what it needs"):
+        getattr(client, call)(**kwargs)
 
 
 def test_missing_permission_names_the_action_and_the_policy(aws: dict[str, Any]) -> None:
@@ -323,3 +393,104 @@ def test_without_ingress_routing_the_reply_bypass_is_reported(aws: dict[str, Any
     build_live_firewall_after_nat(aws["ec2"], aws["nfw"], ingress_routing=False)
 
     assert problems(live_report(aws["url"])) == ["reply bypasses the firewall"]
+
+
+def test_the_live_hub_carries_no_egress_net_tag(aws: dict[str, Any]) -> None:
+    build_live_hub(aws["ec2"], aws["nfw"])
+
+    tags = aws["ec2"].describe_tags()["Tags"]
+
+    assert tags and not [t for t in tags if t["Key"].startswith("egress-net:")]
+    assert run_checks(read_graph([SOURCE], endpoint_url=aws["url"])).ok
+
+
+def test_ipv6_blocks_routes_and_egress_only_gateways_are_read(aws: dict[str, Any]) -> None:
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    _ipv6_bypass(hub)
+
+    graph = read_graph([SOURCE], endpoint_url=aws["url"])
+
+    assert any(c.version == 6 for c in graph.vpcs[hub["vpc:alpha"]].cidrs)
+    assert graph.subnets[hub["subnet:alpha:workload:0"]].ipv6_cidr is not None
+    (eigw,) = graph.egress_only_gateways.values()
+    assert eigw.vpc_id == hub["vpc:alpha"]
+    (route,) = [
+        r
+        for r in graph.route_tables[hub["rt:alpha:workload:0"]].routes
+        if r.destination.version == 6 and r.destination.prefixlen == 0
+    ]
+    assert route.target_id == eigw.id
+
+
+def test_a_spoke_with_ipv6_and_no_route_out_is_listed(aws: dict[str, Any]) -> None:
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    add_ipv6(hub, "alpha")
+
+    report = live_report(aws["url"])
+
+    assert report.ok
+    assert any("IPv6 internet" in line and "no-route" in line for line in report.listing)
+
+
+def test_drift_between_two_reads_names_what_changed(aws: dict[str, Any]) -> None:
+    from egress_net.graph.drift import drift_findings
+
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    before = read_graph([SOURCE], endpoint_url=aws["url"])
+    _cross_az_endpoint(hub)
+    _missing_propagation(hub)
+    hub.ec2.modify_transit_gateway_vpc_attachment(
+        TransitGatewayAttachmentId=hub["att:egress"], Options={"ApplianceModeSupport": "disable"}
+    )
+
+    (drift,) = drift_findings(before, read_graph([SOURCE], endpoint_url=aws["url"]))
+
+    text = "\n".join(drift.problems)
+    assert (
+        "changed: route table of 10.0.0.0/24 (in VPC 10.0.0.0/16): route 0.0.0.0/0 → "
+        "firewall endpoint in 10.0.11.0/24, declared firewall endpoint in 10.0.10.0/24" in text
+    )
+    assert "propagation from attachment of VPC 10.1.0.0/16 → enabled" in text
+    assert "attachment of VPC 10.0.0.0/16: appliance mode → off, declared on" in text
+
+
+def test_audit_against_a_stack_reports_foreign_attachments(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from egress_net.commands import audit as audit_command
+
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    declared = read_graph([SOURCE], endpoint_url=aws["url"])
+    # The stack's synthesis stands in as the network read before anything changed.
+    monkeypatch.setattr(audit_command, "declared", lambda stacks, project_dir: (declared, {}))
+    attach_intruder(hub, "10.1.200.0/24")
+
+    assert audit(aws["url"], "--stack", "dev", "--json") == 1
+
+    report = json.loads(capsys.readouterr().out)
+    checks = {f["check"]: f["problems"] for f in report["findings"] if not f["ok"]}
+    assert any(
+        "10.1.200.0/24 → tgw-attach-" in p and "not a declared spoke" in p
+        for p in checks["attachment"]
+    )
+    # The intruder's own VPC is not the stack's: its resources are not drift, its route is.
+    assert "drift" not in checks
+
+
+def test_an_ipv6_only_subnet_fails_the_audit_instead_of_passing_unseen(aws: dict[str, Any]) -> None:
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    add_ipv6(hub, "alpha")
+    block = aws["ec2"].describe_vpcs(VpcIds=[hub["vpc:alpha"]])["Vpcs"][0][
+        "Ipv6CidrBlockAssociationSet"
+    ][0]["Ipv6CidrBlock"]
+    head = block.split("::")[0].rsplit(":", 1)
+    subnet = aws["ec2"].create_subnet(
+        VpcId=hub["vpc:alpha"],
+        Ipv6Native=True,
+        Ipv6CidrBlock=f"{head[0]}:{int(head[1], 16) + 0x80:x}::/64",
+        AvailabilityZone=AZ_NAMES[0],
+    )["Subnet"]["SubnetId"]
+
+    found = problems(live_report(aws["url"]))
+
+    assert any(p.startswith(f"IPv6-only subnet {subnet}") for p in found), found
