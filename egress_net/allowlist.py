@@ -31,7 +31,12 @@ from egress_net.logs import (
     Progress,
     parse_observation,
 )
+from egress_net.rules.suffixes import SHARED_SUFFIXES
 from egress_net.text import shown
+
+# SHARED_SUFFIXES: suffixes shared by unrelated tenants. A wildcard under them would allow
+# anyone's bucket, site or app, so none is ever proposed here (and the stack config refuses
+# such allow entries).
 
 # Where the stack config keeps the domain allowlist: egress-net:rules → allowDomains → domains.
 ALLOWLIST_KEY_PATH: tuple[str, ...] = ("egress-net:rules", "allowDomains", "domains")
@@ -40,53 +45,6 @@ ALLOWLIST_KEY_PATH: tuple[str, ...] = ("egress-net:rules", "allowDomains", "doma
 UNMAPPED_SPOKE = "(unmapped)"
 
 DEFAULT_WILDCARD_THRESHOLD = 3
-
-# Suffixes shared by unrelated tenants: a wildcard under them would allow anyone's bucket,
-# site or app (a ready exfiltration path), so none is ever proposed here.
-SHARED_SUFFIXES: frozenset[str] = frozenset(
-    {
-        "amazonaws.com",
-        "cloudfront.net",
-        "elb.amazonaws.com",
-        "awsapps.com",
-        "azurewebsites.net",
-        "blob.core.windows.net",
-        "cloudapp.net",
-        "appspot.com",
-        "googleapis.com",
-        "googleusercontent.com",
-        "storage.googleapis.com",
-        "firebaseapp.com",
-        "web.app",
-        "github.io",
-        "githubusercontent.com",
-        "gitlab.io",
-        "herokuapp.com",
-        "netlify.app",
-        "vercel.app",
-        "pages.dev",
-        "workers.dev",
-        "ngrok.io",
-        "ngrok-free.app",
-        "co.uk",
-        "org.uk",
-        "ac.uk",
-        "gov.uk",
-        "com.au",
-        "net.au",
-        "org.au",
-        "co.jp",
-        "ne.jp",
-        "or.jp",
-        "co.nz",
-        "com.br",
-        "com.cn",
-        "com.mx",
-        "co.in",
-        "co.kr",
-        "co.za",
-    }
-)
 
 # Matched with ``fullmatch``: ``$`` would also match before a trailing newline ("abc\n").
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")

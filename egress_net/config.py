@@ -24,8 +24,9 @@ from egress_net import addressing, intent
 from egress_net.aws_limits import KMS_KEY_ARN, LOG_RETENTION_DAYS
 from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.et_sync.model import EmergingThreatsConfig
-from egress_net.rules.model import Domain
+from egress_net.rules.model import Domain, Reason
 from egress_net.rules.model import RulesConfig as BaseRulesConfig
+from egress_net.rules.suffixes import shared_suffix_match
 
 NAMESPACE = "egress-net"
 CONTRACT_VERSION = 1  # version of the hub's stack-output contract that spokes read
@@ -84,6 +85,8 @@ class SpokeConfig(_Model):
     model: Literal["tgw", "distributed"] | None = None
     # Domains only this spoke may reach (TLS SNI / HTTP host), on top of rules.allowDomains.
     allow_domains: list[Domain] = Field(default_factory=list)
+    # allowDomains entry at or above a shared suffix -> why it is accepted anyway.
+    acknowledge_shared_suffix: dict[Domain, Reason] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name")
@@ -661,6 +664,64 @@ def _az_checks(az_ids: list[str], where: tuple[str | int, ...], region: str) -> 
     return errors
 
 
+def allow_entry_errors(
+    domains: list[str], acknowledged: Mapping[str, str], where: tuple[str | int, ...]
+) -> list[ConfigError]:
+    """Allow entries at or above a shared suffix (``.amazonaws.com``) that no reason in
+    ``acknowledged`` accepts, and acknowledgements of entries the list does not hold.
+
+    ``where`` is the key of the list; acknowledgements sit beside it, under
+    ``acknowledgeSharedSuffix``.
+    """
+    errors: list[ConfigError] = []
+    ack_key = (*where[:-1], "acknowledgeSharedSuffix")
+    for index, entry in enumerate(domains):
+        match = shared_suffix_match(entry)
+        if match is None or entry in acknowledged:
+            continue
+        errors.append(
+            ConfigError(
+                key(*where, index),
+                f"{entry!r} {match.problem}",
+                f"{match.hint}; or, if it must stay, give the reason under "
+                f"{key(*ack_key)}: {{{entry!r}: <reason>}}",
+            )
+        )
+    for entry in sorted(set(acknowledged) - set(domains)):
+        errors.append(
+            ConfigError(
+                key(*ack_key),
+                f"{entry!r} is not in the list it acknowledges",
+                f"remove it, or add it to {key(*where)}",
+            )
+        )
+    return errors
+
+
+def _allowlist_checks(cfg: StackConfig) -> list[ConfigError]:
+    """Allow lists must not admit anyone's site: every entry names hosts of one owner."""
+    errors: list[ConfigError] = []
+    allow = cfg.rules.allow_domains
+    if allow is not None:
+        errors += allow_entry_errors(
+            allow.domains, allow.acknowledge_shared_suffix, ("rules", "allowDomains", "domains")
+        )
+    for i, spoke in enumerate(cfg.spokes):
+        errors += allow_entry_errors(
+            spoke.allow_domains, spoke.acknowledge_shared_suffix, ("spokes", i, "allowDomains")
+        )
+    deny = cfg.rules.deny_domains
+    if deny is not None and deny.acknowledge_shared_suffix:
+        errors.append(
+            ConfigError(
+                key("rules", "denyDomains", "acknowledgeSharedSuffix"),
+                "a deny list may be as broad as it likes: nothing to acknowledge",
+                "remove it",
+            )
+        )
+    return errors
+
+
 def _hub_checks(cfg: StackConfig) -> list[ConfigError]:
     errors: list[ConfigError] = []
     for field, value in (("hubStack", cfg.hub_stack), ("spoke", cfg.spoke)):
@@ -671,6 +732,7 @@ def _hub_checks(cfg: StackConfig) -> list[ConfigError]:
                 )
             )
     errors += _model_checks(cfg)
+    errors += _allowlist_checks(cfg)
     if cfg.logs.bucket_name and cfg.logs.destination != "s3":
         errors.append(
             ConfigError(

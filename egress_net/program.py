@@ -17,7 +17,7 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from egress_net import addressing, config, dns_plan, naming
+from egress_net import config, dns_plan, naming
 from egress_net.components.dns_firewall import (
     DnsFirewall,
     DnsFirewallArgs,
@@ -36,6 +36,7 @@ from egress_net.components.spoke import DistributedSpoke, DistributedSpokeArgs, 
 from egress_net.errors import ConfigErrors, EgressNetError
 from egress_net.rules.policy import ScopedAllow, plan_policy
 from egress_net.rules.split import policy_problems
+from egress_net.rules.variables import rule_variables_for
 
 
 class ProgramError(pulumi.RunError):
@@ -108,6 +109,8 @@ def policy_spec(cfg: config.StackConfig, project_dir: Path) -> FirewallPolicySpe
             for spoke in cfg.spokes
             if spoke.allow_domains
         ],
+        # Where spoke-to-spoke traffic is open by design it never reaches the firewall.
+        deny_tcp_between_spokes=cfg.spoke_to_spoke_intent != "open",
     )
     return FirewallPolicySpec(
         stateful_default_actions=plan.stateful_default_actions,
@@ -127,9 +130,7 @@ def external_net(cfg: config.StackConfig) -> list[str]:
     A firewall attached to a TGW has no VPC CIDR to fall back on: AWS requires HOME_NET and
     EXTERNAL_NET to be set explicitly in the rule groups (the ET groups included).
     """
-    if cfg.model != "tgw-attached":
-        return []
-    return [str(n) for n in addressing.complement(cfg.supernets)]
+    return rule_variables_for(cfg.model, home_net(cfg)).get("EXTERNAL_NET", [])
 
 
 def tls_inspection_spec(cfg: config.StackConfig) -> dict[str, Any] | None:

@@ -213,28 +213,28 @@ def test_firewall_policy_per_mode(
     priorities = [ref["priority"] for ref in refs]
     assert len(set(priorities)) == len(priorities)
     # The allow list comes after every deny, threat and team rule; only the default deny of
-    # UDP/ICMP (which the default action would let through) comes after it.
+    # what the default action would let through (UDP/ICMP, TCP handshakes between spokes)
+    # comes after it.
     ordered = sorted(refs, key=lambda ref: ref["priority"])
     allow, deny = (groups[ref["resourceArn"]] for ref in ordered[-2:])
     assert "allow-domains" in allow.inputs["name"]
     assert "default-deny" in deny.inputs["name"]
     deny_rules = deny.inputs["ruleGroup"]["rulesSource"]["rulesString"]
     action = "drop" if mode == "drop" else "alert"
-    assert deny_rules.count(f"{action} ") == 2 and "udp" in deny_rules and "icmp" in deny_rules
+    assert deny_rules.count(f"{action} ") == 3
+    assert f"{action} udp any any -> any any" in deny_rules
+    assert f"{action} icmp any any -> any any" in deny_rules
+    assert f"{action} tcp $HOME_NET any -> $HOME_NET any" in deny_rules
     assert all(g.inputs["capacity"] >= 1 for g in groups.values())
     allowed = rec.config["egress-net:rules"]["allowDomains"]["domains"]
-    source = allow.inputs["ruleGroup"]["rulesSource"]
-    if mode == "alert":
-        # An ALLOWLIST domain group would drop all other TLS/HTTP; alert mode must not block,
-        # so the allow list is plain pass rules and the default action only logs the rest.
-        rules = source["rulesString"]
-        for domain in allowed:
-            assert f'"egress allow {domain}"' in rules
-        assert rules.count("pass tls") == rules.count("pass http") == len(allowed)
-        assert "drop" not in rules
-    else:
-        assert source["rulesSourceList"]["generatedRulesType"] == "ALLOWLIST"
-        assert source["rulesSourceList"]["targets"] == allowed
+    # Pass rules on 443/80 in either mode (an ALLOWLIST domain group matches any port, and
+    # would drop in alert mode): the default action drops, or only logs, the rest.
+    rules = allow.inputs["ruleGroup"]["rulesSource"]["rulesString"]
+    for domain in allowed:
+        assert f'"egress allow {domain}"' in rules
+    assert rules.count("pass tls $HOME_NET any -> $EXTERNAL_NET 443 ") == len(allowed)
+    assert rules.count("pass http $HOME_NET any -> $EXTERNAL_NET 80 ") == len(allowed)
+    assert "drop" not in rules
 
 
 def test_prod_policy_orders_deny_threats_team_rules_then_allow(prod: Recording) -> None:
@@ -726,7 +726,7 @@ def test_a_spoke_can_have_its_own_allowed_domains() -> None:
         for g in rec.of_type("aws:networkfirewall/ruleGroup:RuleGroup")
     }
     rules = groups["egress-spoke-allow"].inputs["ruleGroup"]["rulesSource"]["rulesString"]
-    assert "pass tls 10.1.0.0/16 any -> $EXTERNAL_NET any" in rules and "api.stripe.com" in rules
+    assert "pass tls 10.1.0.0/16 any -> $EXTERNAL_NET 443" in rules and "api.stripe.com" in rules
     assert "10.2.0.0/16" not in rules
     (policy,) = rec.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
     priority = {
@@ -819,3 +819,23 @@ def test_a_spoke_role_in_the_stack_account_needs_no_provider_or_acceptance() -> 
     )
     assert not rec.of_type("pulumi:providers:aws")
     assert not rec.of_type("aws:ec2transitgateway/vpcAttachmentAccepter:VpcAttachmentAccepter")
+
+
+@pytest.mark.parametrize(("mode", "override"), [("alert", "DROP_TO_ALERT"), ("drop", None)])
+def test_alert_mode_turns_managed_threat_groups_drops_into_alerts(
+    mode: str, override: str | None
+) -> None:
+    # A managed threat group drops whatever its signatures match: in alert mode (which must
+    # never drop) its reference carries Network Firewall's DROP_TO_ALERT override.
+    rec = synth_config(
+        hub_config(
+            firewall={"mode": mode},
+            rules={"managedRuleGroups": [{"name": "ThreatSignaturesMalware", "capacity": 200}]},
+        )
+    )
+    (policy,) = rec.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    refs = policy.inputs["firewallPolicy"]["statefulRuleGroupReferences"]
+    [managed] = [r for r in refs if "aws-managed" in r["resourceArn"]]
+    assert managed.get("override") == ({"action": override} if override else None)
+    customer = [r for r in refs if "aws-managed" not in r["resourceArn"]]
+    assert customer and all("override" not in r for r in customer)

@@ -29,6 +29,7 @@ from egress_net.allowlist import (
 )
 from egress_net.errors import ConfigError, check_output_path, write_output
 from egress_net.logs import Progress, open_sources
+from egress_net.rules.suffixes import shared_suffix_match
 
 
 def register(subparsers: Any) -> None:
@@ -207,6 +208,8 @@ def run_learn(args: argparse.Namespace) -> int:
     snippet = allowlist_snippet(diff.proposed)
     print("\nStack config snippet:")
     print(snippet, end="")
+    for warning in shared_suffix_warnings(diff.proposed):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.output is not None:
         write_output("--output", args.output, snippet)
     if args.json_path is not None:
@@ -219,6 +222,21 @@ def run_learn(args: argparse.Namespace) -> int:
         }
         write_output("--json", args.json_path, json.dumps(report, indent=2) + "\n")
     return 0
+
+
+def shared_suffix_warnings(entries: list[str]) -> list[str]:
+    """Learned entries the stack config refuses: a host that is itself a shared suffix (such
+    as ``s3.us-east-1.amazonaws.com``, which serves every bucket by path) or a current entry
+    that broad. Learning never proposes a wildcard under one."""
+    warnings = []
+    for entry in entries:
+        match = shared_suffix_match(entry)
+        if match is not None:
+            warnings.append(
+                f"{entry}: {match.problem}; the stack config refuses it unless acknowledged "
+                f"under acknowledgeSharedSuffix; {match.hint}"
+            )
+    return warnings
 
 
 def empty_input_warning(learner: Learner, sources: int) -> str | None:

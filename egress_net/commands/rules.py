@@ -96,7 +96,7 @@ def _home_net(values: list[str] | None) -> list[str]:
 def load_variables(path: str | None, home_net: list[str]) -> RuleVariables:
     """Read a variables file, validated with the same rules as the stack config."""
     if path is None:
-        return RuleVariables.for_home_net(home_net)
+        return RuleVariables.for_home_net(home_net, suricata_defaults=True)
     from pydantic import ValidationError
 
     from egress_net.rules.model import RulesConfig
@@ -125,6 +125,7 @@ def load_variables(path: str | None, home_net: list[str]) -> RuleVariables:
         ip_sets={k: list(v) for k, v in cfg.ip_sets.items()},
         port_sets={k: list(v) for k, v in cfg.port_sets.items()},
         references=dict(cfg.prefix_lists),
+        suricata_defaults=True,
     )
 
 

@@ -40,10 +40,15 @@ class RuleGroupSpecLike(Protocol):
     rule_group: dict[str, Any]
 
 
-class ManagedGroupLike(Protocol):
+class GroupRefLike(Protocol):
     name: str
-    arn: str
+    arn: Any  # str, or an Output for a group declared elsewhere
     priority: int
+
+
+class ManagedGroupLike(GroupRefLike, Protocol):
+    # DROP_TO_ALERT in alert mode (AWS managed groups only).
+    override_action: str | None
 
 
 @dataclass
@@ -57,7 +62,7 @@ class FirewallPolicySpec:
     managed_groups: Sequence[ManagedGroupLike] = ()
     # Groups declared outside the hub (the Emerging Threats groups), referenced at their
     # priority like the hub's own; ``arn`` may be an Output.
-    external_groups: Sequence[ManagedGroupLike] = ()
+    external_groups: Sequence[GroupRefLike] = ()
     home_net: list[str] = field(default_factory=list)
     # Outbound TLS inspection (plain data for aws.networkfirewall.TlsInspectionConfiguration).
     tls_inspection: dict[str, Any] | None = None
@@ -363,9 +368,13 @@ class EgressHub(pulumi.ComponentResource):
             return refs
 
         stateful_refs = groups(spec.stateful_groups)
+        for managed in spec.managed_groups:
+            ref: dict[str, Any] = {"resource_arn": managed.arn, "priority": managed.priority}
+            if managed.override_action:
+                ref["override"] = {"action": managed.override_action}
+            stateful_refs.append(ref)
         stateful_refs += [
-            {"resource_arn": m.arn, "priority": m.priority}
-            for m in [*spec.managed_groups, *spec.external_groups]
+            {"resource_arn": m.arn, "priority": m.priority} for m in spec.external_groups
         ]
         stateless_refs = groups(spec.stateless_groups)
         # Every rule group and TLS configuration the policy references: whoever updates the

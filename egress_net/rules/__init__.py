@@ -32,8 +32,13 @@ Variables (``variables``)::
     RuleVariables(ip_sets: dict[str, list[str]], port_sets: dict[str, list[str]],
                   references: dict[str, str])   # @NAME -> prefix list ARN
     RuleVariables.for_home_net(home_net: list[str], *, ip_sets=None, port_sets=None,
-                               references=None)
-        HOME_NET defaults to the given spoke supernets; EXTERNAL_NET to its negation.
+                               references=None, suricata_defaults=False)
+        HOME_NET defaults to the given spoke supernets; EXTERNAL_NET to its negation;
+        suricata_defaults also defines Suricata's shipped $HTTP_SERVERS, $HTTP_PORTS, ...
+        (SURICATA_ADDRESS_DEFAULTS, SURICATA_PORT_DEFAULTS) where not configured.
+    rule_variables_for(model: str, home_net) -> {"HOME_NET": [...], "EXTERNAL_NET": [...]}
+        the network sets every rule group of a firewall of that model declares
+        (EXTERNAL_NET only where the firewall has no VPC: tgw-attached)
     .rule_group_variables(ip_names, port_names) -> pulumi_aws ``rule_variables`` dict
 
 Validation (``validate``)::
@@ -46,6 +51,8 @@ Validation (``validate``)::
                       .counts_by_reason() -> dict[str, int]
     Rejection/Finding reason (stable code, e.g. "unsupported-keyword:dataset"), detail,
                       where ("file:line"), sid
+    Keywords Suricata 7.0 does not register are rejected (``unknown-keyword:<k>``, list in
+    ``keywords``); two rules on one line are a malformed line.
     Reason codes and Network Firewall's unsupported features live in ``limits``
     (``UNSUPPORTED_KEYWORDS``, ``UNSUPPORTED_PROTOCOLS``, ``SUPPORTED_ACTIONS``, quotas).
 
@@ -78,7 +85,8 @@ Policy (``policy``; takes a ``RulesConfig`` but does not import pydantic)::
 
     plan_policy(cfg: RulesConfig, *, home_net: list[str], base_dir: Path,
                 mode: Literal["drop", "alert"] = "drop", firewall_sees_nat_only: bool = False,
-                region: str = "${region}", current: Mapping[str, int] | None = None)
+                region: str = "${region}", current: Mapping[str, int] | None = None,
+                scoped_allow=(), deny_tcp_between_spokes: bool = True)
         -> PolicyPlan
     PolicyPlan      stateful_groups / stateless_groups: list[RuleGroupSpec],
                     managed_groups: list[ManagedGroupRef], stateful_engine_options (dict),
@@ -86,8 +94,15 @@ Policy (``policy``; takes a ``RulesConfig`` but does not import pydantic)::
                     validation: ValidationResult, changes: list[GroupChange]
     RuleGroupSpec   name, key, type ("STATEFUL" | "STATELESS"), capacity, priority,
                     rule_group (dict, pulumi_aws v7 ``RuleGroup(rule_group=...)`` shape)
-    ManagedGroupRef name, arn, priority
+    ManagedGroupRef name, arn, priority, capacity, override_action ("DROP_TO_ALERT" in alert
+                    mode)
     Raises RuleError / ConfigError for anything in config that would fail at deploy.
+
+Shared suffixes (``suffixes``)::
+
+    SHARED_SUFFIXES, SHARED_SUFFIX_PATTERNS
+    shared_suffix_match(entry) -> SharedSuffixMatch(suffix, hint) | None
+        an allow entry at or above a suffix anyone can own names under (.amazonaws.com)
 
 Report (``report``; used by ``egress-net rules check``)::
 

@@ -108,6 +108,7 @@ R_MALFORMED: Final = "malformed-rule"
 R_ACTION: Final = "unsupported-action"  # + ":<action>"
 R_PROTOCOL: Final = "unsupported-protocol"  # + ":<protocol>"
 R_KEYWORD: Final = "unsupported-keyword"  # + ":<keyword>"
+R_UNKNOWN_KEYWORD: Final = "unknown-keyword"  # + ":<keyword>"; not a Suricata 7.0 keyword
 R_XBITS_IP: Final = "unsupported-keyword:xbits-ip-tracking"
 R_TAG_HOST: Final = "unsupported-keyword:tag-host"
 R_HTTP2_OVERLOAD: Final = "unsupported-keyword:http2-overload"

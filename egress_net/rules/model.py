@@ -89,7 +89,14 @@ def _set_name(value: str) -> str:
     return value
 
 
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("give the reason this broad entry is accepted")
+    return value.strip()
+
+
 Domain = Annotated[str, AfterValidator(_domain)]
+Reason = Annotated[str, AfterValidator(_reason)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 PortRange = Annotated[str, AfterValidator(_port_range)]
 SetName = Annotated[str, AfterValidator(_set_name)]
@@ -100,12 +107,18 @@ class _Model(BaseModel):
 
 
 class DomainList(_Model):
-    """Domains matched on the TLS SNI and/or the HTTP Host header."""
+    """Domains matched on the TLS SNI and/or the HTTP Host header.
+
+    ``acknowledge_shared_suffix`` maps an allow entry at or above a shared suffix
+    (``.s3.amazonaws.com``) to the reason it is accepted anyway; without it such an entry is
+    refused (see ``egress_net.rules.suffixes``).
+    """
 
     domains: list[Domain] = Field(min_length=1)
     target_types: list[Literal["TLS_SNI", "HTTP_HOST"]] = Field(
         default_factory=lambda: ["TLS_SNI", "HTTP_HOST"], min_length=1
     )
+    acknowledge_shared_suffix: dict[Domain, Reason] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> DomainList:
@@ -113,6 +126,13 @@ class DomainList(_Model):
             raise ValueError("targetTypes lists a type twice")
         self.domains = list(dict.fromkeys(self.domains))
         return self
+
+
+class AllowDomainPorts(_Model):
+    """Ports besides 443 (TLS) and 80 (HTTP) on which allowed names are passed."""
+
+    tls: list[PortRange] = Field(default_factory=list)
+    http: list[PortRange] = Field(default_factory=list)
 
 
 StatefulProtocol = Literal[
@@ -223,6 +243,7 @@ class RulesConfig(_Model):
     """``rules:`` in the stack config. Everything is optional; nothing is allowed by default."""
 
     allow_domains: DomainList | None = None
+    allow_domain_ports: AllowDomainPorts = Field(default_factory=AllowDomainPorts)
     deny_domains: DomainList | None = None
     five_tuple_rules: list[FiveTupleRule] = Field(default_factory=list)
     stateless_rules: list[StatelessRule] = Field(default_factory=list)

@@ -277,12 +277,30 @@ def _option_pieces(body: str) -> list[str]:
     return pieces
 
 
+def _check_option_names(names: tuple[str, ...]) -> None:
+    """Raise for option lists no Suricata reads: a stray ';', or a second rule on the line.
+
+    Network Firewall reads one rule per line; ``(...sid:1;) alert ... (...)`` makes the
+    rule group fail to load, so it is a malformed line here, not two rules.
+    """
+    if "" in names:
+        raise _Malformed("empty option (a stray ';')")
+    for name in names:
+        if name.startswith(")"):
+            rest = name[1:].split()
+            if rest and rest[0] in RULE_ACTIONS:
+                raise _Malformed(
+                    "two rules on one line: a second rule starts after ')'; "
+                    "Network Firewall reads one rule per line"
+                )
+            raise _Malformed(f"text after the rule's closing ')': {name[:60]!r}")
+
+
 def _parse_options(body: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
     """(names, values) of the options in order; a flag option's value is None."""
     parts = [piece.partition(":") for piece in _option_pieces(body)]
     names = tuple([_intern(name.strip()) for name, _, _ in parts])
-    if "" in names:
-        raise _Malformed("empty option (a stray ';')")
+    _check_option_names(names)
     values = tuple([value.strip() if colon else None for _, colon, value in parts])
     return names, values
 
@@ -316,9 +334,12 @@ def _names_and_sid(body: str, caches: _ParseCaches) -> tuple[tuple[str, ...], in
     """An enabled rule's option names and sid; values are left for later (``_load``)."""
     pieces = _option_pieces(body)
     names = tuple(map(caches.names.__getitem__, [piece.partition(":")[0] for piece in pieces]))
-    if "" in names:
-        raise _Malformed("empty option (a stray ';')")
-    names = caches.name_lists.setdefault(names, names)
+    shared = caches.name_lists.get(names)
+    if shared is None:  # a name list seen for the first time (~6,000 in ET Open): check it
+        _check_option_names(names)
+        caches.name_lists[names] = names
+    else:
+        names = shared
     sid = None
     if "sid" in names:  # the last one wins
         _, colon, value = pieces[len(names) - 1 - names[::-1].index("sid")].partition(":")

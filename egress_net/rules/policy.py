@@ -50,7 +50,8 @@ ET_PRIORITY_MIN = 1_000
 ALLOW_DOMAINS_PRIORITY = 60_000
 # After everything: the default actions only drop *established* flows, and a one-way UDP or
 # ICMP flow never becomes established, so without this group it would pass (a classic
-# exfiltration channel). Alert mode logs the same traffic instead.
+# exfiltration channel); neither do they stop a TCP handshake, which between spokes is a port
+# scan. Alert mode logs the same traffic instead.
 DEFAULT_DENY_PRIORITY = 65_000
 DEFAULT_DENY_SID_BASE = 2_900_001
 FIVE_TUPLE_SID_BASE = 1_000_001
@@ -70,12 +71,20 @@ class RuleGroupSpec:
     description: str
 
 
+# Network Firewall's StatefulRuleGroupOverride: the managed group's drop rules only alert.
+# It applies to AWS managed rule groups only (API reference, StatefulRuleGroupOverride;
+# pulumi_aws ``stateful_rule_group_references[].override.action``).
+DROP_TO_ALERT = "DROP_TO_ALERT"
+
+
 @dataclass(frozen=True)
 class ManagedGroupRef:
     name: str
     arn: str
     priority: int
     capacity: int
+    # DROP_TO_ALERT in alert mode: a managed threat group would otherwise still drop.
+    override_action: str | None = None
 
 
 @dataclass
@@ -111,13 +120,29 @@ def managed_group_arn(name: str, region: str) -> str:
     return f"arn:aws:network-firewall:{region}:aws-managed:stateful-rulegroup/{name}StrictOrder"
 
 
-def default_deny_rules(mode: Literal["drop", "alert"]) -> list[str]:
-    """The last rules of the policy: outbound UDP and ICMP that no earlier rule passed."""
+def default_deny_rules(
+    mode: Literal["drop", "alert"], *, deny_tcp_between_spokes: bool = True
+) -> list[str]:
+    """The last rules of the policy: what the default action would let through.
+
+    The default action drops only *established* flows: a one-way UDP or ICMP flow never gets
+    there, whatever its source, and every TCP handshake passes. So UDP and ICMP from any
+    source, and (unless spoke-to-spoke traffic is open by design) TCP from one spoke to
+    another, are dropped here unless an earlier rule passed the flow. A TCP flow to the
+    internet is left to the default action: its TLS/HTTP pass rules can only match after the
+    handshake.
+    """
     action = "drop" if mode == "drop" else "alert"
+    matches = [
+        ("udp any any -> any any", "udp that no rule passed"),
+        ("icmp any any -> any any", "icmp that no rule passed"),
+    ]
+    if deny_tcp_between_spokes:
+        matches.append(("tcp $HOME_NET any -> $HOME_NET any", "tcp between spokes"))
     return [
-        f'{action} {proto} $HOME_NET any -> $EXTERNAL_NET any (msg:"egress-net default deny: '
-        f'{proto} that no rule passed"; sid:{DEFAULT_DENY_SID_BASE + i}; rev:1;)'
-        for i, proto in enumerate(("udp", "icmp"))
+        f'{action} {match} (msg:"egress-net default deny: {what}"; '
+        f"sid:{DEFAULT_DENY_SID_BASE + i}; rev:1;)"
+        for i, (match, what) in enumerate(matches)
     ]
 
 
@@ -190,14 +215,40 @@ class ScopedAllow:
 
 
 SCOPED_ALLOW_SID_BASE = 2_500_001
+# Where an allowed name is trusted: TLS on 443 and HTTP on 80, plus the configured
+# ``rules.allowDomainPorts``. A client chooses the SNI/Host it sends, so a name pass rule on
+# any port would let it reach any address on any port by presenting an allowed name.
+TLS_PORT = "443"
+HTTP_PORT = "80"
+
+
+@dataclass(frozen=True)
+class DomainPorts:
+    """Destination ports the domain pass rules match on."""
+
+    tls: tuple[str, ...] = (TLS_PORT,)
+    http: tuple[str, ...] = (HTTP_PORT,)
+
+    @classmethod
+    def with_extra(cls, tls: Sequence[str] = (), http: Sequence[str] = ()) -> DomainPorts:
+        return cls(tuple(dict.fromkeys((TLS_PORT, *tls))), tuple(dict.fromkeys((HTTP_PORT, *http))))
+
+
+def _port_field(ports: Sequence[str]) -> str:
+    return ports[0] if len(ports) == 1 else "[" + ",".join(ports) + "]"
 
 
 def domain_pass_rules(
-    domains: DomainList | ScopedAllow, source: str = "$HOME_NET", sid_start: int = ALLOW_SID_BASE
+    domains: DomainList | ScopedAllow,
+    source: str = "$HOME_NET",
+    sid_start: int = ALLOW_SID_BASE,
+    ports: DomainPorts = DomainPorts(),
 ) -> list[str]:
-    """Suricata pass rules for allowed domains (``.example.com`` = it and its subdomains)."""
+    """Suricata pass rules for allowed domains (``.example.com`` = it and its subdomains),
+    each on its protocol's ports only."""
     rules: list[str] = []
     sid = sid_start
+    tls_ports, http_ports = _port_field(ports.tls), _port_field(ports.http)
     for domain in domains.domains:
         if domain.startswith("."):
             match = f'dotprefix; content:"{domain}"; endswith;'
@@ -205,14 +256,14 @@ def domain_pass_rules(
             match = f'content:"{domain}"; startswith; endswith;'
         if "TLS_SNI" in domains.target_types:
             rules.append(
-                f"pass tls {source} any -> $EXTERNAL_NET any (tls.sni; {match} nocase; "
+                f"pass tls {source} any -> $EXTERNAL_NET {tls_ports} (tls.sni; {match} nocase; "
                 f'flow:to_server; msg:"egress allow {domain}"; sid:{sid}; rev:1;)'
             )
             sid += 1
         if "HTTP_HOST" in domains.target_types:
             # http.host is normalized to lower case, so no nocase.
             rules.append(
-                f"pass http {source} any -> $EXTERNAL_NET any (http.host; {match} "
+                f"pass http {source} any -> $EXTERNAL_NET {http_ports} (http.host; {match} "
                 f'flow:to_server; msg:"egress allow {domain}"; sid:{sid}; rev:1;)'
             )
             sid += 1
@@ -226,8 +277,9 @@ def _domain_pass_group(
     headroom: float,
     group_max: int,
     current: Mapping[str, int],
+    ports: DomainPorts,
 ) -> tuple[int, int, dict[str, Any]]:
-    rules = domain_pass_rules(domains)
+    rules = domain_pass_rules(domains, ports=ports)
     used = len(rules)
     capacity = _capacity_for(key, used, headroom, group_max, current)
     rule_group = {
@@ -412,13 +464,17 @@ def plan_policy(
     region: str = "${region}",
     current: Mapping[str, int] | None = None,
     scoped_allow: Sequence[ScopedAllow] = (),
+    deny_tcp_between_spokes: bool = True,
 ) -> PolicyPlan:
     """Everything the firewall policy needs, validated; raises before any resource exists.
 
     ``home_net`` is what ``$HOME_NET`` means (the spoke supernets; behind a NAT-first
     placement, the addresses the firewall actually sees). ``current`` maps a group key to the
     capacity it was deployed with, so groups that still fit are updated in place and groups
-    that must grow are replaced (see ``PolicyPlan.changes``).
+    that must grow are replaced (see ``PolicyPlan.changes``). ``deny_tcp_between_spokes`` is
+    False only where spoke-to-spoke traffic is open by design (it never reaches the firewall).
+    Suricata's shipped variables (``$HTTP_SERVERS``, ``$HTTP_PORTS`` …) are defined for rule
+    files, as ``egress-net rules check`` and the ET sync define them.
     """
     current = dict(current or {})
     caps = cfg.capacity
@@ -428,7 +484,9 @@ def plan_policy(
         ip_sets={k: list(v) for k, v in cfg.ip_sets.items()},
         port_sets={k: list(v) for k, v in cfg.port_sets.items()},
         references=dict(cfg.prefix_lists),
+        suricata_defaults=True,
     )
+    domain_ports = DomainPorts.with_extra(cfg.allow_domain_ports.tls, cfg.allow_domain_ports.http)
     plan = PolicyPlan(
         stateful_engine_options={
             "rule_order": "STRICT_ORDER",
@@ -495,23 +553,13 @@ def plan_policy(
     allow: tuple[str, int, int, dict[str, Any]] | None = None
     if cfg.allow_domains is not None:
         key = f"{prefix}-allow-domains"
-        if mode == "alert":
-            # An ALLOWLIST domain group also drops every other TLS/HTTP flow, which alert mode
-            # must not do: pass the listed domains and let the default action log the rest.
-            used, capacity, group = _domain_pass_group(
-                key, cfg.allow_domains, home_only, headroom, group_max, current
-            )
-        else:
-            used, capacity, group = _domain_group(
-                key,
-                "ALLOWLIST",
-                cfg.allow_domains,
-                home_only,
-                headroom,
-                group_max,
-                current,
-                f"{KEY}.allowDomains",
-            )
+        # Pass rules, not an ALLOWLIST domain group: the rules Network Firewall generates for
+        # one match any destination port, and they also drop every other TLS/HTTP flow, which
+        # alert mode must not do. What no rule passes is left to the default action (drop, or
+        # alert only) and the default-deny group.
+        used, capacity, group = _domain_pass_group(
+            key, cfg.allow_domains, home_only, headroom, group_max, current, domain_ports
+        )
         allow = (key, used, capacity, group)
 
     scoped: tuple[str, int, int, dict[str, Any]] | None = None
@@ -520,7 +568,9 @@ def plan_policy(
         key = f"{prefix}-spoke-allow"
         rules: list[str] = []
         for item in scoped_allow:
-            rules += domain_pass_rules(item, item.source, SCOPED_ALLOW_SID_BASE + len(rules))
+            rules += domain_pass_rules(
+                item, item.source, SCOPED_ALLOW_SID_BASE + len(rules), domain_ports
+            )
         used = len(rules)
         capacity = _capacity_for(key, used, headroom, group_max, current)
         scoped = (
@@ -574,7 +624,7 @@ def plan_policy(
         ordered.append(
             (allow[0], "allow", allow[1], allow[2], allow[3], "Allowed domains (TLS SNI/HTTP host)")
         )
-    deny_rules = default_deny_rules(mode)
+    deny_rules = default_deny_rules(mode, deny_tcp_between_spokes=deny_tcp_between_spokes)
     key = f"{prefix}-default-deny"
     ordered.append(
         (
@@ -587,7 +637,7 @@ def plan_policy(
                 "rules_source": {"rules_string": "\n".join(deny_rules)},
                 "stateful_rule_options": dict(STRICT_ORDER),
             },
-            "UDP and ICMP that no rule passed (never 'established', so not dropped by default)",
+            "UDP/ICMP from any source, TCP between spokes, that no rule passed",
         )
     )
 
@@ -613,7 +663,12 @@ def plan_policy(
         if kind == "managed":
             plan.managed_groups.append(
                 ManagedGroupRef(
-                    f"{key}StrictOrder", managed_group_arn(key, region), priority, capacity
+                    f"{key}StrictOrder",
+                    managed_group_arn(key, region),
+                    priority,
+                    capacity,
+                    # Alert mode never drops: the managed group's drop rules only alert.
+                    DROP_TO_ALERT if mode == "alert" else None,
                 )
             )
             continue

@@ -1,7 +1,8 @@
 """Validate parsed rules against what Network Firewall accepts at deploy time.
 
 Pure and stdlib only. Each rule is rejected at most once, under the first failing check in
-this order: action, protocol, keywords (in option order), pcre, priority, sid, variables,
+this order: action, protocol, keywords (in option order: unknown to Suricata 7.0, then
+unsupported by Network Firewall), pcre, priority, sid, variables,
 IP-set references, NAT visibility, length, duplicate sid. Later reasons for the same rule are
 kept in ``Rejection.other_reasons`` so a user sees everything to fix at once.
 """
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from egress_net.rules import limits
+from egress_net.rules.keywords import SURICATA_7_KEYWORDS, is_known_keyword
 from egress_net.rules.parser import Header, ParsedRule, ParseFailure, cyclic_gc_paused
 from egress_net.rules.variables import REFERENCE_RE, VARIABLE_RE, RuleVariables
 
@@ -95,8 +97,22 @@ Problem = tuple[str, str]
 def _keyword_problems(rule: ParsedRule, strict_order: bool) -> list[Problem]:
     problems: list[Problem] = []
     names = rule.option_names
+    all_known = SURICATA_7_KEYWORDS.issuperset(names)
+    if not all_known:
+        # Suricata reads keywords in any case: check "Threshold" as "threshold".
+        names = tuple(name.lower() for name in names)
     if rule.protocol == "http2" and any(name.startswith(("http.", "http_")) for name in names):
         problems.append((limits.R_HTTP2_OVERLOAD, "HTTP/1 keywords on an http2 rule"))
+    if not all_known:
+        for name in names:
+            if not is_known_keyword(name) and name not in limits.UNSUPPORTED_KEYWORDS:
+                problems.append(
+                    (
+                        f"{limits.R_UNKNOWN_KEYWORD}:{name}",
+                        f"{name!r} is not a Suricata 7.0 keyword; Network Firewall refuses the "
+                        "whole rule group (check the spelling)",
+                    )
+                )
     if _TRIGGERS.isdisjoint(names):
         return problems
     has_pcre = False
@@ -312,6 +328,7 @@ def _validate(
     accepted = result.accepted
     length_max = limits.RULE_LENGTH_MAX
     triggers_absent = _TRIGGERS.isdisjoint
+    all_known = SURICATA_7_KEYWORDS.issuperset
     for rule in rules:
         if isinstance(rule, ParseFailure):
             result.parse_failures.append(rule)
@@ -331,6 +348,7 @@ def _validate(
             and sid is not None
             and sid >= 1
             and triggers_absent(rule.option_names)
+            and all_known(rule.option_names)
             and len(rule.text) + checks.growth <= length_max
         ):
             if sid not in first_by_sid:

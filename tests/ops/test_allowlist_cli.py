@@ -72,6 +72,19 @@ def test_learn_from_files_prints_tables_diff_and_snippet(
     assert data["ip_only"][0]["dest_port"] == 5432
 
 
+def test_a_learned_entry_the_stack_config_refuses_is_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Path-style S3 requests present the regional endpoint itself: any bucket behind it.
+    logs = tmp_path / "s3.log"
+    logs.write_text(record(sni="s3.us-east-1.amazonaws.com", ts="1700000000") + "\n")
+    assert main(["allowlist", "learn", str(logs), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "s3.us-east-1.amazonaws.com" in captured.out
+    assert "warning: s3.us-east-1.amazonaws.com: admits every tenant" in captured.err
+    assert "my-bucket.s3.us-east-1.amazonaws.com" in captured.err
+
+
 def test_wildcard_threshold_option(log_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "allow.yaml"
     argv = ["allowlist", "learn", str(log_dir), "--wildcard-threshold", "4", "-o", str(out)]

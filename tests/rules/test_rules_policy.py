@@ -138,9 +138,10 @@ def test_group_contents(tmp_path: Path) -> None:
     home = {"ip_sets": [{"key": "HOME_NET", "ip_set": {"definitions": HOME}}]}
     assert deny.rule_group["rule_variables"] == home
     allow = by_key["egress-allow-domains"]
-    # 2x2+2 used; 20% headroom would be 8, rounded up to the stable floor of 100 so a few more
-    # domains later are an in-place update.
-    assert allow.used == 6 and allow.capacity == 100
+    # One pass rule per domain and target type (2x2); 20% headroom would be 5, rounded up to
+    # the stable floor of 100 so a few more domains later are an in-place update.
+    assert allow.used == 4 and allow.capacity == 100
+    assert "rules_source_list" not in allow.rule_group["rules_source"]
 
     tuple_rules = by_key["egress-five-tuple"].rule_group["rules_source"]["stateful_rules"]
     assert tuple_rules[0]["header"] == {
@@ -186,8 +187,8 @@ def test_empty_config_is_deny_by_default_and_alert_mode_only_logs(tmp_path: Path
     [deny] = plan.stateful_groups
     assert plan.managed_groups == [] and deny.key == "egress-default-deny"
     rules = deny.rule_group["rules_source"]["rules_string"]
-    assert "drop udp $HOME_NET any -> $EXTERNAL_NET any" in rules
-    assert "drop icmp $HOME_NET any -> $EXTERNAL_NET any" in rules
+    assert "drop udp any any -> any any" in rules
+    assert "drop icmp any any -> any any" in rules
     alert = plan_policy(RulesConfig(), home_net=HOME, base_dir=tmp_path, mode="alert")
     assert alert.stateful_default_actions == ["aws:alert_established"]
     [alert_deny] = alert.stateful_groups
