@@ -522,6 +522,8 @@ class StackSource:
     project_dir: Path
     stack: str
     config: dict[str, Any]  # namespaced keys → parsed YAML values
+    # The project's name (``name:`` of its Pulumi.yaml): any project built on the package runs.
+    project: str = PROJECT
 
     @property
     def program(self) -> Path:
@@ -635,7 +637,7 @@ def run_program(
     # The project folder is the program's root directory, as under `pulumi up`: relative paths
     # in config (rule files) resolve against it.
     settings.reset_options(
-        project=PROJECT,
+        project=source.project,
         stack=source.stack,
         preview=False,
         root_directory=str(source.project_dir),
@@ -644,7 +646,12 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     pulumi.runtime.set_mocks(
-        mocks, project=PROJECT, stack=source.stack, preview=False, logger=logger, monitor=monitor
+        mocks,
+        project=source.project,
+        stack=source.stack,
+        preview=False,
+        logger=logger,
+        monitor=monitor,
     )
     exported: dict[str, Any] = {}
 
@@ -666,7 +673,7 @@ def run_program(
     except pulumi.RunError as err:
         cause = getattr(err, "error", None)
         if mocks.missing_stacks:
-            return Recording(PROJECT, source.stack), collector.messages, mocks.missing_stacks
+            return Recording(source.project, source.stack), collector.messages, mocks.missing_stacks
         if isinstance(cause, EgressNetError):
             # What was registered before the error: tests check that it is nothing.
             cause.registered = list(monitor.records)
@@ -681,7 +688,7 @@ def run_program(
         settings.reset_options()
 
     recording = Recording(
-        project=PROJECT,
+        project=source.project,
         stack=source.stack,
         resources=list(monitor.records),
         outputs=exported,
@@ -707,7 +714,19 @@ def load_source(stack: str, project_dir: Path | None = None) -> StackSource:
     folder = (project_dir or config.find_project_dir()).resolve()
     values = _project_defaults(folder)
     values.update(config.read_stack_file(stack, folder))
-    return StackSource(folder, stack, values)
+    return StackSource(folder, stack, values, project_name(folder))
+
+
+def project_name(project_dir: Path) -> str:
+    """``name:`` of the project's Pulumi.yaml (the engine's default when it names none)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return PROJECT
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return name if isinstance(name, str) and name else PROJECT
 
 
 def _project_defaults(project_dir: Path) -> dict[str, Any]:

@@ -173,104 +173,154 @@ def home_net(cfg: config.StackConfig) -> list[str]:
     return nets
 
 
-def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
-    tags = {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
-    protections = Protections(
+def stack_tags(cfg: config.StackConfig) -> dict[str, str]:
+    """Tags for every resource: the stack's name, then the configured tags."""
+    return {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
+
+
+def hub_policy(
+    cfg: config.StackConfig,
+    tags: dict[str, str],
+    name: str = "hub",
+    parent: pulumi.Resource | None = None,
+) -> tuple[FirewallPolicySpec, EmergingThreatsGroups | None]:
+    """The hub's firewall policy, with the Emerging Threats groups it references (declared
+    first, beside the hub: the policy needs their ARNs)."""
+    spec = policy_spec(cfg, project_dir())
+    check_emerging_threats_fit(cfg, spec)
+    et_groups = _emerging_threats_groups(cfg, tags, name, parent)
+    if et_groups is not None:
+        spec = replace(spec, external_groups=et_groups.groups)
+    return spec, et_groups
+
+
+def hub_component_args(
+    cfg: config.StackConfig,
+    tags: dict[str, str],
+    policy: FirewallPolicySpec,
+    served: list[config.ServedSpoke] | None = None,
+) -> EgressHubArgs:
+    """What the hub component is given for a validated hub config (the program and the
+    library's ``EgressHub`` build it the same way)."""
+    names = naming.of_current_stack()
+    return EgressHubArgs(
+        az_ids=cfg.az_ids,
+        az_slots=cfg.slots,
+        spoke_supernets=cfg.spoke_supernets,
+        policy=policy,
+        model=cfg.model,
+        placement=cfg.placement,
+        single_tgw_table=cfg.transit_gateway.route_tables == "single",
+        block_spoke_to_spoke=cfg.spoke_to_spoke_intent == "blocked",
+        egress_vpc_cidr=cfg.egress_vpc_cidr,
+        inspection_vpc_cidr=cfg.inspection_vpc_cidr,
+        share_principals=cfg.share.principals,
+        auto_accept=cfg.transit_gateway.auto_accept,
+        amazon_side_asn=cfg.transit_gateway.amazon_side_asn,
+        tgw_owner_role_arn=cfg.transit_gateway.owner_role_arn,
+        region=cfg.region,
+        protections=protections_of(cfg),
+        logs=LogSettings(
+            retention_days=cfg.logs.retention_days,
+            prefix=names.path_prefix,
+            destination=cfg.logs.destination,
+            kms_key_arn=cfg.logs.kms_key_arn,
+            bucket_name=cfg.logs.bucket_name,
+            tls=cfg.firewall.tls_inspection is not None,
+            retain_on_delete=cfg.retain_logs_on_delete,
+            region=cfg.region,
+        ),
+        tags=tags,
+        names=names,
+        return_routes=cfg.return_routes,
+        # Static return routes go to the spokes the hub declares and the stacks it serves.
+        return_spokes=[(s.name, s.cidr) for s in cfg.spokes if cfg.spoke_model(s) == "tgw"]
+        + [(s.name, s.cidr) for s in served or [] if s.cidr is not None],
+    )
+
+
+def protections_of(cfg: config.StackConfig) -> Protections:
+    return Protections(
         delete=cfg.firewall.protections.delete,
         subnet_change=cfg.firewall.protections.subnet_change,
         policy_change=cfg.firewall.protections.policy_change,
     )
-    names = naming.of_current_stack()
-    served = read_spoke_stacks(cfg)
-    return_spokes = [(s.name, s.cidr) for s in cfg.spokes if cfg.spoke_model(s) == "tgw"] + [
-        (s.name, s.cidr) for s in served if s.cidr is not None
-    ]
-    spec = policy_spec(cfg, project_dir())
-    check_emerging_threats_fit(cfg, spec)
-    et_groups = _emerging_threats_groups(cfg, tags)
-    if et_groups is not None:
-        spec = replace(spec, external_groups=et_groups.groups)
-    hub = EgressHub(
-        "hub",
-        EgressHubArgs(
-            az_ids=cfg.az_ids,
-            az_slots=cfg.slots,
-            spoke_supernets=cfg.spoke_supernets,
-            policy=spec,
-            model=cfg.model,
-            placement=cfg.placement,
-            single_tgw_table=cfg.transit_gateway.route_tables == "single",
-            block_spoke_to_spoke=cfg.spoke_to_spoke_intent == "blocked",
-            egress_vpc_cidr=cfg.egress_vpc_cidr,
-            inspection_vpc_cidr=cfg.inspection_vpc_cidr,
-            share_principals=cfg.share.principals,
-            auto_accept=cfg.transit_gateway.auto_accept,
-            amazon_side_asn=cfg.transit_gateway.amazon_side_asn,
-            tgw_owner_role_arn=cfg.transit_gateway.owner_role_arn,
-            region=cfg.region,
-            protections=protections,
-            logs=LogSettings(
-                retention_days=cfg.logs.retention_days,
-                prefix=names.path_prefix,
-                destination=cfg.logs.destination,
-                kms_key_arn=cfg.logs.kms_key_arn,
-                bucket_name=cfg.logs.bucket_name,
-                tls=cfg.firewall.tls_inspection is not None,
-                retain_on_delete=cfg.retain_logs_on_delete,
-                region=cfg.region,
-            ),
-            tags=tags,
-            names=names,
-            return_routes=cfg.return_routes,
-            return_spokes=return_spokes,
-        ),
-    )
-    et_sync = _emerging_threats_sync(cfg, hub, et_groups, tags)
+
+
+def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
+    tags = stack_tags(cfg)
+    served = read_spoke_stacks(cfg)  # checked before anything is declared
+    spec, et_groups = hub_policy(cfg, tags)
+    hub = EgressHub("hub", hub_component_args(cfg, tags, spec, served))
+    et_sync = emerging_threats_sync(cfg, hub, et_groups, tags)
     dns = _dns_firewall(cfg, hub, tags)
-    spokes: dict[str, Any] = {}
+    spokes = declare_hub_spokes(cfg, hub, tags, dns=dns)
+    spoke_stacks = {s.reference: _serve_spoke_stack(cfg, hub, s, tags) for s in served}
+    return hub_outputs(cfg, hub, et_sync, spokes, dns, spoke_stacks)
+
+
+def declare_hub_spokes(
+    cfg: config.StackConfig,
+    hub: EgressHub,
+    tags: dict[str, str],
+    parent: pulumi.Resource | None = None,
+    dns: DnsFirewall | None = None,
+) -> dict[str, Spoke | DistributedSpoke]:
+    """The spokes a hub config lists, each attached to the hub's TGW or with its own firewall
+    (model distributed/combined). ``parent``: the stack (the program) or a library component."""
+    spokes: dict[str, Spoke | DistributedSpoke] = {}
     for spoke_cfg in cfg.spokes:
-        az_ids = cfg.spoke_az_ids(spoke_cfg)
-        entry: dict[str, Any] = {"cidr": spoke_cfg.cidr, "azIds": az_ids}
         if cfg.spoke_model(spoke_cfg) == "distributed":
-            distributed = DistributedSpoke(
+            spokes[spoke_cfg.name] = DistributedSpoke(
                 spoke_cfg.name,
                 DistributedSpokeArgs(
                     cidr=spoke_cfg.cidr,
-                    az_ids=az_ids,
+                    az_ids=cfg.spoke_az_ids(spoke_cfg),
                     az_slots=cfg.slots,
                     policy_arn=hub.policy.arn,
                     placement=cfg.placement,
-                    protections=protections,
+                    protections=protections_of(cfg),
                     logs=hub.logs,
                     tags={**tags, **spoke_cfg.tags},
                 ),
+                opts=pulumi.ResourceOptions(parent=parent),
             )
-            entry |= {"model": "distributed", "vpcId": distributed.vpc_id, "attachmentId": None}
-            if dns is not None:
-                protect_vpc(
-                    distributed,
-                    spoke_cfg.name,
-                    distributed.vpc_id,
-                    _vpc_protection(cfg, dns),
-                    {**tags, **spoke_cfg.tags},
-                )
         else:
             assert hub.tgw is not None
-            spoke = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub)
+            spoke = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub, parent)
             hub.connect_spoke(spoke_cfg.name, spoke.attachment_id, spoke.connected_after)
+            spokes[spoke_cfg.name] = spoke
+        if dns is not None:
+            # Another account's VPC can use the group once the share reaches it.
+            other = spoke_cfg.role_account not in (None, cfg.account_id)
+            protect_vpc(
+                spokes[spoke_cfg.name],
+                spoke_cfg.name,
+                spokes[spoke_cfg.name].vpc_id,
+                _vpc_protection(cfg, dns, dns.shared if other else []),
+                {**tags, **spoke_cfg.tags},
+            )
+    return spokes
+
+
+def hub_outputs(
+    cfg: config.StackConfig,
+    hub: EgressHub,
+    et_sync: EmergingThreatsSync | None,
+    spokes: Mapping[str, Spoke | DistributedSpoke],
+    dns: DnsFirewall | None = None,
+    spoke_stacks: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The hub's stack-output contract (see :func:`outputs_contract_keys`)."""
+    entries: dict[str, Any] = {}
+    for spoke_cfg in cfg.spokes:
+        spoke = spokes[spoke_cfg.name]
+        entry: dict[str, Any] = {"cidr": spoke_cfg.cidr, "azIds": cfg.spoke_az_ids(spoke_cfg)}
+        if isinstance(spoke, DistributedSpoke):
+            entry |= {"model": "distributed", "vpcId": spoke.vpc_id, "attachmentId": None}
+        else:
             entry |= {"model": "tgw", "vpcId": spoke.vpc_id, "attachmentId": spoke.attachment_id}
-            if dns is not None:
-                # Another account's VPC can use the group once the share reaches it.
-                after = dns.shared if spoke_cfg.role_account not in (None, cfg.account_id) else []
-                protect_vpc(
-                    spoke,
-                    spoke_cfg.name,
-                    spoke.vpc_id,
-                    _vpc_protection(cfg, dns, after),
-                    {**tags, **spoke_cfg.tags},
-                )
-        spokes[spoke_cfg.name] = entry
-    spoke_stacks = {s.reference: _serve_spoke_stack(cfg, hub, s, tags) for s in served}
+        entries[spoke_cfg.name] = entry
 
     associate, propagate = hub.route_table_for("associate"), hub.route_table_for("propagate")
     main_firewall = next(iter(hub.firewalls.values()), None)
@@ -293,10 +343,10 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
         "egressVpcId": hub.vpcs["egress"].vpc.id if "egress" in hub.vpcs else None,
         "inspectionVpcId": hub.vpcs["inspection"].vpc.id if "inspection" in hub.vpcs else None,
         "emergingThreatsFunction": et_sync.function_name if et_sync else None,
-        "spokes": spokes,
+        "spokes": entries,
         "transitGatewayAutoAccept": cfg.transit_gateway.auto_accept,
         "returnRoutes": cfg.return_routes if hub.tgw else None,
-        "spokeStacks": spoke_stacks,
+        "spokeStacks": dict(spoke_stacks or {}),
         "dnsFirewall": _dns_contract(cfg, dns),
     }
 
@@ -458,28 +508,33 @@ def check_emerging_threats_fit(cfg: config.StackConfig, spec: FirewallPolicySpec
 
 
 def _emerging_threats_groups(
-    cfg: config.StackConfig, tags: dict[str, str]
+    cfg: config.StackConfig,
+    tags: dict[str, str],
+    name: str = "hub",
+    parent: pulumi.Resource | None = None,
 ) -> EmergingThreatsGroups | None:
     """The ET rule groups the policy references and the sync function fills."""
     et = cfg.rules.emerging_threats
     if not et.enabled:
         return None
     return EmergingThreatsGroups(
-        "hub-et-groups",
+        f"{name}-et-groups",
         EmergingThreatsGroupsArgs(
             config=et,
             home_net=et.home_net or home_net(cfg),
             external_net=external_net(cfg),
             tags=tags,
         ),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
 
 
-def _emerging_threats_sync(
+def emerging_threats_sync(
     cfg: config.StackConfig,
     hub: EgressHub,
     groups: EmergingThreatsGroups | None,
     tags: dict[str, str],
+    name: str = "hub",
 ) -> EmergingThreatsSync | None:
     """The scheduled function that fills the ET groups. Nothing runs it during a deploy:
     its first run is on schedule (or `aws lambda invoke --invocation-type Event`)."""
@@ -487,7 +542,7 @@ def _emerging_threats_sync(
     if groups is None:
         return None
     return EmergingThreatsSync(
-        "hub-et-sync",
+        f"{name}-et-sync",
         EmergingThreatsSyncArgs(
             groups=groups.groups,
             home_net=et.home_net or home_net(cfg),
@@ -507,12 +562,31 @@ def _declare_spoke(
     tgw_id: pulumi.Input[str],
     tags: dict[str, str],
     hub: EgressHub | None,
+    parent: pulumi.Resource | None = None,
     connected: bool = True,
     in_tgw_account: bool | None = None,
 ) -> Spoke:
     """A spoke in this account, or in another one through a provider assuming the given role.
     Not ``connected``: its attachment waits for acceptance, so no route uses it yet."""
-    opts = None
+    args, opts = spoke_component_args(
+        cfg, spoke_cfg, tgw_id, tags, hub, parent, connected, in_tgw_account
+    )
+    return Spoke(spoke_cfg.name, args, opts=opts)
+
+
+def spoke_component_args(
+    cfg: config.StackConfig,
+    spoke_cfg: config.SpokeConfig,
+    tgw_id: pulumi.Input[str],
+    tags: dict[str, str],
+    hub: EgressHub | None,
+    parent: pulumi.Resource | None = None,
+    connected: bool = True,
+    in_tgw_account: bool | None = None,
+) -> tuple[SpokeArgs, pulumi.ResourceOptions]:
+    """What a spoke component is given (the program and the library's ``Spoke`` alike); the
+    provider for another account is declared here."""
+    opts = pulumi.ResourceOptions(parent=parent)
     # A role in the stack's own account (when the stack names it) is no other account.
     other_account = spoke_cfg.role_arn is not None and spoke_cfg.role_account != cfg.account_id
     if other_account:
@@ -524,8 +598,9 @@ def _declare_spoke(
             assume_roles=[
                 aws.ProviderAssumeRoleArgs(role_arn=spoke_cfg.role_arn, session_name="egress-net")
             ],
+            opts=pulumi.ResourceOptions(parent=parent),
         )
-        opts = pulumi.ResourceOptions(provider=provider)
+        opts = pulumi.ResourceOptions(parent=parent, provider=provider)
     tgw_elsewhere = cfg.transit_gateway.owner_role_arn is not None
     owner_differs = (
         spoke_cfg.role_account != cfg.transit_gateway.owner_account
@@ -552,23 +627,20 @@ def _declare_spoke(
                 opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
             )
 
-    return Spoke(
-        spoke_cfg.name,
-        SpokeArgs(
-            cidr=spoke_cfg.cidr,
-            az_ids=cfg.spoke_az_ids(spoke_cfg),
-            az_slots=cfg.slots,
-            transit_gateway_id=tgw_id,
-            tags={**tags, **spoke_cfg.tags},
-            attach_after=list(hub.attachment_prerequisites) if hub else [],
-            accept_attachment=accept,
-            # The attachment's own flag counts only on a TGW of its own account; on a shared
-            # one the TGW's defaults (or the accepter) decide.
-            default_propagation=None if (propagate or not in_tgw_account) else False,
-            connected=connected,
-        ),
-        opts=opts,
+    args = SpokeArgs(
+        cidr=spoke_cfg.cidr,
+        az_ids=cfg.spoke_az_ids(spoke_cfg),
+        az_slots=cfg.slots,
+        transit_gateway_id=tgw_id,
+        tags={**tags, **spoke_cfg.tags},
+        attach_after=list(hub.attachment_prerequisites) if hub else [],
+        accept_attachment=accept,
+        # The attachment's own flag counts only on a TGW of its own account; on a shared
+        # one the TGW's defaults (or the accepter) decide.
+        default_propagation=None if (propagate or not in_tgw_account) else False,
+        connected=connected,
     )
+    return args, opts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -585,7 +657,52 @@ def read_stack_outputs(ref: pulumi.StackReference) -> dict[str, Any]:
 def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
     assert cfg.spoke is not None and cfg.hub_stack is not None
     hub_ref = pulumi.StackReference(cfg.hub_stack)
-    contract = read_stack_outputs(hub_ref)
+    hub_view, contract = checked_hub_view(cfg, read_stack_outputs(hub_ref))
+    tags = stack_tags(cfg)
+    account = aws.get_caller_identity().account_id
+    in_tgw_account = account == contract.get("transitGatewayOwnerId")
+    standing = spoke_standing(
+        listed=_listing(contract, pulumi.get_stack()),
+        auto_accept=bool(contract.get("transitGatewayAutoAccept")),
+        in_tgw_account=in_tgw_account,
+        static_returns=hub_view.return_routes == "static",
+    )
+    if standing.message:
+        pulumi.log.warn(f"{cfg.hub_stack}: {standing.message}")
+    spoke = _declare_spoke(
+        hub_view,
+        cfg.spoke,
+        contract["transitGatewayId"],
+        tags,
+        None,
+        connected=standing.connected,
+        in_tgw_account=in_tgw_account,
+    )
+    dns = contract.get("dnsFirewall")
+    if dns:
+        protect_vpc(
+            spoke,
+            cfg.spoke.name,
+            spoke.vpc_id,
+            VpcProtection(
+                rule_group_id=dns["ruleGroupId"],
+                query_log_config_id=dns.get("queryLogConfigId"),
+                priority=int(dns["priority"]),
+                fail_open=bool(dns["failOpen"]),
+                protected=bool(dns.get("mutationProtection", True)),
+            ),
+            {**tags, **cfg.spoke.tags},
+        )
+    outputs = spoke_stack_outputs(hub_view, spoke)
+    outputs["spoke"] |= {"accountId": account, "status": standing.status}
+    return outputs
+
+
+def checked_hub_view(
+    cfg: config.StackConfig, contract: dict[str, Any]
+) -> tuple[config.StackConfig, dict[str, Any]]:
+    """A spoke config checked against its hub's stack-output contract, with the hub's AZs and
+    layout; ConfigErrors when the spoke does not fit the hub."""
     errors = config.check_spoke_against_hub(cfg, contract)
     if errors:
         raise ConfigErrors(errors)
@@ -607,51 +724,21 @@ def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
             "transit_gateway": cfg.transit_gateway.model_copy(update={"return_routes": returns}),
         }
     )
-    tags = {"egress-net:stack": pulumi.get_stack(), **cfg.tags}
-    account = aws.get_caller_identity().account_id
-    standing = spoke_standing(
-        listed=_listing(contract, pulumi.get_stack()),
-        auto_accept=bool(contract.get("transitGatewayAutoAccept")),
-        in_tgw_account=account == contract.get("transitGatewayOwnerId"),
-        static_returns=returns == "static",
-    )
-    if standing.message:
-        pulumi.log.warn(f"{cfg.hub_stack}: {standing.message}")
-    spoke = _declare_spoke(
-        hub_view,
-        cfg.spoke,
-        contract["transitGatewayId"],
-        tags,
-        None,
-        connected=standing.connected,
-        in_tgw_account=account == contract.get("transitGatewayOwnerId"),
-    )
-    dns = contract.get("dnsFirewall")
-    if dns:
-        protect_vpc(
-            spoke,
-            cfg.spoke.name,
-            spoke.vpc_id,
-            VpcProtection(
-                rule_group_id=dns["ruleGroupId"],
-                query_log_config_id=dns.get("queryLogConfigId"),
-                priority=int(dns["priority"]),
-                fail_open=bool(dns["failOpen"]),
-                protected=bool(dns.get("mutationProtection", True)),
-            ),
-            {**tags, **cfg.spoke.tags},
-        )
+    return hub_view, contract
+
+
+def spoke_stack_outputs(hub_view: config.StackConfig, spoke: Spoke) -> dict[str, Any]:
+    """A spoke stack's outputs (README, Stack-output contract)."""
+    assert hub_view.spoke is not None
     return {
         "contractVersion": config.CONTRACT_VERSION,
-        "hubStack": cfg.hub_stack,
+        "hubStack": hub_view.hub_stack,
         "spoke": {
-            "name": cfg.spoke.name,
+            "name": hub_view.spoke.name,
             "vpcId": spoke.vpc_id,
             "attachmentId": spoke.attachment_id,
-            "cidr": cfg.spoke.cidr,
-            "azIds": hub_view.spoke_az_ids(cfg.spoke),
-            "accountId": account,
-            "status": standing.status,
+            "cidr": hub_view.spoke.cidr,
+            "azIds": hub_view.spoke_az_ids(hub_view.spoke),
         },
     }
 

@@ -103,6 +103,26 @@ def intent_from_config(config: dict[str, Any]) -> SpokeToSpoke:
         ) from None
 
 
+def intent_of(recordings: list[Any]) -> SpokeToSpoke:
+    """The design's spoke-to-spoke intent; a spoke stack follows its hub's. A program built on
+    the library has no ``egress-net:`` config: its hub exports the intent (``spokeToSpoke``,
+    written by ``egress_net.library.EgressHub``)."""
+    hub = next((r for r in recordings if r.config.get("egress-net:role") == "hub"), None)
+    if hub is not None:
+        return intent_from_config(hub.config)
+    exported = next(
+        (
+            r.outputs["spokeToSpoke"]
+            for r in recordings
+            if isinstance(r.outputs.get("spokeToSpoke"), str)
+        ),
+        None,
+    )
+    if exported is not None:
+        return intent_from_config({SPOKE_TO_SPOKE_KEY: exported})
+    return intent_from_config(recordings[0].config)
+
+
 def attachment_exposure(config: dict[str, Any]) -> list[str]:
     """What the stack's config lets others attach to its TGW, said before anyone does.
 
@@ -183,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     code = check_and_print(
         graph,
         args,
-        intent_from_config(hub.config),
+        intent_of(recordings),
         title,
         notes=attachment_exposure(hub.config),
     )

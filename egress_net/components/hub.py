@@ -101,9 +101,8 @@ class EgressHubArgs:
 
 
 class EgressHub(pulumi.ComponentResource):
-    tgw: aws.ec2transitgateway.TransitGateway | None
-    ram_share: aws.ram.ResourceShare | None
-    policy_references: list[pulumi.Input[str]]
+    # Attributes are annotated where they are set, not on the class: the component provider
+    # (egress_net/component_provider.py) infers the package schema from class annotations.
 
     def __init__(
         self, name: str, args: EgressHubArgs, opts: pulumi.ResourceOptions | None = None
@@ -138,9 +137,9 @@ class EgressHub(pulumi.ComponentResource):
         self.endpoint_ids: dict[str, pulumi.Output[str]] = {}
         # Resources a spoke attachment must wait for; filled as they are declared.
         self.attachment_prerequisites: list[pulumi.Resource] = []
-        self.tgw = None
+        self.tgw: aws.ec2transitgateway.TransitGateway | None = None
         self.tgw_route_tables: dict[str, aws.ec2transitgateway.RouteTable] = {}
-        self.ram_share = None
+        self.ram_share: aws.ram.ResourceShare | None = None
 
         # --- VPCs of the hub ------------------------------------------------------------------
         cidrs = {"egress": args.egress_vpc_cidr, "inspection": args.inspection_vpc_cidr}
@@ -379,7 +378,9 @@ class EgressHub(pulumi.ComponentResource):
         stateless_refs = groups(spec.stateless_groups)
         # Every rule group and TLS configuration the policy references: whoever updates the
         # policy (the ET sync) needs UpdateFirewallPolicy on each of them too.
-        self.policy_references = [r["resource_arn"] for r in stateful_refs + stateless_refs]
+        self.policy_references: list[pulumi.Input[str]] = [
+            r["resource_arn"] for r in stateful_refs + stateless_refs
+        ]
         policy: dict[str, Any] = {
             "stateless_default_actions": spec.stateless_default_actions,
             "stateless_fragment_default_actions": spec.stateless_default_actions,
