@@ -253,7 +253,7 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
     spec, et_groups = hub_policy(cfg, tags)
     hub = EgressHub("hub", hub_component_args(cfg, tags, spec, served))
     et_sync = emerging_threats_sync(cfg, hub, et_groups, tags)
-    dns = _dns_firewall(cfg, hub, tags)
+    dns = dns_firewall(cfg, hub, tags)
     spokes = declare_hub_spokes(cfg, hub, tags, dns=dns)
     spoke_stacks = {s.reference: _serve_spoke_stack(cfg, hub, s, tags) for s in served}
     return hub_outputs(cfg, hub, et_sync, spokes, dns, spoke_stacks)
@@ -355,8 +355,8 @@ def hub_outputs(
 # DNS Firewall
 
 
-def _dns_firewall(
-    cfg: config.StackConfig, hub: EgressHub, tags: dict[str, str]
+def dns_firewall(
+    cfg: config.StackConfig, hub: EgressHub, tags: dict[str, str], name: str = "hub-dns"
 ) -> DnsFirewall | None:
     """The spokes' DNS queries filtered with the firewall's own allow and deny lists."""
     dns = cfg.dns_firewall
@@ -376,7 +376,7 @@ def _dns_firewall(
         dns.block_response,
     )
     return DnsFirewall(
-        "hub-dns",
+        name,
         DnsFirewallArgs(
             rules=rules,
             logs=hub.logs if dns.query_logs else None,
