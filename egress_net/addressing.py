@@ -129,8 +129,56 @@ def carve_for_tiers(
     """The layout for a VPC's tiers: workload VPCs keep most space for workloads; VPCs without
     workloads (egress, inspection) split their space equally between tiers."""
     if "workload" in tiers:
-        return carve_workload_vpc(vpc, az_ids, az_slots, [t for t in tiers if t != "workload"])
+        small = [t for t in tiers if t not in ("workload", LB_TIER)]
+        plans = carve_workload_vpc(vpc, az_ids, az_slots, small)
+        if LB_TIER in tiers:
+            plans += carve_load_balancer_subnets(vpc, az_ids, az_slots, len(small))
+        return plans
     return carve_tiers(vpc, az_ids, tiers, az_slots)
+
+
+# Load balancer subnets. "Your subnets must have at least a /27 bitmask" for an Application
+# Load Balancer, and at least 8 free addresses (ALB user guide, "Subnets for your Application
+# Load Balancer"; an NLB needs a /28, NLB user guide, "Network Load Balancer subnets").
+LB_TIER = "lb"
+LB_SUBNET_MAX_PREFIX = 27
+
+
+def carve_load_balancer_subnets(
+    vpc: IPv4Network, az_ids: Sequence[str], az_slots: int, small_tiers: int
+) -> list[SubnetPlan]:
+    """A /27 per AZ slot for load balancers in a workload VPC, at the top of the block that
+    holds the /28s (``carve_workload_vpc``), so the existing subnets never move when a spoke
+    starts serving an application."""
+    extra_bits = _bits(az_slots + 1)
+    block_prefix = vpc.prefixlen + extra_bits
+    last_block = _nth_subnet(vpc, block_prefix, (1 << extra_bits) - 1)
+    lb_size = 1 << (32 - LB_SUBNET_MAX_PREFIX)
+    small_end = small_tiers * az_slots * (1 << (32 - SMALLEST_SUBNET_PREFIX))
+    first_lb = last_block.num_addresses // lb_size - az_slots  # index of the first /27
+    if first_lb * lb_size < small_end:
+        needed = vpc.prefixlen - 1
+        while True:  # the largest prefix whose last block holds both
+            block = 1 << (32 - needed - extra_bits)
+            if block >= small_end + az_slots * lb_size:
+                break
+            needed -= 1
+        raise CarvingError(
+            f"{vpc} is too small for {az_slots} AZ slots of workload subnets, /28 subnets and "
+            f"/{LB_SUBNET_MAX_PREFIX} load balancer subnets: need a /{needed} or larger",
+            needed,
+        )
+    return [
+        SubnetPlan(LB_TIER, az, _nth_subnet(last_block, LB_SUBNET_MAX_PREFIX, first_lb + i))
+        for i, az in enumerate(az_ids)
+    ]
+
+
+def too_small_for_load_balancers(layout: Sequence[SubnetPlan]) -> int | None:
+    """The prefix of the layout's load balancer subnets when smaller than an ALB accepts."""
+    prefixes = [p.cidr.prefixlen for p in layout if p.tier == LB_TIER]
+    worst = max(prefixes, default=0)
+    return worst if worst > LB_SUBNET_MAX_PREFIX else None
 
 
 def _check_slots(az_ids: Sequence[str], az_slots: int) -> None:

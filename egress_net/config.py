@@ -382,6 +382,190 @@ class DnsFirewallConfig(_Model):
         return self.fail_open if self.fail_open is not None else mode == "alert"
 
 
+# ---------------------------------------------------------------------------------------------
+# Ingress: public applications behind the same firewall (see README, "Ingress inspection")
+
+_APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$|^[a-z]$")
+_HEALTH_PATH = re.compile(r"^/[\x21-\x7e]{0,1023}$")
+_MATCHER = re.compile(r"^\d{3}(?:-\d{3})?(?:,\d{3}(?:-\d{3})?)*$")
+EVERYONE = "everyone"
+
+
+class HealthCheckConfig(_Model):
+    """How the load balancer decides a target is healthy (ELB target group health checks)."""
+
+    # HTTP/HTTPS applications only: the path probed and the codes that count as healthy.
+    path: str = "/"
+    matcher: str = "200-399"
+    port: int | None = None  # default: the target port
+    interval_seconds: int = 30
+    healthy_threshold: int = 3
+    unhealthy_threshold: int = 3
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        # ELB CreateTargetGroup HealthCheckPath: 1-1024 characters, starting with "/".
+        if not _HEALTH_PATH.match(v):
+            raise ValueError(f"{v!r} is not a path like /health (1-1024 characters, starts with /)")
+        return v
+
+    @field_validator("matcher")
+    @classmethod
+    def _matcher(cls, v: str) -> str:
+        # ELB Matcher.HttpCode: "200", "200,202" or "200-299" (codes 200-499 for ALB).
+        if not _MATCHER.match(v):
+            raise ValueError(f"{v!r} is not a list of HTTP codes like 200 or 200-399")
+        return v
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, v: int | None) -> int | None:
+        if v is not None and not 1 <= v <= 65535:
+            raise ValueError("give a TCP port between 1 and 65535")
+        return v
+
+    @field_validator("interval_seconds")
+    @classmethod
+    def _interval(cls, v: int) -> int:
+        # ELB HealthCheckIntervalSeconds: 5-300.
+        if not 5 <= v <= 300:
+            raise ValueError("give 5 to 300 seconds")
+        return v
+
+    @field_validator("healthy_threshold", "unhealthy_threshold")
+    @classmethod
+    def _threshold(cls, v: int) -> int:
+        # ELB HealthyThresholdCount / UnhealthyThresholdCount: 2-10.
+        if not 2 <= v <= 10:
+            raise ValueError("give 2 to 10 checks")
+        return v
+
+
+def _cidr_list(v: list[str]) -> list[str]:
+    out = []
+    for i, text in enumerate(v):
+        try:
+            out.append(str(parse_cidr(text)))
+        except ValueError as err:
+            raise ValueError(f"[{i}] {err}") from None
+    return out
+
+
+class IngressApplicationConfig(_Model):
+    """A public application: an internet-facing load balancer whose targets are private
+    addresses in the spokes that serve it; the firewall inspects every request and reply."""
+
+    name: str
+    spokes: list[str]  # names of the spokes serving it (declared in this stack)
+    protocol: Literal["HTTPS", "HTTP", "TCP"]
+    # The port clients connect to; default 443 for HTTPS and 80 for HTTP, required for TCP.
+    port: int | None = None
+    target_port: int
+    # HTTPS only: the ACM certificate the load balancer presents (TLS terminates there).
+    certificate_arn: str | None = None
+    # HTTP(S): how the load balancer talks to targets; default: the same as ``protocol``, so
+    # HTTPS is re-encrypted across the Transit Gateway.
+    target_protocol: Literal["HTTPS", "HTTP"] | None = None
+    # Private IPv4 addresses of the targets, each in a workload subnet of one of the spokes.
+    targets: list[str] = Field(default_factory=list)
+    health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
+    # Who may connect: "everyone", or the CIDR blocks allowed (required: a choice, not a default).
+    allowed_sources: list[str] | Literal["everyone"]
+    # Sources always refused, even inside allowedSources.
+    blocked_sources: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        # It becomes part of load balancer and target group names (32 characters at most).
+        if not _APP_NAME.match(v):
+            raise ValueError(
+                f"{v!r} is not a valid application name: use 1-16 lowercase letters, digits and "
+                "'-', starting with a letter (it becomes part of load balancer names)"
+            )
+        return v
+
+    @field_validator("port", "target_port")
+    @classmethod
+    def _ports(cls, v: int | None) -> int | None:
+        if v is not None and not 1 <= v <= 65535:
+            raise ValueError("give a TCP port between 1 and 65535")
+        return v
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate(cls, v: str | None) -> str | None:
+        if v is not None and not _ACM_ARN.match(v):
+            raise ValueError(
+                f"{v!r} is not an ACM certificate ARN like "
+                "arn:aws:acm:us-east-1:123456789012:certificate/<uuid>"
+            )
+        return v
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, v: list[str]) -> list[str]:
+        out = []
+        for i, text in enumerate(v):
+            try:
+                out.append(str(ipaddress.IPv4Address(text)))
+            except ValueError:
+                raise ValueError(f"[{i}] {text!r} is not an IPv4 address like 10.1.0.10") from None
+        return out
+
+    @field_validator("allowed_sources", mode="before")
+    @classmethod
+    def _allowed(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return _cidr_list(v)
+        if v != EVERYONE:
+            raise ValueError(f"give a list of CIDR blocks, or {EVERYONE!r}")
+        return v
+
+    @field_validator("blocked_sources")
+    @classmethod
+    def _blocked(cls, v: list[str]) -> list[str]:
+        return _cidr_list(v)
+
+    @property
+    def listener_port(self) -> int:
+        return self.port or {"HTTPS": 443, "HTTP": 80}.get(self.protocol, 0)
+
+    @property
+    def backend_protocol(self) -> str:
+        if self.protocol == "TCP":
+            return "TCP"
+        return self.target_protocol or self.protocol
+
+    @property
+    def load_balancer_type(self) -> Literal["application", "network"]:
+        return "network" if self.protocol == "TCP" else "application"
+
+    @property
+    def sources(self) -> list[str]:
+        return [ANYWHERE] if self.allowed_sources == EVERYONE else list(self.allowed_sources)
+
+
+ANYWHERE = "0.0.0.0/0"
+
+
+class IngressConfig(_Model):
+    """``ingress``: public applications reached from the internet through the firewall."""
+
+    # centralized: one ingress VPC in the hub, targets across the Transit Gateway (the default
+    # when the stack has one); distributed: load balancers in each spoke's own VPC.
+    design: Literal["centralized", "distributed"] | None = None
+    # centralized: the ingress VPC (load balancer, firewall and TGW subnets per AZ).
+    vpc_cidr: str | None = None
+    applications: list[IngressApplicationConfig] = Field(default_factory=list)
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc(cls, v: str | None) -> str | None:
+        return None if v is None else str(parse_cidr(v))
+
+
 class StackConfig(_Model):
     role: Literal["hub", "spoke"]
     region: str
@@ -410,6 +594,7 @@ class StackConfig(_Model):
     # Spoke stacks this hub serves (org/project/stack): it accepts their attachments and
     # routes their replies; a stack not listed stays pending and unrouted.
     spoke_stacks: list[str] = Field(default_factory=list)
+    ingress: IngressConfig | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     # role: spoke
     hub_stack: str | None = None
@@ -492,6 +677,17 @@ class StackConfig(_Model):
         return intent.return_routes(
             self.transit_gateway.return_routes, shared=bool(self.share.principals)
         )
+
+    @property
+    def ingress_design(self) -> Literal["centralized", "distributed"] | None:
+        """centralized by default where there is a Transit Gateway: spokes keep no way to the
+        internet of their own, and one VPC holds every public entry point; distributed where
+        there is none (model distributed)."""
+        if self.ingress is None or not self.ingress.applications:
+            return None
+        if self.ingress.design:
+            return self.ingress.design
+        return "distributed" if self.model == "distributed" else "centralized"
 
     @property
     def hub_plan(self) -> intent.HubPlan:
@@ -1214,6 +1410,7 @@ def validate(raw: Mapping[str, Any]) -> StackConfig:
         errors += _hub_checks(cfg)
     else:
         errors += _spoke_role_checks(cfg)
+    errors += _ingress_checks(cfg)
     if errors:
         raise ConfigErrors(errors)
     return cfg
@@ -1406,34 +1603,12 @@ def from_pulumi_config(values: Mapping[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def stack_file(stack: str, project_dir: Path) -> Path:
-    return project_dir / f"Pulumi.{stack}.yaml"
-
-
 def read_stack_file(stack: str, project_dir: Path) -> dict[str, Any]:
-    """The ``config:`` block of ``Pulumi.<stack>.yaml`` as a flat namespaced map (parsed YAML)."""
-    import yaml  # local: only the tools read files, the program gets config from Pulumi
+    """The config a stack's program receives, as a flat namespaced map: ``Pulumi.<stack>.yaml``
+    read and merged with Pulumi.yaml's defaults, checked as the Pulumi CLI checks them."""
+    from egress_net import project_files  # local: only the tools read files
 
-    path = stack_file(stack, project_dir)
-    if not path.is_file():
-        available = sorted(
-            p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
-        )
-        raise ConfigError(
-            str(path),
-            f"no config file for stack {stack!r}",
-            f"stacks here: {', '.join(available) or 'none'}",
-        )
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(where, f"not valid YAML: {getattr(err, 'problem', err)}") from None
-    config = doc.get("config") or {}
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}", "'config:' must be a mapping of keys to values")
-    return {str(k): v for k, v in config.items()}
+    return project_files.load_stack(stack, project_dir).config
 
 
 def find_project_dir(start: Path | None = None) -> Path:
@@ -1449,3 +1624,326 @@ def load_stack(stack: str, project_dir: Path | None = None) -> StackConfig:
     """Validated config of ``Pulumi.<stack>.yaml`` (for the CLI tools)."""
     folder = project_dir or find_project_dir()
     return validate(from_pulumi_config(read_stack_file(stack, folder)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Ingress checks
+
+
+def _ingress_checks(cfg: StackConfig) -> list[ConfigError]:
+    """The ``ingress`` section against the rest of the stack: designs the model allows, the
+    ingress VPC's room and place, each application's spokes, protocol and targets."""
+    ing = cfg.ingress
+    if ing is None:
+        return []
+    if cfg.role != "hub":
+        return [
+            ConfigError(
+                key("ingress"),
+                "only for role: hub (the applications' spokes are declared there)",
+                "move the section to the hub stack",
+            )
+        ]
+    errors: list[ConfigError] = []
+    design = cfg.ingress_design
+    if ing.design == "centralized" and cfg.model == "distributed":
+        errors.append(
+            ConfigError(
+                key("ingress", "design"),
+                "centralized ingress reaches its targets across the Transit Gateway, and model "
+                "distributed has none",
+                "use design: distributed (load balancers in the spokes' own VPCs)",
+            )
+        )
+    if design == "centralized" and cfg.transit_gateway.owner_role_arn:
+        errors.append(
+            ConfigError(
+                key("ingress", "design"),
+                "centralized ingress with the Transit Gateway in another account is not "
+                "supported yet (its owner would have to accept and associate the attachment)",
+                "use design: distributed, or a Transit Gateway of this account",
+            )
+        )
+    errors += _ingress_vpc_checks(cfg, design)
+    errors += _shared_port_checks(ing.applications)
+    names = [app.name for app in ing.applications]
+    spokes = {s.name: s for s in cfg.spokes}
+    for i, app in enumerate(ing.applications):
+        errors += _application_checks(cfg, design, i, app, spokes, names[:i])
+    return errors
+
+
+def _shared_port_checks(apps: list[IngressApplicationConfig]) -> list[ConfigError]:
+    """The ingress firewall tells applications apart by listener port only (load balancer
+    addresses change), so applications on one port must admit the same sources."""
+    errors: list[ConfigError] = []
+    first: dict[int, tuple[int, IngressApplicationConfig]] = {}
+    for i, app in enumerate(apps):
+        seen = first.setdefault(app.listener_port, (i, app))
+        j, other = seen
+        if j != i and (
+            sorted(other.sources) != sorted(app.sources)
+            or sorted(other.blocked_sources) != sorted(app.blocked_sources)
+        ):
+            errors.append(
+                ConfigError(
+                    key("ingress", "applications", i, "allowedSources"),
+                    f"port {app.listener_port} is also {other.name!r}'s, with other sources: the "
+                    "firewall cannot tell the two apart (load balancer addresses change)",
+                    "give both the same allowedSources and blockedSources, or another port",
+                )
+            )
+    return errors
+
+
+def _ingress_vpc_checks(cfg: StackConfig, design: str | None) -> list[ConfigError]:
+    ing = cfg.ingress
+    assert ing is not None
+    where = key("ingress", "vpcCidr")
+    if design != "centralized":
+        if ing.vpc_cidr is not None and design == "distributed":
+            return [ConfigError(where, "only for design: centralized", "remove it")]
+        return []
+    if ing.vpc_cidr is None:
+        return [
+            ConfigError(
+                where,
+                "required for centralized ingress (the VPC of the load balancers and firewall)",
+                "give a CIDR outside the spokes and hub VPCs, e.g. 100.64.4.0/23",
+            )
+        ]
+    errors: list[ConfigError] = []
+    vpc = ipaddress.IPv4Network(ing.vpc_cidr)
+    try:
+        layout = addressing.carve_for_tiers(vpc, cfg.az_ids, cfg.slots, intent.INGRESS_VPC_TIERS)
+        small = addressing.too_small_for_load_balancers(layout)
+        if small is not None:
+            errors.append(
+                ConfigError(
+                    where,
+                    f"{vpc} gives load balancer subnets of /{small}; an Application Load "
+                    f"Balancer needs a /{addressing.LB_SUBNET_MAX_PREFIX} or larger",
+                    f"use a /{vpc.prefixlen - (addressing.LB_SUBNET_MAX_PREFIX - small)} or "
+                    f"larger, or lower {key('azSlots')}",
+                )
+            )
+    except addressing.CarvingError as err:
+        errors.append(ConfigError(where, str(err), f"use a /{err.needed_prefix} or larger"))
+    others = [(f"spokes[{i}] ({s.name})", s.network) for i, s in enumerate(cfg.spokes)]
+    others += [
+        (label, ipaddress.IPv4Network(value))
+        for label, value in (
+            ("egressVpcCidr", cfg.egress_vpc_cidr),
+            ("inspectionVpcCidr", cfg.inspection_vpc_cidr),
+        )
+        if value
+    ]
+    for label, net in others:
+        if vpc.overlaps(net):
+            errors.append(
+                ConfigError(
+                    where,
+                    f"{vpc} overlaps {label} {net}",
+                    "the Transit Gateway routes to the ingress VPC by its CIDR: pick one no "
+                    "other VPC uses",
+                )
+            )
+    return errors
+
+
+def _application_checks(
+    cfg: StackConfig,
+    design: str | None,
+    i: int,
+    app: IngressApplicationConfig,
+    spokes: Mapping[str, SpokeConfig],
+    earlier_names: list[str],
+) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+
+    def at(*parts: str | int) -> str:
+        return key("ingress", "applications", i, *parts)
+
+    if app.name in earlier_names:
+        errors.append(
+            ConfigError(at("name"), f"{app.name!r} is used twice", "give each one its own name")
+        )
+    errors += _protocol_checks(cfg, app, at)
+    if not app.spokes:
+        errors.append(ConfigError(at("spokes"), "name at least one spoke serving it"))
+    if design == "distributed" and len(app.spokes) > 1:
+        errors.append(
+            ConfigError(
+                at("spokes"),
+                "a distributed application's load balancer lives in one spoke's VPC",
+                "name one spoke, or use design: centralized",
+            )
+        )
+    served: list[SpokeConfig] = []
+    for j, name in enumerate(app.spokes):
+        spoke = spokes.get(name)
+        if spoke is None:
+            close = difflib.get_close_matches(name, list(spokes), n=1)
+            errors.append(
+                ConfigError(
+                    at("spokes", j),
+                    f"no spoke {name!r} in {key('spokes')}",
+                    f"did you mean '{close[0]}'?" if close else "name a spoke of this stack",
+                )
+            )
+            continue
+        served.append(spoke)
+        errors += _serving_spoke_checks(cfg, design, app, spoke, at("spokes", j))
+    if not app.targets:
+        errors.append(
+            ConfigError(
+                at("targets"),
+                "name at least one target address (verify traces every one)",
+                "give the private IPv4 addresses of the application in its spokes",
+            )
+        )
+    for k, target in enumerate(app.targets):
+        problem = _target_problem(cfg, ipaddress.IPv4Address(target), served)
+        if problem and served:
+            errors.append(ConfigError(at("targets", k), problem, "use an address of a workload"))
+    return errors
+
+
+def _protocol_checks(cfg: StackConfig, app: IngressApplicationConfig, at: Any) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    if app.protocol == "HTTPS" and app.certificate_arn is None:
+        errors.append(
+            ConfigError(
+                at("certificateArn"),
+                "required for HTTPS (the certificate the load balancer presents)",
+                "give the ARN of an ACM certificate in the stack's region",
+            )
+        )
+    if app.protocol != "HTTPS" and app.certificate_arn is not None:
+        errors.append(
+            ConfigError(at("certificateArn"), f"only for protocol HTTPS, not {app.protocol}")
+        )
+    if app.certificate_arn and app.certificate_arn.split(":")[3] != cfg.region:
+        # ELB: "the certificate must be in the same Region as the load balancer"
+        # (ALB user guide, "SSL certificates for your Application Load Balancer").
+        errors.append(
+            ConfigError(
+                at("certificateArn"),
+                f"the certificate is in {app.certificate_arn.split(':')[3]}, the load balancer "
+                f"in {cfg.region}",
+                "request or import the certificate in ACM in the stack's region",
+            )
+        )
+    if app.protocol == "TCP":
+        if app.port is None:
+            errors.append(ConfigError(at("port"), "required for protocol TCP"))
+        if app.target_protocol is not None:
+            errors.append(ConfigError(at("targetProtocol"), "only for HTTP and HTTPS"))
+    return errors
+
+
+def _serving_spoke_checks(
+    cfg: StackConfig,
+    design: str | None,
+    app: IngressApplicationConfig,
+    spoke: SpokeConfig,
+    where: str,
+) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    az_ids = cfg.spoke_az_ids(spoke)
+    if design == "centralized" and cfg.spoke_model(spoke) != "tgw":
+        errors.append(
+            ConfigError(
+                where,
+                f"spoke {spoke.name} is distributed: centralized ingress reaches targets across "
+                "the Transit Gateway",
+                "serve it from a TGW spoke, or use design: distributed",
+            )
+        )
+    if (
+        design == "distributed"
+        and (spoke.role_arn or spoke.account_id)
+        and (spoke.role_account or spoke.account_id) != cfg.account_id
+    ):
+        errors.append(
+            ConfigError(
+                where,
+                f"spoke {spoke.name} is in another account, and its ingress firewall would use "
+                "the hub's inbound policy, which lives in the hub's account",
+                "serve it from a spoke in the hub's account, or use design: centralized",
+            )
+        )
+    if design == "distributed":
+        try:
+            tiers = intent.with_distributed_ingress_tiers(spoke_tiers(cfg, spoke))
+            layout = addressing.carve_for_tiers(spoke.network, az_ids, cfg.slots, tiers)
+            small = addressing.too_small_for_load_balancers(layout)
+            if small is not None:
+                raise addressing.CarvingError("load balancer subnets too small", small)
+        except addressing.CarvingError as err:
+            errors.append(
+                ConfigError(
+                    where,
+                    f"spoke {spoke.name} ({spoke.cidr}) has no room for /"
+                    f"{addressing.LB_SUBNET_MAX_PREFIX} load balancer subnets and /28 firewall "
+                    f"subnets per AZ: {err}",
+                    "give the spoke a larger CIDR (a /21 or larger), or use design: centralized",
+                )
+            )
+    lb_azs = az_ids if design == "distributed" else cfg.az_ids
+    if app.load_balancer_type == "application" and len(lb_azs) < 2:
+        # ELB CreateLoadBalancer: "You must specify subnets from at least two Availability
+        # Zones" for an Application Load Balancer (ALB user guide, "Subnets for your ALB").
+        errors.append(
+            ConfigError(
+                where,
+                "an Application Load Balancer needs subnets in at least two AZs",
+                "give the stack (or this spoke) two AZ IDs or more, or use protocol TCP",
+            )
+        )
+    return errors
+
+
+_TARGET_RANGES = tuple(
+    ipaddress.IPv4Network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+
+
+def _target_problem(
+    cfg: StackConfig, address: ipaddress.IPv4Address, served: list[SpokeConfig]
+) -> str | None:
+    """Why ``address`` cannot be a target of an application served by ``served``, or None."""
+    # ELB target groups, "Target type: ip": targets must come from 10.0.0.0/8, 172.16.0.0/12,
+    # 192.168.0.0/16 or 100.64.0.0/10; "you can't specify publicly routable IP addresses".
+    if not any(address in net for net in _TARGET_RANGES):
+        return f"{address} is publicly routable: a load balancer accepts only private IP targets"
+    for spoke in served:
+        if address not in spoke.network:
+            continue
+        az_ids = cfg.spoke_az_ids(spoke)
+        try:
+            layout = addressing.carve_for_tiers(
+                spoke.network, az_ids, cfg.slots, spoke_tiers(cfg, spoke)
+            )
+        except addressing.CarvingError:
+            return None  # reported on the spoke's own key
+        for sub in layout:
+            if address in sub.cidr:
+                if sub.tier != "workload":
+                    return f"{address} is in {spoke.name}'s {sub.tier} subnet in {sub.az_id}"
+                # AWS reserves the first four addresses and the last one of every subnet.
+                offset = int(address) - int(sub.cidr.network_address)
+                if offset < 4 or address == sub.cidr.broadcast_address:
+                    return f"{address} is reserved by AWS in subnet {sub.cidr}"
+                return None
+        return f"{address} is in {spoke.name} but in no workload subnet of its AZs"
+    names = ", ".join(f"{s.name} ({s.cidr})" for s in served)
+    return f"{address} is in none of the application's spokes: {names}"
+
+
+def spoke_tiers(cfg: StackConfig, spoke: SpokeConfig) -> tuple[str, ...]:
+    az_ids = cfg.spoke_az_ids(spoke)
+    if cfg.spoke_model(spoke) == "tgw":
+        return intent.tgw_spoke(az_ids).tiers
+    return intent.distributed_spoke(az_ids, cfg.placement).tiers

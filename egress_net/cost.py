@@ -59,6 +59,7 @@ TGW_VPC_ATTACHMENT = "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
 INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
 SUBNET = "aws:ec2/subnet:Subnet"
 EIP = "aws:ec2/eip:Eip"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,6 +81,15 @@ class Prices:
     tgw_per_gb: float = 0.02
     cross_az_per_gb: float = 0.01  # each direction: out of one AZ and into the other
     public_ipv4_hour: float = 0.005  # every public IPv4 address, Elastic IPs included
+    # Load balancers (ingress). UNCONFIRMED: the regional table of
+    # https://aws.amazon.com/elasticloadbalancing/pricing/ could not be read when these were
+    # set (2026-12-06); the LCU/NLCU-hour prices agree with a third-party copy of the page read
+    # that day, the hourly ones are the long-standing us-east-1 figures. Check them against the
+    # page (or your bill) and use --price-overrides.
+    alb_hour: float = 0.0225
+    alb_lcu_hour: float = 0.008
+    nlb_hour: float = 0.0225
+    nlb_lcu_hour: float = 0.006
     region: str = "us-east-1"
     currency: str = "USD"
     read_on: str = "2026-11-25"
@@ -104,7 +114,12 @@ PRICE_KEYS: dict[str, str] = {
     "tgwPerGb": "tgw_per_gb",
     "crossAzPerGb": "cross_az_per_gb",
     "publicIpv4Hour": "public_ipv4_hour",
+    "albHour": "alb_hour",
+    "albLcuHour": "alb_lcu_hour",
+    "nlbHour": "nlb_hour",
+    "nlbLcuHour": "nlb_lcu_hour",
 }
+UNCONFIRMED_PRICES = ("alb_hour", "alb_lcu_hour", "nlb_hour", "nlb_lcu_hour")
 _LABEL_KEYS = {"region": "region", "currency": "currency", "readOn": "read_on", "source": "source"}
 _TOP_KEYS = ("prices", *_LABEL_KEYS)
 
@@ -195,7 +210,10 @@ class Inventory:
     nat_gateways: int
     chained_nat_gateways: int  # NAT gateways on a firewall's path (eligible for the waiver)
     vpc_attachments: int
-    public_ipv4_addresses: int = 0  # Elastic IPs (one per public NAT gateway here)
+    public_ipv4_addresses: int = 0  # Elastic IPs, and one per internet-facing LB subnet
+    load_balancer_addresses: int = 0  # of those, the internet-facing LBs' (one per subnet)
+    application_load_balancers: int = 0  # internet-facing (ingress)
+    network_load_balancers: int = 0
 
 
 def firewall_endpoint_count(firewall: RecordedResource) -> int:
@@ -245,6 +263,9 @@ def _internet_route_target(
 def inventory(recording: Recording, graph: RoutingGraph) -> Inventory:
     firewalls = recording.of_type(FIREWALL)
     own_nats = {r.id for r in recording.of_type(NAT_GATEWAY)}
+    # An internet-facing load balancer has a public IPv4 address in each of its subnets.
+    public_lbs = [r for r in recording.of_type(LOAD_BALANCER) if not r.get("internal")]
+    lb_addresses = sum(len(r.get("subnets") or []) for r in public_lbs)
     return Inventory(
         resources=len(recording),
         firewalls=len(firewalls),
@@ -253,7 +274,12 @@ def inventory(recording: Recording, graph: RoutingGraph) -> Inventory:
         nat_gateways=len(own_nats),
         chained_nat_gateways=len(chained_nat_gateways(graph) & own_nats),
         vpc_attachments=len(recording.of_type(TGW_VPC_ATTACHMENT)),
-        public_ipv4_addresses=len(recording.of_type(EIP)),
+        public_ipv4_addresses=len(recording.of_type(EIP)) + lb_addresses,
+        load_balancer_addresses=lb_addresses,
+        application_load_balancers=sum(
+            1 for r in public_lbs if r.get("loadBalancerType", "application") == "application"
+        ),
+        network_load_balancers=sum(1 for r in public_lbs if r.get("loadBalancerType") == "network"),
     )
 
 
@@ -407,6 +433,8 @@ class Usage:
     gb_per_month: float
     cross_az_fraction: float | None = None  # None: the traced share (0 when paths keep the AZ)
     nat_waiver: NatWaiver = "chained"
+    # Public applications' traffic (ingress), both directions, spread evenly over them.
+    ingress_gb_per_month: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -451,6 +479,11 @@ def validate_usage(usage: Usage) -> None:
             "--cross-az-fraction",
             f"{fraction} is not a share of the traffic",
             "give a number from 0 to 1, e.g. 0.1 for 10%",
+        )
+    ingress = usage.ingress_gb_per_month
+    if not math.isfinite(ingress) or ingress < 0:
+        raise ConfigError(
+            "--ingress-gb-per-month", f"{ingress} is not a traffic volume", "give GB ≥ 0"
         )
     if usage.nat_waiver not in NAT_WAIVERS:
         raise ConfigError(
@@ -568,7 +601,12 @@ def line_items(
             inv.public_ipv4_addresses * hours,
             "h",
             prices.public_ipv4_hour,
-            f"{inv.public_ipv4_addresses} Elastic IPs",
+            f"{inv.public_ipv4_addresses - inv.load_balancer_addresses} Elastic IPs"
+            + (
+                f", {inv.load_balancer_addresses} load balancer addresses"
+                if inv.load_balancer_addresses
+                else ""
+            ),
         ),
     ]
     return items
@@ -596,6 +634,10 @@ def estimate(
     fraction = usage.cross_az_fraction
     if fraction is None:
         fraction = path.cross_az_share
+    items = line_items(inv, path, usage.gb_per_month, fraction, prices, usage.nat_waiver)
+    items += ingress_line_items(
+        inv, ingress_profile(graph, [recording]), usage.ingress_gb_per_month, prices
+    )
     return Estimate(
         stack=recording.stack,
         usage=usage,
@@ -603,8 +645,106 @@ def estimate(
         inventory=inv,
         path=path,
         cross_az_fraction=fraction,
-        items=line_items(inv, path, usage.gb_per_month, fraction, prices, usage.nat_waiver),
+        items=items,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Ingress: load balancers, and the path a GB of a public application's traffic takes
+
+
+@dataclass(frozen=True)
+class IngressProfile:
+    """Per GB of public applications' traffic (both directions), traced over every load
+    balancer subnet: firewall passes (client ↔ load balancer) and TGW entries (load balancer
+    ↔ target)."""
+
+    firewall_passes: float = 0.0
+    tgw_entries: float = 0.0
+    paths: int = 0
+
+
+def ingress_profile(graph: RoutingGraph, recordings: Sequence[Recording]) -> IngressProfile:
+    from egress_net.graph.ingress import apps_from_recordings, check_ingress
+
+    apps = apps_from_recordings(recordings)
+    if not apps:
+        return IngressProfile()
+    report = check_ingress(graph, apps, DEFAULT_DESTINATION)
+    firewall: list[float] = []
+    tgw: list[float] = []
+    for finding in report.findings:
+        roles: dict[str, list[Trace]] = {}
+        for _, role, trace in finding.paths:
+            roles.setdefault(role, []).append(trace)
+        # Each direction is half of the GB; a pass on each direction's path is one pass per GB.
+        both = roles.get("request", [])[:1] + roles.get("reply", [])[:1]
+        firewall.append(sum(len(t.firewall_endpoints) for t in both) / 2)
+        legs = roles.get("target", []) + roles.get("target-reply", [])
+        entries = [sum(1 for h in t.hops if h.kind is HopKind.TGW) for t in legs]
+        tgw.append(sum(entries) / len(entries) if entries else 0.0)
+    n = len(report.findings)
+    return IngressProfile(sum(firewall) / n, sum(tgw) / n, n)
+
+
+def ingress_line_items(
+    inv: Inventory, profile: IngressProfile, gb: float, prices: Prices
+) -> list[LineItem]:
+    """Load balancer hours and capacity units, and ingress data through the firewall and TGW.
+
+    Capacity units are priced by the processed-bytes dimension only (1 GB per hour is one
+    LCU or NLCU for IP targets), a floor: new and active connections or rule evaluations can
+    make an hour cost more (ELB pricing page, "LCU details")."""
+    lbs = inv.application_load_balancers + inv.network_load_balancers
+    if not lbs:
+        return []
+    hours = HOURS_PER_MONTH
+    alb_share = inv.application_load_balancers / lbs
+    unconfirmed = "unconfirmed price; "
+    return [
+        LineItem(
+            "Application Load Balancer-hours",
+            inv.application_load_balancers * hours,
+            "h",
+            prices.alb_hour,
+            f"{unconfirmed}{inv.application_load_balancers} ALBs",
+        ),
+        LineItem(
+            "Application Load Balancer LCU-hours (floor)",
+            gb * alb_share,
+            "h",
+            prices.alb_lcu_hour,
+            f"{unconfirmed}1 LCU-hour per GB processed",
+        ),
+        LineItem(
+            "Network Load Balancer-hours",
+            inv.network_load_balancers * hours,
+            "h",
+            prices.nlb_hour,
+            f"{unconfirmed}{inv.network_load_balancers} NLBs",
+        ),
+        LineItem(
+            "Network Load Balancer NLCU-hours (floor)",
+            gb * (1 - alb_share),
+            "h",
+            prices.nlb_lcu_hour,
+            f"{unconfirmed}1 NLCU-hour per GB processed",
+        ),
+        LineItem(
+            "Network Firewall data processed (ingress)",
+            gb * profile.firewall_passes,
+            "GB",
+            prices.firewall_per_gb,
+            f"{profile.firewall_passes:g} pass(es) per GB",
+        ),
+        LineItem(
+            "Transit Gateway data processed (ingress)",
+            gb * profile.tgw_entries,
+            "GB",
+            prices.tgw_per_gb,
+            f"{profile.tgw_entries:g} TGW entr(ies) per GB, load balancer ↔ targets",
+        ),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -714,6 +854,7 @@ def to_json(est: Estimate) -> dict[str, Any]:
         "gbPerMonth": est.usage.gb_per_month,
         "crossAzFraction": est.cross_az_fraction,
         "natWaiver": est.usage.nat_waiver,
+        "ingressGbPerMonth": est.usage.ingress_gb_per_month,
         "hoursPerMonth": HOURS_PER_MONTH,
         "prices": asdict(est.prices),
         "inventory": asdict(est.inventory),

@@ -18,11 +18,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
+from typing import Any
 
 from egress_net.errors import ConfigError
 from egress_net.graph.checks import DEFAULT_DESTINATION, Spoke, find_spokes
 from egress_net.graph.model import RoutingGraph, Subnet, TargetKind, host_in
-from egress_net.graph.tracer import HopKind, Outcome, Trace, Tracer
+from egress_net.graph.tracer import Flow, HopKind, Outcome, Trace, Tracer
 
 INTERNET = "internet"
 BLACKHOLE = "blackhole"
@@ -75,6 +76,10 @@ class Diagram:
     path_nodes: set[str] = field(default_factory=set)
     path_edges: set[Edge] = field(default_factory=set)
     highlighted_spoke: str = ""
+    # Ingress: the inbound path of one public application, drawn in blue.
+    ingress_nodes: set[str] = field(default_factory=set)
+    ingress_edges: set[Edge] = field(default_factory=set)
+    highlighted_app: str = ""
 
     def add_node(self, node: Node, group: Group | None) -> str:
         if node.id not in self.nodes:
@@ -418,6 +423,12 @@ def render_mermaid(diagram: Diagram) -> str:
         out.append(f"  class {','.join(sorted(diagram.path_nodes))} egress")
     if highlighted:
         out.append(f"  linkStyle {','.join(map(str, highlighted))} stroke:#c0392b,stroke-width:3px")
+    inbound = [i for i, edge in enumerate(diagram.edges) if edge in diagram.ingress_edges]
+    if diagram.ingress_nodes:
+        out.append("  classDef ingress fill:#dbe9f7,stroke:#1f5f99,stroke-width:2px")
+        out.append(f"  class {','.join(sorted(diagram.ingress_nodes))} ingress")
+    if inbound:
+        out.append(f"  linkStyle {','.join(map(str, inbound))} stroke:#1f5f99,stroke-width:3px")
     return "\n".join(out) + "\n"
 
 
@@ -426,6 +437,11 @@ def render_markdown(diagram: Diagram) -> str:
     caption = ""
     if diagram.highlighted_spoke:
         caption = f"\nIn red: the egress path of spoke `{diagram.highlighted_spoke}`.\n"
+    if diagram.highlighted_app:
+        caption += (
+            f"{'' if caption else chr(10)}In blue: the inbound path of application "
+            f"`{diagram.highlighted_app}` (internet → firewall → load balancer and back).\n"
+        )
     return f"```mermaid\n{render_mermaid(diagram)}```\n{caption}"
 
 
@@ -448,3 +464,73 @@ def groups_of(diagram: Diagram, kind: str) -> list[Group]:
 
     walk(diagram.groups)
     return found
+
+
+# --------------------------------------------------------------------------------------------
+# Ingress: load balancers, the IGW edge routes that steer requests to them, and one
+# application's inbound path
+
+
+def load_balancers_id(subnet_id: str) -> str:
+    return workloads_id(subnet_id)  # the subnet's only sender: its load balancers' ENIs
+
+
+def add_ingress(
+    diagram: Diagram,
+    graph: RoutingGraph,
+    apps: Iterable[Any],
+    client: IPv4Address = DEFAULT_DESTINATION,
+) -> None:
+    """Label load balancer subnets, draw IGW edge routes, and mark the inbound path (request
+    and reply, every AZ) of the first application. ``apps``: ``graph.ingress.IngressApp``."""
+    apps = list(apps)
+    if not apps:
+        return
+    names_by_subnet: dict[str, list[str]] = {}
+    for app in apps:
+        for subnet_id in app.subnet_ids:
+            names_by_subnet.setdefault(subnet_id, []).append(app.name)
+    for subnet_id, names in names_by_subnet.items():
+        node_id = load_balancers_id(subnet_id)
+        if node_id in diagram.nodes:
+            diagram.nodes[node_id] = Node(
+                node_id, "load-balancer", f"load balancers<br/>{', '.join(names)}", "box"
+            )
+    for igw in graph.internet_gateways.values():
+        table = graph.route_tables.get(igw.edge_route_table_id)
+        diagram.add_edge(Edge(INTERNET, igw_id(igw.id), "public"))
+        for route in table.routes if table else []:
+            if route.target_kind is TargetKind.VPC_ENDPOINT:
+                diagram.add_edge(
+                    Edge(igw_id(igw.id), firewall_id(route.target_id), f"edge {route.destination}")
+                )
+    first = apps[0]
+    diagram.highlighted_app = first.name
+    tracer = Tracer(graph)
+    for subnet_id in first.subnet_ids:
+        subnet = graph.subnets.get(subnet_id)
+        igw = next(
+            (i for i in graph.internet_gateways.values() if subnet and i.vpc_id == subnet.vpc_id),
+            None,
+        )
+        if subnet is None or igw is None:
+            continue
+        address = host_in(subnet.cidr)
+        for request in tracer.trace_from_internet(igw.id, client, address, Flow()):
+            if request.outcome is not Outcome.DELIVERED:
+                continue
+            nodes = path_nodes(graph, request)
+            # The firewall hands an inspected request on by the local route.
+            diagram.add_edge(Edge(nodes[-2], nodes[-1], "local"))
+            _mark_ingress(diagram, nodes)
+            for reply in tracer.trace_from_subnet(subnet_id, address, client, request.flow):
+                if reply.outcome is Outcome.INTERNET:
+                    _mark_ingress(diagram, path_nodes(graph, reply))
+
+
+def _mark_ingress(diagram: Diagram, nodes: list[str]) -> None:
+    diagram.ingress_nodes.update(nodes)
+    for source, target in itertools.pairwise(nodes):
+        diagram.ingress_edges.update(
+            e for e in diagram.edges if e.source == source and e.target == target
+        )

@@ -32,7 +32,7 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from egress_net import aws_checks, config
+from egress_net import aws_checks, config, project_files
 from egress_net.errors import ConfigError, EgressNetError
 from egress_net.recording import RecordedResource, Recording
 
@@ -362,6 +362,32 @@ def _with_update_token(
     return {"updateToken": fake_id("token", urn, 32)}
 
 
+def _load_balancer(
+    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+) -> dict[str, Any]:
+    """An ELB's ARN (its ID) and DNS name, in the format ELB gives them."""
+    name = _auto_name(inputs, urn)
+    kind = "app" if inputs.get("loadBalancerType", "application") == "application" else "net"
+    suffix = _digest(urn)[:16]
+    arn = (
+        f"arn:{PARTITION}:elasticloadbalancing:{world.region}:{account}:"
+        f"loadbalancer/{kind}/{name}/{suffix}"
+    )
+    dns = f"{name}-{int(suffix[:8], 16)}.elb.{world.region}.amazonaws.com"
+    return {"id": arn, "arn": arn, "name": name, "dnsName": dns}
+
+
+def _target_group(
+    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+) -> dict[str, Any]:
+    name = _auto_name(inputs, urn)
+    arn = (
+        f"arn:{PARTITION}:elasticloadbalancing:{world.region}:{account}:"
+        f"targetgroup/{name}/{_digest(urn)[:16]}"
+    )
+    return {"id": arn, "arn": arn, "name": name}
+
+
 _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dict[str, Any]]] = {
     "aws:ec2/subnet:Subnet": _subnet,
     "aws:ec2/eip:Eip": _eip,
@@ -382,6 +408,8 @@ _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dic
     "aws:route53/resolverQueryLogConfig:ResolverQueryLogConfig": _resolver_arn(
         "resolver-query-log-config"
     ),
+    "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+    "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:s3/bucket:Bucket": _named("arn:{partition}:s3:::{name}", key="bucket"),
     "aws:s3/bucketV2:BucketV2": _named("arn:{partition}:s3:::{name}", key="bucket"),
     "aws:iam/role:Role": _named("arn:{partition}:iam::{account}:role/{name}"),
@@ -524,6 +552,8 @@ class StackSource:
     config: dict[str, Any]  # namespaced keys → parsed YAML values
     # The project's name (``name:`` of its Pulumi.yaml): any project built on the package runs.
     project: str = PROJECT
+    # What the CLI would warn about while loading the stack (empty values, unread namespaces).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def program(self) -> Path:
@@ -711,39 +741,17 @@ def stack_name_of(reference: str) -> str:
 
 
 def load_source(stack: str, project_dir: Path | None = None) -> StackSource:
+    """A stack's program and config, loaded and checked as the Pulumi CLI does before it runs
+    the program: Pulumi.yaml validated, the stack file read, project defaults merged in,
+    required and typed keys checked (`project_files`)."""
     folder = (project_dir or config.find_project_dir()).resolve()
-    values = _project_defaults(folder)
-    values.update(config.read_stack_file(stack, folder))
-    return StackSource(folder, stack, values, project_name(folder))
+    loaded = project_files.load_stack(stack, folder)
+    return StackSource(folder, stack, loaded.config, loaded.project.name, loaded.warnings)
 
 
 def project_name(project_dir: Path) -> str:
-    """``name:`` of the project's Pulumi.yaml (the engine's default when it names none)."""
-    import yaml
-
-    try:
-        doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return PROJECT
-    name = doc.get("name") if isinstance(doc, dict) else None
-    return name if isinstance(name, str) and name else PROJECT
-
-
-def _project_defaults(project_dir: Path) -> dict[str, Any]:
-    """``default:`` values of the ``config:`` block in Pulumi.yaml."""
-    import yaml
-
-    path = project_dir / "Pulumi.yaml"
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return {}
-    out: dict[str, Any] = {}
-    for k, v in (doc.get("config") or {}).items():
-        if isinstance(v, dict) and "default" in v:
-            key = k if ":" in k else f"{doc.get('name', PROJECT)}:{k}"
-            out[key] = v["default"]
-    return out
+    """``name:`` of the project's Pulumi.yaml, checked as the CLI loads it."""
+    return project_files.load_project(project_dir.resolve()).name
 
 
 def synth(source: StackSource, *, max_depth: int = 4) -> SynthResult:
@@ -806,7 +814,7 @@ def synth(source: StackSource, *, max_depth: int = 4) -> SynthResult:
         for other in reads.get(source.stack, {})
         if other in results
     }
-    return SynthResult(recording, warnings, referenced)
+    return SynthResult(recording, [*source.warnings, *warnings], referenced)
 
 
 def _referenced_source(referrer: StackSource, name: str) -> StackSource:

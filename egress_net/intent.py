@@ -18,7 +18,7 @@ ANYWHERE = "0.0.0.0/0"
 
 Model = Literal["egress-only", "centralized-inspection", "distributed", "combined", "tgw-attached"]
 Placement = Literal["before-nat", "after-nat"]
-TargetKind = Literal["igw", "nat", "firewall", "tgw"]
+TargetKind = Literal["igw", "nat", "firewall", "tgw", "ingress-firewall"]
 MODELS: tuple[str, ...] = (
     "egress-only",
     "centralized-inspection",
@@ -73,13 +73,15 @@ class RouteTable:
 class VpcPlan:
     """What one VPC holds, by role; the component creates exactly this."""
 
-    role: Literal["egress", "inspection", "spoke", "distributed-spoke"]
+    role: Literal["egress", "inspection", "spoke", "distributed-spoke", "ingress"]
     tiers: tuple[str, ...]  # subnet tiers, in address order
     tables: tuple[RouteTable, ...]
     igw: bool = False
     nat_tier: str | None = None  # tier whose subnets hold a NAT gateway per AZ
     firewall_tier: str | None = None  # tier whose subnets hold a firewall endpoint per AZ
     tgw_tier: str | None = None  # tier whose subnets hold the TGW attachment ENIs
+    # Distributed ingress: the tier of the spoke's own ingress firewall's endpoints.
+    ingress_firewall_tier: str | None = None
 
     @property
     def edge_table(self) -> RouteTable | None:
@@ -632,3 +634,189 @@ def hub_plan(
             firewall_sees="NAT addresses" if placement == "after-nat" else "spoke addresses",
         )
     raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Ingress: public applications behind a firewall (AWS "Deployment models for AWS Network
+# Firewall", the centralized and distributed ingress patterns)
+
+LB_TIER = "lb"
+INGRESS_VPC_TIERS: tuple[str, ...] = (LB_TIER, "firewall", "tgw")
+INGRESS_FIREWALL_TIER = "ingress-firewall"
+IngressDesign = Literal["centralized", "distributed"]
+
+
+@dataclass(frozen=True)
+class IngressTraits:
+    """What an ingress design is, stated once (checks, cost and docs read it)."""
+
+    lb_vpc: str  # where the load balancers live
+    needs_tgw: bool  # targets are reached across the Transit Gateway
+    own_firewall_per_spoke: bool  # every serving spoke gets firewall endpoints of its own
+
+
+INGRESS_TRAITS: dict[str, IngressTraits] = {
+    "centralized": IngressTraits("ingress VPC of the hub", True, False),
+    "distributed": IngressTraits("each serving spoke's VPC", False, True),
+}
+
+
+def _inspected_entry(
+    az_ids: Sequence[str], firewall_kind: TargetKind, firewall_tier: str, steps: tuple[str, ...]
+) -> tuple[list[RouteTable], list[Route]]:
+    """The inspected internet entry to load balancer subnets, common to both designs: the IGW
+    edge table sends each LB subnet's traffic to the firewall endpoint of that subnet's AZ; the
+    LB subnet sends everything else back through the same endpoint; the firewall subnet leaves
+    to the IGW. Edge-table destinations are the exact subnet CIDRs, the only ones AWS accepts
+    there (see :mod:`egress_net.route_rules`)."""
+    enter, back, leave = steps
+    tables: list[RouteTable] = []
+    edge: list[Route] = []
+    for az in az_ids:
+        fw = Target(firewall_kind, az)
+        edge.append(
+            Route(
+                SubnetCidr(LB_TIER, az),
+                fw,
+                enter,
+                "requests to the load balancer in this AZ enter the firewall endpoint of the "
+                "same AZ first",
+            )
+        )
+        tables.append(
+            _table(
+                firewall_tier,
+                az,
+                Route(
+                    ANYWHERE,
+                    Target("igw"),
+                    leave,
+                    "inspected replies leave to the internet (requests go on by the local route)",
+                ),
+            )
+        )
+        tables.append(
+            _table(
+                LB_TIER,
+                az,
+                Route(
+                    ANYWHERE,
+                    fw,
+                    back,
+                    "the load balancer's replies pass the same firewall endpoint as the request",
+                ),
+            )
+        )
+    return tables, edge
+
+
+def centralized_ingress_vpc(az_ids: Sequence[str], target_cidrs: Sequence[str]) -> VpcPlan:
+    """Centralized ingress, the ingress VPC of the hub (internet-facing load balancers whose
+    targets are spoke addresses across the TGW):
+
+    ①  internet → IGW; IGW edge table: LB subnet (AZ x) → firewall endpoint (AZ x)
+    ②  firewall subnet (AZ x): local → load balancer (AZ x)
+    ③  LB subnet (AZ x): serving spoke CIDR → TGW; ④ TGW `ingress` association (spoke CIDRs
+       propagated) → spoke attachment → target
+    ⑤  spoke workload 0/0 → TGW; ⑥ spokes' TGW table: ingress VPC CIDR → ingress attachment;
+       TGW subnet: local → load balancer (no appliance mode: see :class:`IngressTgwPlan`)
+    ⑦  LB subnet (AZ x) 0/0 → firewall endpoint (AZ x), the same as ①
+    ⑧  firewall subnet (AZ x) 0/0 → IGW
+    """
+    tables, edge = _inspected_entry(az_ids, "firewall", "firewall", ("①", "⑦", "⑧"))
+    with_targets: list[RouteTable] = []
+    for table in tables:
+        if table.tier == LB_TIER:
+            to_spokes = _to_each(
+                target_cidrs,
+                Target("tgw"),
+                "③",
+                "the load balancer reaches the targets in the serving spokes across the TGW",
+            )
+            table = RouteTable(table.tier, table.az, (*table.routes, *to_spokes))
+        with_targets.append(table)
+    for az in az_ids:
+        # The attachment subnet keeps only the local route: replies from the targets go
+        # straight to the load balancer that asked.
+        with_targets.append(_table("tgw", az))
+    with_targets.append(RouteTable("igw-edge", None, tuple(edge)))
+    return VpcPlan(
+        "ingress",
+        INGRESS_VPC_TIERS,
+        tuple(with_targets),
+        igw=True,
+        firewall_tier="firewall",
+        tgw_tier="tgw",
+    )
+
+
+def with_distributed_ingress_tiers(tiers: Sequence[str]) -> tuple[str, ...]:
+    """A spoke's tiers once it serves an application itself: LB and ingress firewall tiers."""
+    return (*tiers, INGRESS_FIREWALL_TIER, LB_TIER)
+
+
+def with_distributed_ingress(plan: VpcPlan, az_ids: Sequence[str]) -> VpcPlan:
+    """Distributed ingress: the spoke's own internet-facing load balancer, inspected by an
+    ingress firewall of the spoke's own (its endpoints leave to the IGW, so a before-NAT egress
+    firewall, whose subnet leaves to the NAT gateway, cannot carry replies to clients):
+
+    ①  internet → IGW; IGW edge table: LB subnet (AZ x) → ingress firewall endpoint (AZ x)
+    ②  ingress firewall subnet: local → load balancer; the load balancer → target: local
+    ③  LB subnet (AZ x) 0/0 → ingress firewall endpoint (AZ x), the same as ①
+    ④  ingress firewall subnet (AZ x) 0/0 → IGW
+
+    The spoke's egress routes stay as they are; an existing IGW edge table (after-NAT egress)
+    gains the LB subnets' routes.
+    """
+    tables, edge = _inspected_entry(
+        az_ids, "ingress-firewall", INGRESS_FIREWALL_TIER, ("①", "③", "④")
+    )
+    kept = [t for t in plan.tables if t.tier != "igw-edge"]
+    old_edge = plan.edge_table.routes if plan.edge_table else ()
+    return VpcPlan(
+        plan.role,
+        with_distributed_ingress_tiers(plan.tiers),
+        (*kept, *tables, RouteTable("igw-edge", None, (*old_edge, *edge))),
+        igw=True,
+        nat_tier=plan.nat_tier,
+        firewall_tier=plan.firewall_tier,
+        tgw_tier=plan.tgw_tier,
+        ingress_firewall_tier=INGRESS_FIREWALL_TIER,
+    )
+
+
+@dataclass(frozen=True)
+class IngressTgwPlan:
+    """How the ingress VPC joins the hub's Transit Gateway: its attachment is associated with
+    the table spoke CIDRs propagate into (so it reaches the targets), and the table spokes are
+    associated with gets a route back to the ingress VPC (so replies to the load balancer do
+    not take the spokes' 0/0 to the egress firewall)."""
+
+    associate_with: str  # hub TGW table name
+    routes: tuple[tuple[str, TgwRoute], ...]  # (hub TGW table name, route)
+    # Off: no stateful appliance sits on the TGW leg (the firewall is between the IGW and the
+    # load balancer, and replies find the load balancer by its address from any ENI), and
+    # appliance mode would hash replies onto other AZs' ENIs, paying cross-AZ data for nothing.
+    # It belongs where a firewall sits on the TGW path (the egress inspection attachments).
+    appliance_mode: bool = False
+
+
+def ingress_tgw(hub: TgwPlan, ingress_cidr: str) -> IngressTgwPlan:
+    propagate = next(t.name for t in hub.tables if "new-attachments" in t.propagate)
+    associate = next(t.name for t in hub.tables if "new-attachments" in t.associate)
+    # With a single shared table (spokes and egress on it) both are the same table.
+    return IngressTgwPlan(
+        associate_with=propagate,
+        routes=(
+            (
+                associate,
+                TgwRoute(
+                    ingress_cidr,
+                    "ingress",
+                    "⑥",
+                    "replies to the load balancers go straight back to the ingress VPC, not to "
+                    "the spokes' 0/0 (the egress path)",
+                ),
+            ),
+        ),
+    )

@@ -342,7 +342,7 @@ class EgressHub(hub_component.EgressHub):
         self.spokes: dict[str, spoke_component.Spoke | DistributedSpoke]
         dns = program.dns_firewall(cfg, self, tags, f"{name}-dns")
         self.spokes = program.declare_hub_spokes(cfg, self, tags, parent=self, dns=dns)
-        self.outputs: dict[str, Any] = program.hub_outputs(cfg, self, et_sync, self.spokes, dns)
+        self.outputs: dict[str, Any] = program.hub_outputs(cfg, self, et_sync, self.spokes, dns=dns)
         # What the design promises between spokes: `verify` reads it from a library program's
         # outputs, as it reads a stack file's config for the program.
         self.outputs[SPOKE_TO_SPOKE_OUTPUT] = cfg.spoke_to_spoke_intent

@@ -55,6 +55,8 @@ NAMED_TYPES: dict[str, tuple[str, str, str]] = {
     "aws:s3/bucket:Bucket": ("S3 bucket", "s3-bucket", "bucket"),
     "aws:s3/bucketV2:BucketV2": ("S3 bucket", "s3-bucket", "bucket"),
     "aws:ram/resourceShare:ResourceShare": ("RAM share", "ram-share", "name"),
+    "aws:lb/loadBalancer:LoadBalancer": ("load balancer", "elb", "name"),
+    "aws:lb/targetGroup:TargetGroup": ("target group", "elb", "name"),
 }
 
 

@@ -191,6 +191,23 @@ NAME_RULES: dict[str, NameRule] = {
             "RAM CreateResourceShare name",
             unique=False,
         ),
+        # elbv2 LoadBalancerName / TargetGroupName: "a maximum of 32 characters, must contain
+        # only alphanumeric characters or hyphens, and must not begin or end with a hyphen"; a
+        # load balancer name must not begin with "internal-" (ELB CreateLoadBalancer and
+        # CreateTargetGroup, Name). Unique per account and region (DuplicateLoadBalancerName,
+        # DuplicateTargetGroupName).
+        NameRule(
+            "elb",
+            re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"),
+            32,
+            "region",
+            "ELB CreateLoadBalancer / CreateTargetGroup Name",
+            extra=lambda n: (
+                "a load balancer name must not begin with 'internal-'"
+                if n.lower().startswith("internal-")
+                else None
+            ),
+        ),
         # cloudwatch AlarmName: 1-255, unique per account and region (PutMetricAlarm
         # replaces an alarm of the same name: a second stack would overwrite the first's).
         NameRule(
@@ -277,6 +294,26 @@ class StackNames:
 
     def sns_topic(self, purpose: str) -> str:
         return self._token_name(purpose, "sns-topic")
+
+    # --- load balancers (32 characters: the hash keeps long stacks distinct) ------------------
+
+    def load_balancer(self, app: str, kind: str) -> str:
+        """An application's load balancer; ``kind`` (alb/nlb) is in the name because a change
+        of type replaces it, and the new one is created before the old one is deleted."""
+        return self._elb_name(f"{app}-{kind}")
+
+    def target_group(self, app: str, protocol: str, port: int) -> str:
+        """An application's target group; protocol and port replace it, so they are in it."""
+        return self._elb_name(f"{app}-{protocol.lower()}{port}")
+
+    def _elb_name(self, purpose: str) -> str:
+        """``<token>-<purpose>`` when it fits in 32; else the purpose (what a reader looks
+        for in the console) and a hash of the whole name, which keeps stacks apart."""
+        full = f"{self.token}-{purpose}"
+        limit = NAME_RULES["elb"].max_length
+        if len(full) <= limit:
+            return full
+        return f"{purpose[: limit - HASH_LENGTH - 1].strip('-')}-{short_hash(full)}"
 
     def ram_share(self, purpose: str) -> str:
         return self._token_name(purpose, "ram-share")

@@ -17,7 +17,7 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from egress_net import config, dns_plan, naming
+from egress_net import addressing, config, dns_plan, intent, naming
 from egress_net.components.dns_firewall import (
     DnsFirewall,
     DnsFirewallArgs,
@@ -31,9 +31,17 @@ from egress_net.components.et_sync import (
     EmergingThreatsSyncArgs,
 )
 from egress_net.components.hub import EgressHub, EgressHubArgs, FirewallPolicySpec, Protections
+from egress_net.components.ingress import (
+    ApplicationSpec,
+    CentralizedIngress,
+    CentralizedIngressArgs,
+    SpokeIngress,
+    build_ingress_policy,
+)
 from egress_net.components.network import LogSettings
 from egress_net.components.spoke import DistributedSpoke, DistributedSpokeArgs, Spoke, SpokeArgs
 from egress_net.errors import ConfigErrors, EgressNetError
+from egress_net.rules.ingress import InboundApp, plan_ingress_policy
 from egress_net.rules.policy import ScopedAllow, plan_policy
 from egress_net.rules.split import policy_problems
 from egress_net.rules.variables import rule_variables_for
@@ -254,9 +262,11 @@ def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
     hub = EgressHub("hub", hub_component_args(cfg, tags, spec, served))
     et_sync = emerging_threats_sync(cfg, hub, et_groups, tags)
     dns = dns_firewall(cfg, hub, tags)
-    spokes = declare_hub_spokes(cfg, hub, tags, dns=dns)
+    ingress_policy = _ingress_policy(cfg, hub, hub.names, tags)
+    spokes = declare_hub_spokes(cfg, hub, tags, ingress_policy=ingress_policy, dns=dns)
+    central = _centralized_ingress(cfg, hub, ingress_policy, hub.names, tags)
     spoke_stacks = {s.reference: _serve_spoke_stack(cfg, hub, s, tags) for s in served}
-    return hub_outputs(cfg, hub, et_sync, spokes, dns, spoke_stacks)
+    return hub_outputs(cfg, hub, et_sync, spokes, central, dns=dns, spoke_stacks=spoke_stacks)
 
 
 def declare_hub_spokes(
@@ -264,10 +274,12 @@ def declare_hub_spokes(
     hub: EgressHub,
     tags: dict[str, str],
     parent: pulumi.Resource | None = None,
+    ingress_policy: aws.networkfirewall.FirewallPolicy | None = None,
     dns: DnsFirewall | None = None,
 ) -> dict[str, Spoke | DistributedSpoke]:
     """The spokes a hub config lists, each attached to the hub's TGW or with its own firewall
-    (model distributed/combined). ``parent``: the stack (the program) or a library component."""
+    (model distributed/combined). ``parent``: the stack (the program) or a library component;
+    ``ingress_policy``: the inbound policy of spokes that serve public applications."""
     spokes: dict[str, Spoke | DistributedSpoke] = {}
     for spoke_cfg in cfg.spokes:
         if cfg.spoke_model(spoke_cfg) == "distributed":
@@ -282,12 +294,21 @@ def declare_hub_spokes(
                     protections=protections_of(cfg),
                     logs=hub.logs,
                     tags={**tags, **spoke_cfg.tags},
+                    ingress=_spoke_ingress(cfg, spoke_cfg, ingress_policy, hub.names, hub),
                 ),
                 opts=pulumi.ResourceOptions(parent=parent),
             )
         else:
             assert hub.tgw is not None
-            spoke = _declare_spoke(cfg, spoke_cfg, hub.tgw.id, tags, hub, parent)
+            spoke = _declare_spoke(
+                cfg,
+                spoke_cfg,
+                hub.tgw.id,
+                tags,
+                hub,
+                parent,
+                _spoke_ingress(cfg, spoke_cfg, ingress_policy, hub.names, hub),
+            )
             hub.connect_spoke(spoke_cfg.name, spoke.attachment_id, spoke.connected_after)
             spokes[spoke_cfg.name] = spoke
         if dns is not None:
@@ -308,13 +329,16 @@ def hub_outputs(
     hub: EgressHub,
     et_sync: EmergingThreatsSync | None,
     spokes: Mapping[str, Spoke | DistributedSpoke],
+    central_ingress: CentralizedIngress | None = None,
     dns: DnsFirewall | None = None,
     spoke_stacks: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The hub's stack-output contract (see :func:`outputs_contract_keys`)."""
     entries: dict[str, Any] = {}
+    served: dict[str, Any] = {}  # application → its load balancer
     for spoke_cfg in cfg.spokes:
         spoke = spokes[spoke_cfg.name]
+        served.update(spoke.load_balancers)
         entry: dict[str, Any] = {"cidr": spoke_cfg.cidr, "azIds": cfg.spoke_az_ids(spoke_cfg)}
         if isinstance(spoke, DistributedSpoke):
             entry |= {"model": "distributed", "vpcId": spoke.vpc_id, "attachmentId": None}
@@ -322,6 +346,8 @@ def hub_outputs(
             entry |= {"model": "tgw", "vpcId": spoke.vpc_id, "attachmentId": spoke.attachment_id}
         entries[spoke_cfg.name] = entry
 
+    if central_ingress is not None:
+        served.update(central_ingress.load_balancers)
     associate, propagate = hub.route_table_for("associate"), hub.route_table_for("propagate")
     main_firewall = next(iter(hub.firewalls.values()), None)
     return {
@@ -348,6 +374,7 @@ def hub_outputs(
         "returnRoutes": cfg.return_routes if hub.tgw else None,
         "spokeStacks": dict(spoke_stacks or {}),
         "dnsFirewall": _dns_contract(cfg, dns),
+        "ingress": _ingress_outputs(cfg, central_ingress, served),
     }
 
 
@@ -563,13 +590,14 @@ def _declare_spoke(
     tags: dict[str, str],
     hub: EgressHub | None,
     parent: pulumi.Resource | None = None,
+    ingress: SpokeIngress | None = None,
     connected: bool = True,
     in_tgw_account: bool | None = None,
 ) -> Spoke:
     """A spoke in this account, or in another one through a provider assuming the given role.
     Not ``connected``: its attachment waits for acceptance, so no route uses it yet."""
     args, opts = spoke_component_args(
-        cfg, spoke_cfg, tgw_id, tags, hub, parent, connected, in_tgw_account
+        cfg, spoke_cfg, tgw_id, tags, hub, parent, ingress, connected, in_tgw_account
     )
     return Spoke(spoke_cfg.name, args, opts=opts)
 
@@ -581,6 +609,7 @@ def spoke_component_args(
     tags: dict[str, str],
     hub: EgressHub | None,
     parent: pulumi.Resource | None = None,
+    ingress: SpokeIngress | None = None,
     connected: bool = True,
     in_tgw_account: bool | None = None,
 ) -> tuple[SpokeArgs, pulumi.ResourceOptions]:
@@ -639,6 +668,7 @@ def spoke_component_args(
         # one the TGW's defaults (or the accepter) decide.
         default_propagation=None if (propagate or not in_tgw_account) else False,
         connected=connected,
+        ingress=ingress,
     )
     return args, opts
 
@@ -813,4 +843,135 @@ def outputs_contract_keys() -> Mapping[str, str]:
         "spokeStacks": "spoke stacks the hub serves: reference → name, status, attachmentId, cidr",
         "dnsFirewall": "DNS Firewall for spoke VPCs: ruleGroupId, ruleGroupArn, queryLogConfigId, "
         "shareArn, priority, failOpen, mutationProtection (null when disabled)",
+        "ingress": "public applications (null without ingress): design, vpcId, name → "
+        "loadBalancerDnsName",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Ingress: public applications behind a firewall of their own (README, "Ingress inspection")
+
+
+def ingress_applications(cfg: config.StackConfig) -> list[ApplicationSpec]:
+    apps = cfg.ingress.applications if cfg.ingress else []
+    return [
+        ApplicationSpec(
+            name=app.name,
+            load_balancer_type=app.load_balancer_type,
+            protocol=app.protocol,
+            port=app.listener_port,
+            target_protocol=app.backend_protocol,
+            target_port=app.target_port,
+            targets=tuple(app.targets),
+            sources=tuple(app.sources),
+            certificate_arn=app.certificate_arn,
+            health_check=app.health_check.model_dump(),
+        )
+        for app in apps
+    ]
+
+
+def ingress_lb_subnets(cfg: config.StackConfig) -> dict[str, list[str]]:
+    """The load balancer subnets by VPC (``ingress`` or a spoke's name): the ingress
+    firewall's HOME_NET, laid out as the components carve them."""
+    design = cfg.ingress_design
+    if cfg.ingress is None or design is None:
+        return {}
+    vpcs: dict[str, tuple[str, list[str], tuple[str, ...]]] = {}
+    if design == "centralized":
+        assert cfg.ingress.vpc_cidr is not None
+        vpcs["ingress"] = (cfg.ingress.vpc_cidr, cfg.az_ids, intent.INGRESS_VPC_TIERS)
+    else:
+        for spoke in _serving_spokes(cfg):
+            az_ids = cfg.spoke_az_ids(spoke)
+            tiers = intent.with_distributed_ingress_tiers(config.spoke_tiers(cfg, spoke))
+            vpcs[spoke.name] = (spoke.cidr, az_ids, tiers)
+    out: dict[str, list[str]] = {}
+    for key, (cidr, az_ids, tiers) in vpcs.items():
+        layout = addressing.carve_for_tiers(config.parse_cidr(cidr), az_ids, cfg.slots, tiers)
+        out[key] = [str(p.cidr) for p in layout if p.tier == intent.LB_TIER]
+    return out
+
+
+def _serving_spokes(cfg: config.StackConfig) -> list[config.SpokeConfig]:
+    names = {n for app in (cfg.ingress.applications if cfg.ingress else []) for n in app.spokes}
+    return [s for s in cfg.spokes if s.name in names]
+
+
+def _ingress_policy(
+    cfg: config.StackConfig, hub: EgressHub, names: naming.StackNames, tags: dict[str, str]
+) -> aws.networkfirewall.FirewallPolicy | None:
+    """The ingress firewalls' policy: inbound rules only, apart from the egress policy."""
+    if cfg.ingress is None or cfg.ingress_design is None:
+        return None
+    inbound = [
+        InboundApp(app.name, app.listener_port, tuple(app.sources), tuple(app.blocked_sources))
+        for app in cfg.ingress.applications
+    ]
+    home_net = [c for cidrs in ingress_lb_subnets(cfg).values() for c in cidrs]
+    plan = plan_ingress_policy(inbound, home_net, cfg.firewall.mode)
+    return build_ingress_policy(hub, "hub-ingress", plan, names, tags)
+
+
+def _spoke_ingress(
+    cfg: config.StackConfig,
+    spoke: config.SpokeConfig,
+    policy: aws.networkfirewall.FirewallPolicy | None,
+    names: naming.StackNames,
+    hub: EgressHub,
+) -> SpokeIngress | None:
+    if cfg.ingress_design != "distributed" or policy is None:
+        return None
+    apps = [a for a in ingress_applications(cfg) if spoke.name in _app_spokes(cfg, a.name)]
+    if not apps:
+        return None
+    return SpokeIngress(apps, policy.arn, names, protections=protections_of(cfg), logs=hub.logs)
+
+
+def _app_spokes(cfg: config.StackConfig, name: str) -> list[str]:
+    assert cfg.ingress is not None
+    return next(a.spokes for a in cfg.ingress.applications if a.name == name)
+
+
+def _centralized_ingress(
+    cfg: config.StackConfig,
+    hub: EgressHub,
+    policy: aws.networkfirewall.FirewallPolicy | None,
+    names: naming.StackNames,
+    tags: dict[str, str],
+) -> CentralizedIngress | None:
+    if cfg.ingress_design != "centralized" or policy is None:
+        return None
+    assert cfg.ingress is not None and cfg.ingress.vpc_cidr is not None
+    assert hub.tgw is not None and hub.plan.tgw is not None
+    return CentralizedIngress(
+        "ingress",
+        CentralizedIngressArgs(
+            cidr=cfg.ingress.vpc_cidr,
+            az_ids=cfg.az_ids,
+            az_slots=cfg.slots,
+            target_cidrs=[s.cidr for s in _serving_spokes(cfg)],
+            transit_gateway_id=hub.tgw.id,
+            tgw_plan=intent.ingress_tgw(hub.plan.tgw, cfg.ingress.vpc_cidr),
+            hub_tgw_tables={k: v.id for k, v in hub.tgw_route_tables.items()},
+            policy_arn=policy.arn,
+            apps=ingress_applications(cfg),
+            names=names,
+            protections=protections_of(cfg),
+            logs=hub.logs,
+            tags=tags,
+            attach_after=list(hub.attachment_prerequisites),
+        ),
+    )
+
+
+def _ingress_outputs(
+    cfg: config.StackConfig, central: CentralizedIngress | None, served: dict[str, Any]
+) -> dict[str, Any] | None:
+    if cfg.ingress_design is None:
+        return None
+    return {
+        "design": cfg.ingress_design,
+        "vpcId": central.vpc.id if central is not None else None,
+        "applications": {k: v.load_balancer.dns_name for k, v in served.items()},
     }

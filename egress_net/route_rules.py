@@ -238,6 +238,7 @@ _INTENT_TARGETS = {
     "igw": TargetType.INTERNET_GATEWAY,
     "nat": TargetType.NAT_GATEWAY,
     "firewall": TargetType.GATEWAY_LB_ENDPOINT,
+    "ingress-firewall": TargetType.GATEWAY_LB_ENDPOINT,
     "tgw": TargetType.TRANSIT_GATEWAY,
 }
 

@@ -123,3 +123,28 @@ def test_complement_holds_exactly_the_addresses_outside(nets, probe) -> None:
     assert any(address in n for n in outside) != any(address in n for n in nets)
     for a, b in combinations(outside, 2):
         assert not a.overlaps(b)
+
+
+def test_load_balancer_subnets_are_27s_and_move_no_existing_subnet() -> None:
+    vpc = ipaddress.IPv4Network("10.1.0.0/16")
+    azs = ["use1-az1", "use1-az2"]
+    before = addressing.carve_for_tiers(vpc, azs, 4, ("workload", "tgw"))
+    after = addressing.carve_for_tiers(vpc, azs, 4, ("workload", "tgw", "ingress-firewall", "lb"))
+    assert set(before) <= set(after)
+    lbs = [p for p in after if p.tier == "lb"]
+    assert [p.cidr.prefixlen for p in lbs] == [27, 27]
+    cidrs = [p.cidr for p in after]
+    assert all(not a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1 :])
+    assert all(c.subnet_of(vpc) for c in cidrs)
+    assert addressing.too_small_for_load_balancers(after) is None
+
+
+def test_load_balancer_subnets_need_room_and_say_how_much() -> None:
+    with pytest.raises(addressing.CarvingError) as caught:
+        addressing.carve_for_tiers(
+            ipaddress.IPv4Network("10.1.0.0/22"), ["use1-az1"], 4, ("workload", "tgw", "lb")
+        )
+    assert caught.value.needed_prefix == 21
+    addressing.carve_for_tiers(
+        ipaddress.IPv4Network("10.1.0.0/21"), ["use1-az1"], 4, ("workload", "tgw", "lb")
+    )

@@ -14,6 +14,7 @@ from egress_net.commands.verify import (
 from egress_net.errors import ConfigError
 from egress_net.graph.checks import Finding, SpokeToSpoke
 from egress_net.graph.from_aws import AccountSource, read_graph
+from egress_net.graph.ingress import apps_of
 from egress_net.graph.model import RoutingGraph
 
 
@@ -23,7 +24,8 @@ def register(subparsers: Any) -> None:
         help="read deployed accounts (read-only) and run the same checks as verify",
         description="Read VPC, Transit Gateway and Network Firewall state from one or more "
         "accounts and regions with Describe/Get/Search/List calls only, merge it into one "
-        "routing graph and run every check of `verify`. Exit 0 only if all pass.",
+        "routing graph and run every check of `verify`, including the inbound paths of every "
+        "internet-facing load balancer found. Exit 0 only if all pass.",
     )
     parser.add_argument(
         "--profile",
@@ -110,7 +112,10 @@ def run(args: argparse.Namespace) -> int:
     title = "audit: " + "; ".join(s.label for s in sources)
     if not args.stack:
         graph = read_graph(sources, endpoint_url=args.endpoint_url)
-        return check_and_print(graph, args, SpokeToSpoke.INSPECTED, title)
+        # Every internet-facing load balancer found must sit behind the firewall (ingress).
+        return check_and_print(
+            graph, args, SpokeToSpoke.INSPECTED, title, ingress_apps=apps_of(graph) or None
+        )
     # Synthesized first: a stack file error stops the audit before any AWS call.
     synthesized, hub_config = declared(args.stack, args.project_dir)
     graph = read_graph(sources, endpoint_url=args.endpoint_url)
@@ -122,4 +127,5 @@ def run(args: argparse.Namespace) -> int:
         title + " against " + ", ".join(args.stack),
         drift,
         attachment_exposure(hub_config),
+        ingress_apps=apps_of(graph) or None,
     )

@@ -66,13 +66,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=None,
         help=f"with '{COMPARE}': spoke counts to compare (default 1 10 50)",
     )
+    parser.add_argument(
+        "--ingress-gb-per-month",
+        type=float,
+        default=0.0,
+        metavar="GB",
+        help="public applications' traffic, both directions (ingress; default 0)",
+    )
     parser.add_argument("--project-dir", type=Path, default=None, help="folder of Pulumi.yaml")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    usage = cost.Usage(args.gb_per_month, args.cross_az_fraction, args.nat_waiver)
+    usage = cost.Usage(
+        args.gb_per_month,
+        args.cross_az_fraction,
+        args.nat_waiver,
+        ingress_gb_per_month=args.ingress_gb_per_month,
+    )
     cost.validate_usage(usage)
     prices = (
         cost.load_price_overrides(args.price_overrides)

@@ -37,8 +37,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here so `egress-net --help` does not load Pulumi.
     from egress_net import engine
-    from egress_net.diagram import build_diagram, render_markdown, render_mermaid
+    from egress_net.diagram import add_ingress, build_diagram, render_markdown, render_mermaid
     from egress_net.graph.from_recording import graph_from_recordings
+    from egress_net.graph.ingress import apps_from_recordings
 
     if args.format == "svg" and args.output is None:
         raise ConfigError("--format svg", "needs --output FILE.svg", "e.g. -o design.svg")
@@ -54,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     result = engine.synth(engine.load_source(args.stack))
     recordings = [result.recording, *result.referenced.values()]
     title = f"egress-net {args.stack}: " + ", ".join(r.stack for r in recordings)
-    diagram = build_diagram(graph_from_recordings(recordings), title, args.spoke)
+    graph = graph_from_recordings(recordings)
+    diagram = build_diagram(graph, title, args.spoke)
+    add_ingress(diagram, graph, apps_from_recordings(recordings))
     if args.format == "svg":
         render_svg(render_mermaid(diagram), args.output)
         print(f"wrote {args.output}")

@@ -274,8 +274,8 @@ def render(plan: SyncPlan, changes: PlanChanges, settings: SyncSettings) -> str:
 
 
 # Rejections a reader must see one by one: lines that are not rules, and feed rules that
-# would decide traffic (the feed may only alert).
-_LISTED_REASONS = ("parse-error", "feed-action:")
+# would decide traffic (the feed may only alert, and never bypass inspection).
+_LISTED_REASONS = ("parse-error", "feed-action:", "feed-keyword:")
 _LISTED_MAX = 20
 
 

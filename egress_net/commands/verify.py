@@ -20,10 +20,20 @@ from egress_net.graph.checks import (
     VerificationReport,
     run_checks,
 )
+from egress_net.graph.ingress import (
+    IngressApp,
+    IngressReport,
+    apps_of,
+    check_ingress,
+    render_ingress_json,
+    render_ingress_text,
+)
 from egress_net.graph.model import RoutingGraph
 from egress_net.graph.report import render_json, render_text
+from egress_net.recording import Recording
 
 SPOKE_TO_SPOKE_KEY = "egress-net:spokeToSpoke"
+INGRESS_KEY = "egress-net:ingress"
 
 
 def register(subparsers: Any) -> None:
@@ -167,22 +177,40 @@ def check_and_print(
     title: str,
     extra_findings: list[Finding] | None = None,
     notes: list[str] | None = None,
+    ingress_apps: list[IngressApp] | None = None,
 ) -> int:
+    """Egress checks, and with ``ingress_apps`` (a stack that declares ingress) the inbound
+    paths to each application too; exit 0 only if both pass."""
     destination = parse_destination(args.destination)
     check_destination(graph, destination)
     intent = SpokeToSpoke(args.spoke_to_spoke) if args.spoke_to_spoke else default_intent
     report = run_checks(graph, CheckOptions(destination, intent))
     report.findings += extra_findings or []
     report.notes += notes or []
-    print_report(report, args.json, title)
-    return 0 if report.ok else 1
+    ingress = None if ingress_apps is None else check_ingress(graph, ingress_apps, destination)
+    print_report(report, args.json, title, ingress)
+    return 0 if report.ok and (ingress is None or ingress.ok) else 1
 
 
-def print_report(report: VerificationReport, as_json: bool, title: str) -> None:
+def print_report(
+    report: VerificationReport, as_json: bool, title: str, ingress: IngressReport | None = None
+) -> None:
     if as_json:
-        print(json.dumps(render_json(report), indent=2))
+        doc = render_json(report)
+        if ingress is not None:
+            doc["ingress"] = render_ingress_json(ingress)
+        print(json.dumps(doc, indent=2))
     else:
         print(render_text(report, title), end="")
+        if ingress is not None:
+            print("\n" + render_ingress_text(ingress), end="")
+
+
+def ingress_apps_of(recordings: list[Recording], graph: RoutingGraph) -> list[IngressApp] | None:
+    """The public applications to prove, or None when no stack declares ingress."""
+    if not any(r.config.get(INGRESS_KEY) for r in recordings):
+        return None
+    return apps_of(graph)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -206,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
         intent_of(recordings),
         title,
         notes=attachment_exposure(hub.config),
+        ingress_apps=ingress_apps_of(recordings, graph),
     )
     # Paths can all pass the firewall while the firewall passes everything: say so.
     for warning in alert_mode_warnings(recordings):

@@ -171,6 +171,7 @@ def _declare_route(
         "igw": {"gateway_id": target_id},
         "nat": {"nat_gateway_id": target_id},
         "firewall": {"vpc_endpoint_id": target_id},
+        "ingress-firewall": {"vpc_endpoint_id": target_id},
         "tgw": {"transit_gateway_id": target_id},
     }[route.target.kind]
     dest = destination.replace("/", "-").replace(".", "-")
@@ -241,19 +242,23 @@ def build_firewall_in_vpc(
     policy_arn: pulumi.Input[str],
     protections: Protections,
     tags: Mapping[str, str],
+    tier: str | None = None,
+    name: str | None = None,
 ) -> tuple[aws.networkfirewall.Firewall, dict[str, pulumi.Output[str]]]:
-    """A firewall with one endpoint per AZ in the plan's firewall tier; endpoint IDs by AZ ID."""
-    assert built.plan.firewall_tier is not None
-    tier = built.plan.firewall_tier
+    """A firewall with one endpoint per AZ in the plan's firewall tier (or ``tier``, for a
+    second firewall such as a spoke's ingress firewall); endpoint IDs by AZ ID."""
+    tier = tier or built.plan.firewall_tier
+    assert tier is not None
+    name = name or f"{built.name}-firewall"
     firewall = aws.networkfirewall.Firewall(
-        f"{built.name}-firewall",
+        name,
         vpc_id=built.vpc.id,
         firewall_policy_arn=policy_arn,
         subnet_mappings=[{"subnet_id": built.subnets[(tier, az)].id} for az in az_ids],
         delete_protection=protections.delete,
         subnet_change_protection=protections.subnet_change,
         firewall_policy_change_protection=protections.policy_change,
-        tags=tags_for(tags, f"{built.name}-firewall"),
+        tags=tags_for(tags, name),
         opts=pulumi.ResourceOptions(parent=parent),
     )
     endpoints = {

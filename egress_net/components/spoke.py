@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from egress_net import intent
+from egress_net.components.ingress import SpokeIngress, build_spoke_ingress, plan_with_ingress
 from egress_net.components.network import (
     LogSettings,
     Protections,
@@ -41,6 +42,8 @@ class SpokeArgs:
     default_propagation: bool | None = None
     # False while the attachment waits for acceptance: no route through it yet.
     connected: bool = True
+    # Distributed ingress: public applications served from this spoke's own VPC.
+    ingress: SpokeIngress | None = None
 
 
 class Spoke(pulumi.ComponentResource):
@@ -48,7 +51,9 @@ class Spoke(pulumi.ComponentResource):
         self, name: str, args: SpokeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("egress-net:index:Spoke", name, None, opts)
-        plan = intent.tgw_spoke(args.az_ids, connected=args.connected)
+        plan = plan_with_ingress(
+            intent.tgw_spoke(args.az_ids, connected=args.connected), args.az_ids, args.ingress
+        )
         labels = {"spoke": name}
         built = build_vpc(
             self, name, args.cidr, args.az_ids, args.az_slots, plan, args.tags, labels
@@ -68,8 +73,17 @@ class Spoke(pulumi.ComponentResource):
         route_after: list[pulumi.Resource] = [self.attachment]
         if args.accept_attachment is not None:
             route_after.append(args.accept_attachment(self.attachment))
-        targets = {intent.Target("tgw"): args.transit_gateway_id}
+        targets: dict[intent.Target, pulumi.Input[str]] = {
+            intent.Target("tgw"): args.transit_gateway_id
+        }
+        load_balancers = None
+        if args.ingress is not None:
+            extra, load_balancers = build_spoke_ingress(
+                self, built, args.az_ids, args.ingress, args.tags
+            )
+            targets.update(extra)
         build_route_tables(self, built, targets, args.tags, labels, route_after)
+        self.load_balancers = load_balancers() if load_balancers else {}
         self.vpc_id = built.vpc.id
         self.attachment_id = self.attachment.id
         # What a route through this attachment waits for (the attachment, its acceptance).
@@ -94,6 +108,8 @@ class DistributedSpokeArgs:
     protections: Protections = field(default_factory=Protections)
     logs: LogSettings = field(default_factory=LogSettings)
     tags: dict[str, str] = field(default_factory=dict)
+    # Distributed ingress: public applications served from this spoke's own VPC.
+    ingress: SpokeIngress | None = None
 
 
 class DistributedSpoke(pulumi.ComponentResource):
@@ -104,7 +120,9 @@ class DistributedSpoke(pulumi.ComponentResource):
         self, name: str, args: DistributedSpokeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("egress-net:index:DistributedSpoke", name, None, opts)
-        plan = intent.distributed_spoke(args.az_ids, args.placement)
+        plan = plan_with_ingress(
+            intent.distributed_spoke(args.az_ids, args.placement), args.az_ids, args.ingress
+        )
         labels = {"spoke": name}
         built = build_vpc(
             self, name, args.cidr, args.az_ids, args.az_slots, plan, args.tags, labels
@@ -116,7 +134,14 @@ class DistributedSpoke(pulumi.ComponentResource):
         targets = local_targets(built, args.az_ids)
         for az in args.az_ids:
             targets[intent.Target("firewall", az)] = endpoints[az]
+        load_balancers = None
+        if args.ingress is not None:
+            extra, load_balancers = build_spoke_ingress(
+                self, built, args.az_ids, args.ingress, args.tags
+            )
+            targets.update(extra)
         build_route_tables(self, built, targets, args.tags, labels)
+        self.load_balancers = load_balancers() if load_balancers else {}
         self.vpc_id = built.vpc.id
         self.firewall = firewall
         self.register_outputs({"vpcId": built.vpc.id, "firewallArn": firewall.arn})

@@ -299,6 +299,7 @@ def extract_rules(
             total += member.size
             if total > max_extracted_bytes:
                 raise FetchError(where, f"unpacks to over {max_extracted_bytes} bytes", "refusing")
+        decoded = 0
         for member in members:
             name = PurePosixPath(member.name).name
             if not member.isfile() or not name.endswith(_WANTED_SUFFIXES):
@@ -308,6 +309,14 @@ def extract_rules(
                 raw = stream.read() if stream else b""
             except (tarfile.TarError, OSError, EOFError) as err:
                 raise FetchError(where, f"corrupt member {member.name!r}: {err}", "retry") from err
+            # A str stores every character in 1, 2 or 4 bytes, the widest one decides (PEP 393):
+            # one emoji makes an ASCII text four times its bytes. Count the texts at the most
+            # they can take before decoding, so the byte cap also bounds them.
+            decoded += len(raw) if raw.isascii() else 4 * len(raw)
+            if decoded > max_extracted_bytes:
+                raise FetchError(
+                    where, f"decoded texts would take over {max_extracted_bytes} bytes", "refusing"
+                )
             files[name] = raw.decode("utf-8", errors="replace")
     if not files:
         raise FetchError(where, "no .rules files in the tarball", "check the source URL")

@@ -245,20 +245,47 @@ def _over_capacity_problem(need: CapacityNeed, slots: Sequence[GroupSlot]) -> st
     )
 
 
+# Keywords that give an alert rule a pass-like effect. ``bypass`` stops inspecting the rest of
+# the matched flow (Suricata 7.0 rules docs, "Bypass Keyword"; the 8.0 docs add that it "could
+# lead to bypassing the firewall altogether"): in an ET group, ahead of the allow list and the
+# default deny, one ``alert tcp $HOME_NET any -> any any (bypass; ...)`` would open all egress.
+# ET Open 2024 has no rule with it. Suricata reads keywords case-insensitively (SigTableGet).
+FEED_REFUSED_KEYWORDS = frozenset({"bypass"})
+
+
+def feed_refusal(rule: ParsedRule) -> tuple[str, str] | None:
+    """``(reason, detail)`` when the feed's ``rule`` must not be deployed, else None."""
+    if rule.action != FEED_ACTION:
+        return (
+            f"feed-action:{rule.action}",
+            "only alert rules are taken from the feed (a feed rule must not pass, "
+            "drop or reject traffic ahead of the allow list)",
+        )
+    for name in rule.option_names:
+        if name.lower() in FEED_REFUSED_KEYWORDS:
+            return (
+                f"feed-keyword:{name.lower()}",
+                f"a feed rule must not use {name.lower()!r}: it stops inspecting the flow, "
+                "which would let it pass ahead of the allow list and the default deny",
+            )
+    return None
+
+
 def feed_rules(
     parsed: Sequence[ParsedRule | ParseFailure], to_drop: Sequence[str]
 ) -> tuple[list[ParsedRule | ParseFailure], list[ParsedRule]]:
     """``(kept, refused)``: the feed may only alert. Its ``pass``, ``drop``, ``reject`` ...
-    rules are refused: ET groups sit ahead of the allow list and the default deny, so one
-    ``pass ip $HOME_NET any -> $EXTERNAL_NET any`` would open all egress. Alert rules of the
-    ``to_drop`` categories become drop here, after the check (idsToIpsCategories)."""
+    rules, and alert rules with a pass-like keyword (``bypass``), are refused: ET groups sit
+    ahead of the allow list and the default deny, so one ``pass ip $HOME_NET any ->
+    $EXTERNAL_NET any`` would open all egress. Alert rules of the ``to_drop`` categories
+    become drop here, after the check (idsToIpsCategories)."""
     chosen = {normalize_category(c) for c in to_drop}
     kept: list[ParsedRule | ParseFailure] = []
     refused: list[ParsedRule] = []
     for rule in parsed:
         if isinstance(rule, ParseFailure) or not rule.enabled:
             kept.append(rule)
-        elif rule.action != FEED_ACTION:
+        elif feed_refusal(rule) is not None:
             refused.append(rule)
         elif chosen and normalize_category(rule.file) in chosen:
             kept.append(as_drop(rule))
@@ -311,17 +338,18 @@ def build_plan(
         problems = [_over_capacity_problem(need, slots)]
 
     category_of_file = {name: normalize_category(name) for name in selection.files}
-    rejected = [
-        RejectedRule(
-            where=rule.where,
-            sid=rule.sid,
-            category=category_of_file.get(rule.file, ""),
-            reason=f"feed-action:{rule.action}",
-            detail="only alert rules are taken from the feed (a feed rule must not pass, "
-            "drop or reject traffic ahead of the allow list)",
+    rejected: list[RejectedRule] = []
+    for rule in refused:
+        reason, detail = feed_refusal(rule) or ("", "")  # set for every refused rule
+        rejected.append(
+            RejectedRule(
+                where=rule.where,
+                sid=rule.sid,
+                category=category_of_file.get(rule.file, ""),
+                reason=reason,
+                detail=detail,
+            )
         )
-        for rule in refused
-    ]
     rejected += [
         RejectedRule(
             where=item.where,

@@ -31,7 +31,14 @@ from ipaddress import IPv4Address, IPv6Address
 
 from egress_net import route_rules
 from egress_net.graph.classes import ClassKind, ClassSpace, DestinationClass, range_label
-from egress_net.graph.model import IPAddress, RoutingGraph, Subnet, TargetKind, host_in
+from egress_net.graph.model import (
+    IPAddress,
+    RoutingGraph,
+    Subnet,
+    TargetKind,
+    TgwRoute,
+    host_in,
+)
 from egress_net.graph.tracer import EXIT_HOPS, Flow, HopKind, Outcome, Trace, Tracer
 
 # TEST-NET-2 (RFC 5737): a public-looking address reserved for documentation.
@@ -120,8 +127,10 @@ class VerificationReport:
 
 
 def infrastructure_subnets(graph: RoutingGraph) -> set[str]:
-    """Subnets that hold a TGW attachment's interfaces, a firewall endpoint or a NAT gateway."""
+    """Subnets that hold a TGW attachment's interfaces, a firewall endpoint, a NAT gateway or
+    a load balancer's nodes (ingress: proven by ``graph.ingress``, not as a spoke)."""
     held = {e.subnet_id for e in graph.firewall_endpoints.values()}
+    held |= graph.load_balancer_subnets
     held |= {n.subnet_id for n in graph.nat_gateways.values()}
     for attachment in graph.tgw_attachments.values():
         held.update(attachment.subnet_ids)
@@ -198,6 +207,11 @@ def _run_checks(graph: RoutingGraph, options: CheckOptions) -> VerificationRepor
             list_here, listed = not listed, True  # listed from the first spoke subnet
             if options.every_class:
                 problems += analysis.class_problems(spoke, subnet, problems, list_here, trips)
+                for source in space.source_hosts(subnet.cidr)[1:]:
+                    # Replies are routed on the source's address: a range of the subnet that
+                    # some table routes apart gets its own round trip.
+                    extra = tracer.round_trips(subnet.id, source, options.destination)
+                    problems += [f"from {source}: {p}" for p in egress_problems(subnet, extra)]
             findings.append(
                 Finding(Check.EGRESS, spoke.name, subnet.az_id, subnet.id, _unique(problems), trips)
             )
@@ -626,53 +640,75 @@ def _kind_words(example: DestinationClass, graph: RoutingGraph) -> str:
 
 
 def overlap_findings(graph: RoutingGraph) -> list[Finding]:
-    """Routes in one TGW table to different VPC attachments whose prefixes overlap.
+    """Routes in one TGW table that take part of a VPC attachment's own space elsewhere.
 
-    Only routes towards an attachment's own VPC space count (propagated routes, or static
-    routes within the VPC's CIDRs): a more specific one takes that part of the other VPC's
-    traffic, replies included (10.1.200.0/24 beside a spoke's 10.1.0.0/16).
+    A route towards an attachment's own VPC space (a propagated route, or a static route
+    within the VPC's CIDRs) is *owned*. Any route to another attachment that is as specific
+    or more (a VPC attachment's 10.1.200.0/24 beside a spoke's 10.1.0.0/16, a VPN's or a
+    peering's static or propagated 10.1.8.0/21, a prefix-list reference) takes that part of
+    the owner's traffic, replies included: longest-prefix match, and for one prefix a static
+    route beats a propagated one. A wider route (a supernet towards the firewall) takes
+    nothing the owner's route does not keep, so it is not reported.
     """
     findings = []
     for table in sorted(graph.tgw_route_tables.values(), key=lambda t: t.id):
-        own: list[tuple[int, int, int, str, str]] = []
+        routes: list[tuple[int, int, int, str, str, bool]] = []
         for route in table.routes:
-            attachment = graph.tgw_attachments.get(route.attachment_id)
-            vpc = graph.vpcs.get(attachment.vpc_id) if attachment else None
-            if route.blackhole or vpc is None or route.destination.prefixlen == 0:
+            if route.blackhole or route.destination.prefixlen == 0:
                 continue
-            if any(
-                route.destination.subnet_of(c)
-                for c in vpc.cidrs  # type: ignore[arg-type]
-                if c.version == route.destination.version
-            ):
-                network = route.destination
-                own.append(
-                    (
-                        network.version,
-                        int(network.network_address),
-                        int(network.broadcast_address),
-                        str(network),
-                        route.attachment_id,
-                    )
+            if route.attachment_id not in graph.tgw_attachments:
+                continue
+            network = route.destination
+            routes.append(
+                (
+                    network.version,
+                    int(network.network_address),
+                    int(network.broadcast_address),
+                    f"{network} → {_attachment_name(graph, route.attachment_id)}",
+                    route.attachment_id,
+                    _owned(graph, route),
                 )
+            )
         problems = []
-        own.sort(key=lambda r: (r[0], r[1], -r[2]))
-        open_routes: list[tuple[int, int, int, str, str]] = []
-        for route_info in own:
+        routes.sort(key=lambda r: (r[0], r[1], -r[2]))
+        open_routes: list[tuple[int, int, int, str, str, bool]] = []
+        for route_info in routes:
             open_routes = [
                 r for r in open_routes if r[0] == route_info[0] and r[2] >= route_info[1]
             ]
             for wider in open_routes:
-                if wider[4] != route_info[4]:
-                    problems.append(
-                        f"{table.id}: {route_info[3]} → {_attachment_name(graph, route_info[4])} "
-                        f"overlaps {wider[3]} → {_attachment_name(graph, wider[4])}: the more "
-                        f"specific route takes that part of the traffic, replies included"
-                    )
+                if wider[4] == route_info[4]:
+                    continue
+                same = wider[1:3] == route_info[1:3]
+                # For one prefix either route may be the one that wins: report the pair once.
+                for owner, taker in ((wider, route_info), (route_info, wider))[: 2 if same else 1]:
+                    if owner[5]:
+                        problems.append(
+                            f"{table.id}: {taker[3]} overlaps {owner[3]}: "
+                            + (
+                                "the same prefix to two attachments; one of them takes it all, "
+                                "replies included"
+                                if same
+                                else "the more specific route takes that part of the traffic, "
+                                "replies included"
+                            )
+                        )
+                        break
             open_routes.append(route_info)
         if problems:
             findings.append(Finding(Check.OVERLAP, "", "", problems=problems))
     return findings
+
+
+def _owned(graph: RoutingGraph, route: TgwRoute) -> bool:
+    """Whether a TGW route leads to its attachment's own VPC space."""
+    attachment = graph.tgw_attachments.get(route.attachment_id)
+    vpc = graph.vpcs.get(attachment.vpc_id) if attachment else None
+    return vpc is not None and any(
+        route.destination.subnet_of(cidr)  # type: ignore[arg-type]
+        for cidr in vpc.cidrs
+        if cidr.version == route.destination.version
+    )
 
 
 def _attachment_name(graph: RoutingGraph, attachment_id: str) -> str:
@@ -851,6 +887,7 @@ def spoke_to_spoke_findings(
         if a.vpc_id
     }
     findings = []
+    space = tracer.space if isinstance(tracer.space, ClassSpace) else None
     for source, target in spoke_to_spoke_pairs(spokes, tgw_of):
         trips = tracer.round_trips(source.id, host_in(source.cidr), host_in(target.cidr))
         problems = _unique(
@@ -858,6 +895,13 @@ def spoke_to_spoke_findings(
             for trip in trips
             for p in spoke_to_spoke_problems(source, target, trip, intent)
         )
+        # The replies to a part of the source subnet that some table routes apart.
+        for host in space.source_hosts(source.cidr)[1:] if space else []:
+            problems += _unique(
+                f"from {host}: " + flow_hash_context(trip[0]) + p
+                for trip in tracer.round_trips(source.id, host, host_in(target.cidr))
+                for p in spoke_to_spoke_problems(source, target, trip, intent)
+            )
         findings.append(
             Finding(
                 Check.SPOKE_TO_SPOKE,

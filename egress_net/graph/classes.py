@@ -32,6 +32,7 @@ from egress_net.graph.model import (
     RouteTable,
     RoutingGraph,
     TgwRouteTable,
+    host_in,
 )
 from egress_net.graph.tracer import NOT_ON_THE_INTERNET
 
@@ -127,6 +128,22 @@ class ClassSpace:
         starts = self.starts[network.version]
         start, end = _interval(network)
         return bisect_left(starts, start), bisect_left(starts, end)
+
+    def source_hosts(self, subnet: IPNetwork) -> list[IPAddress]:
+        """One host per run of the subnet's addresses that some table routes apart: the
+        subnet's usual host first, then one per further run (a route to part of a subnet, in
+        any table, sends the replies to those hosts elsewhere)."""
+        version = subnet.version
+        starts = self.starts[version]
+        low, high = _interval(subnet)
+        hosts: list[IPAddress] = [host_in(subnet)]
+        first = bisect_right(starts, low) - 1
+        for atom in range(first + 1, bisect_left(starts, high)):
+            start = starts[atom]
+            end = starts[atom + 1] if atom + 1 < len(starts) else 1 << BITS[version]
+            end = min(end, high)
+            hosts.append(_address(version, start + min(10, end - start - 1)))
+        return hosts
 
     def representative(self, version: int, atom: int) -> IPAddress:
         return self.classes[version][atom].representative

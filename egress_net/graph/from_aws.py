@@ -34,6 +34,7 @@ from botocore.exceptions import (
 
 from egress_net.errors import ConfigError
 from egress_net.graph.from_recording import vpc_route
+from egress_net.graph.ingress import read_load_balancers
 from egress_net.graph.model import (
     EgressOnlyInternetGateway,
     FirewallEndpoint,
@@ -77,6 +78,11 @@ REQUIRED_ACTIONS = (
     "ec2:GetTransitGatewayRouteTablePropagations",
     "network-firewall:ListFirewalls",
     "network-firewall:DescribeFirewall",
+    # Ingress: every internet-facing load balancer is proven too (graph.ingress).
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTags",
 )
 _DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure"}
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"})
@@ -115,9 +121,28 @@ def refuse_unlisted(model: Any, **_: Any) -> None:
         raise WriteRefused(f"audit only reads what it needs; refusing {action}")
 
 
-def guarded(session: boto3.Session) -> boto3.Session:
+def guarded(session: boto3.Session, label: str = "AWS credentials") -> boto3.Session:
     """The session with the guard installed: every client made from it afterwards carries it
-    (botocore copies the session's event hooks into each new client)."""
+    (botocore copies the session's event hooks into each new client).
+
+    Credentials are resolved first and pinned: a profile that assumes a role or signs in with
+    IAM Identity Center fetches them through STS/SSO clients that botocore makes from this very
+    session (``credentials.py``: ``client_creator=session.create_client``), which the guard
+    would refuse (``sts:AssumeRole``), and those calls are not the audit's to make later.
+    """
+    credentials = session.get_credentials()
+    if credentials is not None:
+        try:
+            frozen = credentials.get_frozen_credentials()
+        except (ClientError, BotoCoreError) as err:
+            raise ConfigError(
+                label,
+                f"cannot get credentials: {err}",
+                "check the profile (`aws sts get-caller-identity --profile NAME`); for "
+                "IAM Identity Center, run `aws sso login` first",
+            ) from None
+        # boto3 keeps its botocore session private; set_credentials is botocore's public API.
+        session._session.set_credentials(frozen.access_key, frozen.secret_key, frozen.token)
     session.events.register("before-call.*.*", refuse_unlisted)
     return session
 
@@ -217,12 +242,14 @@ def read_graph(
     graph = RoutingGraph()
     pending = _Pending()
     for source in sources:
-        session = guarded(session_factory(source))
+        session = guarded(session_factory(source), source.label)
         ec2 = _client(session, "ec2", source, endpoint_url)
         nfw = _client(session, "network-firewall", source, endpoint_url)
         _read_vpc_side(graph, ec2)
         _read_transit_gateways(graph, ec2)
         _read_firewalls(pending, nfw, ec2)
+        elb = _client(session, "elbv2", source, endpoint_url)
+        graph.load_balancers += read_load_balancers(elb.client, source.label)
     for firewall, states in pending.sync_states:
         for endpoint in _endpoints_from_sync_states(graph, firewall, states):
             graph.firewall_endpoints[endpoint.id] = endpoint
@@ -372,11 +399,8 @@ def _live_route(
         destination = route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
         return [Route(parse_network(destination), TargetKind.BLACKHOLE)] if destination else []
     list_id = route.get("DestinationPrefixListId")
-    if list_id and list_id not in prefix_lists:
-        prefix_lists[list_id] = [
-            e["Cidr"]
-            for e in ec2.pages("GetManagedPrefixListEntries", "Entries", PrefixListId=list_id)
-        ]
+    if list_id:
+        _prefix_list_entries(ec2, list_id, prefix_lists)
     properties = {k[0].lower() + k[1:]: v for k, v in route.items()}
     # The API's name for the target; the recording's (Pulumi's) name is egressOnlyGatewayId.
     properties["egressOnlyGatewayId"] = properties.pop("egressOnlyInternetGatewayId", None)
@@ -426,6 +450,7 @@ def _read_transit_gateways(graph: RoutingGraph, ec2: _Reader) -> None:
         attachment.appliance_mode = (item.get("Options") or {}).get(
             "ApplianceModeSupport"
         ) == "enable"
+    prefix_lists: dict[str, list[str]] = {}
     for item in ec2.pages("DescribeTransitGatewayRouteTables", "TransitGatewayRouteTables"):
         if item.get("State") in ("deleted", "deleting"):
             continue
@@ -435,7 +460,7 @@ def _read_transit_gateways(graph: RoutingGraph, ec2: _Reader) -> None:
             name=_tags(item).get("Name", ""),
         )
         graph.tgw_route_tables[table.id] = table
-        for route in _search_tgw_routes(ec2, table.id):
+        for route in _search_tgw_routes(ec2, table.id, prefix_lists):
             table.add(route)
         for association in ec2.pages(
             "GetTransitGatewayRouteTableAssociations",
@@ -454,23 +479,47 @@ def _read_transit_gateways(graph: RoutingGraph, ec2: _Reader) -> None:
                 table.propagations.add(propagation["TransitGatewayAttachmentId"])
 
 
-def _search_tgw_routes(ec2: _Reader, table_id: str) -> list[TgwRoute]:
-    """Every active and blackhole route of a TGW route table, static and propagated."""
+def _search_tgw_routes(
+    ec2: _Reader, table_id: str, prefix_lists: dict[str, list[str]] | None = None
+) -> list[TgwRoute]:
+    """Every active and blackhole route of a TGW route table, static and propagated, and one
+    route per entry of each prefix-list reference (a route whose destination is a prefix list:
+    it routes those addresses like any other, so it is traced like any other)."""
+    prefix_lists = {} if prefix_lists is None else prefix_lists
     routes: dict[tuple[str, str], TgwRoute] = {}
     for route_type in ("static", "propagated"):
         for item in _search_within(ec2, table_id, route_type, parse_network("0.0.0.0/0")):
-            destination = item.get("DestinationCidrBlock")  # IPv4 or IPv6
-            if not destination:
-                continue  # prefix-list references are not traced
             targets = item.get("TransitGatewayAttachments") or []
             blackhole = item.get("State") == "blackhole" or not targets
+            attachment_id = "" if blackhole else targets[0]["TransitGatewayAttachmentId"]
+            destination = item.get("DestinationCidrBlock")  # IPv4 or IPv6
+            list_id = item.get("PrefixListId")
+            if not destination and list_id:
+                for cidr in _prefix_list_entries(ec2, list_id, prefix_lists):
+                    routes[(cidr, list_id)] = TgwRoute(
+                        parse_network(cidr), attachment_id, blackhole, origin="prefix-list"
+                    )
+                continue
+            if not destination:
+                continue
             routes[(destination, route_type)] = TgwRoute(
                 parse_network(destination),
-                attachment_id="" if blackhole else targets[0]["TransitGatewayAttachmentId"],
+                attachment_id=attachment_id,
                 blackhole=blackhole,
                 origin=item.get("Type", route_type),
             )
     return list(routes.values())
+
+
+def _prefix_list_entries(
+    ec2: _Reader, list_id: str, prefix_lists: dict[str, list[str]]
+) -> list[str]:
+    if list_id not in prefix_lists:
+        prefix_lists[list_id] = [
+            e["Cidr"]
+            for e in ec2.pages("GetManagedPrefixListEntries", "Entries", PrefixListId=list_id)
+        ]
+    return prefix_lists[list_id]
 
 
 def _search_within(
@@ -499,6 +548,9 @@ def _search_within(
     )
     if not answer.get("AdditionalRoutesAvailable"):
         return list(answer.get("Routes") or [])
+    # Prefix-list references have no CIDR for the narrower searches below to match: keep
+    # those this answer holds.
+    references = [r for r in answer.get("Routes") or [] if r.get("PrefixListId")]
     if within.prefixlen >= within.max_prefixlen:
         raise ConfigError(f"{ec2.label}: {table_id}", f"cannot list the routes for {within}")
     exact = ec2.call(
@@ -506,7 +558,7 @@ def _search_within(
         TransitGatewayRouteTableId=table_id,
         Filters=[*base, {"Name": "route-search.exact-match", "Values": [str(within)]}],
     )
-    found = list(exact.get("Routes") or [])
+    found = references + list(exact.get("Routes") or [])
     for half in within.subnets(prefixlen_diff=1):
         found += _search_within(ec2, table_id, route_type, half)
     if everything:  # the unscoped search also held IPv6 routes: search their space too

@@ -98,7 +98,8 @@ _ROUTE_TARGETS: tuple[tuple[str, TargetKind], ...] = (
 
 
 def graph_from_recordings(recordings: Iterable[Recording]) -> RoutingGraph:
-    resources = [r for recording in recordings for r in recording.resources if r.custom]
+    recordings_list = list(recordings)
+    resources = [r for recording in recordings_list for r in recording.resources if r.custom]
     by_type: dict[str, list[RecordedResource]] = {}
     for resource in resources:
         by_type.setdefault(resource.type, []).append(resource)
@@ -145,6 +146,10 @@ def graph_from_recordings(recordings: Iterable[Recording]) -> RoutingGraph:
         for route in propagated_routes(graph, table.propagations):
             table.add(route)
     graph.mark_gateway_endpoints()
+    # Imported here: graph.ingress reads recordings with the tracer, which imports the model.
+    from egress_net.graph.ingress import apps_from_recordings
+
+    graph.load_balancers += apps_from_recordings(recordings_list)
     for r in resources:
         if r.id and r.id not in graph.declared_by:
             graph.declared_by[r.id] = r.name
@@ -284,17 +289,39 @@ def _add_routes(
 ) -> None:
     for r in tables:
         for inline in r.get("routes") or []:
+            _unknown_prefix_list(graph, r.id, r.name, inline, prefix_lists)
             for route in vpc_route(inline, prefix_lists, "cidrBlock", "ipv6CidrBlock"):
                 graph.route_tables[r.id].add(route)
     for r in routes:
         table = graph.route_tables.get(r.get("routeTableId"))
         if table is None:
             continue
-        for route in vpc_route(
-            dict(r.inputs) | dict(r.outputs), prefix_lists, "destinationCidrBlock"
-        ):
+        properties = dict(r.inputs) | dict(r.outputs)
+        _unknown_prefix_list(graph, table.id, r.name, properties, prefix_lists)
+        for route in vpc_route(properties, prefix_lists, "destinationCidrBlock"):
             table.add(route)
             graph.declared_by[f"route|{table.id}|{route.destination}"] = r.name
+
+
+def _unknown_prefix_list(
+    graph: RoutingGraph,
+    table_id: str,
+    declared_by: str,
+    properties: dict[str, Any],
+    prefix_lists: dict[str, list[str]],
+) -> None:
+    """A route to a prefix list the recording does not hold (an AWS-managed one, such as
+    S3's, whose entries only AWS knows) routes addresses no class stands for: it is never
+    proven, so it fails the checks instead of vanishing (S3's ranges → an Internet gateway
+    is the classic way around a firewall)."""
+    list_id = properties.get("destinationPrefixListId")
+    if not list_id or list_id in prefix_lists or properties.get("destinationCidrBlock"):
+        return
+    graph.untraced.append(
+        f"route table {table_id}: route {declared_by} to prefix list {list_id} (entries not "
+        "in the stack, e.g. an AWS-managed list): the addresses it routes are not proven; "
+        "`audit` reads its entries from AWS"
+    )
 
 
 def _add_gateways(

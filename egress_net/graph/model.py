@@ -170,11 +170,15 @@ class TgwRoute:
     destination: IPNetwork
     attachment_id: str = ""  # "" with blackhole=True
     blackhole: bool = False
-    origin: str = "static"  # static | propagated
+    origin: str = "static"  # static | prefix-list | propagated
 
     @cached_property
     def label(self) -> str:
         return f"{self.destination} → {self.attachment_id or 'blackhole'}"
+
+
+# Precedence among TGW routes to the same prefix, lowest first (later wins in the index).
+_TGW_ORIGIN_RANK = {"propagated": 0, "prefix-list": 1, "static": 2}
 
 
 @dataclass
@@ -191,9 +195,11 @@ class TgwRouteTable:
         self._index = None
 
     def lookup(self, address: IPAddress) -> TgwRoute | None:
-        """Longest-prefix match; for the same prefix a static route beats a propagated one."""
+        """Longest-prefix match; for the same prefix a static route beats a prefix-list
+        reference, which beats a propagated route ("Route evaluation order", Transit Gateway
+        guide: how-transit-gateways-work)."""
         if self._index is None:
-            ordered = sorted(self.routes, key=lambda r: r.origin == "static")
+            ordered = sorted(self.routes, key=lambda r: _TGW_ORIGIN_RANK.get(r.origin, 0))
             self._index = _build_index(ordered)
         return _longest_prefix_match(self._index[address.version], int(address))
 
@@ -203,6 +209,16 @@ class TransitGateway:
     id: str
     default_association_route_table_id: str = ""  # "" when default association is disabled
     default_propagation_route_table_id: str = ""  # "" when default propagation is disabled
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """An internet-facing load balancer: its subnets and the IP targets it forwards to."""
+
+    name: str  # the application it serves (its egress-net:ingress-app tag), else its own
+    load_balancer: str  # its own name
+    subnet_ids: tuple[str, ...]
+    targets: tuple[IPv4Address, ...]
 
 
 @dataclass
@@ -226,6 +242,8 @@ class RoutingGraph:
     # What an adapter saw but the graph cannot hold (an IPv6-only subnet): never proven, so
     # the checks fail on it rather than let it pass unseen.
     untraced: list[str] = field(default_factory=list)
+    # Internet-facing load balancers (ingress), proven by ``graph.ingress``.
+    load_balancers: list[LoadBalancer] = field(default_factory=list)
     _subnets_by_vpc: dict[str, list[Subnet]] | None = field(default=None, repr=False)
 
     def merge(self, other: RoutingGraph) -> None:
@@ -246,7 +264,13 @@ class RoutingGraph:
             getattr(self, name).update(getattr(other, name))
         self.declared_by.update(other.declared_by)
         self.untraced += other.untraced
+        self.load_balancers += other.load_balancers
         self.invalidate()
+
+    @property
+    def load_balancer_subnets(self) -> set[str]:
+        """Subnets holding load balancer nodes: infrastructure, not workloads."""
+        return {s for lb in self.load_balancers for s in lb.subnet_ids}
 
     def invalidate(self) -> None:
         """Forget derived indexes after subnets were added or removed."""

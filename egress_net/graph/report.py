@@ -84,7 +84,8 @@ def render_text(report: VerificationReport, title: str = "") -> str:
     intent = report.options.spoke_to_spoke.value
     lines.append(
         f"destination {report.options.destination}; spoke-to-spoke: {intent}; "
-        f"{len(report.spokes)} spokes; AZs: {', '.join(report.az_ids) or 'none'}"
+        f"{len(report.spokes)} spoke{'' if len(report.spokes) == 1 else 's'}; "
+        f"AZs: {', '.join(report.az_ids) or 'none'}"
     )
     if intent == "open":
         lines.append(

@@ -595,7 +595,11 @@ class Tracer:
             return self._end(state, Outcome.BLACKHOLE, f"blackhole route {via}")
         target = self.graph.tgw_attachments.get(route.attachment_id)
         if target is None:
-            return self._end(state, Outcome.BLACKHOLE, f"route {via}: attachment is gone")
+            # An attachment the graph does not hold (offline: a VPN connection's, a Direct
+            # Connect gateway's, another stack's) may well carry traffic; AWS itself turns a
+            # route to a deleted attachment into a blackhole route, which the adapters read as
+            # such. So it is an exit, never a safe drop.
+            return self._exit(state, HopKind.OTHER, route.attachment_id, via)
         if target.resource_type == "network-function":
             return self._through_tgw_firewall(state, target, az_id, via)
         if target.resource_type != "vpc":

@@ -124,11 +124,13 @@ def test_malformed_and_feed_pass_lines_are_listed_with_file_and_line(
         'alert udp any any -> any 53 (msg:"ok"; sid:1; rev:1;)\n'
         "alert udp any any -> any 53 msg:no-parentheses\n"
         'pass ip $HOME_NET any -> $EXTERNAL_NET any (msg:"open"; sid:2; rev:1;)\n'
+        'alert ip $HOME_NET any -> $EXTERNAL_NET any (msg:"open"; bypass; sid:3; rev:1;)\n'
     )
     assert _sync("--source", str(folder), "--dry-run") == 0
     out = capsys.readouterr().out
     assert "emerging-dns.rules:2: parse-error" in out
     assert "emerging-dns.rules:3: feed-action:pass" in out
+    assert "emerging-dns.rules:4: feed-keyword:bypass: a feed rule must not use" in out
 
 
 def test_url_source_is_verified_against_its_md5(

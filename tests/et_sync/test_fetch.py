@@ -262,3 +262,28 @@ def test_extracting_the_largest_allowed_archive_stays_within_the_factor() -> Non
         tracemalloc.stop()
     assert len(files["big.rules"]) == len(body)
     assert peak <= EXTRACT_PEAK_FACTOR * cap
+
+
+def test_one_wide_character_cannot_quadruple_the_decoded_texts() -> None:
+    """A str takes 1, 2 or 4 bytes a character for all its characters (PEP 393): one emoji
+    in an otherwise ASCII member makes its text four times its bytes. Within the byte cap,
+    such an archive is refused before it is decoded beyond the factor the memory is sized for."""
+    from egress_net.et_sync.settings import EXTRACT_PEAK_FACTOR
+
+    cap = 4 * MB
+    text = b"# " + b"a" * 98 + b"\n"
+    body = text * ((cap - 32 * 1024) // len(text)) + "# \U0001f600\n".encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("rules/wide.rules")
+        info.size = len(body)
+        archive.addfile(info, io.BytesIO(body))
+    tarball = buffer.getvalue()
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchError, match="decoded"):
+            fetch.extract_rules(tarball, where="src", max_extracted_bytes=cap)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= EXTRACT_PEAK_FACTOR * cap

@@ -133,6 +133,25 @@ def test_only_alert_rules_are_taken_from_the_feed() -> None:
     ]
 
 
+@pytest.mark.parametrize("keyword", ["bypass", "BYPASS", " Bypass "])
+def test_a_feed_alert_that_bypasses_inspection_is_refused(keyword: str) -> None:
+    # An alert rule with `bypass` stops inspecting its flow ahead of the allow list and the
+    # default deny: as open as a pass rule. Suricata reads the keyword in any case.
+    files = {
+        "emerging-dns.rules": (
+            'alert udp any any -> any 53 (msg:"kept"; sid:1; rev:1;)\n'
+            f'alert ip $HOME_NET any -> $EXTERNAL_NET any (msg:"open"; {keyword}; sid:2; rev:1;)\n'
+        )
+    }
+    cfg = EmergingThreatsConfig(groups=1, group_capacity=100)
+    plan = build_plan(files, cfg.to_settings(), version="v")
+    deployed = "\n".join(group.rules_string for group in plan.groups)
+    assert "sid:1;" in deployed and "sid:2;" not in deployed
+    [rejected] = [r for r in plan.rejected if r.sid == 2]
+    assert rejected.reason == "feed-keyword:bypass"
+    assert rejected.where == "emerging-dns.rules:2" and "stops inspecting" in rejected.detail
+
+
 def test_ids_to_ips_converts_only_active_alerts_of_chosen_categories() -> None:
     text = "alert http any any -> any any (sid:1;)\n# alert http any any -> any any (sid:2;)\n"
     kept, _ = feed_rules(_parsed(text) + _parsed(text, "tor.rules"), ["dns"])

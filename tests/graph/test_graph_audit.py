@@ -147,6 +147,41 @@ def _overlapping_attachment(hub: LiveHub) -> None:
     attach_intruder(hub, "10.1.200.0/24")
 
 
+def _main_table_igw(hub: LiveHub) -> None:
+    # A new subnet without an association uses its VPC's main table, which goes to an IGW.
+    subnet = hub.ec2.create_subnet(
+        VpcId=hub["vpc:alpha"], CidrBlock="10.1.240.0/24", AvailabilityZone=AZ_NAMES[0]
+    )["Subnet"]["SubnetId"]
+    assert subnet
+    igw = hub.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    hub.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=hub["vpc:alpha"])
+    (main_table,) = hub.ec2.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [hub["vpc:alpha"]]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"]
+    hub.ec2.create_route(
+        RouteTableId=main_table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw
+    )
+
+
+def _prefix_list_to_peering(hub: LiveHub) -> None:
+    listed = hub.ec2.create_managed_prefix_list(
+        PrefixListName="partners",
+        AddressFamily="IPv4",
+        MaxEntries=5,
+        Entries=[{"Cidr": "52.0.0.0/8"}, {"Cidr": "54.0.0.0/8"}],
+    )["PrefixList"]["PrefixListId"]
+    other = hub.ec2.create_vpc(CidrBlock="192.168.0.0/16")["Vpc"]["VpcId"]
+    peering = hub.ec2.create_vpc_peering_connection(VpcId=hub["vpc:alpha"], PeerVpcId=other)
+    hub.ec2.create_route(
+        RouteTableId=hub["rt:alpha:workload:0"],
+        DestinationPrefixListId=listed,
+        VpcPeeringConnectionId=peering["VpcPeeringConnection"]["VpcPeeringConnectionId"],
+    )
+
+
 LIVE_FAULTS: list[tuple[str, Callable[[LiveHub], None], str]] = [
     ("missing return route", _missing_return_route, "reply does not come back"),
     ("AZ pointed at another AZ's endpoint", _cross_az_endpoint, "changes AZ"),
@@ -170,6 +205,12 @@ LIVE_FAULTS: list[tuple[str, Callable[[LiveHub], None], str]] = [
         "attachment overlapping a spoke",
         _overlapping_attachment,
         "overlaps 10.1.0.0/16 → tgw-attach-",
+    ),
+    ("subnet on the VPC's main table, which goes to an IGW", _main_table_igw, "bypass"),
+    (
+        "prefix list to a peering",
+        _prefix_list_to_peering,
+        "52.0.0.0/8, 54.0.0.0/8: bypass: Instance(az6) → VPC peering",
     ),
 ]
 
@@ -314,6 +355,93 @@ def test_assumed_role_reads_the_account(
     graph = read_graph([AccountSource("us-east-1", role_arn=role)], endpoint_url=aws["url"])
 
     assert run_checks(graph).ok
+
+
+def test_a_profile_that_assumes_a_role_reads_the_account(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # The usual way to audit another account: a profile with role_arn and source_profile.
+    # botocore fetches its credentials through an STS client made from the audit's session,
+    # so the guard must not be in place yet when they are resolved.
+    build_live_hub(aws["ec2"], aws["nfw"])
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile base]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+        "[profile audit]\nrole_arn = arn:aws:iam::123456789012:role/egress-net-audit\n"
+        "source_profile = base\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", aws["url"])
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    graph = read_graph([AccountSource("us-east-1", profile="audit")], endpoint_url=aws["url"])
+
+    assert run_checks(graph).ok
+    # Once read, the session still refuses what the audit does not need.
+    from egress_net.graph.from_aws import guarded
+
+    session = guarded(boto3.Session(profile_name="audit", region_name="us-east-1"))
+    with pytest.raises(WriteRefused, match="ec2:CreateVpc"):
+        session.client("ec2", endpoint_url=aws["url"]).create_vpc(CidrBlock="10.9.0.0/16")
+
+
+def test_a_tgw_prefix_list_reference_to_a_vpn_is_a_bypass(aws: dict[str, Any]) -> None:
+    # The spokes' TGW table sends a prefix list (52.0.0.0/8) to a VPN attachment. moto has no
+    # prefix-list references nor VPN attachments, so the answers AWS would give are added to
+    # moto's: the reference in SearchTransitGatewayRoutes, the attachment in its listing.
+    hub = build_live_hub(aws["ec2"], aws["nfw"])
+    listed = aws["ec2"].create_managed_prefix_list(
+        PrefixListName="partners",
+        AddressFamily="IPv4",
+        MaxEntries=5,
+        Entries=[{"Cidr": "52.0.0.0/8"}],
+    )["PrefixList"]["PrefixListId"]
+    vpn = "tgw-attach-0123456789abcdef0"
+
+    def remember_table(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["table"] = params.get("TransitGatewayRouteTableId")
+        context["type"] = [f["Values"] for f in params.get("Filters") or [] if f["Name"] == "type"]
+
+    def add_reference(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if context.get("table") == hub["tgwrt:spokes"] and context.get("type") == [["static"]]:
+            parsed.setdefault("Routes", []).append(
+                {
+                    "PrefixListId": listed,
+                    "TransitGatewayAttachments": [
+                        {"TransitGatewayAttachmentId": vpn, "ResourceType": "vpn"}
+                    ],
+                    "Type": "static",
+                    "State": "active",
+                }
+            )
+
+    def add_vpn(parsed: dict[str, Any], **_: Any) -> None:
+        parsed.setdefault("TransitGatewayAttachments", []).append(
+            {
+                "TransitGatewayAttachmentId": vpn,
+                "TransitGatewayId": hub["tgw"],
+                "ResourceType": "vpn",
+                "State": "available",
+            }
+        )
+
+    def with_answers(source: AccountSource) -> boto3.Session:
+        session = session_for(source)
+        session.events.register(
+            "before-parameter-build.ec2.SearchTransitGatewayRoutes", remember_table
+        )
+        session.events.register("after-call.ec2.SearchTransitGatewayRoutes", add_reference)
+        session.events.register("after-call.ec2.DescribeTransitGatewayAttachments", add_vpn)
+        return session
+
+    graph = read_graph([SOURCE], endpoint_url=aws["url"], session_factory=with_answers)
+    found = problems(run_checks(graph))
+
+    assert any(
+        p.startswith("52.0.0.0/8: bypass:") and vpn in p and p.endswith("(no firewall)")
+        for p in found
+    ), found
 
 
 def test_several_regions_are_read_and_merged(

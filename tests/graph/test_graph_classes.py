@@ -24,11 +24,19 @@ from test_graph_verify import FAULTS, cross_az_endpoint, missing_propagation
 
 from egress_net import engine
 from egress_net.cli import main
-from egress_net.graph.checks import CheckOptions, run_checks
+from egress_net.graph.checks import CheckOptions, find_spokes, run_checks
 from egress_net.graph.classes import ClassSpace
 from egress_net.graph.drift import drift_findings
 from egress_net.graph.from_recording import graph_from_recordings
-from egress_net.graph.model import Route, RouteTable, RoutingGraph, TargetKind, Vpc
+from egress_net.graph.model import (
+    Route,
+    RouteTable,
+    RoutingGraph,
+    TargetKind,
+    TgwAttachment,
+    TgwRoute,
+    Vpc,
+)
 from egress_net.recording import RecordedResource, Recording
 
 EC2 = "aws:ec2/"
@@ -489,3 +497,129 @@ def test_audit_with_an_unknown_stack_stops_before_reading_aws(
     assert main(["audit", "--region", "us-east-1", "--stack", "no-such-stack"]) == 2
     err = capsys.readouterr().err
     assert "no-such-stack" in err and "Traceback" not in err
+
+
+def test_a_route_to_a_prefix_list_the_stack_does_not_hold_is_not_proven(hub: Recording) -> None:
+    # S3's AWS-managed prefix list → the spoke's own Internet gateway: its entries are not in
+    # the recording, so no class stands for them; the route must fail the checks, not vanish.
+    table = _workload_table(hub)
+    igw = new_resource(
+        EC2 + "internetGateway:InternetGateway", "rogue-igw", "igw-0rogue", vpcId=table.get("vpcId")
+    )
+    route = new_resource(
+        EC2 + "route:Route",
+        "rogue-s3",
+        "r-0rogues3",
+        routeTableId=table.id,
+        destinationPrefixListId="pl-63a5400a",
+        gatewayId=igw.id,
+    )
+
+    found = problems_of(added(hub, igw, route))
+
+    assert any("rogue-s3 to prefix list pl-63a5400a" in p and "not proven" in p for p in found), (
+        found
+    )
+
+
+def test_a_vpn_route_inside_a_spoke_s_range_is_an_overlap(hub: Recording) -> None:
+    # On-premises (a VPN attachment) announces 10.1.8.0/21 into the table that carries the
+    # replies to spoke alpha (10.1.0.0/16): replies for those hosts leave to the VPN. The VPN is
+    # no VPC, so "a route to its own VPC space" never described it.
+    graph = graph_from_recordings([hub])
+    (tgw_id,) = graph.transit_gateways
+    vpn = TgwAttachment("tgw-attach-0vpn", tgw_id, resource_type="vpn")
+    graph.tgw_attachments[vpn.id] = vpn
+    egress = next(t for t in graph.tgw_route_tables.values() if t.name == "hub-tgw-rt-egress")
+    egress.add(TgwRoute(IPv4Network("10.1.8.0/21"), vpn.id, origin="propagated"))
+    # A wider route (a supernet to the inspection VPC) takes nothing from the spokes.
+    egress.add(TgwRoute(IPv4Network("10.0.0.0/8"), vpn.id))
+
+    found = [p for f in run_checks(graph).findings for p in f.problems]
+
+    overlaps = [p for p in found if "overlaps" in p]
+    assert len(overlaps) == 1, overlaps
+    assert "10.1.8.0/21 → tgw-attach-0vpn overlaps 10.1.0.0/16 → tgw-attach-" in overlaps[0]
+
+
+def test_a_static_route_equal_to_a_spoke_s_prefix_is_an_overlap(hub: Recording) -> None:
+    # For one prefix a static route beats the propagated one: it takes all of the spoke's range.
+    graph = graph_from_recordings([hub])
+    (tgw_id,) = graph.transit_gateways
+    vpn = TgwAttachment("tgw-attach-0vpn", tgw_id, resource_type="vpn")
+    graph.tgw_attachments[vpn.id] = vpn
+    egress = next(t for t in graph.tgw_route_tables.values() if t.name == "hub-tgw-rt-egress")
+    egress.add(TgwRoute(IPv4Network("10.1.0.0/16"), vpn.id))
+
+    found = [p for f in run_checks(graph).findings for p in f.problems]
+
+    assert any(
+        "10.1.0.0/16 → tgw-attach-0vpn overlaps 10.1.0.0/16 → tgw-attach-" in p for p in found
+    ), found
+
+
+def test_a_tgw_route_to_an_attachment_the_recording_lacks_is_a_bypass(hub: Recording) -> None:
+    # A VPN connection to the TGW makes its attachment implicitly (its ID is an output of the
+    # connection, no attachment resource is declared): a route to it must not read as dropped.
+    (spokes,) = find(
+        hub, "transitgateway/routeTable:RouteTable", lambda r: tag(r, "tgw-table") == "spokes"
+    )
+    route = new_resource(
+        "aws:ec2transitgateway/route:Route",
+        "to-vpn",
+        "tgw-route-0vpn",
+        transitGatewayRouteTableId=spokes.id,
+        destinationCidrBlock="52.0.0.0/8",
+        transitGatewayAttachmentId="tgw-attach-0vpn",
+    )
+
+    found = problems_of(added(hub, route))
+
+    assert any(p.startswith("52.0.0.0/8: bypass:") and "tgw-attach-0vpn" in p for p in found), found
+
+
+def test_replies_to_part_of_a_spoke_subnet_routed_past_the_firewall_are_found(
+    hub: Recording,
+) -> None:
+    # The hub's NAT subnets send the replies for the upper half of a spoke's workload subnet
+    # straight to the TGW: the subnet's usual host (.10) is not in that half, its replies pass.
+    graph = graph_from_recordings([hub])
+    spoke_subnet = next(
+        s for s in graph.subnets.values() if s.tags.get("egress-net:tier") == "workload"
+    )
+    upper = list(spoke_subnet.cidr.subnets(prefixlen_diff=1))[1]
+    (tgw_id,) = graph.transit_gateways
+    for table in graph.route_tables.values():
+        if any(r.target_kind is TargetKind.INTERNET_GATEWAY for r in table.routes):
+            table.add(Route(upper, TargetKind.TRANSIT_GATEWAY, tgw_id))
+
+    found = [p for f in run_checks(graph).findings for p in f.problems]
+
+    assert f"from {upper.network_address + 10}: reply bypasses the firewall" in found, found
+
+
+def test_spoke_to_spoke_replies_to_part_of_a_subnet_past_the_firewall_are_found(
+    hub: Recording,
+) -> None:
+    # The inspection VPC's TGW-facing tables send the upper half of alpha's workload subnet
+    # straight back to the TGW: beta's replies to those hosts skip the firewall.
+    graph = graph_from_recordings([hub])
+    alpha = next(s for s in find_spokes(graph) if s.name == "alpha")
+    upper = [list(s.cidr.subnets(prefixlen_diff=1))[1] for s in alpha.subnets]
+    (tgw_id,) = graph.transit_gateways
+    hub_vpc = next(
+        v.id for v in graph.vpcs.values() if v.id not in {s.vpc_id for s in find_spokes(graph)}
+    )
+    for subnet in graph.subnets_of(hub_vpc):
+        table = graph.route_table_of(subnet)
+        if table is not None and any(
+            r.target_kind is TargetKind.VPC_ENDPOINT for r in table.routes
+        ):
+            for half in upper:
+                table.add(Route(half, TargetKind.TRANSIT_GATEWAY, tgw_id))
+
+    found = [p for f in run_checks(graph).findings for p in f.problems]
+
+    assert any(
+        p.startswith(f"to beta: from {upper[0].network_address + 10}: reply") for p in found
+    ), found

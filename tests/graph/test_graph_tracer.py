@@ -431,3 +431,19 @@ def test_a_private_destination_leaving_through_an_igw_goes_nowhere() -> None:
 
     assert outbound.outcome is Outcome.DROPPED and replies == []
     assert "which the internet does not route" in outbound.reason
+
+
+def test_tgw_routes_to_one_prefix_rank_static_then_prefix_list_then_propagated() -> None:
+    # "Route evaluation order" (Transit Gateway guide): static, then prefix-list references,
+    # then VPC-propagated routes, whatever order the API lists them in.
+    prefix = IPv4Network("10.1.0.0/16")
+    table = TgwRouteTable("tgw-rtb-1", "tgw-1")
+    table.add(TgwRoute(prefix, "tgw-attach-listed", origin="prefix-list"))
+    table.add(TgwRoute(prefix, "tgw-attach-spoke", origin="propagated"))
+
+    assert table.lookup(IPv4Address("10.1.2.3")).attachment_id == "tgw-attach-listed"  # type: ignore[union-attr]
+
+    table.add(TgwRoute(prefix, "tgw-attach-static", origin="static"))
+    table.add(TgwRoute(prefix, "tgw-attach-spoke-again", origin="propagated"))
+
+    assert table.lookup(IPv4Address("10.1.2.3")).attachment_id == "tgw-attach-static"  # type: ignore[union-attr]

@@ -438,3 +438,13 @@ def test_spokes_on_no_common_tgw_are_not_paired(hub_recording: Recording) -> Non
     report = run_checks(graph_from_recordings([without(hub_recording, [attachment])]))
 
     assert [f for f in report.findings if f.check.value == "spoke-to-spoke"] == []
+
+
+def test_the_headline_counts_one_spoke_in_the_singular() -> None:
+    from egress_net.graph.report import render_text
+
+    one = HubSpokeFactory(spokes=(("alpha", "10.1.0.0/16"),)).build()
+    two = HubSpokeFactory().build()
+
+    assert "; 1 spoke; AZs:" in render_text(run_checks(graph_from_recordings([one])))
+    assert "; 2 spokes; AZs:" in render_text(run_checks(graph_from_recordings([two])))

@@ -1,0 +1,117 @@
+"""What `pulumi install` builds the program's virtualenv from, and the version floors."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from egress_net import project_files
+
+REPO = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+RUNTIME = [Requirement(r) for r in PYPROJECT["project"]["dependencies"]]
+
+
+def requirement_lines(path: Path) -> list[str]:
+    """Requirement lines of a pip requirements file, continuation lines joined, comments gone."""
+    text = re.sub(r"\\\n\s*", " ", path.read_text())
+    lines = (re.sub(r"(^|\s)#.*$", "", line) for line in text.splitlines())
+    return [" ".join(line.split()) for line in lines if line.strip()]
+
+
+def pins(path: Path) -> dict[str, Version]:
+    out: dict[str, Version] = {}
+    for line in requirement_lines(path):
+        requirement = Requirement(line.split(" --hash", 1)[0])
+        (spec,) = requirement.specifier
+        assert spec.operator == "==", line
+        out[canonicalize_name(requirement.name)] = Version(spec.version)
+    return out
+
+
+def test_pulumi_install_uses_requirements_txt_with_the_pip_toolchain() -> None:
+    # The python language host's pip toolchain runs `pip install -r requirements.txt` in the
+    # project folder into runtime.options.virtualenv (pulumi/pulumi sdk/python/toolchain/pip.go).
+    options = project_files.load_project(REPO).runtime_options
+    assert options == {"toolchain": "pip", "virtualenv": ".venv"}
+    assert (REPO / "requirements.txt").is_file()
+
+
+def test_requirements_txt_pins_every_package_with_hashes() -> None:
+    lines = requirement_lines(REPO / "requirements.txt")
+    assert lines
+    for line in lines:
+        # With a hash on every line pip installs in hash-checking mode: nothing unpinned,
+        # nothing that does not match the lock, no editable or local path.
+        assert re.match(r"^[A-Za-z0-9_.-]+==[^ ]+( --hash=sha256:[0-9a-f]{64})+$", line), line
+
+
+def test_requirements_txt_holds_every_runtime_dependency_within_its_range() -> None:
+    locked = pins(REPO / "requirements.txt")
+    for requirement in RUNTIME:
+        name = canonicalize_name(requirement.name)
+        assert name in locked, f"{requirement.name} is not in requirements.txt"
+        assert requirement.specifier.contains(locked[name]), (requirement, locked[name])
+
+
+def imported_distributions() -> set[str]:
+    """Distributions the program's own modules import (what its virtualenv must hold)."""
+    modules: set[str] = set()
+    sources = [*sorted((REPO / "egress_net").rglob("*.py")), REPO / "__main__.py"]
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    third_party = modules - set(sys.stdlib_module_names) - {"egress_net"}
+    owners = importlib.metadata.packages_distributions()
+    return {canonicalize_name(owners.get(m, [m])[0]) for m in third_party}
+
+
+def test_the_lock_holds_every_distribution_the_program_imports() -> None:
+    locked = set(pins(REPO / "requirements.txt"))
+    optional = {
+        canonicalize_name(Requirement(r).name)
+        for extra, reqs in PYPROJECT["project"]["optional-dependencies"].items()
+        if extra != "test"
+        for r in reqs
+    }
+    imported = imported_distributions()
+    assert {"pulumi", "pulumi-aws", "pydantic"} <= imported
+    assert imported - optional <= locked, imported - optional - locked
+
+
+def test_the_program_imports_its_package_from_the_project_folder() -> None:
+    # `pulumi up` runs the program as runpy.run_path(".") from the project folder (the python
+    # language host's EntryPoint), which puts the folder first on sys.path: egress_net is
+    # imported from beside __main__.py, so requirements.txt needs only its dependencies.
+    tree = ast.parse((REPO / "__main__.py").read_text())
+    imported = {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    }
+    assert imported == {"egress_net"}
+    assert (REPO / "egress_net" / "__init__.py").is_file()
+
+
+def test_the_floor_constraints_pin_each_runtime_dependency_at_its_floor() -> None:
+    floors = pins(REPO / "constraints-floor.txt")
+    for requirement in RUNTIME:
+        lower = [s for s in requirement.specifier if s.operator == ">="]
+        assert len(lower) == 1, f"{requirement} needs one >= floor"
+        assert floors[canonicalize_name(requirement.name)] == Version(lower[0].version), requirement
+
+
+def test_the_ci_runs_the_suite_on_the_floor_versions() -> None:
+    script = (REPO / ".ci" / "run").read_text()
+    assert "constraints-floor.txt" in script
+    assert "--require-hashes -r requirements.txt" in script
+    assert script.rstrip().endswith(".venv/bin/python -m pytest -q")
