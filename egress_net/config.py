@@ -13,6 +13,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -224,6 +225,13 @@ class TransitGatewayConfig(_Model):
     # Put the TGW, its route tables and RAM share in another account (e.g. a network account)
     # through this role; the hub's VPCs and firewall stay in the stack's account.
     owner_role_arn: str | None = None
+    # How replies find their spoke in the TGW table they return through: "static" (a route per
+    # declared spoke) or "propagated" (every attachment's CIDR, by the TGW default). Default:
+    # static when the TGW is shared, so no other account's attachment can claim replies.
+    return_routes: Literal["static", "propagated"] | None = None
+    # Acknowledges that with autoAccept and a share to an organization or OU, any account in
+    # it can attach a VPC without review (refused in drop mode otherwise).
+    accept_any_account_attachment: bool = False
 
     @field_validator("amazon_side_asn")
     @classmethod
@@ -291,6 +299,89 @@ class LogsConfig(_Model):
                 f"{v} is not a CloudWatch Logs retention; use one of {LOG_RETENTION_DAYS}"
             )
         return v
+
+
+# Route 53 Resolver DNS Firewall's managed domain lists (Route 53 Developer Guide, "Managed
+# domain lists"). AWS gives them per-region IDs and pulumi-aws can read a list only by its ID
+# (aws.route53.get_resolver_firewall_domain_list), so the config names each list and its ID.
+MANAGED_DNS_DOMAIN_LISTS = (
+    "AWSManagedDomainsAggregateThreatList",
+    "AWSManagedDomainsAmazonGuardDutyThreatList",
+    "AWSManagedDomainsBotnetCommandandControl",
+    "AWSManagedDomainsMalwareDomainList",
+)
+# A domain list ID as Route 53 Resolver prints it (FirewallDomainList.Id: rslvr-fdl-<hex>).
+_DNS_DOMAIN_LIST_ID = re.compile(r"^rslvr-fdl-[0-9a-f]{8,32}$")
+# Rule group association priority: "Valid values: 101-9900" (Route 53 Resolver API,
+# AssociateFirewallRuleGroup Priority; 100 and below and 9901+ are Firewall Manager's).
+DNS_ASSOCIATION_PRIORITIES = (101, 9900)
+
+
+class ManagedDnsDomainList(_Model):
+    """An AWS managed domain list, blocked (drop) or alerted on (alert)."""
+
+    name: str
+    id: str
+
+    @field_validator("name")
+    @classmethod
+    def _managed_name(cls, v: str) -> str:
+        if v not in MANAGED_DNS_DOMAIN_LISTS:
+            close = difflib.get_close_matches(v, MANAGED_DNS_DOMAIN_LISTS, n=1)
+            raise ValueError(
+                f"{v!r} is not an AWS managed domain list"
+                + (f"; did you mean {close[0]!r}?" if close else "")
+                + f" (known: {', '.join(MANAGED_DNS_DOMAIN_LISTS)})"
+            )
+        return v
+
+    @field_validator("id")
+    @classmethod
+    def _list_id(cls, v: str) -> str:
+        if not _DNS_DOMAIN_LIST_ID.match(v):
+            raise ValueError(
+                f"{v!r} is not a domain list ID like rslvr-fdl-0123456789abcdef; `aws "
+                "route53resolver list-firewall-domain-lists` prints the managed lists' IDs "
+                "in your region"
+            )
+        return v
+
+
+class DnsFirewallConfig(_Model):
+    """``dnsFirewall``: Route 53 Resolver DNS Firewall on every spoke VPC.
+
+    The VPC's resolver answers the spokes' DNS queries without crossing the Transit Gateway,
+    so the Network Firewall never sees them; DNS Firewall filters them with the same allow
+    and deny lists (docs/dns-firewall.md)."""
+
+    enabled: bool = True
+    # When DNS Firewall cannot evaluate a query: false (fail closed: the query is refused)
+    # or true (fail open: answered unfiltered). Default: closed in drop mode, open in alert.
+    fail_open: bool | None = None
+    # What a blocked query gets back (drop mode).
+    block_response: Literal["NXDOMAIN", "NODATA"] = "NXDOMAIN"
+    # Names that must resolve beyond the firewall's allowlist, e.g. private hosted zones or
+    # interface endpoints' names (.example.internal = the domain and its subdomains).
+    allow_domains: list[Domain] = Field(default_factory=list)
+    managed_domain_lists: list[ManagedDnsDomainList] = Field(default_factory=list)
+    association_priority: int = 1000
+    query_logs: bool = True
+
+    @field_validator("association_priority")
+    @classmethod
+    def _priority(cls, v: int) -> int:
+        low, high = DNS_ASSOCIATION_PRIORITIES
+        if not low <= v <= high:
+            raise ValueError(
+                f"{v} is outside {low}-{high}, the priorities AWS accepts for a rule group "
+                "association (lower ones and higher ones are Firewall Manager's)"
+            )
+        return v
+
+    def fails_open(self, mode: str) -> bool:
+        """Fail closed where the product promises to block (drop), open where it only
+        watches (alert): an alert-mode rollout must never take DNS down."""
+        return self.fail_open if self.fail_open is not None else mode == "alert"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -505,6 +596,10 @@ class StackConfig(_Model):
     share: ShareConfig = Field(default_factory=ShareConfig)
     transit_gateway: TransitGatewayConfig = Field(default_factory=TransitGatewayConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    dns_firewall: DnsFirewallConfig = Field(default_factory=DnsFirewallConfig)
+    # Spoke stacks this hub serves (org/project/stack): it accepts their attachments and
+    # routes their replies; a stack not listed stays pending and unrouted.
+    spoke_stacks: list[str] = Field(default_factory=list)
     ingress: IngressConfig | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     # role: spoke
@@ -580,6 +675,13 @@ class StackConfig(_Model):
             single_table=tgw.route_tables == "single",
             bypass_accepted=tgw.accept_spoke_to_spoke_bypass,
             placement=self.placement,
+        )
+
+    @property
+    def return_routes(self) -> intent.ReturnRoutes:
+        """How replies find their spoke in the TGW (see intent.return_routes)."""
+        return intent.return_routes(
+            self.transit_gateway.return_routes, shared=bool(self.share.principals)
         )
 
     @property
@@ -916,6 +1018,8 @@ def _hub_checks(cfg: StackConfig) -> list[ConfigError]:
         )
     errors += _spoke_list_checks(cfg, hub_vpcs)
     errors += _share_checks(cfg)
+    errors += _attachment_control_checks(cfg)
+    errors += _dns_firewall_checks(cfg)
     return errors
 
 
@@ -1219,6 +1323,70 @@ def _share_checks(cfg: StackConfig) -> list[ConfigError]:
     return errors
 
 
+def _attachment_control_checks(cfg: StackConfig) -> list[ConfigError]:
+    """Who may put a VPC on the Transit Gateway, and which stacks the hub serves."""
+    errors: list[ConfigError] = []
+    tgw = cfg.transit_gateway
+    wide = [p for p in cfg.share.principals if not _ACCOUNT_ID.match(p)]
+    if (
+        tgw.auto_accept
+        and wide
+        and cfg.firewall.mode == "drop"
+        and not tgw.accept_any_account_attachment
+    ):
+        # With auto-accept, RAM's share to an organization or OU lets every account in it
+        # attach a VPC (AWS Transit Gateway Guide, "Sharing a transit gateway"): no review.
+        errors.append(
+            ConfigError(
+                key("transitGateway", "autoAccept"),
+                f"the Transit Gateway is shared with {wide[0]}, so with autoAccept any account "
+                "in it attaches a VPC without review",
+                f"set autoAccept: false and list the spoke stacks in {key('spokeStacks')} (the "
+                "hub accepts them), share with account IDs, or acknowledge with "
+                f"{key('transitGateway', 'acceptAnyAccountAttachment')}: true",
+            )
+        )
+    if cfg.spoke_stacks and cfg.hub_plan.tgw is None:
+        errors.append(
+            ConfigError(
+                key("spokeStacks"),
+                f"model {cfg.model} has no Transit Gateway for spoke stacks to attach to",
+                f"declare the spokes in {key('spokes')}",
+            )
+        )
+    seen: dict[str, int] = {}
+    for i, name in enumerate(cfg.spoke_stacks):
+        if not _STACK_NAME.match(name):
+            errors.append(
+                ConfigError(
+                    key("spokeStacks", i), f"{name!r} is not a stack name like org/project/stack"
+                )
+            )
+        elif name in seen:
+            errors.append(
+                ConfigError(
+                    key("spokeStacks", i), f"{name!r} is listed twice (first at [{seen[name]}])"
+                )
+            )
+        seen.setdefault(name, i)
+    return errors
+
+
+def _dns_firewall_checks(cfg: StackConfig) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    seen: dict[str, int] = {}
+    for i, managed in enumerate(cfg.dns_firewall.managed_domain_lists):
+        if managed.name in seen:
+            errors.append(
+                ConfigError(
+                    key("dnsFirewall", "managedDomainLists", i, "name"),
+                    f"{managed.name} is listed twice (first at [{seen[managed.name]}])",
+                )
+            )
+        seen.setdefault(managed.name, i)
+    return errors
+
+
 def _account_covered(account: str, principals: list[str]) -> bool:
     # An organization or OU principal may cover the account; that can only be known live.
     return account in principals or any(not _ACCOUNT_ID.match(p) for p in principals)
@@ -1231,6 +1399,8 @@ def _spoke_role_checks(cfg: StackConfig) -> list[ConfigError]:
         ("egressVpcCidr", cfg.egress_vpc_cidr is not None),
         ("spokeSupernets", bool(cfg.spoke_supernets)),
         ("azIds", bool(cfg.az_ids)),
+        ("spokeStacks", bool(cfg.spoke_stacks)),
+        ("dnsFirewall", "dns_firewall" in cfg.model_fields_set),
     ):
         if present:
             errors.append(
@@ -1317,6 +1487,126 @@ def check_spoke_against_hub(cfg: StackConfig, hub: Mapping[str, Any]) -> list[Co
         }
     )
     return _spoke_checks(hub_view, cfg.spoke, ("spoke",), list(hub.get("azIds", [])))
+
+
+@dataclass(frozen=True)
+class ServedSpoke:
+    """A spoke stack the hub lists in ``spokeStacks``, as its outputs describe it."""
+
+    reference: str  # org/project/stack, as listed
+    name: str
+    cidr: str | None = None  # None: the stack has no outputs yet (never deployed)
+    attachment_id: str | None = None
+    account_id: str | None = None
+
+
+def check_spoke_stacks(
+    cfg: StackConfig, this_stack: str, found: list[tuple[str, Mapping[str, Any]]]
+) -> tuple[list[ServedSpoke], list[ConfigError]]:
+    """The hub's checks of the spoke stacks it serves, against itself and each other: a spoke
+    stack chooses its own CIDR, and the hub routes replies to it by that CIDR."""
+    served: list[ServedSpoke] = []
+    errors: list[ConfigError] = []
+    taken: list[tuple[str, ipaddress.IPv4Network]] = [
+        (f"spokes[{i}] ({s.name})", s.network) for i, s in enumerate(cfg.spokes)
+    ]
+    taken += [
+        (_HUB_VPC_KEYS[k], ipaddress.IPv4Network(v))
+        for k, v in (("egress", cfg.egress_vpc_cidr), ("inspection", cfg.inspection_vpc_cidr))
+        if v
+    ]
+    names = {s.name: f"spokes[{i}]" for i, s in enumerate(cfg.spokes)}
+    for i, (reference, outputs) in enumerate(found):
+        where = key("spokeStacks", i)
+        stack = reference.rsplit("/", 1)[-1]
+        if not outputs:
+            served.append(ServedSpoke(reference, _resource_label(stack)))
+            continue
+        problem = _spoke_stack_problem(outputs, this_stack)
+        if problem:
+            errors.append(ConfigError(where, f"{reference}: {problem[0]}", problem[1]))
+            continue
+        spoke = outputs["spoke"]
+        net = ipaddress.IPv4Network(str(spoke["cidr"]))
+        if not addressing.within_any(net, cfg.supernets):
+            errors.append(
+                ConfigError(
+                    where,
+                    f"{reference} uses {net}, outside the spoke supernets "
+                    f"{', '.join(map(str, cfg.supernets))}",
+                    "the spoke must move into the supernets, or widen spokeSupernets here",
+                )
+            )
+        clash = next((label for label, other in taken if net.overlaps(other)), None)
+        if clash:
+            errors.append(
+                ConfigError(
+                    where,
+                    f"{reference} uses {net}, which overlaps {clash}",
+                    "every spoke needs its own address range: replies are routed by CIDR",
+                )
+            )
+        outside = [az for az in spoke.get("azIds") or [] if az not in cfg.az_ids]
+        if outside:
+            errors.append(
+                ConfigError(
+                    where,
+                    f"{reference} uses AZs without a firewall endpoint: {', '.join(outside)}",
+                )
+            )
+        name = str(spoke["name"])
+        if name in names:
+            errors.append(
+                ConfigError(
+                    where,
+                    f"{reference}'s spoke is named {name!r}, like {names[name]}",
+                    "spoke names must be unique per hub: they name its routes and acceptance",
+                )
+            )
+        names.setdefault(name, f"spokeStacks[{i}]")
+        taken.append((f"spokeStacks[{i}] ({reference})", net))
+        served.append(
+            ServedSpoke(
+                reference,
+                name,
+                str(net),
+                str(spoke["attachmentId"]),
+                str(spoke["accountId"]) if spoke.get("accountId") else None,
+            )
+        )
+    return served, errors
+
+
+def _spoke_stack_problem(outputs: Mapping[str, Any], this_stack: str) -> tuple[str, str] | None:
+    version = outputs.get("contractVersion")
+    if version != CONTRACT_VERSION:
+        return (
+            f"exports contract version {version!r}; this hub understands {CONTRACT_VERSION}",
+            "deploy the spoke with the same egress-net release",
+        )
+    spoke = outputs.get("spoke")
+    if not isinstance(spoke, Mapping) or not all(
+        spoke.get(k) for k in ("name", "cidr", "attachmentId")
+    ):
+        return ("exports no spoke (name, cidr, attachmentId)", "is it a spoke stack?")
+    try:
+        parse_cidr(str(spoke["cidr"]))
+    except ValueError as err:
+        return (f"exports spoke.cidr {err}", "is it a spoke stack of this release?")
+    if not isinstance(spoke.get("azIds", []), list):
+        return ("exports spoke.azIds that is not a list", "is it a spoke stack of this release?")
+    hub = str(outputs.get("hubStack") or "")
+    if hub.rsplit("/", 1)[-1] != this_stack:
+        return (
+            f"attaches to hub stack {hub!r}, not to this one ({this_stack})",
+            "list only spoke stacks whose egress-net:hubStack is this stack",
+        )
+    return None
+
+
+def _resource_label(stack: str) -> str:
+    """A stack name as a resource-name part (a not-yet-deployed spoke has no name of its own)."""
+    return re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "spoke"
 
 
 def _int_or_none(value: Any) -> int | None:

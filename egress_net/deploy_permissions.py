@@ -176,6 +176,40 @@ RESOURCE_ACTIONS: dict[str, ResourceActions] = {
         read=("ec2:DescribeTransitGatewayAttachments",),
         delete=("network-firewall:DeleteNetworkFirewallTransitGatewayAttachment",),
     ),
+    # --- a spoke account: its VPC under the hub's shared DNS Firewall rule group ------------
+    # terraform-provider-aws internal/service/route53resolver: firewall_rule_group_association.go
+    # (AssociateFirewallRuleGroup with tags, Get… to wait and read, tags listed and updated,
+    # DisassociateFirewallRuleGroup), firewall_config.go (UpdateFirewallConfig to create, update
+    # and delete, back to DISABLED; read by ListFirewallConfigs: "GetFirewallConfig does not
+    # support query by ID"), query_log_config_association.go.
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation": (
+        ResourceActions(
+            create=("route53resolver:AssociateFirewallRuleGroup", "route53resolver:TagResource"),
+            read=(
+                "route53resolver:GetFirewallRuleGroupAssociation",
+                "route53resolver:ListTagsForResource",
+            ),
+            update=(
+                "route53resolver:UpdateFirewallRuleGroupAssociation",
+                "route53resolver:TagResource",
+                "route53resolver:UntagResource",
+            ),
+            delete=("route53resolver:DisassociateFirewallRuleGroup",),
+        )
+    ),
+    "aws:route53/resolverFirewallConfig:ResolverFirewallConfig": ResourceActions(
+        create=("route53resolver:UpdateFirewallConfig",),
+        read=("route53resolver:ListFirewallConfigs",),
+        update=("route53resolver:UpdateFirewallConfig",),
+        delete=("route53resolver:UpdateFirewallConfig",),
+    ),
+    "aws:route53/resolverQueryLogConfigAssociation:ResolverQueryLogConfigAssociation": (
+        ResourceActions(
+            create=("route53resolver:AssociateResolverQueryLogConfig",),
+            read=("route53resolver:GetResolverQueryLogConfigAssociation",),
+            delete=("route53resolver:DisassociateResolverQueryLogConfig",),
+        )
+    ),
     "aws:ram/resourceShare:ResourceShare": ResourceActions(
         create=("ram:CreateResourceShare", "ram:TagResource"),
         read=("ram:GetResourceShares",),

@@ -92,6 +92,19 @@ _ID_PREFIX = {
     "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw",
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "tgw-attach",
     "aws:ec2transitgateway/routeTable:RouteTable": "tgw-rtb",
+    # Route 53 Resolver IDs (API: FirewallRuleGroup.Id rslvr-frg-…, FirewallDomainList.Id
+    # rslvr-fdl-…, FirewallRuleGroupAssociation.Id rslvr-frgassoc-…, ResolverQueryLogConfig.Id
+    # rslvr-qlc-…, ResolverQueryLogConfigAssociation.Id rslvr-qlcassoc-…).
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": "rslvr-frg",
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": "rslvr-fdl",
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation": (
+        "rslvr-frgassoc"
+    ),
+    "aws:route53/resolverQueryLogConfig:ResolverQueryLogConfig": "rslvr-qlc",
+    "aws:route53/resolverQueryLogConfigAssociation:ResolverQueryLogConfigAssociation": (
+        "rslvr-qlcassoc"
+    ),
+    "aws:route53/resolverFirewallConfig:ResolverFirewallConfig": "rslvr-fc",
 }
 
 # Types whose physical ID is their name (the provider's resource ID), and the input naming it.
@@ -371,6 +384,13 @@ def _auto_name(inputs: dict[str, Any], urn: str, key: str = "name") -> str:
     return f"{logical}-{_digest(urn)[:7]}"
 
 
+def _owned(
+    world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
+) -> dict[str, Any]:
+    """Resources that report the account owning them (Route 53 Resolver's OwnerId)."""
+    return {"ownerId": account}
+
+
 def _with_update_token(
     world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
 ) -> dict[str, Any]:
@@ -416,6 +436,9 @@ _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dic
     "aws:networkfirewall/tlsInspectionConfiguration:TlsInspectionConfiguration": (
         _with_update_token
     ),
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": _owned,
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": _owned,
+    "aws:route53/resolverQueryLogConfig:ResolverQueryLogConfig": _owned,
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": _target_group,
 }
@@ -810,43 +833,100 @@ def synth(
 def _synth(
     source: StackSource, *, max_depth: int, preview: bool, account: str | None
 ) -> SynthResult:
-    referenced: dict[str, Recording] = {}
-    warnings: list[str] = []
+    """Run ``source`` and every stack it references (in the same project), referenced stacks
+    first.
 
-    def outputs_for(name: str) -> dict[str, Any] | None:
-        rec = referenced.get(name)
-        return rec.outputs if rec else None
+    References are served from the referenced stacks' own offline runs, in the order real
+    deployments happen. A stack not run yet is served as Pulumi serves a stack that was
+    created but never deployed: with no outputs. Two stacks may read each other (a hub lists
+    the spoke stacks it serves, each spoke reads its hub): each stack runs again whenever the
+    outputs it read have changed, as a second `pulumi up` would, until nothing changes.
+    """
+    sources = {source.stack: source}
+    order = [source.stack]  # referenced stacks before the stacks reading them
+    reference_of: dict[str, str] = {}  # stack → the reference name it was asked by
+    outputs: dict[str, dict[str, Any]] = {}
+    results: dict[str, tuple[Recording, list[str]]] = {}
+    reads: dict[str, dict[str, Any]] = {}  # stack → the outputs it was served, by stack
 
-    for _ in range(max_depth + 1):
-        recording, warns, missing = run_program(source, stack_outputs=outputs_for, account=account)
-        if not missing:
-            api_rules.check_recording(recording)
-            check_cross_account([recording, *referenced.values()])
-            if preview:
-                seen_by_preview = run_program(
-                    source, stack_outputs=outputs_for, account=account, preview=True
-                )[0]
-                check_preview_matches(seen_by_preview, recording)
-            return SynthResult(recording, [*source.warnings, *warns], referenced)
-        for name in missing:
-            other = stack_name_of(name)
-            try:
-                other_source = load_source(other, source.project_dir)
-            except ConfigError as err:
-                raise ConfigError(
-                    f"{config.NAMESPACE}:hubStack",
-                    f"stack reference {name!r} cannot be served offline: {err.problem}",
-                    f"add Pulumi.{other}.yaml to the project to synthesize against it",
-                ) from None
-            if other == source.stack:
-                raise ConfigError(
-                    f"{config.NAMESPACE}:hubStack", f"stack {name!r} references itself"
-                )
-            referenced[name] = _synth(
-                other_source, max_depth=max_depth - 1, preview=False, account=None
-            ).recording
-        warnings += warns
-    raise ConfigError(f"{config.NAMESPACE}:hubStack", "stack references nest too deeply")
+    def served(stack: str) -> dict[str, Any]:
+        return {other: outputs.get(other) for other in reads.get(stack, {})}
+
+    for _ in range((max_depth + 1) * 2):
+        changed = False
+        for stack in list(order):
+            if stack in reads and served(stack) == reads[stack]:
+                continue  # nothing it reads has changed since its last run
+            read: dict[str, Any] = {}
+
+            def outputs_for(name: str, read: dict[str, Any] = read) -> dict[str, Any] | None:
+                value = outputs.get(stack_name_of(name))
+                read[stack_name_of(name)] = value
+                return value
+
+            recording, warns, missing = run_program(
+                sources[stack],
+                stack_outputs=outputs_for,
+                # Referenced stacks run as themselves (their own account).
+                account=account if stack == source.stack else None,
+            )
+            reads[stack] = read
+            for name in missing:
+                other = stack_name_of(name)
+                if other not in sources:
+                    sources[other] = _referenced_source(sources[stack], name)
+                    order.insert(order.index(stack), other)
+                    reference_of[other] = name
+                    changed = True
+            if missing and not recording.resources:
+                continue  # failed for want of a stack that has not run yet
+            if outputs.get(stack) != recording.outputs:
+                changed = True
+            outputs[stack] = recording.outputs
+            results[stack] = (recording, warns)
+        if not changed:
+            break
+    else:
+        raise ConfigError(f"{config.NAMESPACE}:hubStack", "stack references nest too deeply")
+    for stack in order:
+        if stack not in results:
+            # Every stack it reads has had its runs: run it once more to report its error.
+            run_program(sources[stack], stack_outputs=lambda n: outputs.get(stack_name_of(n), {}))
+    recording, warnings = results[source.stack]
+    referenced = {
+        reference_of.get(other, other): results[other][0]
+        for other in reads.get(source.stack, {})
+        if other in results
+    }
+    api_rules.check_recording(recording)
+    check_cross_account([recording, *referenced.values()])
+    if preview:
+        final = dict(outputs)
+        seen_by_preview = run_program(
+            source,
+            stack_outputs=lambda n: final.get(stack_name_of(n)),
+            account=account,
+            preview=True,
+        )[0]
+        check_preview_matches(seen_by_preview, recording)
+    return SynthResult(recording, [*source.warnings, *warnings], referenced)
+
+
+def _referenced_source(referrer: StackSource, name: str) -> StackSource:
+    """The stack a reference names, from the referrer's project folder."""
+    other = stack_name_of(name)
+    role = str(referrer.config.get(f"{config.NAMESPACE}:role", ""))
+    where = f"{config.NAMESPACE}:{'spokeStacks' if role == 'hub' else 'hubStack'}"
+    if other == referrer.stack:
+        raise ConfigError(where, f"stack {name!r} references itself")
+    try:
+        return load_source(other, referrer.project_dir)
+    except ConfigError as err:
+        raise ConfigError(
+            where,
+            f"stack reference {name!r} cannot be served offline: {err.problem}",
+            f"add Pulumi.{other}.yaml to the project to synthesize against it",
+        ) from None
 
 
 def synth_stack(stack: str, project_dir: Path | None = None) -> Recording:

@@ -91,7 +91,7 @@ class VpcPlan:
 @dataclass(frozen=True)
 class TgwRoute:
     destination: str
-    attachment: str  # "egress" | "inspection" | "firewall" | "blackhole"
+    attachment: str  # "egress" | "inspection" | "firewall" | "blackhole" | "spoke:<name>"
     step: str
     reason: str
 
@@ -110,6 +110,13 @@ class TgwPlan:
     tables: tuple[TgwRouteTable, ...]
     appliance_mode: tuple[str, ...]  # hub attachments that need appliance mode
     spoke_to_spoke: Literal["inspected", "blocked", "bypasses-firewall"] = "inspected"
+    # With static return routes: the table replies return through (it learns no CIDRs).
+    static_return_table: str | None = None
+
+    @property
+    def propagates_by_default(self) -> bool:
+        """Whether new attachments propagate their CIDRs into a table (the TGW default)."""
+        return any("new-attachments" in t.propagate for t in self.tables)
 
 
 @dataclass(frozen=True)
@@ -377,17 +384,20 @@ def egress_vpc_without_firewall(az_ids: Sequence[str], supernets: Sequence[str])
 # Spokes
 
 
-def tgw_spoke(az_ids: Sequence[str]) -> VpcPlan:
-    """A spoke has no way out but the Transit Gateway: no IGW, no NAT."""
+def tgw_spoke(az_ids: Sequence[str], connected: bool = True) -> VpcPlan:
+    """A spoke has no way out but the Transit Gateway: no IGW, no NAT.
+
+    Not ``connected``: its attachment still waits for the TGW owner's acceptance, and a route
+    through a pending attachment fails, so the workload tables keep only the local route.
+    """
     tables: list[RouteTable] = []
     for az in az_ids:
-        tables.append(
-            _table(
-                "workload",
-                az,
-                Route(ANYWHERE, Target("tgw"), "①", "all non-local traffic leaves through the TGW"),
-            )
+        out = (
+            [Route(ANYWHERE, Target("tgw"), "①", "all non-local traffic leaves through the TGW")]
+            if connected
+            else []
         )
+        tables.append(_table("workload", az, *out))
         # The attachment subnet keeps only the local route: replies arriving from the TGW are
         # delivered straight to the workload subnets.
         tables.append(_table("tgw", az))
@@ -517,6 +527,64 @@ def tgw_inspection(firewall_attachment: Literal["inspection", "firewall"]) -> Tg
             ),
         ),
         appliance_mode=(firewall_attachment,),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# How replies find their spoke
+
+ReturnRoutes = Literal["static", "propagated"]
+SPOKE_ATTACHMENT = "spoke:"  # TgwRoute.attachment of a declared spoke: "spoke:<name>"
+
+
+def return_routes(explicit: ReturnRoutes | None, shared: bool) -> ReturnRoutes:
+    """Static return routes unless chosen otherwise, on a shared TGW: there any account the
+    share reaches may attach a VPC, and a propagated, more specific CIDR of its own would take
+    another spoke's replies. An unshared TGW holds only this stack's attachments."""
+    if explicit is not None:
+        return explicit
+    return "static" if shared else "propagated"
+
+
+def with_static_return_routes(plan: TgwPlan, spokes: Sequence[tuple[str, str]]) -> TgwPlan:
+    """The plan with a static route per declared spoke ``(name, cidr)`` in the table replies
+    return through, instead of the CIDRs every new attachment propagates there. An attachment
+    nobody declared is still associated by default (its traffic reaches the firewall) but no
+    reply ever routes to it."""
+    tables: list[TgwRouteTable] = []
+    return_table = None
+    for table in plan.tables:
+        if "new-attachments" not in table.propagate:
+            tables.append(table)
+            continue
+        return_table = table.name
+        statics = tuple(
+            TgwRoute(
+                cidr,
+                f"{SPOKE_ATTACHMENT}{name}",
+                "⑨",
+                "replies to a declared spoke return to its attachment (a static route: no "
+                "other attachment can claim these addresses)",
+            )
+            for name, cidr in spokes
+        )
+        tables.append(
+            TgwRouteTable(
+                table.name,
+                table.associate,
+                tuple(p for p in table.propagate if p != "new-attachments"),
+                table.routes + statics,
+            )
+        )
+    return TgwPlan(tuple(tables), plan.appliance_mode, plan.spoke_to_spoke, return_table)
+
+
+def spoke_of(attachment: str) -> str | None:
+    """The spoke a TgwRoute's attachment names ("spoke:<name>"), or None for a hub one."""
+    return (
+        attachment.removeprefix(SPOKE_ATTACHMENT)
+        if attachment.startswith(SPOKE_ATTACHMENT)
+        else None
     )
 
 

@@ -388,8 +388,9 @@ class EgressHub(hub_component.EgressHub):
         super().__init__(name, program.hub_component_args(cfg, tags, spec), opts)
         et_sync = program.emerging_threats_sync(cfg, self, et_groups, tags, name)
         self.spokes: dict[str, spoke_component.Spoke | DistributedSpoke]
-        self.spokes = program.declare_hub_spokes(cfg, self, tags, parent=self)
-        self.outputs: dict[str, Any] = program.hub_outputs(cfg, self, et_sync, self.spokes)
+        dns = program.dns_firewall(cfg, self, tags, f"{name}-dns")
+        self.spokes = program.declare_hub_spokes(cfg, self, tags, parent=self, dns=dns)
+        self.outputs: dict[str, Any] = program.hub_outputs(cfg, self, et_sync, self.spokes, dns=dns)
         # What the design promises between spokes: `verify` reads it from a library program's
         # outputs, as it reads a stack file's config for the program.
         self.outputs[SPOKE_TO_SPOKE_OUTPUT] = cfg.spoke_to_spoke_intent

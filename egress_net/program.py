@@ -7,7 +7,7 @@ is declared, so a mistake never leaves anything half-made.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,13 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from egress_net import addressing, config, intent, naming
+from egress_net import addressing, config, dns_plan, intent, naming
+from egress_net.components.dns_firewall import (
+    DnsFirewall,
+    DnsFirewallArgs,
+    VpcProtection,
+    protect_vpc,
+)
 from egress_net.components.et_sync import (
     EmergingThreatsGroups,
     EmergingThreatsGroupsArgs,
@@ -199,7 +205,10 @@ def hub_policy(
 
 
 def hub_component_args(
-    cfg: config.StackConfig, tags: dict[str, str], policy: FirewallPolicySpec
+    cfg: config.StackConfig,
+    tags: dict[str, str],
+    policy: FirewallPolicySpec,
+    served: list[config.ServedSpoke] | None = None,
 ) -> EgressHubArgs:
     """What the hub component is given for a validated hub config (the program and the
     library's ``EgressHub`` build it the same way)."""
@@ -233,6 +242,10 @@ def hub_component_args(
         ),
         tags=tags,
         names=names,
+        return_routes=cfg.return_routes,
+        # Static return routes go to the spokes the hub declares and the stacks it serves.
+        return_spokes=[(s.name, s.cidr) for s in cfg.spokes if cfg.spoke_model(s) == "tgw"]
+        + [(s.name, s.cidr) for s in served or [] if s.cidr is not None],
     )
 
 
@@ -246,13 +259,16 @@ def protections_of(cfg: config.StackConfig) -> Protections:
 
 def build_hub_stack(cfg: config.StackConfig) -> dict[str, Any]:
     tags = stack_tags(cfg)
+    served = read_spoke_stacks(cfg)  # checked before anything is declared
     spec, et_groups = hub_policy(cfg, tags)
-    hub = EgressHub("hub", hub_component_args(cfg, tags, spec))
+    hub = EgressHub("hub", hub_component_args(cfg, tags, spec, served))
     et_sync = emerging_threats_sync(cfg, hub, et_groups, tags)
+    dns = dns_firewall(cfg, hub, tags)
     ingress_policy = _ingress_policy(cfg, hub, hub.names, tags)
-    spokes = declare_hub_spokes(cfg, hub, tags, ingress_policy=ingress_policy)
+    spokes = declare_hub_spokes(cfg, hub, tags, ingress_policy=ingress_policy, dns=dns)
     central = _centralized_ingress(cfg, hub, ingress_policy, hub.names, tags)
-    return hub_outputs(cfg, hub, et_sync, spokes, central)
+    spoke_stacks = {s.reference: _serve_spoke_stack(cfg, hub, s, tags) for s in served}
+    return hub_outputs(cfg, hub, et_sync, spokes, central, dns=dns, spoke_stacks=spoke_stacks)
 
 
 def declare_hub_spokes(
@@ -261,6 +277,7 @@ def declare_hub_spokes(
     tags: dict[str, str],
     parent: pulumi.Resource | None = None,
     ingress_policy: aws.networkfirewall.FirewallPolicy | None = None,
+    dns: DnsFirewall | None = None,
 ) -> dict[str, Spoke | DistributedSpoke]:
     """The spokes a hub config lists, each attached to the hub's TGW or with its own firewall
     (model distributed/combined). ``parent``: the stack (the program) or a library component;
@@ -285,7 +302,7 @@ def declare_hub_spokes(
             )
         else:
             assert hub.tgw is not None
-            spokes[spoke_cfg.name] = _declare_spoke(
+            spoke = _declare_spoke(
                 cfg,
                 spoke_cfg,
                 hub.tgw.id,
@@ -293,6 +310,18 @@ def declare_hub_spokes(
                 hub,
                 parent,
                 _spoke_ingress(cfg, spoke_cfg, ingress_policy, hub.names, hub),
+            )
+            hub.connect_spoke(spoke_cfg.name, spoke.attachment_id, spoke.connected_after)
+            spokes[spoke_cfg.name] = spoke
+        if dns is not None:
+            # Another account's VPC can use the group once the share reaches it.
+            other = spoke_cfg.role_account not in (None, cfg.account_id)
+            protect_vpc(
+                spokes[spoke_cfg.name],
+                spoke_cfg.name,
+                spokes[spoke_cfg.name].vpc_id,
+                _vpc_protection(cfg, dns, dns.shared if other else []),
+                {**tags, **spoke_cfg.tags},
             )
     return spokes
 
@@ -303,6 +332,8 @@ def hub_outputs(
     et_sync: EmergingThreatsSync | None,
     spokes: Mapping[str, Spoke | DistributedSpoke],
     central_ingress: CentralizedIngress | None = None,
+    dns: DnsFirewall | None = None,
+    spoke_stacks: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The hub's stack-output contract (see :func:`outputs_contract_keys`)."""
     entries: dict[str, Any] = {}
@@ -341,8 +372,136 @@ def hub_outputs(
         "inspectionVpcId": hub.vpcs["inspection"].vpc.id if "inspection" in hub.vpcs else None,
         "emergingThreatsFunction": et_sync.function_name if et_sync else None,
         "spokes": entries,
+        "transitGatewayAutoAccept": cfg.transit_gateway.auto_accept,
+        "returnRoutes": cfg.return_routes if hub.tgw else None,
+        "spokeStacks": dict(spoke_stacks or {}),
+        "dnsFirewall": _dns_contract(cfg, dns),
         "ingress": _ingress_outputs(cfg, central_ingress, served),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# DNS Firewall
+
+
+def dns_firewall(
+    cfg: config.StackConfig, hub: EgressHub, tags: dict[str, str], name: str = "hub-dns"
+) -> DnsFirewall | None:
+    """The spokes' DNS queries filtered with the firewall's own allow and deny lists."""
+    dns = cfg.dns_firewall
+    if not dns.enabled:
+        return None
+    allow = list(cfg.domain_allowlist) + list(dns.allow_domains)
+    for spoke in cfg.spokes:
+        # The DNS rule group is one for all spokes: a spoke's own domains resolve everywhere,
+        # and the Network Firewall still limits connections to that spoke.
+        allow += list(spoke.allow_domains)
+    deny = list(cfg.rules.deny_domains.domains) if cfg.rules.deny_domains else []
+    rules = dns_plan.plan_dns_rules(
+        cfg.firewall.mode,
+        allow,
+        deny,
+        [(m.name, m.id) for m in dns.managed_domain_lists],
+        dns.block_response,
+    )
+    return DnsFirewall(
+        name,
+        DnsFirewallArgs(
+            rules=rules,
+            logs=hub.logs if dns.query_logs else None,
+            share_principals=cfg.share.principals,
+            names=hub.names,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(parent=hub),
+    )
+
+
+def _vpc_protection(
+    cfg: config.StackConfig, dns: DnsFirewall, after: list[pulumi.Resource] | None = None
+) -> VpcProtection:
+    return VpcProtection(
+        rule_group_id=dns.rule_group.id,
+        query_log_config_id=dns.query_log_config.id if dns.query_log_config else None,
+        priority=cfg.dns_firewall.association_priority,
+        fail_open=cfg.dns_firewall.fails_open(cfg.firewall.mode),
+        protected=cfg.firewall.protections.delete,
+        after=after or [],
+    )
+
+
+def _dns_contract(cfg: config.StackConfig, dns: DnsFirewall | None) -> dict[str, Any] | None:
+    """What a spoke stack needs to put its VPC under the hub's DNS Firewall."""
+    if dns is None:
+        return None
+    return {
+        "ruleGroupId": dns.rule_group.id,
+        "ruleGroupArn": dns.rule_group.arn,
+        "queryLogConfigId": dns.query_log_config.id if dns.query_log_config else None,
+        "shareArn": dns.share.arn if dns.share else None,
+        "priority": cfg.dns_firewall.association_priority,
+        "failOpen": cfg.dns_firewall.fails_open(cfg.firewall.mode),
+        "mutationProtection": cfg.firewall.protections.delete,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Spoke stacks the hub serves
+
+
+def read_spoke_stacks(cfg: config.StackConfig) -> list[config.ServedSpoke]:
+    """Each listed spoke stack's outputs, checked against this hub before anything is
+    declared. A stack with no outputs is left pending. A stack that does not exist fails
+    `pulumi preview` ("unknown stack", pulumi/pulumi#19202): list a spoke stack once it has
+    been deployed (README, onboarding)."""
+    found = [(name, read_stack_outputs(pulumi.StackReference(name))) for name in cfg.spoke_stacks]
+    served, errors = config.check_spoke_stacks(cfg, pulumi.get_stack(), found)
+    if errors:
+        raise ConfigErrors(errors)
+    for s in served:
+        if s.cidr is None:
+            pulumi.log.warn(
+                f"{s.reference}: no outputs yet (not deployed); its attachment is accepted "
+                "and routed on this hub's next `pulumi up` after the spoke's"
+            )
+    return served
+
+
+def _serve_spoke_stack(
+    cfg: config.StackConfig, hub: EgressHub, served: config.ServedSpoke, tags: dict[str, str]
+) -> dict[str, Any]:
+    """Accepts a listed spoke stack's attachment and routes its replies (static routes)."""
+    if served.attachment_id is None:
+        return {"name": served.name, "status": "not deployed", "attachmentId": None}
+    after: list[pulumi.Resource] = []
+    if _needs_acceptance(cfg, served.account_id):
+        after.append(
+            aws.ec2transitgateway.VpcAttachmentAccepter(
+                f"{served.name}-attachment-accepter",
+                transit_gateway_attachment_id=served.attachment_id,
+                transit_gateway_default_route_table_association=True,
+                transit_gateway_default_route_table_propagation=cfg.return_routes == "propagated",
+                tags={**tags, "Name": f"{served.name}-tgw-attachment"},
+                opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
+            )
+        )
+    hub.connect_spoke(served.name, served.attachment_id, after)
+    return {
+        "name": served.name,
+        "status": "accepted",
+        "attachmentId": served.attachment_id,
+        "cidr": served.cidr,
+    }
+
+
+def _needs_acceptance(cfg: config.StackConfig, spoke_account: str | None) -> bool:
+    """An attachment from another account than the TGW's waits for the owner's acceptance,
+    unless the TGW accepts shared attachments automatically (EC2 API,
+    AcceptTransitGatewayVpcAttachment; TransitGateway AutoAcceptSharedAttachments)."""
+    if cfg.transit_gateway.auto_accept:
+        return False
+    owner = cfg.transit_gateway.owner_account or aws.get_caller_identity().account_id
+    return spoke_account != owner
 
 
 def check_emerging_threats_fit(cfg: config.StackConfig, spec: FirewallPolicySpec) -> None:
@@ -434,9 +593,14 @@ def _declare_spoke(
     hub: EgressHub | None,
     parent: pulumi.Resource | None = None,
     ingress: SpokeIngress | None = None,
+    connected: bool = True,
+    in_tgw_account: bool | None = None,
 ) -> Spoke:
-    """A spoke in this account, or in another one through a provider assuming the given role."""
-    args, opts = spoke_component_args(cfg, spoke_cfg, tgw_id, tags, hub, parent, ingress)
+    """A spoke in this account, or in another one through a provider assuming the given role.
+    Not ``connected``: its attachment waits for acceptance, so no route uses it yet."""
+    args, opts = spoke_component_args(
+        cfg, spoke_cfg, tgw_id, tags, hub, parent, ingress, connected, in_tgw_account
+    )
     return Spoke(spoke_cfg.name, args, opts=opts)
 
 
@@ -448,6 +612,8 @@ def spoke_component_args(
     hub: EgressHub | None,
     parent: pulumi.Resource | None = None,
     ingress: SpokeIngress | None = None,
+    connected: bool = True,
+    in_tgw_account: bool | None = None,
 ) -> tuple[SpokeArgs, pulumi.ResourceOptions]:
     """What a spoke component is given (the program and the library's ``Spoke`` alike); the
     provider for another account is declared here."""
@@ -472,6 +638,9 @@ def spoke_component_args(
         if tgw_elsewhere
         else other_account
     )
+    if in_tgw_account is None:
+        in_tgw_account = not owner_differs
+    propagate = cfg.return_routes == "propagated"
     accept = None
     if owner_differs and hub is not None and not cfg.transit_gateway.auto_accept:
 
@@ -482,7 +651,9 @@ def spoke_component_args(
                 f"{spoke_cfg.name}-attachment-accepter",
                 transit_gateway_attachment_id=attachment.id,
                 transit_gateway_default_route_table_association=True,
-                transit_gateway_default_route_table_propagation=True,
+                # With static return routes nothing propagates: the hub routes declared
+                # spokes itself.
+                transit_gateway_default_route_table_propagation=propagate,
                 tags={**tags, "Name": f"{spoke_cfg.name}-tgw-attachment"},
                 opts=pulumi.ResourceOptions(parent=hub, provider=hub.tgw_provider),
             )
@@ -495,6 +666,10 @@ def spoke_component_args(
         tags={**tags, **spoke_cfg.tags},
         attach_after=list(hub.attachment_prerequisites) if hub else [],
         accept_attachment=accept,
+        # The attachment's own flag counts only on a TGW of its own account; on a shared
+        # one the TGW's defaults (or the accepter) decide.
+        default_propagation=None if (propagate or not in_tgw_account) else False,
+        connected=connected,
         ingress=ingress,
     )
     return args, opts
@@ -516,8 +691,43 @@ def build_spoke_stack(cfg: config.StackConfig) -> dict[str, Any]:
     hub_ref = pulumi.StackReference(cfg.hub_stack)
     hub_view, contract = checked_hub_view(cfg, read_stack_outputs(hub_ref))
     tags = stack_tags(cfg)
-    spoke = _declare_spoke(hub_view, cfg.spoke, contract["transitGatewayId"], tags, None)
-    return spoke_stack_outputs(hub_view, spoke)
+    account = aws.get_caller_identity().account_id
+    in_tgw_account = account == contract.get("transitGatewayOwnerId")
+    standing = spoke_standing(
+        listed=_listing(contract, pulumi.get_stack()),
+        auto_accept=bool(contract.get("transitGatewayAutoAccept")),
+        in_tgw_account=in_tgw_account,
+        static_returns=hub_view.return_routes == "static",
+    )
+    if standing.message:
+        pulumi.log.warn(f"{cfg.hub_stack}: {standing.message}")
+    spoke = _declare_spoke(
+        hub_view,
+        cfg.spoke,
+        contract["transitGatewayId"],
+        tags,
+        None,
+        connected=standing.connected,
+        in_tgw_account=in_tgw_account,
+    )
+    dns = contract.get("dnsFirewall")
+    if dns:
+        protect_vpc(
+            spoke,
+            cfg.spoke.name,
+            spoke.vpc_id,
+            VpcProtection(
+                rule_group_id=dns["ruleGroupId"],
+                query_log_config_id=dns.get("queryLogConfigId"),
+                priority=int(dns["priority"]),
+                fail_open=bool(dns["failOpen"]),
+                protected=bool(dns.get("mutationProtection", True)),
+            ),
+            {**tags, **cfg.spoke.tags},
+        )
+    outputs = spoke_stack_outputs(hub_view, spoke)
+    outputs["spoke"] |= {"accountId": account, "status": standing.status}
+    return outputs
 
 
 def checked_hub_view(
@@ -538,8 +748,13 @@ def checked_hub_view(
                 )
             ]
         )
+    returns = contract.get("returnRoutes") or "propagated"
     hub_view = cfg.model_copy(
-        update={"az_ids": list(contract["azIds"]), "az_slots": int(contract["azSlots"])}
+        update={
+            "az_ids": list(contract["azIds"]),
+            "az_slots": int(contract["azSlots"]),
+            "transit_gateway": cfg.transit_gateway.model_copy(update={"return_routes": returns}),
+        }
     )
     return hub_view, contract
 
@@ -558,6 +773,49 @@ def spoke_stack_outputs(hub_view: config.StackConfig, spoke: Spoke) -> dict[str,
             "azIds": hub_view.spoke_az_ids(hub_view.spoke),
         },
     }
+
+
+def _listing(contract: Mapping[str, Any], stack: str) -> Mapping[str, Any] | None:
+    """This stack's entry in the hub's ``spokeStacks`` (the hub lists org/project/stack)."""
+    for reference, entry in (contract.get("spokeStacks") or {}).items():
+        if reference.rsplit("/", 1)[-1] == stack and isinstance(entry, Mapping):
+            return entry
+    return None
+
+
+@dataclass(frozen=True)
+class SpokeStanding:
+    connected: bool  # routes through the TGW may be declared
+    status: str
+    message: str  # what is missing, for the deployer ("" when nothing is)
+
+
+def spoke_standing(
+    *,
+    listed: Mapping[str, Any] | None,
+    auto_accept: bool,
+    in_tgw_account: bool,
+    static_returns: bool,
+) -> SpokeStanding:
+    """Where a spoke stack stands with its hub: a route through an attachment that waits for
+    acceptance fails, and with static return routes an unlisted spoke gets no replies."""
+    accepted = listed is not None and listed.get("status") == "accepted"
+    if not (auto_accept or in_tgw_account or accepted):
+        return SpokeStanding(
+            False,
+            "pending acceptance",
+            "this spoke's attachment waits for the hub's acceptance, so its VPC has no route "
+            "to the Transit Gateway yet; ask the hub's owners to add this stack to "
+            "egress-net:spokeStacks and run `pulumi up` there, then run `pulumi up` here again",
+        )
+    if static_returns and not accepted:
+        return SpokeStanding(
+            True,
+            "unrouted",
+            "the hub does not list this stack in egress-net:spokeStacks, so no reply is "
+            "routed back to it; ask the hub's owners to add it and run `pulumi up` there",
+        )
+    return SpokeStanding(True, "connected", "")
 
 
 def outputs_contract_keys() -> Mapping[str, str]:
@@ -582,6 +840,11 @@ def outputs_contract_keys() -> Mapping[str, str]:
         "inspectionVpcId": "ID of the inspection VPC (centralized-inspection only)",
         "emergingThreatsFunction": "name of the ET Open sync function (null when disabled)",
         "spokes": "spokes of the hub stack: name → model, vpcId, attachmentId, cidr, azIds",
+        "transitGatewayAutoAccept": "whether the TGW accepts shared attachments by itself",
+        "returnRoutes": "static (a route per declared spoke) or propagated (null: no TGW)",
+        "spokeStacks": "spoke stacks the hub serves: reference → name, status, attachmentId, cidr",
+        "dnsFirewall": "DNS Firewall for spoke VPCs: ruleGroupId, ruleGroupArn, queryLogConfigId, "
+        "shareArn, priority, failOpen, mutationProtection (null when disabled)",
         "ingress": "public applications (null without ingress): design, vpcId, name → "
         "loadBalancerDnsName",
     }

@@ -298,6 +298,7 @@ def test_component_type_tokens_are_stable() -> None:
         "egress-net:index:DistributedSpoke",
         "egress-net:index:EmergingThreatsSync",
         "egress-net:index:EmergingThreatsGroups",
+        "egress-net:index:DnsFirewall",
     }
     schema = json.loads(GOLDEN.read_text())
     assert set(schema["resources"]) == {"egress-net:index:EgressHub", "egress-net:index:Spoke"}

@@ -150,8 +150,10 @@ def test_a_stack_named_with_dot_and_underscore_gets_valid_distinct_names(repo: P
     # most AWS types do not: every name valid, none shared with prod in the same account.
     # With a name at Pulumi's 100-character limit and one of symbols only beside them.
     prod = engine.load_source("prod", repo)
+    # Without prod's spoke stacks: they attach to prod, and another hub refuses to serve them.
+    copied = {k: v for k, v in prod.config.items() if k != "egress-net:spokeStacks"}
     odd = [
-        engine.StackSource(prod.project_dir, stack, dict(prod.config))
+        engine.StackSource(prod.project_dir, stack, dict(copied))
         for stack in ("team.prod_1", "Team-Prod-1" + "x" * 89, "_.-")
     ]
     recordings = [engine.synth(source).recording for source in (prod, *odd)]

@@ -153,13 +153,17 @@ def test_tgw_route_tables_and_defaults(dev: Recording) -> None:
 
 def test_spoke_attachments_wait_for_the_tgw_defaults_and_the_share(prod: Recording) -> None:
     # Otherwise a new attachment could land in the TGW's own default table, or find no share.
+    # prod returns replies by static routes: no default propagation table to wait for.
     prerequisites = {
         r.urn
         for r in prod.resources
         if r.type.endswith(("DefaultRouteTableAssociation", "DefaultRouteTablePropagation"))
-        or r.type == "aws:ram/principalAssociation:PrincipalAssociation"
+        or (
+            r.type == "aws:ram/principalAssociation:PrincipalAssociation"
+            and r.name.startswith("hub-tgw-share")
+        )
     }
-    assert len(prerequisites) == 3
+    assert len(prerequisites) == 2
     spoke_attachments = [
         r
         for r in prod.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")
@@ -286,16 +290,25 @@ def test_logs_and_protections(dev: Recording, prod: Recording) -> None:
 
 
 def test_ram_share_has_no_external_principals(prod: Recording) -> None:
-    (share,) = prod.of_type("aws:ram/resourceShare:ResourceShare")
-    assert share.inputs["allowExternalPrincipals"] is False
-    (assoc,) = prod.of_type("aws:ram/resourceAssociation:ResourceAssociation")
+    # Two shares: the TGW's, and the DNS Firewall rule group's (with its query log config).
+    shares = prod.of_type("aws:ram/resourceShare:ResourceShare")
+    assert len(shares) == 2
+    assert all(share.inputs["allowExternalPrincipals"] is False for share in shares)
+    (share,) = [s for s in shares if s.name == "hub-tgw-share"]
+    (assoc,) = [
+        a
+        for a in prod.of_type("aws:ram/resourceAssociation:ResourceAssociation")
+        if a.inputs["resourceShareArn"] == share.id
+    ]
     (tgw,) = prod.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")
     assert assoc.inputs["resourceArn"] == tgw.outputs["arn"]
-    principals = [
-        p.inputs["principal"]
-        for p in prod.of_type("aws:ram/principalAssociation:PrincipalAssociation")
-    ]
-    assert principals == prod.config["egress-net:share"]["principals"]
+    for each in shares:
+        principals = [
+            p.inputs["principal"]
+            for p in prod.of_type("aws:ram/principalAssociation:PrincipalAssociation")
+            if p.inputs["resourceShareArn"] == each.id
+        ]
+        assert principals == prod.config["egress-net:share"]["principals"]
     assert prod.outputs["ramShareArn"] == share.id
 
 
@@ -748,7 +761,11 @@ def test_routes_of_a_cross_account_spoke_wait_for_the_acceptance() -> None:
     routes = [r for r in rec.of_type(ROUTE) if r.name.startswith("remote-")]
     assert routes and all(accepter.urn in r.dependencies for r in routes)
     # The spoke's attachment also waits for the TGW to be in the share.
-    (share_tgw,) = rec.of_type("aws:ram/resourceAssociation:ResourceAssociation")
+    (share_tgw,) = [
+        r
+        for r in rec.of_type("aws:ram/resourceAssociation:ResourceAssociation")
+        if r.name == "hub-tgw-share-tgw"
+    ]
     (attachment,) = [
         a
         for a in rec.of_type("aws:ec2transitgateway/vpcAttachment:VpcAttachment")

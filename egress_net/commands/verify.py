@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from egress_net import config as stack_config
+from egress_net import intent
 from egress_net.errors import ConfigError
 from egress_net.graph.checks import (
     DEFAULT_DESTINATION,
@@ -150,14 +151,22 @@ def attachment_exposure(config: dict[str, Any]) -> list[str]:
     if not wide:
         return []
     accept = (
-        "accepts their attachments automatically (transitGateway.autoAccept)"
+        "accepts their attachments automatically (transitGateway.autoAccept): any account "
+        "there can attach a VPC"
         if tgw.get("autoAccept")
-        else "must accept each attachment (transitGateway.autoAccept is off)"
+        else "must accept each attachment (transitGateway.autoAccept is off): any account "
+        "there can request one"
+    )
+    # A shared TGW returns replies by static routes unless the stack chose propagation.
+    returns = intent.return_routes(tgw.get("returnRoutes"), shared=True)
+    consequence = (
+        "a CIDR it propagates takes traffic and replies for that prefix"
+        if returns == "propagated"
+        else "no reply reaches it unless the hub declares it (static return routes)"
     )
     return [
-        f"attachments: the TGW is shared with {', '.join(wide)} and {accept}: any account there "
-        "can attach a VPC, and a CIDR it propagates takes traffic and replies for that prefix; "
-        "`audit --stack` reports such routes once deployed"
+        f"attachments: the TGW is shared with {', '.join(wide)} and {accept}, and "
+        f"{consequence}; `audit --stack` reports such routes once deployed"
     ]
 
 

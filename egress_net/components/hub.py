@@ -94,6 +94,10 @@ class EgressHubArgs:
     tags: dict[str, str] = field(default_factory=dict)
     # Physical names (rule groups, RAM share); the running stack's when None.
     names: naming.StackNames | None = None
+    # "static": replies reach only the declared spokes (name, cidr), through a route each
+    # (see intent.with_static_return_routes); "propagated": every attachment's CIDR.
+    return_routes: intent.ReturnRoutes = "propagated"
+    return_spokes: list[tuple[str, str]] = field(default_factory=list)
 
 
 class EgressHub(pulumi.ComponentResource):
@@ -105,6 +109,7 @@ class EgressHub(pulumi.ComponentResource):
     ) -> None:
         super().__init__("egress-net:index:EgressHub", name, None, opts)
         self.args = args
+        self._logical = name
         self.names = args.names or naming.of_current_stack()
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
@@ -117,6 +122,11 @@ class EgressHub(pulumi.ComponentResource):
             args.single_tgw_table,
             args.block_spoke_to_spoke,
         )
+        if args.return_routes == "static" and self.plan.tgw is not None:
+            self.plan = replace(
+                self.plan,
+                tgw=intent.with_static_return_routes(self.plan.tgw, args.return_spokes),
+            )
         self.policy = self._firewall_policy(name, args.policy, tags, child)
         # One log destination for every firewall of the stack (distributed spokes included).
         self.logs = args.logs
@@ -178,7 +188,13 @@ class EgressHub(pulumi.ComponentResource):
                 amazon_side_asn=args.amazon_side_asn,
                 auto_accept_shared_attachments="enable" if args.auto_accept else "disable",
                 default_route_table_association="enable",
-                default_route_table_propagation="enable",
+                # Off with static return routes: no attachment's CIDR enters a table unasked.
+                # Disabling is an in-place change; enabling again replaces the TGW
+                # (terraform-provider-aws resource_aws_ec2_transit_gateway.go, ForceNewIfChange
+                # on default_route_table_propagation from disable to enable).
+                default_route_table_propagation=(
+                    "enable" if self.plan.tgw.propagates_by_default else "disable"
+                ),
                 dns_support="enable",
                 tags=tags_for(tags, f"{name}-tgw"),
                 opts=tgw_child,
@@ -472,6 +488,8 @@ class EgressHub(pulumi.ComponentResource):
                     opts=after_acceptance,
                 )
             for route in spec.routes:
+                if intent.spoke_of(route.attachment) is not None:
+                    continue  # declared with the spoke's attachment (connect_spoke)
                 dest = route.destination.replace("/", "-").replace(".", "-")
                 aws.ec2transitgateway.Route(
                     f"{name}-tgw-route-{spec.name}-{dest}",
@@ -481,6 +499,36 @@ class EgressHub(pulumi.ComponentResource):
                     blackhole=route.attachment == "blackhole" or None,
                     opts=after_acceptance,
                 )
+
+    def connect_spoke(
+        self,
+        spoke: str,
+        attachment_id: pulumi.Input[str],
+        after: Sequence[pulumi.Resource] = (),
+    ) -> list[aws.ec2transitgateway.Route]:
+        """The plan's static return routes to one declared spoke, once its attachment exists
+        and is accepted (a TGW route to a pending attachment is refused)."""
+        if self.plan.tgw is None:
+            return []
+        routes = []
+        opts = pulumi.ResourceOptions(
+            parent=self, provider=self.tgw_provider, depends_on=[*self._accepted, *after]
+        )
+        for spec in self.plan.tgw.tables:
+            for route in spec.routes:
+                if intent.spoke_of(route.attachment) != spoke:
+                    continue
+                dest = route.destination.replace("/", "-").replace(".", "-")
+                routes.append(
+                    aws.ec2transitgateway.Route(
+                        f"{self._logical}-tgw-route-{spec.name}-{spoke}-{dest}",
+                        transit_gateway_route_table_id=self.tgw_route_tables[spec.name].id,
+                        destination_cidr_block=route.destination,
+                        transit_gateway_attachment_id=attachment_id,
+                        opts=opts,
+                    )
+                )
+        return routes
 
     def _explicit(self, members: tuple[str, ...]) -> list[str]:
         """The attachments of a table's associate/propagate list that need a resource of their
@@ -548,4 +596,7 @@ class EgressHub(pulumi.ComponentResource):
             members = spec.associate if role == "associate" else spec.propagate
             if "new-attachments" in members:
                 return self.tgw_route_tables[spec.name]
+        if role == "propagate" and self.plan.tgw.static_return_table:
+            # Static return routes: the table replies return through, spoke routes in it.
+            return self.tgw_route_tables[self.plan.tgw.static_return_table]
         return None

@@ -38,6 +38,10 @@ class SpokeArgs:
     accept_attachment: Callable[[aws.ec2transitgateway.VpcAttachment], pulumi.Resource] | None = (
         None
     )
+    # The attachment's own default-propagation flag (None: the provider's default).
+    default_propagation: bool | None = None
+    # False while the attachment waits for acceptance: no route through it yet.
+    connected: bool = True
     # Distributed ingress: public applications served from this spoke's own VPC.
     ingress: SpokeIngress | None = None
 
@@ -47,7 +51,9 @@ class Spoke(pulumi.ComponentResource):
         self, name: str, args: SpokeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("egress-net:index:Spoke", name, None, opts)
-        plan = plan_with_ingress(intent.tgw_spoke(args.az_ids), args.az_ids, args.ingress)
+        plan = plan_with_ingress(
+            intent.tgw_spoke(args.az_ids, connected=args.connected), args.az_ids, args.ingress
+        )
         labels = {"spoke": name}
         built = build_vpc(
             self, name, args.cidr, args.az_ids, args.az_slots, plan, args.tags, labels
@@ -60,6 +66,7 @@ class Spoke(pulumi.ComponentResource):
             subnet_ids=built.subnet_ids("tgw", args.az_ids),
             dns_support="enable",
             # Association and propagation follow the hub's TGW defaults.
+            transit_gateway_default_route_table_propagation=args.default_propagation,
             tags=tags_for(args.tags, f"{name}-tgw-attachment", spoke=name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.attach_after)),
         )
@@ -79,6 +86,8 @@ class Spoke(pulumi.ComponentResource):
         self.load_balancers = load_balancers() if load_balancers else {}
         self.vpc_id = built.vpc.id
         self.attachment_id = self.attachment.id
+        # What a route through this attachment waits for (the attachment, its acceptance).
+        self.connected_after = route_after
         self.route_table_ids = built.route_table_ids
         self.register_outputs(
             {

@@ -222,6 +222,17 @@ UNCHECKED_TYPES = frozenset(
         "aws:lb/listener:Listener",
         "aws:lb/targetGroupAttachment:TargetGroupAttachment",
         "aws:ec2/securityGroup:SecurityGroup",
+        # Route 53 Resolver DNS Firewall and query logging: not mapped yet (route53resolver
+        # CreateFirewallRuleGroup, CreateFirewallDomainList, CreateFirewallRule,
+        # AssociateFirewallRuleGroup, UpdateFirewallConfig, CreateResolverQueryLogConfig,
+        # AssociateResolverQueryLogConfig); their inputs pass unexamined.
+        "aws:route53/resolverFirewallConfig:ResolverFirewallConfig",
+        "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList",
+        "aws:route53/resolverFirewallRule:ResolverFirewallRule",
+        "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup",
+        "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation",
+        "aws:route53/resolverQueryLogConfig:ResolverQueryLogConfig",
+        "aws:route53/resolverQueryLogConfigAssociation:ResolverQueryLogConfigAssociation",
     }
 )
 

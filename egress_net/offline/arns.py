@@ -127,6 +127,17 @@ _ARN_OF: dict[str, Callable[[NewResource], str]] = {
     "aws:s3/bucketV2:BucketV2": lambda r: f"arn:{r.partition.name}:s3:::{r.name}",
     # SNS: arn:${Partition}:sns:${Region}:${Account}:${TopicName}.
     "aws:sns/topic:Topic": lambda r: r.regional("sns", r.name),
+    # Route 53 Resolver: arn:${Partition}:route53resolver:${Region}:${Account}:<kind>/${Id}
+    # (Service Authorization Reference, Amazon Route 53 Resolver).
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": lambda r: r.regional(
+        "route53resolver", f"firewall-rule-group/{r.id}"
+    ),
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": lambda r: r.regional(
+        "route53resolver", f"firewall-domain-list/{r.id}"
+    ),
+    "aws:route53/resolverQueryLogConfig:ResolverQueryLogConfig": lambda r: r.regional(
+        "route53resolver", f"resolver-query-log-config/{r.id}"
+    ),
 }
 
 # Types whose physical ID AWS returns is their ARN (Network Firewall's and RAM's create calls

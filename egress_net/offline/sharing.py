@@ -51,6 +51,13 @@ def _shared_with(tgw: RecordedResource, account: str, recordings: Iterable[Recor
     )
 
 
+def _routes_through(rec: Recording, tgw_id: str) -> bool:
+    """Does the recording declare a VPC route whose target is the TGW?"""
+    return any(
+        r.inputs.get("transitGatewayId") == tgw_id for r in rec.of_type("aws:ec2/route:Route")
+    )
+
+
 def cross_account_problems(recordings: list[Recording]) -> list[str]:
     """What AWS would refuse or leave pending among the attachments of these recordings."""
     tgws = {r.id: (r, rec) for rec in recordings for r in rec if r.type == _TGW}
@@ -77,13 +84,17 @@ def cross_account_problems(recordings: list[Recording]) -> list[str]:
                     "organization) to the hub's egress-net:share.principals"
                 )
             elif (
-                tgw.get("autoAcceptSharedAttachments") != "enable" and attachment.id not in accepted
+                tgw.get("autoAcceptSharedAttachments") != "enable"
+                and attachment.id not in accepted
+                and _routes_through(rec, tgw.id)
             ):
+                # A pending attachment is no error in itself (the spoke stack reports it and
+                # routes nothing through it); a route to the TGW over it is refused.
                 problems.append(
                     f"{where}: the attachment stays pendingAcceptance (the TGW does not accept "
-                    "shared attachments automatically and nothing accepts it). Set "
-                    "egress-net:transitGateway.autoAccept on the hub, or declare the spoke in "
-                    "the hub stack"
+                    "shared attachments automatically and nothing accepts it), and AWS refuses "
+                    "a route to the TGW over it. List the spoke stack in the hub's "
+                    "egress-net:spokeStacks, or declare the spoke in the hub stack"
                 )
     return problems
 

@@ -265,7 +265,22 @@ def test_the_config_says_who_may_attach(capsys: pytest.CaptureFixture[str]) -> N
 
     out = capsys.readouterr().out
     assert "note: attachments: the TGW is shared with arn:aws:organizations::" in out
-    assert "accepts their attachments automatically" in out
+    # prod accepts attachments itself and routes replies only to the spokes it declares.
+    assert "must accept each attachment" in out
+    assert "no reply reaches it unless the hub declares it (static return routes)" in out
+
+
+def test_an_organization_share_with_auto_accept_and_propagation_is_named() -> None:
+    from egress_net.commands.verify import attachment_exposure
+
+    (note,) = attachment_exposure(
+        {
+            "egress-net:share": {"principals": ["arn:aws:organizations::1:organization/o-x"]},
+            "egress-net:transitGateway": {"autoAccept": True, "returnRoutes": "propagated"},
+        }
+    )
+    assert "accepts their attachments automatically" in note
+    assert "a CIDR it propagates takes traffic and replies" in note
 
 
 # -- any network: structure, not tags --------------------------------------------------------

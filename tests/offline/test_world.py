@@ -41,26 +41,18 @@ def test_a_stack_without_account_runs_as_a_placeholder_it_reports_as_unknown() -
 
 
 def test_a_spoke_stack_in_another_account_attaches_to_the_hub_account_tgw() -> None:
-    spoke = engine.StackSource(
-        REPO,
-        "payments-test",
-        {
-            "aws:region": "us-east-1",
-            "egress-net:role": "spoke",
-            "egress-net:accountId": "444455556666",
-            "egress-net:hubStack": "acme/egress-net/prod",
-            "egress-net:spoke": {"name": "payments", "cidr": "10.20.0.0/16"},
-        },
-    )
-    result = engine.synth(spoke)
+    result = engine.synth(engine.load_source("prod-payments", REPO))
     hub = result.referenced["acme/egress-net/prod"]
     (tgw,) = hub.of_type(TGW + "transitGateway:TransitGateway")
     (attachment,) = result.recording.of_type(TGW + "vpcAttachment:VpcAttachment")
     assert attachment.account == "444455556666" != tgw.account == hub.account
     assert attachment.outputs["vpcOwnerId"] == "444455556666"
-    # The hub shares its TGW (RAM) and accepts automatically: the spoke's traffic is inspected.
-    (share,) = hub.of_type("aws:ram/resourceAssociation:ResourceAssociation")
-    assert share.inputs["resourceArn"] == tgw.outputs["arn"]
+    # The hub shares its TGW (RAM) and accepts the listed spoke stack's attachment: the
+    # spoke's traffic is inspected.
+    shares = hub.of_type("aws:ram/resourceAssociation:ResourceAssociation")
+    assert any(s.inputs["resourceArn"] == tgw.outputs["arn"] for s in shares)
+    (accepter,) = hub.of_type(TGW + "vpcAttachmentAccepter:VpcAttachmentAccepter")
+    assert accepter.inputs["transitGatewayAttachmentId"] == attachment.id
     report = run_checks(graph_from_recordings([result.recording, hub]))
     assert report.ok, [p for f in report.findings for p in f.problems]
 
@@ -237,13 +229,31 @@ def test_a_spoke_account_the_hub_does_not_share_with_cannot_attach(tmp_path: Pat
 
 
 def test_a_shared_tgw_that_does_not_accept_leaves_the_attachment_pending(tmp_path: Path) -> None:
-    from egress_net.offline import OfflineCheckError
+    from egress_net.offline.sharing import cross_account_problems
 
     shared = '  egress-net:share: {principals: ["444455556666"]}\n'
     _hub_and_spoke_project(tmp_path, shared)
-    with pytest.raises(OfflineCheckError) as caught:
-        engine.synth(engine.load_source("payments", tmp_path))
-    assert "pendingAcceptance" in str(caught.value)
+    # Pending is no failure of the deploy: the spoke routes nothing through the attachment
+    # and says it waits for the hub.
+    pending = engine.synth(engine.load_source("payments", tmp_path))
+    assert pending.recording.outputs["spoke"]["status"] == "pending acceptance"
+    spoke, hub = pending.recording, pending.referenced["hub"]
+    (tgw,) = hub.of_type(TGW + "transitGateway:TransitGateway")
+    assert not any(
+        r.inputs.get("transitGatewayId") == tgw.id for r in spoke.of_type("aws:ec2/route:Route")
+    )
+    # A route to the TGW over the pending attachment is what AWS refuses.
+    (table,) = spoke.of_type("aws:ec2/routeTable:RouteTable")[:1]
+    route = replace(
+        table,
+        type="aws:ec2/route:Route",
+        name="to-tgw",
+        urn=table.urn + "-to-tgw",
+        inputs={"routeTableId": table.id, "transitGatewayId": tgw.id},
+    )
+    routed = replace(spoke, resources=[*spoke.resources, route])
+    (problem,) = cross_account_problems([routed, hub])
+    assert "pendingAcceptance" in problem and "spokeStacks" in problem
     accepting = shared + "  egress-net:transitGateway: {autoAccept: true}\n"
     _hub_and_spoke_project(tmp_path, accepting)
     result = engine.synth(engine.load_source("payments", tmp_path))
