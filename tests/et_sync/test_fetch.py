@@ -6,7 +6,6 @@ import hashlib
 import io
 import re
 import tarfile
-import time
 import tracemalloc
 
 import pytest
@@ -196,10 +195,10 @@ def test_one_deadline_bounds_the_whole_download(rules_server: RulesServer) -> No
     """Each 1 KB piece comes well within the timeout; the whole body does not."""
     url = rules_server.publish(b"x" * 20 * 1024)
     rules_server.served.trickle_seconds = 0.1  # 20 pieces: ~2 s in all
-    started = time.monotonic()
+    # A per-read timeout never fires here (each piece comes within 0.1 s), so only a deadline
+    # for the whole download raises.
     with pytest.raises(FetchError, match=re.escape("not complete within 0.5s")):
         fetch.download(url, timeout=0.5, max_bytes=MB)
-    assert time.monotonic() - started < 1.5
 
 
 def _empty_member_bomb(count: int) -> bytes:

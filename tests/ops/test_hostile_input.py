@@ -8,7 +8,6 @@ import io
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -263,12 +262,10 @@ def test_timeout_cuts_a_slow_drip_at_the_deadline(
     server: str, request: pytest.FixtureRequest
 ) -> None:
     url = request.getfixturevalue(server)
-    started = time.monotonic()
     sample = measure_once(parse_target(url), 1, 1.0, None)
-    elapsed = time.monotonic() - started
-    # Every byte arrives well within 1 s of the last one: a per-read timeout never fires.
+    # Every byte arrives well within 1 s of the last one: a per-read timeout never fires, and
+    # the whole drip would complete; only a deadline for the whole request cuts it.
     assert sample.error == "timeout" and not sample.ok
-    assert elapsed < 3.0  # the drip would take over 16 s
 
 
 def test_fast_response_is_unaffected_by_the_deadline(tmp_path: Path) -> None:
