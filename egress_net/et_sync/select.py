@@ -14,25 +14,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from egress_net.rules.parser import ParsedRule, parse_rule
+from egress_net.rules.variables import SURICATA_PORT_DEFAULTS
 
 # The one action taken from the feed; see plan.feed_rules.
 FEED_ACTION = "alert"
 _HEADER_VARIABLE = re.compile(r"\$([A-Za-z][A-Za-z0-9_]*)")
-# Suricata's shipped defaults (suricata.yaml) for the port variables ET rules use; Network
-# Firewall port sets take ports and ranges only, so "!80" is written as the ranges around 80.
-DEFAULT_PORT_SETS: dict[str, tuple[str, ...]] = {
-    "HTTP_PORTS": ("80",),
-    "SHELLCODE_PORTS": ("0:79", "81:65535"),
-    "ORACLE_PORTS": ("1521",),
-    "SSH_PORTS": ("22",),
-    "DNP3_PORTS": ("20000",),
-    "MODBUS_PORTS": ("502",),
-    "FILE_DATA_PORTS": ("80", "110", "143"),
-    "FTP_PORTS": ("21",),
-    "GENEVE_PORTS": ("6081",),
-    "VXLAN_PORTS": ("4789",),
-    "TEREDO_PORTS": ("3544",),
-}
+# Suricata's shipped defaults for the port variables ET rules use: one table, shared with
+# `egress-net rules check` and the program, so all three agree on what deploys.
+DEFAULT_PORT_SETS = SURICATA_PORT_DEFAULTS
 # Used when neither the config nor the hub gives the protected networks.
 PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 # The settings that name categories, and their stack config keys (the function's error labels).
