@@ -132,9 +132,21 @@ class _Networks(dict[str, Network | None]):
     tables: every table of a VPC lists the same subnet CIDRs, and parsing them again for each
     of a thousand spokes' tables cost more than the checks themselves."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._sets: dict[tuple[str, ...], frozenset[Network]] = {}
+
     def __missing__(self, text: str) -> Network | None:
         network = self[text] = _network(text)
         return network
+
+    def set_of(self, texts: tuple[str, ...]) -> frozenset[Network]:
+        """The networks among ``texts``, as a set built once per distinct list (a VPC's)."""
+        found = self._sets.get(texts)
+        if found is None:
+            parsed = (self[text] for text in texts)
+            found = self._sets[texts] = frozenset(n for n in parsed if n is not None)
+        return found
 
 
 def _is_prefix_list(destination: str) -> bool:
@@ -145,7 +157,7 @@ def refusals(table: TableSpec, networks: _Networks | None = None) -> list[Refusa
     """Every route of ``table`` that EC2 would refuse, with the reason and the rule."""
     networks = _Networks() if networks is None else networks
     vpc = [n for n in (networks[c] for c in table.vpc_cidrs) if n is not None]
-    subnets = {n for n in (networks[c] for c in table.subnet_cidrs) if n is not None}
+    subnets = networks.set_of(table.subnet_cidrs)
     found: list[Refusal] = []
     seen: set[str] = set()
     for route in table.routes:
@@ -198,7 +210,7 @@ def _cidr_refusals(
     route: RouteSpec,
     network: Network,
     vpc: Sequence[Network],
-    subnets: set[Network],
+    subnets: frozenset[Network],
 ) -> list[Refusal]:
     def refusal(problem: str, source: str) -> list[Refusal]:
         return [Refusal(table.name, route.name, route.destination, problem, source)]

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Any, Protocol
 
@@ -168,11 +169,13 @@ class Trace:
     span: tuple[int, int] | None = None
     tgw_entry: tuple[str, str] | None = None
 
-    @property
+    # Cached: the checks ask each trace several times, and a trace's hops never change once
+    # it has ended.
+    @cached_property
     def firewall_endpoints(self) -> list[str]:
         return [h.resource_id for h in self.hops if h.kind is HopKind.FIREWALL]
 
-    @property
+    @cached_property
     def primary(self) -> bool:
         """True when every flow-hash choice kept the AZ the packet was in."""
         previous_az = ""
