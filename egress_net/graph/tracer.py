@@ -44,6 +44,7 @@ from typing import Any, Protocol
 from egress_net.graph.model import (
     IPAddress,
     NatGateway,
+    RouteTable,
     RoutingGraph,
     Subnet,
     TargetKind,
@@ -288,6 +289,7 @@ class Tracer:
         self._enis_cache: dict[str, dict[str, Subnet]] = {}
         self._hops: dict[tuple[HopKind, str, str, str, bool], Hop] = {}
         self._holders: dict[tuple[str, int, int], Subnet | None] = {}
+        self._tables: dict[str, RouteTable | None] = {}  # by subnet: every step asks
         # Forks of symbolic packets made during a step, and where that step happens.
         self._spawned: list[tuple[_State, Position]] = []
         self._where: Position = ("", "")
@@ -400,15 +402,16 @@ class Tracer:
                 if self._spawned:
                     pending.extend(self._spawned)
                     self._spawned.clear()
+                if isinstance(step, list):  # handed on: the common case first
+                    if len(step) > 1:
+                        pending.extend(step[1:])
+                    current, where = step[0]
+                    continue
                 if isinstance(step, Trace):
                     finished.append(step)
-                    break
-                if isinstance(step, tuple):
+                else:
                     finished.extend(step)
-                    break
-                if len(step) > 1:
-                    pending.extend(step[1:])
-                current, where = step[0]
+                break
         return finished
 
     def _step(self, state: _State, where: Position) -> Step:
@@ -423,7 +426,10 @@ class Tracer:
         raise ValueError(f"unknown position {where}")
 
     def _route_from_subnet(self, state: _State, subnet: Subnet) -> Step:
-        table = self.graph.route_table_of(subnet)
+        if subnet.id in self._tables:
+            table = self._tables[subnet.id]
+        else:
+            table = self._tables[subnet.id] = self.graph.route_table_of(subnet)
         if table is None:
             return self._end(state, Outcome.NO_ROUTE, f"subnet {subnet.id} has no route table")
         route = table.lookup(state.destination)
