@@ -452,3 +452,64 @@ def test_a_feed_pass_rule_is_never_written(
     assert rejected["countsByReason"]["feed-action:pass"] == 1
     (rule,) = [r for r in rejected["rules"] if r["sid"] == 9000001]
     assert rule["where"].startswith("emerging-dns.rules:")
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ("config: logging disable, type tx, scope tx;", "feed-keyword:config"),
+        ('content:"GET"; replace:"PUT";', "feed-keyword:replace"),
+        ("bypass;", "feed-keyword:bypass"),
+    ],
+)
+def test_a_feed_alert_that_does_more_than_alert_is_never_written(
+    rules_server: RulesServer,
+    small_files: dict[str, bytes],
+    s3: Any,
+    ssm: Any,
+    options: str,
+    reason: str,
+) -> None:
+    """``config`` hides the traffic it matches from the logs, ``replace`` rewrites it,
+    ``bypass`` stops inspecting it: in an alert rule of the feed, each is refused and
+    counted by reason in the rejected report, while the rest of the file is applied."""
+    hider = (
+        f'alert http $HOME_NET any -> $EXTERNAL_NET any (msg:"hide"; {options} '
+        "sid:9000002; rev:1;)\n"
+    ).encode()
+    files = dict(small_files)
+    files["emerging-dns.rules"] = files["emerging-dns.rules"] + hider
+    tarball = build_tarball(files)
+    env = _Env(rules_server, tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(1, 300))
+    plan = env.plan(tarball)
+    assert 9000002 not in plan.groups[0].sids and plan.groups[0].sids
+    _expect_fill(env.stub, plan)
+    env.run()
+    md5 = hashlib.md5(tarball).hexdigest()
+    rejected = json.loads(
+        s3.get_object(Bucket=env.bucket, Key=f"et/rejected/{md5}.json")["Body"].read()
+    )
+    assert rejected["countsByReason"][reason] == 1
+    (rule,) = [r for r in rejected["rules"] if r["sid"] == 9000002]
+    assert rule["reason"] == reason and rule["where"].startswith("emerging-dns.rules:")
+
+
+def test_noalert_and_flowbits_of_the_feed_are_kept() -> None:
+    """The ET idiom (a rule that only sets a flowbit for a later one) stays: ``noalert``
+    silences that rule's own alert and nothing else."""
+    from egress_net.et_sync.model import EmergingThreatsConfig
+
+    files = {
+        "emerging-dns.rules": (
+            'alert tls $HOME_NET any -> $EXTERNAL_NET any (msg:"set"; flowbits:set,et.x; '
+            "flowbits:noalert; sid:1; rev:1;)\n"
+            'alert tls $HOME_NET any -> $EXTERNAL_NET any (msg:"quiet"; noalert; sid:2; rev:1;)\n'
+            'alert tls $HOME_NET any -> $EXTERNAL_NET any (msg:"use"; flowbits:isset,et.x; '
+            "sid:3; rev:1;)\n"
+        )
+    }
+    cfg = EmergingThreatsConfig(groups=1, group_capacity=100)
+    plan = build_plan(files, cfg.to_settings(), version="v")
+    assert sorted(plan.groups[0].sids) == [1, 2, 3]
+    assert not [r for r in plan.rejected if r.reason.startswith("feed-")]
