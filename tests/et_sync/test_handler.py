@@ -350,6 +350,73 @@ def test_an_unexpected_error_is_logged_as_failed_and_raised(
     env.assert_last_applied_in_force()
 
 
+class FakeLambdaContext:
+    """The part of Lambda's context the sync reads: the time left, one value per question
+    (the last one repeats)."""
+
+    def __init__(self, *remaining_ms: int) -> None:
+        self.answers = list(remaining_ms)
+        self.asked = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.asked += 1
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def test_running_out_of_time_after_the_first_group_rolls_it_back(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    """Lambda would end the run mid-apply with no rollback: the run stops itself before the
+    second group, while there is still time to put the first one back."""
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 200))
+    first, _second = env.plan(small_tarball).groups
+    slot_a, _slot_b = env.settings.groups
+    # Room for write + rollback of one group (3 x 30 s) at first, then 60 s: not enough to
+    # write the second group and roll both back, plenty to roll back the first.
+    context = FakeLambdaContext(900_000, 60_000)
+    nfw.expect_describe_group(env.stub, slot_a.name, 200, "old rules", token="t-a")
+    nfw.expect_update_group(env.stub, slot_a.name, "t-a", rules=first.rules_string)
+    nfw.expect_describe_group(
+        env.stub,
+        slot_a.name,
+        200,
+        first.rules_string,
+        token="t-a2",
+        description=env.marker(small_tarball),
+    )
+    nfw.expect_update_group(env.stub, slot_a.name, "t-a2", rules="old rules")
+    with pytest.raises(ApplyError, match=r"stopped before writing .*60000 ms of the function"):
+        env.run(remaining_ms=context.get_remaining_time_in_millis)
+    assert context.asked == 2
+    env.assert_last_applied_in_force()  # SSM version, manifest, SyncFailed metric
+    assert any(line["event"] == "deadline_stop" for line in env.logs)
+    assert "rolled back" in env.result_line()["error"]
+
+
+def test_too_little_time_for_even_one_group_writes_nothing(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 200))
+    context = FakeLambdaContext(59_999)  # under write + rollback of one group
+    with pytest.raises(ApplyError, match="stopped before writing"):
+        env.run(remaining_ms=context.get_remaining_time_in_millis)  # no firewall call at all
+    env.assert_last_applied_in_force()
+
+
+def test_enough_time_applies_every_group(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 200))
+    plan = env.plan(small_tarball)
+    _expect_fill(env.stub, plan)
+    context = FakeLambdaContext(900_000, 90_000)  # exactly write + rollback of two groups
+    assert env.run(remaining_ms=context.get_remaining_time_in_millis)["status"] == "applied"
+    assert context.asked == 2
+
+
 def test_handler_reads_settings_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -366,6 +433,10 @@ def test_handler_reads_settings_from_the_environment(
     assert handler_module.handler({"dryRun": True}, None) == {"status": "planned"}
     assert seen["settings"] == settings
     assert seen["dry_run"] is True and seen["force"] is False
+    assert seen["remaining_ms"] is None  # called by hand: no deadline
+    context = FakeLambdaContext(5_000)
+    handler_module.handler({}, context)
+    assert seen["remaining_ms"]() == 5_000 and context.asked == 1
 
 
 @pytest.mark.parametrize(
