@@ -130,3 +130,22 @@ def test_the_reproduction_command_prints_lambdas_code_sha256() -> None:
     data = lambda_package.build_zip(lambda_package.package_files())
     assert done.stdout.splitlines()[-1] == f"CodeSha256 {lambda_package.code_sha256(data)}"
     assert f"{len(lambda_package.PACKAGED_FILES)} files" in done.stdout
+
+
+def test_the_recording_holds_the_package_by_content_as_pulumi_diffs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pulumi diffs an archive file by the SHA-256 of its bytes, not by its path: two machines
+    (two temporary folders) deploying the same sources see no code change, and neither does
+    a comparison of their recordings (``synth --save`` then ``plan_diff``)."""
+    from egress_net import engine
+
+    codes = []
+    for folder in ("one", "two"):
+        private = tmp_path / folder
+        private.mkdir(mode=0o700)
+        monkeypatch.setattr(lambda_package, "_private_folder", lambda private=private: private)
+        (function,) = engine.synth_stack("prod", REPO).of_type("aws:lambda/function:Function")
+        codes.append(function.inputs["code"])
+    data = lambda_package.build_zip(lambda_package.package_files())
+    assert codes[0] == codes[1] == {"archive": {"sha256": hashlib.sha256(data).hexdigest()}}
