@@ -106,6 +106,9 @@ def test_the_declared_files_are_the_tracked_files_of_the_function_folders() -> N
     assert set(lambda_package.LEFT_OUT) <= tracked
     # egress_net/__init__.py and egress_net/errors.py, outside the two folders
     top_level = {name for name in lambda_package.PACKAGED_FILES if name.count("/") == 1}
+    # Nothing from outside the package: every path inside egress_net/, none climbing out.
+    for name in lambda_package.PACKAGED_FILES:
+        assert name.startswith("egress_net/") and ".." not in Path(name).parts, name
     packaged = set(lambda_package.PACKAGED_FILES)
     assert (tracked - set(lambda_package.LEFT_OUT)) | top_level == packaged
     untracked = subprocess.run(
