@@ -3,11 +3,16 @@
 The Network Firewall matches names in its domain lists as ``example.com`` (exactly that name)
 and ``.example.com`` (the domain and every subdomain). DNS Firewall domain lists use another
 syntax: a specification "can optionally start with * (asterisk)" and otherwise holds only
-letters, digits, hyphens and dots (Route 53 Resolver API, UpdateFirewallDomains), so
-``*.example.com`` names the subdomains and ``example.com`` the name itself.
-:func:`dns_firewall_domains` converts one into the other, listing the domain itself beside the
-wildcard, so that it matches whatever the wildcard covers; the same allow and deny lists then
-decide both.
+letters, digits, hyphens and dots, 1-255 characters (Route 53 Developer Guide, "Managing your
+own domain lists"; API: UpdateFirewallDomains), so ``*.example.com`` names the subdomains and
+``example.com`` the name itself. :func:`dns_firewall_domains` converts one into the other,
+listing the domain itself beside the wildcard, so that it matches whatever the wildcard covers;
+the same allow and deny lists then decide both.
+
+Specifications are written fully qualified (``example.com.``): Route 53 Resolver stores every
+domain with its trailing dot and the provider reads them back that way, so a list sent without
+the dots differs from its state on every ``pulumi up`` (hashicorp/terraform-provider-aws#23543;
+``*`` comes back as ``*.``).
 
 Rules run in priority order and the first match decides (Route 53 Developer Guide, "Rule
 groups and rules in DNS Firewall"):
@@ -28,23 +33,35 @@ DnsAction = Literal["ALLOW", "BLOCK", "ALERT"]
 
 # Names the VPC's own resolver answers for AWS infrastructure (instance host names
 # ip-10-0-0-1.ec2.internal, <region>.compute.internal): never leave the VPC, always resolve.
-ALWAYS_RESOLVE = ("*.internal",)
-# DNS Firewall's wildcard that matches every name (Route 53 Developer Guide, "Domain lists":
-# "*" alone matches all domains); the last rule of the group.
-EVERYTHING = "*"
+ALWAYS_RESOLVE = ("*.internal.",)
+# DNS Firewall's wildcard that matches every name ("*", stored as "*."); the last rule of the
+# group.
+EVERYTHING = "*."
+# A domain specification's length (API: UpdateFirewallDomains Domains, 1-255 characters) and a
+# DNS name's (RFC 1035 section 2.3.4: 255 octets on the wire, 253 characters as text).
+SPEC_MAX = 255
+NAME_MAX = 253
+
+
+def _fqdn(name: str) -> str:
+    return name if name.endswith(".") else f"{name}."
 
 
 def dns_firewall_domains(entry: str) -> list[str]:
-    """One Network Firewall domain-list entry in DNS Firewall syntax.
+    """One Network Firewall domain-list entry in DNS Firewall syntax, fully qualified.
 
-    ``.example.com`` → ``example.com`` and ``*.example.com``; ``example.com`` → itself. Names
-    are compared without case by DNS (RFC 4343), so they are lowered.
+    ``.example.com`` → ``example.com.`` and ``*.example.com.``; ``example.com`` →
+    ``example.com.``. Names are compared without case by DNS (RFC 4343), so they are lowered.
+    An apex so long that no subdomain of it fits in a DNS name gets no wildcard (it would match
+    nothing, and would exceed the 255 characters AWS accepts).
     """
     name = entry.strip().lower()
-    if name.startswith("."):
-        apex = name[1:]
-        return [apex, f"*.{apex}"]
-    return [name]
+    if not name.startswith("."):
+        return [_fqdn(name)]
+    apex = name[1:].rstrip(".")
+    if len(apex) + 2 > NAME_MAX:  # "x." + apex: the shortest subdomain
+        return [_fqdn(apex)]
+    return [_fqdn(apex), _fqdn(f"*.{apex}")]
 
 
 def dns_firewall_domain_list(entries: Sequence[str]) -> list[str]:

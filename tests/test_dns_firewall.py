@@ -50,25 +50,49 @@ def _vpc_of(rec: Recording, resource: RecordedResource, key: str = "vpcId") -> s
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [
-        (".example.com", ["example.com", "*.example.com"]),
-        ("example.com", ["example.com"]),
-        ("API.Example.COM", ["api.example.com"]),
-        (".Pypi.org", ["pypi.org", "*.pypi.org"]),
+        (".example.com", ["example.com.", "*.example.com."]),
+        ("example.com", ["example.com."]),
+        ("API.Example.COM", ["api.example.com."]),
+        (".Pypi.org", ["pypi.org.", "*.pypi.org."]),
     ],
 )
 def test_network_firewall_entries_become_dns_firewall_domains(
     entry: str, expected: list[str]
 ) -> None:
     # NFW: ".example.com" = the domain and its subdomains; DNS Firewall: "*." = subdomains.
+    # Fully qualified, as Route 53 Resolver stores and returns them.
     assert dns_plan.dns_firewall_domains(entry) == expected
 
 
 def test_a_converted_list_names_each_domain_once() -> None:
     assert dns_plan.dns_firewall_domain_list([".a.com", "a.com", "b.org", ".A.com"]) == [
-        "a.com",
-        "*.a.com",
-        "b.org",
+        "a.com.",
+        "*.a.com.",
+        "b.org.",
     ]
+
+
+def _longest_name(length: int) -> str:
+    """A valid DNS name of ``length`` characters (labels of at most 63)."""
+    labels, left = [], length
+    while left > 0:
+        size = min(63, left if left <= 63 else left - 2)
+        labels.append("a" * size)
+        left -= size + 1
+    name = ".".join(labels)
+    assert len(name) == length
+    return name
+
+
+@pytest.mark.parametrize(("length", "wildcard"), [(251, True), (252, False), (253, False)])
+def test_every_specification_fits_what_aws_accepts(length: int, wildcard: bool) -> None:
+    # UpdateFirewallDomains takes 1-255 characters per specification; DNS names are at most
+    # 253, so under an apex of 252 or 253 no subdomain exists and no wildcard is sent.
+    apex = _longest_name(length)
+    specs = dns_plan.dns_firewall_domains(f".{apex}")
+    assert specs[0] == f"{apex}."
+    assert (f"*.{apex}." in specs) is wildcard
+    assert all(1 <= len(s) <= dns_plan.SPEC_MAX for s in specs)
 
 
 def test_drop_mode_resolves_allowed_names_only_and_checks_deny_lists_first() -> None:
@@ -83,8 +107,8 @@ def test_drop_mode_resolves_allowed_names_only_and_checks_deny_lists_first() -> 
     ]
     assert [r.priority for r in rules] == sorted(r.priority for r in rules)
     assert len({r.priority for r in rules}) == len(rules)
-    assert rules[-1].domains == ("*",)
-    assert rules[2].domains == ("*.internal", "pypi.org")
+    assert rules[-1].domains == ("*.",)
+    assert rules[2].domains == ("*.internal.", "pypi.org.")
     # An allowed name's CNAME chain (into a CDN) is trusted; the other rules keep AWS's default.
     assert [r.redirection for r in rules] == [None, None, "TRUST_REDIRECTION_DOMAIN", None]
 
@@ -95,7 +119,7 @@ def test_alert_mode_never_blocks() -> None:
     )
     assert {r.action for r in rules} == {"ALERT", "ALLOW"}
     assert all(r.block_response is None for r in rules)
-    assert rules[-1].action == "ALERT" and rules[-1].domains == ("*",)
+    assert rules[-1].action == "ALERT" and rules[-1].domains == ("*.",)
 
 
 # --- prod and prod-payments ------------------------------------------------------------------
@@ -110,15 +134,23 @@ def test_prod_builds_a_dns_rule_group_from_its_allow_and_deny_lists(prod: Record
         (500, "ALLOW", None),
         (1000, "BLOCK", "NXDOMAIN"),
     ]
-    assert rules[0][3] == ["pastebin.com", "*.pastebin.com", "transfer.sh", "*.transfer.sh"]
+    assert rules[0][3] == ["pastebin.com.", "*.pastebin.com.", "transfer.sh.", "*.transfer.sh."]
     allowed = rules[1][3]
     assert isinstance(allowed, list)
-    assert {"github.com", "*.github.com", "pypi.org", "registry.npmjs.org"} <= set(allowed)
-    assert "*.pypi.org" not in allowed  # pypi.org is exact in the firewall's list
-    assert rules[2][3] == ["*"]
+    assert {"github.com.", "*.github.com.", "pypi.org.", "registry.npmjs.org."} <= set(allowed)
+    assert "*.pypi.org." not in allowed  # pypi.org is exact in the firewall's list
+    assert rules[2][3] == ["*."]
     assert all(r.inputs["firewallRuleGroupId"] == group.id for r in prod.of_type(RULE))
     (allow_rule,) = [r for r in prod.of_type(RULE) if r.inputs["action"] == "ALLOW"]
     assert allow_rule.inputs["firewallDomainRedirectionAction"] == "TRUST_REDIRECTION_DOMAIN"
+
+
+def test_prod_sends_domains_as_aws_stores_them(prod: Recording) -> None:
+    # Route 53 Resolver keeps each domain fully qualified and the provider reads it back that
+    # way (hashicorp/terraform-provider-aws#23543): without the dot, every `up` is an update.
+    specs = [d for dl in prod.of_type(DOMAIN_LIST) for d in dl.inputs["domains"]]
+    assert specs and all(d.endswith(".") and not d.endswith("..") for d in specs)
+    assert all(d == d.lower() for d in specs)
 
 
 def test_prod_shares_the_group_and_query_logs_with_the_tgw_principals(prod: Recording) -> None:
@@ -236,7 +268,7 @@ def test_managed_domain_lists_are_blocked_by_their_ids_and_options_apply() -> No
     )
     rules = _rules(rec)
     assert (200, "BLOCK", "NODATA", managed["id"]) in rules
-    assert "corp.example.internal" in rules[-2][3] and "*.corp.example.internal" in rules[-2][3]
+    assert "corp.example.internal." in rules[-2][3] and "*.corp.example.internal." in rules[-2][3]
     assert {c.inputs["firewallFailOpen"] for c in rec.of_type(FIREWALL_CONFIG)} == {"ENABLED"}
     assert {a.inputs["priority"] for a in rec.of_type(ASSOCIATION)} == {101}
     assert not rec.of_type(QUERY_LOG_CONFIG) and not rec.of_type(QUERY_LOG_ASSOCIATION)
