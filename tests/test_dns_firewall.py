@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import json
 from typing import Any
 
 import pytest
@@ -244,11 +246,25 @@ def test_a_spoke_in_another_account_associates_there_once_the_group_is_shared() 
     assert share_parts and share_parts <= set(association.dependencies)
 
 
-def test_query_logs_go_to_the_stack_bucket_with_s3_logs() -> None:
+def test_query_logs_go_to_the_stack_bucket_where_its_policy_lets_them() -> None:
     rec = synth_config(hub_config(logs={"destination": "s3"}))
     (logs,) = rec.of_type(QUERY_LOG_CONFIG)
     (bucket,) = [b for b in rec.of_type("aws:s3/bucket:Bucket") if "firewall-logs" in b.name]
-    assert logs.inputs["destinationArn"] == f"arn:aws:s3:::{bucket.outputs['bucket']}"
+    destination = logs.inputs["destinationArn"]
+    bucket_arn = f"arn:aws:s3:::{bucket.outputs['bucket']}"
+    assert destination == f"{bucket_arn}/egress-net/test/hub-dns/queries/"
+    # Resolver writes <destination>AWSLogs/<configuration owner>/vpcdnsquerylogs/<vpc>/...
+    # (Route 53 Developer Guide, "AWS resources that you can send Resolver query logs to"):
+    # the bucket policy must let the log delivery service put exactly those keys.
+    (policy,) = rec.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    (grant,) = [
+        s
+        for s in json.loads(policy.inputs["policy"])["Statement"]
+        if s["Action"] == "s3:PutObject" and s["Effect"] == "Allow"
+    ]
+    account = grant["Condition"]["StringEquals"]["aws:SourceAccount"]
+    written = f"{destination}AWSLogs/{account}/vpcdnsquerylogs/vpc-0abc/2026/12/06/x.log.gz"
+    assert fnmatch.fnmatchcase(written, grant["Resource"])
 
 
 def test_managed_domain_lists_are_blocked_by_their_ids_and_options_apply() -> None:
