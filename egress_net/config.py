@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from egress_net import addressing, intent
+from egress_net import addressing, dns_plan, intent
 from egress_net.aws_limits import KMS_KEY_ARN, LOG_RETENTION_DAYS
 from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.et_sync.model import EmergingThreatsConfig
@@ -301,15 +301,10 @@ class LogsConfig(_Model):
         return v
 
 
-# Route 53 Resolver DNS Firewall's managed domain lists (Route 53 Developer Guide, "Managed
-# domain lists"). AWS gives them per-region IDs and pulumi-aws can read a list only by its ID
+# Route 53 Resolver DNS Firewall's managed domain lists (dns_plan.MANAGED_DOMAIN_LISTS). AWS
+# gives them per-region IDs and pulumi-aws can read a list only by its ID
 # (aws.route53.get_resolver_firewall_domain_list), so the config names each list and its ID.
-MANAGED_DNS_DOMAIN_LISTS = (
-    "AWSManagedDomainsAggregateThreatList",
-    "AWSManagedDomainsAmazonGuardDutyThreatList",
-    "AWSManagedDomainsBotnetCommandandControl",
-    "AWSManagedDomainsMalwareDomainList",
-)
+MANAGED_DNS_DOMAIN_LISTS = dns_plan.MANAGED_DOMAIN_LISTS
 # A domain list ID as Route 53 Resolver prints it (FirewallDomainList.Id: rslvr-fdl-<hex>).
 _DNS_DOMAIN_LIST_ID = re.compile(r"^rslvr-fdl-[0-9a-f]{8,32}$")
 # Rule group association priority: "Valid values: 101-9900" (Route 53 Resolver API,

@@ -43,6 +43,20 @@ SPEC_MAX = 255
 NAME_MAX = 253
 
 
+# AWS's managed domain lists (Route 53 Developer Guide, "Managed domain lists"). Each one's
+# rule has a priority of its own, 200 + its place here, so that adding, removing or reordering
+# lists in config never moves another rule: priorities are unique within a rule group
+# ("Rule settings in DNS Firewall"), and an update to a priority another rule still holds is
+# refused. New names go at the end.
+MANAGED_DOMAIN_LISTS = (
+    "AWSManagedDomainsAggregateThreatList",
+    "AWSManagedDomainsAmazonGuardDutyThreatList",
+    "AWSManagedDomainsBotnetCommandandControl",
+    "AWSManagedDomainsMalwareDomainList",
+)
+MANAGED_PRIORITY = 200
+
+
 def _fqdn(name: str) -> str:
     return name if name.endswith(".") else f"{name}."
 
@@ -96,7 +110,8 @@ def plan_dns_rules(
     block_response: str = "NXDOMAIN",
 ) -> list[DnsRule]:
     """The rule group's rules, in priority order. ``allow`` and ``deny`` are Network Firewall
-    entries; ``managed`` are (name, domain list ID) of AWS managed lists."""
+    entries; ``managed`` are (name, domain list ID) of AWS managed lists (names of
+    :data:`MANAGED_DOMAIN_LISTS`)."""
     blocking: DnsAction = "BLOCK" if mode == "drop" else "ALERT"
     response = block_response if blocking == "BLOCK" else None
     rules: list[DnsRule] = []
@@ -106,8 +121,9 @@ def plan_dns_rules(
                 "deny-domains", 100, blocking, tuple(dns_firewall_domain_list(deny)), None, response
             )
         )
-    for i, (name, list_id) in enumerate(managed):
-        rules.append(DnsRule(f"managed-{name}", 200 + i, blocking, (), list_id, response))
+    for name, list_id in sorted(managed, key=lambda m: MANAGED_DOMAIN_LISTS.index(m[0])):
+        priority = MANAGED_PRIORITY + MANAGED_DOMAIN_LISTS.index(name)
+        rules.append(DnsRule(f"managed-{name}", priority, blocking, (), list_id, response))
     allowed = [*ALWAYS_RESOLVE, *dns_firewall_domain_list(allow)]
     # An allowed name often answers with a CNAME into a CDN (pypi.org → *.fastly.net): trust
     # the chain of an allowed name (API: FirewallRule FirewallDomainRedirectionAction

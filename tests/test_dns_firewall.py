@@ -6,6 +6,8 @@ import fnmatch
 import json
 from typing import Any
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 from egress_net import dns_plan, engine
@@ -283,12 +285,61 @@ def test_managed_domain_lists_are_blocked_by_their_ids_and_options_apply() -> No
         )
     )
     rules = _rules(rec)
-    assert (200, "BLOCK", "NODATA", managed["id"]) in rules
+    assert (203, "BLOCK", "NODATA", managed["id"]) in rules  # Malware's own priority
     assert "corp.example.internal." in rules[-2][3] and "*.corp.example.internal." in rules[-2][3]
     assert {c.inputs["firewallFailOpen"] for c in rec.of_type(FIREWALL_CONFIG)} == {"ENABLED"}
     assert {a.inputs["priority"] for a in rec.of_type(ASSOCIATION)} == {101}
     assert not rec.of_type(QUERY_LOG_CONFIG) and not rec.of_type(QUERY_LOG_ASSOCIATION)
     assert rec.outputs["dnsFirewall"]["queryLogConfigId"] is None
+
+
+MALWARE = ("AWSManagedDomainsMalwareDomainList", "rslvr-fdl-0123456789abcdef")
+BOTNET = ("AWSManagedDomainsBotnetCommandandControl", "rslvr-fdl-0123456789abcdee")
+AGGREGATE = ("AWSManagedDomainsAggregateThreatList", "rslvr-fdl-0123456789abcded")
+
+
+def _priorities(managed: list[tuple[str, str]]) -> dict[str, int]:
+    return {r.name: r.priority for r in dns_plan.plan_dns_rules("drop", ["a.com"], [], managed)}
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ([BOTNET, MALWARE], [MALWARE]),  # the first one removed
+        ([BOTNET, MALWARE], [MALWARE, BOTNET]),  # reordered
+        ([MALWARE], [AGGREGATE, MALWARE]),  # one added in front
+    ],
+    ids=["removed", "reordered", "added"],
+)
+def test_a_change_of_managed_lists_moves_no_other_rule(
+    before: list[tuple[str, str]], after: list[tuple[str, str]]
+) -> None:
+    # Priorities are unique within a rule group and Pulumi updates before it deletes: a rule
+    # moved onto a priority another rule still holds is refused, so none may move.
+    old, new = _priorities(before), _priorities(after)
+    assert {k: v for k, v in new.items() if k in old} == {k: v for k, v in old.items() if k in new}
+    assert len(set(new.values())) == len(new)
+
+
+def test_a_rule_is_deleted_before_its_replacement_takes_its_priority(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A new domain list ID replaces the rule (ForceNew in the provider); a replacement created
+    # first would hold the old rule's priority beside it, which AWS refuses.
+    options: list[pulumi.ResourceOptions | None] = []
+
+    class Spy(aws.route53.ResolverFirewallRule):
+        def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+            options.append(kwargs.get("opts"))
+            super().__init__(resource_name, *args, **kwargs)
+
+    monkeypatch.setattr(aws.route53, "ResolverFirewallRule", Spy)
+    synth_config(
+        hub_config(dnsFirewall={"managedDomainLists": [{"name": MALWARE[0], "id": MALWARE[1]}]})
+    )
+    # Managed list, allow list, everything else (in each run of the program synth makes).
+    assert options and len(options) % 3 == 0
+    assert all(o is not None and o.delete_before_replace for o in options)
 
 
 def test_dns_firewall_can_be_turned_off() -> None:

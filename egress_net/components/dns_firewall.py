@@ -136,7 +136,10 @@ class DnsFirewall(pulumi.ComponentResource):
             block_response=rule.block_response,
             firewall_domain_redirection_action=rule.redirection,
             priority=rule.priority,
-            opts=child,
+            # A new domain list (or managed list ID) replaces the rule (the provider forces a
+            # new one); created first, it would take the priority the old rule still holds,
+            # which AWS refuses (priorities are unique within a rule group).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
     def _share(
