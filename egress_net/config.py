@@ -1510,6 +1510,10 @@ def check_spoke_stacks(
         for k, v in (("egress", cfg.egress_vpc_cidr), ("inspection", cfg.inspection_vpc_cidr))
         if v
     ]
+    if cfg.ingress is not None and cfg.ingress.vpc_cidr:
+        # The centralized ingress VPC is attached to the same TGW and routed by its CIDR
+        # (see _ingress_vpc_checks): a spoke stack must not claim its replies either.
+        taken.append(("ingress.vpcCidr", ipaddress.IPv4Network(cfg.ingress.vpc_cidr)))
     names = {s.name: f"spokes[{i}]" for i, s in enumerate(cfg.spokes)}
     for i, (reference, outputs) in enumerate(found):
         where = key("spokeStacks", i)

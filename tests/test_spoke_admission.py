@@ -276,6 +276,36 @@ def test_a_listed_spoke_stack_not_deployed_yet_stays_pending() -> None:
     assert any("acme/egress-net/payments: no outputs yet" in w for w in warnings)
 
 
+def test_a_spoke_stack_cannot_claim_the_ingress_vpc() -> None:
+    # The centralized ingress VPC sits inside the supernets here, so only the overlap check
+    # stands between a spoke stack and the load balancers' replies.
+    ingress = {
+        "design": "centralized",
+        "vpcCidr": "10.20.4.0/23",
+        "applications": [
+            {
+                "name": "feed",
+                "spokes": ["data"],
+                "protocol": "TCP",
+                "port": 5671,
+                "targetPort": 5671,
+                "targets": ["10.2.0.20"],
+                "allowedSources": ["198.51.100.0/24"],
+            }
+        ],
+    }
+    synth_config(hub_config(ingress=ingress, firewall={"mode": "drop", "protections": False}))
+    with pytest.raises(ConfigError) as caught:
+        _hub_run(
+            _spoke_outputs(cidr="10.20.0.0/16"),
+            ingress=ingress,
+            firewall={"mode": "drop", "protections": False},
+        )
+    text = str(caught.value)
+    assert "egress-net:spokeStacks[0]: acme/egress-net/payments" in text
+    assert "overlaps ingress.vpcCidr" in text
+
+
 @pytest.mark.parametrize(
     ("outputs", "words"),
     [
