@@ -10,6 +10,7 @@ import pytest
 from egress_net import engine, intent
 from egress_net.errors import ConfigError
 from egress_net.graph.from_recording import graph_from_recordings
+from egress_net.graph.ingress import apps_from_recordings, check_ingress
 from egress_net.program import spoke_standing
 from egress_net.recording import Recording
 
@@ -209,6 +210,23 @@ def test_hub_declared_spokes_get_static_routes_and_no_propagation() -> None:
         remote_route.inputs["transitGatewayAttachmentId"] == attachments["remote-tgw-attachment"].id
     )
     assert accepter.urn in remote_route.dependencies  # a route to a pending attachment fails
+
+
+def test_a_shared_hub_with_centralized_ingress_routes_the_load_balancers_both_ways() -> None:
+    # Static return routes (the default once shared) leave no table that new attachments
+    # propagate into; the ingress VPC joins the table that holds the spokes' routes instead.
+    values = engine.load_source("example-ingress-centralized").config
+    rec = synth_config({**values, "egress-net:share": {"principals": [OTHER_ACCOUNT]}})
+    assert rec.outputs["returnRoutes"] == "static"
+    graph = graph_from_recordings([rec])
+    report = check_ingress(graph, apps_from_recordings([rec]), IPv4Address("198.51.100.10"))
+    assert report.ok, [f.problems for f in report.findings]
+    (association,) = [
+        a
+        for a in rec.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
+        if a.name.startswith("ingress")
+    ]
+    assert association.inputs["transitGatewayRouteTableId"] == rec.outputs["egressRouteTableId"]
 
 
 def test_an_unshared_hub_keeps_propagation() -> None:
