@@ -48,6 +48,8 @@ _AZ_ID = re.compile(r"^(?P<region>[a-z]{3,8}\d+)-az(?P<number>\d{1,2})$")
 _REGION = re.compile(r"^(?P<area>[a-z]{2})-(?:(?P<gov>gov|iso|isob)-)?(?P<dir>[a-z]+)-(?P<n>\d+)$")
 _SPOKE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
+# EC2 resource IDs: a prefix and 8 or 17 hexadecimal digits (EC2 User Guide, "Resource IDs").
+_TGW_ATTACHMENT_ID = re.compile(r"^tgw-attach-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _ROLE_ARN = re.compile(
     r"^arn:aws(?:-cn|-us-gov)?:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$"
 )
@@ -1594,6 +1596,26 @@ def _spoke_stack_problem(outputs: Mapping[str, Any], this_stack: str) -> tuple[s
         return (f"exports spoke.cidr {err}", "is it a spoke stack of this release?")
     if not isinstance(spoke.get("azIds", []), list):
         return ("exports spoke.azIds that is not a list", "is it a spoke stack of this release?")
+    # The hub names resources, routes and tags after these values and hands the ID to AWS:
+    # whatever a stack exports must have the shape a spoke stack of this release gives it.
+    name = str(spoke["name"])
+    if not _SPOKE_NAME.match(name) or name == "hub" or name.startswith("hub-"):
+        return (
+            f"exports spoke.name {name[:80]!r}, which is not a spoke name",
+            "is it a spoke stack of this release?",
+        )
+    if not _TGW_ATTACHMENT_ID.match(str(spoke["attachmentId"])):
+        return (
+            f"exports spoke.attachmentId {str(spoke['attachmentId'])[:80]!r}, which is not a "
+            "Transit Gateway attachment ID (tgw-attach-<hex>)",
+            "is it a spoke stack of this release?",
+        )
+    account = spoke.get("accountId")
+    if account is not None and not _ACCOUNT_ID.match(str(account)):
+        return (
+            f"exports spoke.accountId {str(account)[:80]!r}, which is not an account ID",
+            "is it a spoke stack of this release?",
+        )
     hub = str(outputs.get("hubStack") or "")
     if hub.rsplit("/", 1)[-1] != this_stack:
         return (

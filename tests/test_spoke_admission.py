@@ -336,6 +336,10 @@ def test_a_spoke_stack_cannot_claim_the_ingress_vpc() -> None:
         ({**_spoke_outputs(), "contractVersion": 2}, "contract version 2"),
         ({"contractVersion": 1, "hubStack": "acme/egress-net/test"}, "exports no spoke"),
         (_spoke_outputs(cidr="10.20.0.1/16"), "exports spoke.cidr"),
+        (_spoke_outputs(name="pay::ments"), "exports spoke.name 'pay::ments'"),
+        (_spoke_outputs(name="hub-x"), "not a spoke name"),
+        (_spoke_outputs(attachmentId="vpc-0123456789abcdef0"), "not a Transit Gateway"),
+        (_spoke_outputs(accountId="4444"), "exports spoke.accountId '4444'"),
     ],
     ids=[
         "outside",
@@ -347,6 +351,10 @@ def test_a_spoke_stack_cannot_claim_the_ingress_vpc() -> None:
         "version",
         "hub",
         "bad-cidr",
+        "bad-name",
+        "hub-name",
+        "bad-attachment",
+        "bad-account",
     ],
 )
 def test_the_hub_refuses_a_spoke_stack_it_cannot_route(outputs: dict[str, Any], words: str) -> None:
