@@ -198,6 +198,14 @@ def test_prod_protects_every_spoke_vpc_it_declares_fail_closed(prod: Recording) 
     assert {a.inputs["resolverQueryLogConfigId"] for a in log_associations} == {logs.id}
 
 
+def test_a_vpc_is_associated_only_once_the_group_has_its_rules(prod: Recording) -> None:
+    # An empty rule group answers every name: the drop-mode catch-all must exist first.
+    rules = {r.urn for r in prod.of_type(RULE)}
+    assert len(rules) == 3
+    for association in prod.of_type(ASSOCIATION):
+        assert rules <= set(association.dependencies)
+
+
 def test_prod_payments_associates_its_own_vpc_with_the_shared_group(
     prod_payments: Recording, prod: Recording
 ) -> None:
