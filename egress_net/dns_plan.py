@@ -10,9 +10,10 @@ listing the domain itself beside the wildcard, so that it matches whatever the w
 the same allow and deny lists then decide both.
 
 Specifications are written fully qualified (``example.com.``): Route 53 Resolver stores every
-domain with its trailing dot and the provider reads them back that way, so a list sent without
-the dots differs from its state on every ``pulumi up`` (hashicorp/terraform-provider-aws#23543;
-``*`` comes back as ``*.``).
+domain with its trailing dot and the provider reads them back as listed (terraform-provider-aws
+``internal/service/route53resolver/firewall_domain_list.go``: ListFirewallDomains into state,
+no normalization; issue #23543), so a list sent without the dots differs from its state on
+every ``pulumi up`` (``*`` comes back as ``*.``).
 
 Rules run in priority order and the first match decides (Route 53 Developer Guide, "Rule
 groups and rules in DNS Firewall"):
