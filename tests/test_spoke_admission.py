@@ -336,6 +336,7 @@ def test_a_spoke_stack_cannot_claim_the_ingress_vpc() -> None:
         ({**_spoke_outputs(), "contractVersion": 2}, "contract version 2"),
         ({"contractVersion": 1, "hubStack": "acme/egress-net/test"}, "exports no spoke"),
         (_spoke_outputs(cidr="10.20.0.1/16"), "exports spoke.cidr"),
+        (_spoke_outputs(cidr="fd00::/48"), "exports spoke.cidr"),  # spokes are IPv4 only
         (_spoke_outputs(name="pay::ments"), "exports spoke.name 'pay::ments'"),
         (_spoke_outputs(name="hub-x"), "not a spoke name"),
         (_spoke_outputs(attachmentId="vpc-0123456789abcdef0"), "not a Transit Gateway"),
@@ -351,6 +352,7 @@ def test_a_spoke_stack_cannot_claim_the_ingress_vpc() -> None:
         "version",
         "hub",
         "bad-cidr",
+        "ipv6-cidr",
         "bad-name",
         "hub-name",
         "bad-attachment",
