@@ -309,9 +309,10 @@ class LogsConfig(_Model):
 MANAGED_DNS_DOMAIN_LISTS = dns_plan.MANAGED_DOMAIN_LISTS
 # A domain list ID as Route 53 Resolver prints it (FirewallDomainList.Id: rslvr-fdl-<hex>).
 _DNS_DOMAIN_LIST_ID = re.compile(r"^rslvr-fdl-[0-9a-f]{8,32}$")
-# Rule group association priority: "Valid values: 101-9900" (Route 53 Resolver API,
-# AssociateFirewallRuleGroup Priority; 100 and below and 9901+ are Firewall Manager's).
-DNS_ASSOCIATION_PRIORITIES = (101, 9900)
+# Rule group association priority: "The allowed values for Priority are between 100 and
+# 9900" (Route 53 Resolver API, AssociateFirewallRuleGroup Priority; botocore
+# route53resolver service-2.json); below and above are Firewall Manager's first and last groups.
+DNS_ASSOCIATION_PRIORITIES = (100, 9900)
 
 
 class ManagedDnsDomainList(_Model):
@@ -361,7 +362,10 @@ class DnsFirewallConfig(_Model):
     # interface endpoints' names (.example.internal = the domain and its subdomains).
     allow_domains: list[Domain] = Field(default_factory=list)
     managed_domain_lists: list[ManagedDnsDomainList] = Field(default_factory=list)
-    association_priority: int = 1000
+    # The first a VPC's own associations can take: DNS Firewall evaluates a VPC's rule groups
+    # lowest priority first, and priorities are unique per VPC, so no group a spoke account
+    # associates itself (an allow-all, say) answers before the hub's.
+    association_priority: int = DNS_ASSOCIATION_PRIORITIES[0]
     query_logs: bool = True
 
     @field_validator("association_priority")

@@ -188,7 +188,9 @@ def test_prod_protects_every_spoke_vpc_it_declares_fail_closed(prod: Recording) 
     assert {a.inputs["vpcId"] for a in associations} == spoke_vpcs
     for a in associations:
         assert a.inputs["firewallRuleGroupId"] == group.id
-        assert a.inputs["priority"] == 1000
+        # The lowest a VPC's own associations may take: no group a spoke account associates
+        # itself is evaluated before the hub's (priorities are unique per VPC).
+        assert a.inputs["priority"] == 100
         assert a.inputs["mutationProtection"] == "ENABLED"  # protections are on in prod
     configs = prod.of_type(FIREWALL_CONFIG)
     assert {c.inputs["resourceId"] for c in configs} == spoke_vpcs
@@ -368,8 +370,8 @@ def test_distributed_spokes_are_protected_too() -> None:
 @pytest.mark.parametrize(
     ("dns", "where", "words"),
     [
-        ({"associationPriority": 100}, "egress-net:dnsFirewall.associationPriority", "101-9900"),
-        ({"associationPriority": 9901}, "egress-net:dnsFirewall.associationPriority", "101-9900"),
+        ({"associationPriority": 99}, "egress-net:dnsFirewall.associationPriority", "100-9900"),
+        ({"associationPriority": 9901}, "egress-net:dnsFirewall.associationPriority", "100-9900"),
         (
             {
                 "managedDomainLists": [
