@@ -131,7 +131,9 @@ def _private_folder() -> Path:
             str(folder),
             "the folder for the ET sync function's package is not a private folder of this "
             "user (owner, mode or a link): another user could change the package",
-            f"remove {folder} and run again",
+            # Another user's folder cannot be removed from a sticky /tmp: TMPDIR moves it.
+            f"remove {folder} if it is yours and run again; if another user owns it, set "
+            "TMPDIR to a folder of your own (e.g. ~/.cache/egress-net) and run again",
         )
     return folder
 

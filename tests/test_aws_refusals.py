@@ -281,16 +281,17 @@ def test_same_account_hub_attachments_still_choose_their_default_tables() -> Non
 
 def test_a_lambda_environment_over_4_kb_is_refused_as_create_function_would() -> None:
     """Lambda quotas: 4 KB for all of a function's environment variables. The ET sync carries
-    its settings there: 19 groups of a 100-character stack, a TGW-attached EXTERNAL_NET and a
-    40-entry ipSet are 4.6 KB, which CreateFunction refuses on the first `pulumi up`."""
-    partners = [f"198.51.100.{i}/32" for i in range(40)]
+    its settings there: 12 groups (the most the function's timeout allows) of a 100-character
+    stack, a TGW-attached EXTERNAL_NET and an 80-entry ipSet are 4.3 KB, which CreateFunction
+    refuses on the first `pulumi up`."""
+    partners = [f"198.51.100.{i}/32" for i in range(80)]
     values = hub_config(
         model="tgw-attached",
         spokeSupernets=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
         rules={
             "emergingThreats": {
                 "enabled": True,
-                "groups": 19,
+                "groups": 12,
                 "groupCapacity": 1500,
                 "ipSets": {"PARTNERS": partners},
             }

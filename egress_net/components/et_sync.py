@@ -30,7 +30,11 @@ import pulumi_aws as aws
 
 from egress_net import lambda_package, naming
 from egress_net.components.network import Expiry, build_private_bucket, tags_for
-from egress_net.et_sync.apply import PLACEHOLDER_DESCRIPTION, placeholder_rules
+from egress_net.et_sync.apply import (
+    FUNCTION_TIMEOUT_S,
+    PLACEHOLDER_DESCRIPTION,
+    placeholder_rules,
+)
 from egress_net.et_sync.handler import METRIC_DIMENSION, METRIC_NAMESPACE
 from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.et_sync.settings import FUNCTION_MEMORY_MB, SETTINGS_ENV, GroupSlot
@@ -341,7 +345,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
             role=self.role.arn,
             architectures=["arm64"],
             memory_size=FUNCTION_MEMORY_MB,  # see settings.EXTRACT_PEAK_FACTOR
-            timeout=900,
+            timeout=FUNCTION_TIMEOUT_S,  # the group writes' time budget assumes it
             environment={"variables": {SETTINGS_ENV: settings_json}},
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),

@@ -32,7 +32,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from egress_net.et_sync import fetch, manifest
-from egress_net.et_sync.apply import GroupWriter, sync_marker
+from egress_net.et_sync.apply import (
+    NFW_CONNECT_TIMEOUT_S,
+    NFW_READ_TIMEOUT_S,
+    NFW_TOTAL_ATTEMPTS,
+    GroupWriter,
+    sync_marker,
+)
 from egress_net.et_sync.errors import SyncError
 from egress_net.et_sync.plan import build_plan, check_not_emptying
 from egress_net.et_sync.settings import SyncSettings
@@ -74,6 +80,19 @@ def metric_fields(status: str, *, rules: int = 0, capacity: int = 0) -> dict[str
     }
 
 
+def network_firewall_config() -> Any:
+    """botocore settings of the Network Firewall client: every call bounded (apply.py,
+    ``call_limit_s``), so the time reserved per group write holds. ``total_max_attempts``
+    counts the first try (``max_attempts`` would count retries only)."""
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=NFW_CONNECT_TIMEOUT_S,
+        read_timeout=NFW_READ_TIMEOUT_S,
+        retries={"mode": "standard", "total_max_attempts": NFW_TOTAL_ATTEMPTS},
+    )
+
+
 @dataclass(frozen=True)
 class Clients:
     network_firewall: Any
@@ -87,7 +106,7 @@ class Clients:
 
         config = Config(retries={"mode": "standard", "max_attempts": 5})
         return cls(
-            network_firewall=boto3.client("network-firewall", config=config),
+            network_firewall=boto3.client("network-firewall", config=network_firewall_config()),
             s3=boto3.client("s3", config=config),
             ssm=boto3.client("ssm", config=config),
         )

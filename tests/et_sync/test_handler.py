@@ -19,6 +19,7 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
 from egress_net.et_sync import handler as handler_module
+from egress_net.et_sync.apply import GROUP_WRITE_BUDGET_MS as BUDGET
 from egress_net.et_sync.apply import sync_marker
 from egress_net.et_sync.errors import (
     ApplyError,
@@ -372,9 +373,9 @@ def test_running_out_of_time_after_the_first_group_rolls_it_back(
     env.settings = replace(env.settings, groups=nfw.slots(2, 200))
     first, _second = env.plan(small_tarball).groups
     slot_a, _slot_b = env.settings.groups
-    # Room for write + rollback of one group (3 x 30 s) at first, then 60 s: not enough to
-    # write the second group and roll both back, plenty to roll back the first.
-    context = FakeLambdaContext(900_000, 60_000)
+    # Room for write + rollback of one group at first, then two groups' budgets: not enough
+    # to write the second group and roll both back (three), plenty to roll back the first.
+    context = FakeLambdaContext(900_000, 2 * BUDGET)
     nfw.expect_describe_group(env.stub, slot_a.name, 200, "old rules", token="t-a")
     nfw.expect_update_group(env.stub, slot_a.name, "t-a", rules=first.rules_string)
     nfw.expect_describe_group(
@@ -386,7 +387,7 @@ def test_running_out_of_time_after_the_first_group_rolls_it_back(
         description=env.marker(small_tarball),
     )
     nfw.expect_update_group(env.stub, slot_a.name, "t-a2", rules="old rules")
-    with pytest.raises(ApplyError, match=r"stopped before writing .*60000 ms of the function"):
+    with pytest.raises(ApplyError, match=rf"stopped before writing .*{2 * BUDGET} ms of the"):
         env.run(remaining_ms=context.get_remaining_time_in_millis)
     assert context.asked == 2
     env.assert_last_applied_in_force()  # SSM version, manifest, SyncFailed metric
@@ -399,7 +400,7 @@ def test_too_little_time_for_even_one_group_writes_nothing(
 ) -> None:
     env = _Env(rules_server, small_tarball, s3, ssm)
     env.settings = replace(env.settings, groups=nfw.slots(2, 200))
-    context = FakeLambdaContext(59_999)  # under write + rollback of one group
+    context = FakeLambdaContext(2 * BUDGET - 1)  # under write + rollback of one group
     with pytest.raises(ApplyError, match="stopped before writing"):
         env.run(remaining_ms=context.get_remaining_time_in_millis)  # no firewall call at all
     env.assert_last_applied_in_force()
@@ -412,7 +413,7 @@ def test_enough_time_applies_every_group(
     env.settings = replace(env.settings, groups=nfw.slots(2, 200))
     plan = env.plan(small_tarball)
     _expect_fill(env.stub, plan)
-    context = FakeLambdaContext(900_000, 90_000)  # exactly write + rollback of two groups
+    context = FakeLambdaContext(900_000, 3 * BUDGET)  # exactly write + rollback of two groups
     assert env.run(remaining_ms=context.get_remaining_time_in_millis)["status"] == "applied"
     assert context.asked == 2
 

@@ -84,8 +84,11 @@ def test_a_shared_package_folder_is_refused(
     shared = tmp_path / f"egress-net-{os.getuid()}"
     shared.mkdir(mode=0o777)
     shared.chmod(0o777)
-    with pytest.raises(EgressNetError, match="not a private folder of this user"):
+    with pytest.raises(EgressNetError, match="not a private folder of this user") as err:
         lambda_package.write_package()
+    # A folder another user planted in a sticky /tmp cannot be removed by this user: the
+    # hint gives the way out that always works.
+    assert "set TMPDIR to a folder of your own" in err.value.hint
     shared.chmod(0o700)
     assert lambda_package.write_package().parent == shared
 
