@@ -89,6 +89,7 @@ _ID_PREFIX = {
     "aws:ec2/eip:Eip": "eipalloc",
     "aws:ec2/natGateway:NatGateway": "nat",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",  # CreateSecurityGroup GroupId sg-…
     "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw",
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "tgw-attach",
     "aws:ec2transitgateway/routeTable:RouteTable": "tgw-rtb",
@@ -400,15 +401,25 @@ def _with_update_token(
 def _load_balancer(
     world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
 ) -> dict[str, Any]:
-    """An ELB's ARN (its ID) and DNS name, in the format ELB gives them."""
+    """An ELB's ARN (its ID) and DNS name, in the format ELB gives them: an Application Load
+    Balancer is ``[internal-]<name>-<number>.<region>.elb.<suffix>``, a Network Load Balancer
+    ``<name>-<hex>.elb.<region>.<suffix>`` (ELB user guides, "DNS name": e.g.
+    my-load-balancer-1234567890.us-west-2.elb.amazonaws.com and
+    my-load-balancer-1234567890abcdef.elb.us-east-2.amazonaws.com)."""
     name = _auto_name(inputs, urn)
-    kind = "app" if inputs.get("loadBalancerType", "application") == "application" else "net"
+    application = inputs.get("loadBalancerType", "application") == "application"
+    kind = "app" if application else "net"
     suffix = _digest(urn)[:16]
     arn = (
         f"arn:{world.partition.name}:elasticloadbalancing:{world.region}:{account}:"
         f"loadbalancer/{kind}/{name}/{suffix}"
     )
-    dns = f"{name}-{int(suffix[:8], 16)}.elb.{world.region}.{world.partition.dns_suffix}"
+    if application:
+        internal = "internal-" if inputs.get("internal") else ""
+        host = f"{internal}{name}-{int(suffix[:8], 16)}.{world.region}.elb"
+    else:
+        host = f"{name}-{suffix}.elb.{world.region}"
+    dns = f"{host}.{world.partition.dns_suffix}"
     return {"id": arn, "arn": arn, "name": name, "dnsName": dns}
 
 
