@@ -35,7 +35,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from egress_net import aws_checks, config, project_files
 from egress_net.errors import ConfigError, EgressNetError
-from egress_net.offline import api_rules, arns
+from egress_net.offline import api_rules, arns, quotas
 from egress_net.offline.preview import check_preview_matches
 from egress_net.offline.sharing import check_cross_account
 from egress_net.partitions import Partition, partition_of
@@ -920,7 +920,8 @@ def _synth(
             preview=True,
         )[0]
         check_preview_matches(seen_by_preview, recording)
-    return SynthResult(recording, [*source.warnings, *warnings], referenced)
+    notes = quotas.over_default([recording])
+    return SynthResult(recording, [*source.warnings, *warnings, *notes], referenced)
 
 
 def _referenced_source(referrer: StackSource, name: str) -> StackSource:

@@ -186,6 +186,9 @@ def test_the_repository_stacks_share_an_account_without_a_collision(
     out = capsys.readouterr().out
     assert f"Physical names of {len(stacks_in(repo))} stacks" in out
     assert "Result: 0 duplicate names, 0 invalid names" in out
+    # AWS's default quotas are notes (adjustable per account), not failures.
+    assert "note: if the stacks share one account and region, " in out
+    assert "VPCs: AWS's default quota is 5" in out
 
 
 def test_a_stack_named_with_dot_and_underscore_gets_valid_distinct_names(repo: Path) -> None:
