@@ -49,6 +49,9 @@ class ApiCall:
     operation: str
     renames: Mapping[str, str] = field(default_factory=dict)  # Pulumi key → API member path
     wrap: str = ""  # API member (a list of structures) the whole input is one element of
+    # Pulumi inputs the provider upper-cases before sending (its schema's StateFunc ToUpper,
+    # with case-insensitive validation): "https" is sent as "HTTPS".
+    upper: frozenset[str] = frozenset()
 
 
 # Pulumi type → the create (or put) call AWS validates its inputs with. Operation names are
@@ -244,7 +247,8 @@ _CALLS: dict[str, ApiCall] = {
         "elbv2",
         "CreateTargetGroup",
         {
-            # The provider flattens the healthCheck block into the request's HealthCheck*.
+            # The provider flattens the healthCheck block into the request's HealthCheck*
+            # (terraform-provider-aws internal/service/elbv2/target_group.go).
             "healthCheck": "",
             "healthCheck.enabled": "HealthCheckEnabled",
             "healthCheck.healthyThreshold": "HealthyThresholdCount",
@@ -256,9 +260,14 @@ _CALLS: dict[str, ApiCall] = {
             "healthCheck.timeout": "HealthCheckTimeoutSeconds",
             "healthCheck.unhealthyThreshold": "UnhealthyThresholdCount",
         },
+        upper=frozenset({"healthCheck.protocol", "protocolVersion"}),
     ),
+    # listener.go: protocol validated case-insensitively and sent upper-cased.
     "aws:lb/listener:Listener": ApiCall(
-        "elbv2", "CreateListener", {"certificateArn": "Certificates[].CertificateArn"}
+        "elbv2",
+        "CreateListener",
+        {"certificateArn": "Certificates[].CertificateArn"},
+        upper=frozenset({"protocol"}),
     ),
     "aws:lb/targetGroupAttachment:TargetGroupAttachment": ApiCall(
         "elbv2",
@@ -395,6 +404,8 @@ def _request(inputs: Mapping[str, Any], call: ApiCall) -> dict[str, Any]:
         target = call.renames.get(key, key)
         if not target or key.startswith("__"):
             continue  # sent by another call, or not sent at all
+        if key in call.upper and isinstance(value, str):
+            value = value.upper()
         parts = target.split(".")
         node = request
         for part in parts[:-1]:

@@ -236,3 +236,21 @@ def test_an_empty_tag_map_is_not_sent_so_not_refused(tmp_path: Path) -> None:
     aws.lb.TargetGroup("app", name="app", port=443, protocol="TCP", vpc_id="vpc-1", tags={})
     """
     engine.synth(program_source(tmp_path, code))
+
+
+def test_values_the_provider_upper_cases_are_checked_as_sent(tmp_path: Path) -> None:
+    # terraform-provider-aws elbv2 listener.go and target_group.go: protocol (listener) and
+    # health_check.protocol validated case-insensitively, sent upper-cased: no false refusal.
+    code = """
+    import pulumi_aws as aws
+    group = aws.lb.TargetGroup(
+        "app", name="app", port=8443, protocol="HTTPS", vpc_id="vpc-1",
+        health_check={"protocol": "https", "path": "/healthz"},
+    )
+    aws.lb.Listener(
+        "app", load_balancer_arn="arn:aws:elasticloadbalancing:us-east-1:111122223333:"
+        "loadbalancer/app/a/1", port=443, protocol="https",
+        default_actions=[{"type": "forward", "target_group_arn": group.arn}],
+    )
+    """
+    engine.synth(program_source(tmp_path, code))
