@@ -114,7 +114,6 @@ _NAME_IS_ID = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
     "aws:cloudwatch/eventRule:EventRule": "name",
     "aws:iam/role:Role": "name",
-    "aws:iam/policy:Policy": "name",
     "aws:lambda/function:Function": "name",
     "aws:ssm/parameter:Parameter": "name",
     "aws:s3/bucket:Bucket": "bucket",

@@ -284,3 +284,19 @@ def test_load_balancer_dns_names_and_security_group_ids_have_aws_format(tmp_path
     assert re.fullmatch(r"feed-[0-9a-f]{16}\.elb\.cn-north-1\.amazonaws\.com\.cn", dns["feed"])
     (group,) = rec.of_type("aws:ec2/securityGroup:SecurityGroup")
     assert re.fullmatch(r"sg-[0-9a-f]{17}", group.id)
+
+
+def test_an_iam_policy_and_an_sns_topic_are_identified_by_their_arn(tmp_path: Path) -> None:
+    # The provider's ID of both is the ARN their create call answers (CreatePolicy Policy.Arn,
+    # CreateTopic TopicArn); a role's is its name.
+    code = """
+    import pulumi_aws as aws
+    aws.iam.Policy("read", name="egress-read", policy="{}")
+    aws.sns.Topic("alarms", name="egress-alarms")
+    aws.iam.Role("sync", name="egress-sync", assume_role_policy="{}")
+    """
+    rec, _, _ = engine.run_program(program_source(tmp_path, code, accountId="444455556666"))
+    ids = {r.name: r.id for r in rec if r.custom}
+    assert ids["read"] == "arn:aws:iam::444455556666:policy/egress-read"
+    assert ids["alarms"] == "arn:aws:sns:us-east-1:444455556666:egress-alarms"
+    assert ids["sync"] == "egress-sync"
