@@ -810,6 +810,17 @@ def load_source(stack: str, project_dir: Path | None = None) -> StackSource:
     required and typed keys checked (`project_files`)."""
     folder = (project_dir or config.find_project_dir()).resolve()
     loaded = project_files.load_stack(stack, folder)
+    secrets = project_files.secure_paths(loaded.config)
+    if secrets:
+        # The CLI decrypts them with the stack's secrets provider before the program runs;
+        # nothing offline can, and a made-up value would be checked in place of the real one.
+        raise ConfigError(
+            secrets[0],
+            "is a secret (secure:) value, which the offline run cannot decrypt"
+            + (f" (also: {', '.join(secrets[1:])})" if len(secrets) > 1 else ""),
+            "this project's config holds no secrets (names, CIDRs, ARNs): set the plain value "
+            "with `pulumi config set` (without --secret)",
+        )
     return StackSource(folder, stack, loaded.config, loaded.project.name, loaded.warnings)
 
 
