@@ -566,6 +566,14 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=request.object)
 
 
+# The extensions Pulumi reads as archive files (archive.go, ArchiveExts).
+ARCHIVE_FILE_EXTENSIONS = (".tar", ".tgz", ".tar.gz", ".zip", ".jar")
+
+
+def _is_archive_file(path: str) -> bool:
+    return path.endswith(ARCHIVE_FILE_EXTENSIONS) and Path(path).is_file()
+
+
 def _plain(value: Any) -> Any:
     """Deserialized properties as plain JSON-like data (no Pulumi sentinels or Resources)."""
     if isinstance(value, Mapping):
@@ -579,6 +587,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, pulumi.AssetArchive):
         # Recorded by content, not by object identity, so a recording is reproducible.
         return {"assetArchive": {k: _plain(v) for k, v in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileArchive) and _is_archive_file(str(value.path)):
+        # An archive file is what Pulumi diffs by: the SHA-256 of its bytes, wherever it lies
+        # (pulumi/pulumi sdk/go/common/resource/archive/archive.go, EnsureHashWithWD).
+        digest = hashlib.sha256(Path(value.path).read_bytes()).hexdigest()
+        return {"archive": {"sha256": digest}}
     if isinstance(value, pulumi.FileAsset | pulumi.FileArchive):
         return {"file": str(value.path)}
     if isinstance(value, pulumi.StringAsset):

@@ -11,6 +11,12 @@ bounded number of times, then the run stops. If any write fails, for any reason,
 already written get their previous rules back (unless another writer changed them since), so
 the last applied rules stay in force.
 
+The run also stops before a write it might not finish: Lambda ends a function that reaches its
+timeout mid-run, with no chance to roll back. Before each group the writer asks how much time
+is left (``context.get_remaining_time_in_millis()``) and goes on only when there is room for
+that write and for rolling back every group written so far and this one; otherwise it rolls
+back what it wrote and raises ``ApplyError`` like any other failed write.
+
 Each written group's description carries a marker (ruleset version and settings digest): a
 run whose marker is on every group has nothing to do, and a group replaced by ``pulumi up``
 (it starts with the placeholder) or left half-written by a concurrent run is rewritten.
@@ -35,6 +41,10 @@ ActionKind = Literal["update", "keep"]
 # Local-use sids (Suricata reserves 1,000,000-1,999,999 for local rules), one per group.
 PLACEHOLDER_SID_BASE = 1_999_001
 PLACEHOLDER_DESCRIPTION = "Emerging Threats Open: placeholder until the first sync (egress-net)"
+# Time one group takes: a DescribeRuleGroup and an UpdateRuleGroup of up to 2 MB of rules
+# (the write, or its rollback). Generous against the few seconds they take when the API is
+# well; a call that retries for longer than this is what the margin cannot cover.
+GROUP_WRITE_BUDGET_MS = 30_000
 
 
 def placeholder_rules(index: int) -> str:
@@ -56,6 +66,10 @@ def placeholder_rules(index: int) -> str:
 def sync_marker(version: str, fingerprint: str) -> str:
     """The description a sync writes on each group it filled (at most 512 characters)."""
     return f"Emerging Threats Open {version}, settings {fingerprint} (egress-net sync)"
+
+
+class OutOfTime(Exception):
+    """Too little of the function's time is left to write the next group and roll back."""
 
 
 @dataclass(frozen=True)
@@ -153,10 +167,15 @@ class GroupWriter:
         marker: str,
         log: Callable[..., None] | None = None,
         max_token_retries: int = MAX_TOKEN_RETRIES,
+        remaining_ms: Callable[[], int] | None = None,
+        group_budget_ms: int = GROUP_WRITE_BUDGET_MS,
     ) -> None:
         self.client = client
         self.marker = marker
         self.max_token_retries = max_token_retries
+        # The Lambda context's get_remaining_time_in_millis; None outside Lambda (no limit).
+        self.remaining_ms = remaining_ms
+        self.group_budget_ms = group_budget_ms
         self.log = log or (lambda event, **fields: LOG.info("%s %s", event, fields))
 
     # -- reading -----------------------------------------------------------------------------
@@ -220,20 +239,46 @@ class GroupWriter:
             "another sync is probably running; the next scheduled run finishes the work",
         )
 
+    def time_needed_ms(self, written: int) -> int:
+        """Room needed before the next write: the write itself, then (should it fail) the
+        rollback of the ``written`` groups and of this one."""
+        return self.group_budget_ms * (1 + written + 1)
+
+    def _check_time(self, group: DesiredGroup, written: int) -> None:
+        if self.remaining_ms is None:
+            return
+        left, needed = self.remaining_ms(), self.time_needed_ms(written)
+        if left < needed:
+            self.log("deadline_stop", group=group.name, remaining_ms=left, needed_ms=needed)
+            raise OutOfTime(
+                f"{left} ms of the function's time left, {needed} ms needed to write "
+                f"{group.name} and roll back {written + 1} group(s) should it fail"
+            )
+
     def apply(self, desired: Sequence[DesiredGroup]) -> ApplyResult:
-        """Write every group; on any failure put the written ones back and raise ApplyError."""
+        """Write every group; on any failure put the written ones back and raise ApplyError.
+        Running out of time before a group counts as a failure: nothing is half-applied."""
         result = ApplyResult()
         written: list[LiveGroup] = []  # previous state of each group this run wrote
         step = ""
         try:
             for group in desired:
                 step = group.name
+                self._check_time(group, len(written))
                 kind, previous = self._write(group, result)
                 result.kinds[group.name] = kind
                 if kind == "update":
                     written.append(previous)
                     result.updated.append(group.arn)
                     self.log("group_updated", group=group.name, arn=group.arn)
+        except OutOfTime as err:
+            self._roll_back(written)
+            raise ApplyError(
+                step,
+                f"stopped before writing {step}: {err}; rolled back, the last applied rules "
+                "stay in force",
+                "raise the function's timeout (the next scheduled run tries again)",
+            ) from err
         except Exception as err:  # any failure, not only AWS's: a half-applied set is worse
             self._roll_back(written)
             raise ApplyError(

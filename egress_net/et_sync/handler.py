@@ -101,15 +101,26 @@ def run_sync(
     dry_run: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     log: Callable[..., None] = log_event,
+    remaining_ms: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     """One sync; returns a summary. Raises after logging when a step fails.
 
     The SSM version is written last, after the firewall and the manifest: a run that fails
-    anywhere leaves it untouched, so the next run retries the same version.
+    anywhere leaves it untouched, so the next run retries the same version. ``remaining_ms``
+    (the Lambda context's ``get_remaining_time_in_millis``) stops the group writes, rolled
+    back, before the function's timeout could cut one short.
     """
     started = time.monotonic()
     try:
-        summary = _sync(settings, clients, force=force, dry_run=dry_run, now=now, log=log)
+        summary = _sync(
+            settings,
+            clients,
+            force=force,
+            dry_run=dry_run,
+            now=now,
+            log=log,
+            remaining_ms=remaining_ms,
+        )
     except Exception as err:
         where = err.where if isinstance(err, SyncError) else ""
         problem = err.problem if isinstance(err, SyncError) else repr(err)
@@ -140,6 +151,7 @@ def _sync(
     dry_run: bool,
     now: Callable[[], datetime],
     log: Callable[..., None],
+    remaining_ms: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     applied = manifest.read_applied_version(clients.ssm, settings.version_parameter)
     published = fetch.fetch_published_md5(
@@ -149,6 +161,7 @@ def _sync(
         clients.network_firewall,
         marker=sync_marker(published, settings.fingerprint()),
         log=log,
+        remaining_ms=remaining_ms,
     )
     if published == applied and not force:
         stale = writer.stale_groups(settings.groups)
@@ -248,4 +261,6 @@ def handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
         Clients.from_boto3(),
         force=bool(event.get("force", False)),
         dry_run=bool(event.get("dryRun", False)),
+        # Lambda's context object; None when called by hand.
+        remaining_ms=getattr(context, "get_remaining_time_in_millis", None),
     )

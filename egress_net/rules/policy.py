@@ -49,10 +49,10 @@ PRIORITY_STEP = 10
 # threat rule is ever pre-empted by an allow entry.
 ET_PRIORITY_MIN = 1_000
 ALLOW_DOMAINS_PRIORITY = 60_000
-# After everything: the default actions only drop *established* flows, and a one-way UDP or
-# ICMP flow never becomes established, so without this group it would pass (a classic
-# exfiltration channel); neither do they stop a TCP handshake, which between spokes is a port
-# scan. Alert mode logs the same traffic instead.
+# After everything: the default actions only drop *established* flows, and a one-way UDP,
+# ICMP, GRE, ESP (any protocol) flow never becomes established, so without this group it
+# would pass (a classic exfiltration channel); neither do they stop a TCP handshake, which
+# between spokes is a port scan. Alert mode logs the same traffic instead.
 DEFAULT_DENY_PRIORITY = 65_000
 DEFAULT_DENY_SID_BASE = 2_900_001
 FIVE_TUPLE_SID_BASE = 1_000_001
@@ -132,23 +132,31 @@ def default_deny_rules(
     """The last rules of the policy: what the default action would let through.
 
     The default action drops only *established* flows: a one-way UDP or ICMP flow never gets
-    there, whatever its source, and every TCP handshake passes. So UDP and ICMP from any
-    source, and (unless spoke-to-spoke traffic is open by design) TCP from one spoke to
+    there, whatever its source, nor does a one-way tunnel of any other IP protocol (GRE, ESP,
+    AH, SCTP, IP-in-IP, ...), and every TCP handshake passes. So every protocol but TCP from
+    any source, and (unless spoke-to-spoke traffic is open by design) TCP from one spoke to
     another, are dropped here unless an earlier rule passed the flow. A TCP flow to the
     internet is left to the default action: its TLS/HTTP pass rules can only match after the
-    handshake.
+    handshake, so the ``ip`` rule must not match TCP (``ip_proto:!6``; the negation is
+    Suricata's, src/detect-ipproto.c, and AWS's own strict-order egress template ends with
+    the same "all other IP" drop: AWS Security Services Best Practices, Network Firewall,
+    "Custom Block Rules"). UDP and ICMP keep their own rules for a log that names them.
     """
     action = "drop" if mode == "drop" else "alert"
+    # (header, what it denies, further options)
     matches = [
-        ("udp any any -> any any", "udp that no rule passed"),
-        ("icmp any any -> any any", "icmp that no rule passed"),
+        ("udp any any -> any any", "udp that no rule passed", ""),
+        ("icmp any any -> any any", "icmp that no rule passed", ""),
     ]
     if deny_tcp_between_spokes:
-        matches.append(("tcp $HOME_NET any -> $HOME_NET any", "tcp between spokes"))
+        matches.append(("tcp $HOME_NET any -> $HOME_NET any", "tcp between spokes", ""))
+    # Last, so the SIDs above stay what they were. 6 is TCP (IANA protocol numbers); a number
+    # needs no name lookup in the engine.
+    matches.append(("ip any any -> any any", "ip protocol other than tcp", " ip_proto:!6;"))
     return [
-        f'{action} {match} (msg:"egress-net default deny: {what}"; '
+        f'{action} {match} (msg:"egress-net default deny: {what}";{options} '
         f"sid:{DEFAULT_DENY_SID_BASE + i}; rev:1;)"
-        for i, (match, what) in enumerate(matches)
+        for i, (match, what, options) in enumerate(matches)
     ]
 
 
@@ -651,7 +659,7 @@ def plan_policy(
                 "rules_source": {"rules_string": "\n".join(deny_rules)},
                 "stateful_rule_options": dict(STRICT_ORDER),
             },
-            "UDP/ICMP from any source, TCP between spokes, that no rule passed",
+            "Every protocol but TCP from any source, TCP between spokes, that no rule passed",
         )
     )
 

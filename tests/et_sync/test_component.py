@@ -365,16 +365,14 @@ def test_given_bucket_is_used_instead_of_a_new_one(mocks: RecordingMocks) -> Non
 
 def test_packaged_code_runs_with_only_stdlib_and_boto3(tmp_path: Path) -> None:
     """The archive's modules import without pydantic or pulumi (the Lambda has neither)."""
-    from egress_net.components.et_sync import lambda_code_files
+    from egress_net import lambda_package
 
-    files = lambda_code_files()
+    files = lambda_package.package_files()
     assert "egress_net/et_sync/handler.py" in files
     assert "egress_net/et_sync/model.py" not in files
     assert any(path.startswith("egress_net/rules/") for path in files)
     archive = tmp_path / "code.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for arcname, path in files.items():
-            zf.write(path, arcname)
+    archive.write_bytes(lambda_package.build_zip(files))
     blocker = (
         "import sys\n"
         "class Block:\n"
@@ -392,3 +390,38 @@ def test_packaged_code_runs_with_only_stdlib_and_boto3(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     # the module came from the archive, not from the source tree
     assert done.stdout.strip() == f"{archive}/egress_net/et_sync/handler.py"
+
+
+def _copy_of_the_project(root: Path) -> Path:
+    """The declared files under ``root``, as in a checkout."""
+    from egress_net import lambda_package
+
+    for name, source in lambda_package.package_files().items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    return root
+
+
+def test_the_function_gets_the_declared_files_only(
+    mocks: RecordingMocks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stray files beside the function's modules (an untracked module, bytecode, a file in a
+    folder the function does not use) never reach the package Pulumi uploads."""
+    from egress_net import lambda_package
+
+    root = _copy_of_the_project(tmp_path / "checkout")
+    (root / "egress_net/et_sync/debug_patch.py").write_text("OPEN = True\n")
+    (root / "egress_net/et_sync/__pycache__").mkdir()
+    (root / "egress_net/et_sync/__pycache__/handler.cpython-312.pyc").write_bytes(b"\0" * 16)
+    (root / "egress_net/rules/notes.txt").write_text("scratch\n")
+    (root / "egress_net/et_sync/model.py").write_text("import pydantic\n")
+    monkeypatch.setattr(lambda_package, "project_root", lambda: root)
+    _declare(CONFIG)
+    code = mocks.one("aws:lambda/function:Function")["code"]
+    assert isinstance(code, pulumi.FileArchive) and str(code.path).endswith(".zip")
+    with zipfile.ZipFile(code.path) as archive:
+        assert tuple(archive.namelist()) == tuple(sorted(lambda_package.PACKAGED_FILES))
+    # Same sources, same bytes: Lambda's CodeSha256 is reproducible from the checkout.
+    data = Path(code.path).read_bytes()
+    assert data == lambda_package.build_zip(lambda_package.package_files(root))

@@ -2,8 +2,9 @@
 
 A small evaluator: groups in priority order, rules in file order, the first ``pass`` or
 ``drop`` whose header matches the flow decides (an app-layer rule also needs the flow's
-protocol and the name it presents); otherwise the policy's default action, which drops only
-*established* flows: a one-way UDP/ICMP flow and every TCP handshake get past it.
+protocol and the name it presents; an ``ip`` rule matches every IP protocol its ``ip_proto``
+options admit); otherwise the policy's default action, which drops only *established* flows: a
+one-way UDP/ICMP/GRE/ESP flow and every TCP handshake get past it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ SPOKE_A, SPOKE_B, INTERNET, OUTSIDE = "10.1.0.5", "10.2.0.7", "198.51.100.9", "1
 
 @dataclass(frozen=True)
 class Flow:
-    proto: str  # udp, icmp, tcp
+    proto: str  # udp, icmp, tcp, or any other IP protocol by name (gre, esp, ...)
     src: str
     dst: str
     dport: int = 0
@@ -64,9 +65,27 @@ def _name_matches(rule: ParsedRule, name: str | None) -> bool:
     return name == content
 
 
+# IANA protocol numbers of the flows these tests send.
+PROTOCOL_NUMBERS = {"icmp": 1, "ipip": 4, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51}
+
+
+def _ip_proto_admits(rule: ParsedRule, proto: str) -> bool:
+    """Every ``ip_proto`` option holds (Suricata ANDs them): ``N`` equal, ``!N`` not equal."""
+    number = PROTOCOL_NUMBERS[proto]
+    for raw in rule.option_values("ip_proto"):
+        value = (raw or "").strip()
+        equal = int(value.lstrip("!")) == number
+        if equal == value.startswith("!"):
+            return False
+    return True
+
+
 def _matches(rule: ParsedRule, flow: Flow, variables: dict[str, list[str]]) -> bool:
     if rule.protocol in ("tls", "http"):
         if flow.app != rule.protocol or not _name_matches(rule, flow.name):
+            return False
+    elif rule.protocol == "ip":
+        if not _ip_proto_admits(rule, flow.proto):
             return False
     elif rule.protocol != flow.proto:
         return False
@@ -112,6 +131,14 @@ def _plan(tmp_path: Path, **kwargs: Any) -> PolicyPlan:
         (Flow("icmp", SPOKE_A, SPOKE_B), "drop"),
         (Flow("udp", OUTSIDE, SPOKE_A, 4789), "drop"),
         (Flow("icmp", INTERNET, SPOKE_A), "drop"),
+        # Every other IP protocol: tunnels to the internet and between spokes, any source.
+        (Flow("gre", SPOKE_A, INTERNET), "drop"),
+        (Flow("esp", SPOKE_A, INTERNET), "drop"),
+        (Flow("ah", SPOKE_A, INTERNET), "drop"),
+        (Flow("ipip", SPOKE_A, INTERNET), "drop"),
+        (Flow("gre", SPOKE_A, SPOKE_B), "drop"),
+        (Flow("esp", SPOKE_A, SPOKE_B), "drop"),
+        (Flow("gre", OUTSIDE, SPOKE_A), "drop"),
         # A TCP handshake between spokes (a port scan) no longer gets past the default action.
         (Flow("tcp", SPOKE_A, SPOKE_B, 5432), "drop"),
         # To the internet the handshake must pass: the TLS/HTTP pass rules match after it,
@@ -141,6 +168,23 @@ def test_spoke_to_spoke_tcp_passes_only_where_a_rule_or_the_design_allows_it(
     open_plan = _plan(tmp_path, deny_tcp_between_spokes=False)
     assert verdict(open_plan, db) == "default"
     assert verdict(open_plan, Flow("udp", SPOKE_A, SPOKE_B, 53)) == "drop"
+    assert verdict(open_plan, Flow("gre", SPOKE_A, SPOKE_B)) == "drop"
+
+
+def test_a_pass_rule_for_another_protocol_still_passes_it(tmp_path: Path) -> None:
+    """The ``ip`` drop is last: an explicit pass for a tunnel (here GRE to one peer) wins."""
+    peer = "203.0.113.10"
+    rules = {
+        "allowDomains": {"domains": ["pypi.org"]},
+        "suricataRules": [
+            f'pass ip 10.1.0.0/16 any -> {peer} any (msg:"gre to peer"; ip_proto:47; sid:9;)'
+        ],
+    }
+    plan = _plan(tmp_path, rules=rules)
+    assert verdict(plan, Flow("gre", SPOKE_A, peer)) == "pass"
+    assert verdict(plan, Flow("esp", SPOKE_A, peer)) == "drop"
+    assert verdict(plan, Flow("gre", SPOKE_A, INTERNET)) == "drop"
+    assert verdict(plan, Flow("tcp", SPOKE_A, INTERNET, 443, "tls", "pypi.org")) == "pass"
 
 
 def test_alert_mode_drops_nothing(tmp_path: Path) -> None:
@@ -151,6 +195,8 @@ def test_alert_mode_drops_nothing(tmp_path: Path) -> None:
         g.rule_group["rules_source"].get("rules_string", "") for g in plan.stateful_groups
     )
     assert "drop " not in text and "alert tcp $HOME_NET any -> $HOME_NET any" in text
+    assert verdict(plan, Flow("gre", SPOKE_A, INTERNET)) == "default"
+    assert "alert ip any any -> any any" in text
 
 
 def test_allowed_names_pass_only_on_their_ports(tmp_path: Path) -> None:
