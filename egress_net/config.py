@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from egress_net import addressing, intent
+from egress_net import addressing, dns_plan, intent
 from egress_net.aws_limits import KMS_KEY_ARN, LOG_RETENTION_DAYS
 from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.et_sync.model import EmergingThreatsConfig
@@ -48,6 +48,8 @@ _AZ_ID = re.compile(r"^(?P<region>[a-z]{3,8}\d+)-az(?P<number>\d{1,2})$")
 _REGION = re.compile(r"^(?P<area>[a-z]{2})-(?:(?P<gov>gov|iso|isob)-)?(?P<dir>[a-z]+)-(?P<n>\d+)$")
 _SPOKE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
+# EC2 resource IDs: a prefix and 8 or 17 hexadecimal digits (EC2 User Guide, "Resource IDs").
+_TGW_ATTACHMENT_ID = re.compile(r"^tgw-attach-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _ROLE_ARN = re.compile(
     r"^arn:aws(?:-cn|-us-gov)?:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$"
 )
@@ -301,20 +303,16 @@ class LogsConfig(_Model):
         return v
 
 
-# Route 53 Resolver DNS Firewall's managed domain lists (Route 53 Developer Guide, "Managed
-# domain lists"). AWS gives them per-region IDs and pulumi-aws can read a list only by its ID
+# Route 53 Resolver DNS Firewall's managed domain lists (dns_plan.MANAGED_DOMAIN_LISTS). AWS
+# gives them per-region IDs and pulumi-aws can read a list only by its ID
 # (aws.route53.get_resolver_firewall_domain_list), so the config names each list and its ID.
-MANAGED_DNS_DOMAIN_LISTS = (
-    "AWSManagedDomainsAggregateThreatList",
-    "AWSManagedDomainsAmazonGuardDutyThreatList",
-    "AWSManagedDomainsBotnetCommandandControl",
-    "AWSManagedDomainsMalwareDomainList",
-)
+MANAGED_DNS_DOMAIN_LISTS = dns_plan.MANAGED_DOMAIN_LISTS
 # A domain list ID as Route 53 Resolver prints it (FirewallDomainList.Id: rslvr-fdl-<hex>).
 _DNS_DOMAIN_LIST_ID = re.compile(r"^rslvr-fdl-[0-9a-f]{8,32}$")
-# Rule group association priority: "Valid values: 101-9900" (Route 53 Resolver API,
-# AssociateFirewallRuleGroup Priority; 100 and below and 9901+ are Firewall Manager's).
-DNS_ASSOCIATION_PRIORITIES = (101, 9900)
+# Rule group association priority: "The allowed values for Priority are between 100 and
+# 9900" (Route 53 Resolver API, AssociateFirewallRuleGroup Priority; botocore
+# route53resolver service-2.json); below and above are Firewall Manager's first and last groups.
+DNS_ASSOCIATION_PRIORITIES = (100, 9900)
 
 
 class ManagedDnsDomainList(_Model):
@@ -364,7 +362,10 @@ class DnsFirewallConfig(_Model):
     # interface endpoints' names (.example.internal = the domain and its subdomains).
     allow_domains: list[Domain] = Field(default_factory=list)
     managed_domain_lists: list[ManagedDnsDomainList] = Field(default_factory=list)
-    association_priority: int = 1000
+    # The first a VPC's own associations can take: DNS Firewall evaluates a VPC's rule groups
+    # lowest priority first, and priorities are unique per VPC, so no group a spoke account
+    # associates itself (an allow-all, say) answers before the hub's.
+    association_priority: int = DNS_ASSOCIATION_PRIORITIES[0]
     query_logs: bool = True
 
     @field_validator("association_priority")
@@ -1515,6 +1516,10 @@ def check_spoke_stacks(
         for k, v in (("egress", cfg.egress_vpc_cidr), ("inspection", cfg.inspection_vpc_cidr))
         if v
     ]
+    if cfg.ingress is not None and cfg.ingress.vpc_cidr:
+        # The centralized ingress VPC is attached to the same TGW and routed by its CIDR
+        # (see _ingress_vpc_checks): a spoke stack must not claim its replies either.
+        taken.append(("ingress.vpcCidr", ipaddress.IPv4Network(cfg.ingress.vpc_cidr)))
     names = {s.name: f"spokes[{i}]" for i, s in enumerate(cfg.spokes)}
     for i, (reference, outputs) in enumerate(found):
         where = key("spokeStacks", i)
@@ -1595,6 +1600,26 @@ def _spoke_stack_problem(outputs: Mapping[str, Any], this_stack: str) -> tuple[s
         return (f"exports spoke.cidr {err}", "is it a spoke stack of this release?")
     if not isinstance(spoke.get("azIds", []), list):
         return ("exports spoke.azIds that is not a list", "is it a spoke stack of this release?")
+    # The hub names resources, routes and tags after these values and hands the ID to AWS:
+    # whatever a stack exports must have the shape a spoke stack of this release gives it.
+    name = str(spoke["name"])
+    if not _SPOKE_NAME.match(name) or name == "hub" or name.startswith("hub-"):
+        return (
+            f"exports spoke.name {name[:80]!r}, which is not a spoke name",
+            "is it a spoke stack of this release?",
+        )
+    if not _TGW_ATTACHMENT_ID.match(str(spoke["attachmentId"])):
+        return (
+            f"exports spoke.attachmentId {str(spoke['attachmentId'])[:80]!r}, which is not a "
+            "Transit Gateway attachment ID (tgw-attach-<hex>)",
+            "is it a spoke stack of this release?",
+        )
+    account = spoke.get("accountId")
+    if account is not None and not _ACCOUNT_ID.match(str(account)):
+        return (
+            f"exports spoke.accountId {str(account)[:80]!r}, which is not an account ID",
+            "is it a spoke stack of this release?",
+        )
     hub = str(outputs.get("hubStack") or "")
     if hub.rsplit("/", 1)[-1] != this_stack:
         return (
