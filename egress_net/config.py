@@ -12,6 +12,7 @@ import difflib
 import ipaddress
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -828,6 +829,65 @@ def _region_checks(cfg: StackConfig) -> list[ConfigError]:
     return errors
 
 
+# Tags go on every resource, and the strictest services the program tags (IAM, Lambda,
+# CloudWatch Logs, SSM, ELB: botocore tagKeyType/TagKey patterns [\p{L}\p{Z}\p{N}_.:/=+\-@])
+# refuse what EC2 accepts; keys with the reserved "aws:" prefix are refused everywhere. Tagging
+# AWS Resources user guide, "Tag naming limits and requirements": keys 1-128 and values 0-256
+# characters; letters, numbers, spaces and + - = . _ : / @; "aws:" reserved.
+_TAG_PUNCTUATION = frozenset("+-=._:/@")
+TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
+
+
+def _tag_text_problem(text: str) -> str | None:
+    bad = sorted(
+        {
+            c
+            for c in text
+            if not (c.isalnum() or unicodedata.category(c).startswith("Z") or c in _TAG_PUNCTUATION)
+        }
+    )
+    if bad:
+        return f"{''.join(bad)!r} not allowed (letters, numbers, spaces and + - = . _ : / @)"
+    return None
+
+
+def tag_problems(tags: Mapping[str, str], where: tuple[str | int, ...]) -> list[ConfigError]:
+    """What AWS would refuse in user tags, keyed ``egress-net:tags.<key>``."""
+    errors: list[ConfigError] = []
+    for tag, value in tags.items():
+        problems = []
+        if not 1 <= len(tag) <= TAG_KEY_MAX:
+            problems.append(f"a key has 1-{TAG_KEY_MAX} characters, not {len(tag)}")
+        if tag.lower().startswith("aws:"):
+            problems.append("the 'aws:' prefix is reserved for AWS")
+        if len(str(value)) > TAG_VALUE_MAX:
+            problems.append(f"a value has at most {TAG_VALUE_MAX} characters, not {len(value)}")
+        for part, text in (("key", tag), ("value", str(value))):
+            problem = _tag_text_problem(text)
+            if problem:
+                problems.append(f"{part}: {problem}")
+        if problems:
+            errors.append(
+                ConfigError(
+                    key(*where, tag),
+                    "AWS would refuse this tag: " + "; ".join(problems),
+                    "IAM, Lambda, CloudWatch Logs and SSM take only letters, numbers, spaces "
+                    "and + - = . _ : / @ in tags (EC2 takes more, so a deploy would stop "
+                    "half-way)",
+                )
+            )
+    return errors
+
+
+def _tag_checks(cfg: StackConfig) -> list[ConfigError]:
+    errors = tag_problems(cfg.tags, ("tags",))
+    for i, spoke in enumerate(cfg.spokes):
+        errors += tag_problems(spoke.tags, ("spokes", i, "tags"))
+    if cfg.spoke is not None:
+        errors += tag_problems(cfg.spoke.tags, ("spoke", "tags"))
+    return errors
+
+
 def _partition_checks(cfg: StackConfig) -> list[ConfigError]:
     """ARNs given in config must be in the region's partition: an IAM role, KMS key or
     certificate of another partition does not exist for this one (IAM roles and
@@ -1448,7 +1508,7 @@ def validate(raw: Mapping[str, Any]) -> StackConfig:
         cfg = StackConfig.model_validate(dict(raw))
     except ValidationError as err:
         raise ConfigErrors(_errors_from_pydantic(err)) from None
-    errors = _region_checks(cfg) + _partition_checks(cfg)
+    errors = _region_checks(cfg) + _partition_checks(cfg) + _tag_checks(cfg)
     if cfg.role == "hub":
         errors += _hub_checks(cfg)
     else:
