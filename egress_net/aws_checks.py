@@ -6,6 +6,9 @@ single resources).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 from egress_net.deploy_order import order_problems
 from egress_net.errors import EgressNetError
 from egress_net.recording import Recording
@@ -121,5 +124,33 @@ def refuse_what_aws_would(recording: Recording) -> None:
     ]
     problems += quota_problems(recording)
     problems += firewall_subnet_problems(recording)
+    problems += missing_file_problems(recording)
     if problems:
         raise AwsWouldRefuse(recording.stack, problems)
+
+
+def _missing_files(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        if set(value) == {"missingFile"}:
+            yield str(value["missingFile"])
+            return
+        for item in value.values():
+            yield from _missing_files(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _missing_files(item)
+
+
+def missing_file_problems(recording: Recording) -> list[tuple[str, str, str]]:
+    """Every asset or archive whose file is missing: the CLI cannot hash it, so the deploy
+    stops before the resource is sent (pulumi/pulumi sdk/go/common/resource/plugin/rpc.go:
+    "failed to compute archive hash")."""
+    return [
+        (
+            record.name,
+            f"the file {path!r} does not exist: Pulumi cannot hash it and stops the deploy",
+            "create the file before the run, or give the path relative to the project folder",
+        )
+        for record in recording.resources
+        for path in _missing_files(record.inputs)
+    ]

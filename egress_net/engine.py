@@ -593,6 +593,11 @@ def _plain(value: Any) -> Any:
         digest = hashlib.sha256(Path(value.path).read_bytes()).hexdigest()
         return {"archive": {"sha256": digest}}
     if isinstance(value, pulumi.FileAsset | pulumi.FileArchive):
+        if not Path(value.path).exists():
+            # The CLI hashes every file asset and archive before the provider sees it and stops
+            # the deploy when it cannot ("failed to compute archive hash for ...", pulumi/pulumi
+            # sdk/go/common/resource/plugin/rpc.go); aws_checks refuses the recorded marker.
+            return {"missingFile": str(value.path)}
         return {"file": str(value.path)}
     if isinstance(value, pulumi.StringAsset):
         return {"text": value.text}

@@ -306,3 +306,21 @@ def test_a_lambda_environment_over_4_kb_is_refused_as_create_function_would() ->
     rec = synth_config(values, stack="a" * 100)
     (function,) = rec.of_type("aws:lambda/function:Function")
     assert lambda_environment_bytes(function.inputs["environment"]["variables"]) <= 4096
+
+
+def test_an_archive_whose_file_is_missing_is_refused_as_the_cli_would(tmp_path: Any) -> None:
+    import pulumi
+
+    missing = tmp_path / "gone" / "function.zip"
+    present = tmp_path / "function.py"
+    present.write_text("def handler(event, context): ...\n")
+    assert engine._plain(pulumi.FileArchive(str(missing))) == {"missingFile": str(missing)}
+    assert engine._plain(pulumi.FileAsset(str(present))) == {"file": str(present)}
+
+    rec = synth("prod")
+    (function, *_) = rec.of_type("aws:lambda/function:Function")
+    refuse_what_aws_would(with_inputs(rec, function, code={"file": str(present)}))
+    with pytest.raises(AwsWouldRefuse) as caught:
+        refuse_what_aws_would(with_inputs(rec, function, code={"missingFile": str(missing)}))
+    assert function.name in str(caught.value)
+    assert "does not exist" in str(caught.value) and str(missing) in str(caught.value)
