@@ -557,6 +557,14 @@ class Tracer:
         state.hops.append(self._hop(HopKind.INSTANCE, subnet.id, subnet.az_id, via))
         return self._end(state, Outcome.DELIVERED, f"delivered to {subnet.id}", subnet.id)
 
+    def _subnet_holding(self, vpc_id: str, address: IPAddress) -> Subnet | None:
+        """``graph.subnet_holding``, remembered: a spoke's hosts receive many packets (replies
+        from every exit, the ring), and finding the subnet is a scan of the VPC's subnets."""
+        key = (vpc_id, address.version, int(address))
+        if key not in self._holders:
+            self._holders[key] = self.graph.subnet_holding(vpc_id, address)
+        return self._holders[key]
+
     def _through_nat_outbound(self, state: _State, nat: NatGateway, via: str) -> Step:
         subnet = self.graph.subnets[nat.subnet_id]
         state.hops.append(self._hop(HopKind.NAT, nat.id, subnet.az_id, via))
@@ -633,14 +641,6 @@ class Tracer:
         return self._end(state, Outcome.UNSUPPORTED, f"edge route {via} is not traced")
 
     # -- transit gateway ----------------------------------------------------------------------
-
-    def _subnet_holding(self, vpc_id: str, address: IPAddress) -> Subnet | None:
-        """``graph.subnet_holding``, remembered: a spoke's hosts receive many packets (replies
-        from every exit, the ring), and finding the subnet is a scan of the VPC's subnets."""
-        key = (vpc_id, address.version, int(address))
-        if key not in self._holders:
-            self._holders[key] = self.graph.subnet_holding(vpc_id, address)
-        return self._holders[key]
 
     def _enis(self, attachment: TgwAttachment) -> dict[str, Subnet]:
         """The attachment's ENI subnets by AZ ID."""
