@@ -6,6 +6,9 @@ single resources).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 from egress_net.deploy_order import order_problems
 from egress_net.errors import EgressNetError
 from egress_net.recording import Recording
@@ -44,6 +47,49 @@ def quota_problems(recording: Recording) -> list[tuple[str, str, str]]:
     return problems
 
 
+FIREWALL = "aws:networkfirewall/firewall:Firewall"
+SUBNET = "aws:ec2/subnet:Subnet"
+
+
+def firewall_subnet_problems(recording: Recording) -> list[tuple[str, str, str]]:
+    """A firewall's subnet mappings as CreateFirewall takes them: "Each subnet must belong to a
+    different Availability Zone in the VPC" (Network Firewall API Reference, CreateFirewall
+    SubnetMappings). Subnets the recording does not hold, or without an AZ ID, are not known
+    offline and not compared."""
+    subnets = {s.id: s for s in recording.of_type(SUBNET)}
+    problems = []
+    for firewall in recording.of_type(FIREWALL):
+        vpc = firewall.inputs.get("vpcId")
+        seen: dict[str, str] = {}  # AZ ID → the first subnet mapped there
+        for mapping in firewall.inputs.get("subnetMappings") or []:
+            subnet = subnets.get(str(mapping.get("subnetId", "")))
+            if subnet is None:
+                continue
+            if vpc and subnet.inputs.get("vpcId") not in (None, vpc):
+                problems.append(
+                    (
+                        f"Firewall {firewall.name}",
+                        f"AWS would refuse this firewall: subnet {subnet.name} is in another VPC "
+                        f"than the firewall's {vpc} [CreateFirewall SubnetMappings]",
+                        "map only subnets of the firewall's own VPC",
+                    )
+                )
+            az = subnet.inputs.get("availabilityZoneId")
+            if az and az in seen:
+                problems.append(
+                    (
+                        f"Firewall {firewall.name}",
+                        f"AWS would refuse this firewall: subnets {seen[az]} and {subnet.name} "
+                        f"are both in {az}; each subnet must be in a different Availability "
+                        "Zone [CreateFirewall SubnetMappings]",
+                        "map one firewall subnet per AZ",
+                    )
+                )
+            elif az:
+                seen[az] = subnet.name
+    return problems
+
+
 class AwsWouldRefuse(EgressNetError):
     """Resources a real deploy would fail on; one line per resource."""
 
@@ -63,7 +109,8 @@ class AwsWouldRefuse(EgressNetError):
 
 def refuse_what_aws_would(recording: Recording) -> None:
     """Raise :class:`AwsWouldRefuse` listing every route AWS refuses, every order a real
-    ``up`` gets wrong and every resource over a quota; return quietly when there is none."""
+    ``up`` gets wrong, every resource over a quota and every firewall mapped to subnets AWS
+    refuses; return quietly when there is none."""
     problems = [
         (
             refusal.route or refusal.table,
@@ -76,5 +123,34 @@ def refuse_what_aws_would(recording: Recording) -> None:
         (p.resource, f"{p.problem} [{p.source}]", p.hint) for p in order_problems(recording)
     ]
     problems += quota_problems(recording)
+    problems += firewall_subnet_problems(recording)
+    problems += missing_file_problems(recording)
     if problems:
         raise AwsWouldRefuse(recording.stack, problems)
+
+
+def _missing_files(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        if set(value) == {"missingFile"}:
+            yield str(value["missingFile"])
+            return
+        for item in value.values():
+            yield from _missing_files(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _missing_files(item)
+
+
+def missing_file_problems(recording: Recording) -> list[tuple[str, str, str]]:
+    """Every asset or archive whose file is missing: the CLI cannot hash it, so the deploy
+    stops before the resource is sent (pulumi/pulumi sdk/go/common/resource/plugin/rpc.go:
+    "failed to compute archive hash")."""
+    return [
+        (
+            record.name,
+            f"the file {path!r} does not exist: Pulumi cannot hash it and stops the deploy",
+            "create the file before the run, or give the path relative to the project folder",
+        )
+        for record in recording.resources
+        for path in _missing_files(record.inputs)
+    ]

@@ -12,6 +12,7 @@ import difflib
 import ipaddress
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from egress_net import addressing, intent
+from egress_net import addressing, dns_plan, intent
 from egress_net.aws_limits import KMS_KEY_ARN, LOG_RETENTION_DAYS
 from egress_net.errors import ConfigError, ConfigErrors
 from egress_net.et_sync.model import EmergingThreatsConfig
@@ -48,6 +49,8 @@ _AZ_ID = re.compile(r"^(?P<region>[a-z]{3,8}\d+)-az(?P<number>\d{1,2})$")
 _REGION = re.compile(r"^(?P<area>[a-z]{2})-(?:(?P<gov>gov|iso|isob)-)?(?P<dir>[a-z]+)-(?P<n>\d+)$")
 _SPOKE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
+# EC2 resource IDs: a prefix and 8 or 17 hexadecimal digits (EC2 User Guide, "Resource IDs").
+_TGW_ATTACHMENT_ID = re.compile(r"^tgw-attach-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _ROLE_ARN = re.compile(
     r"^arn:aws(?:-cn|-us-gov)?:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$"
 )
@@ -301,20 +304,16 @@ class LogsConfig(_Model):
         return v
 
 
-# Route 53 Resolver DNS Firewall's managed domain lists (Route 53 Developer Guide, "Managed
-# domain lists"). AWS gives them per-region IDs and pulumi-aws can read a list only by its ID
+# Route 53 Resolver DNS Firewall's managed domain lists (dns_plan.MANAGED_DOMAIN_LISTS). AWS
+# gives them per-region IDs and pulumi-aws can read a list only by its ID
 # (aws.route53.get_resolver_firewall_domain_list), so the config names each list and its ID.
-MANAGED_DNS_DOMAIN_LISTS = (
-    "AWSManagedDomainsAggregateThreatList",
-    "AWSManagedDomainsAmazonGuardDutyThreatList",
-    "AWSManagedDomainsBotnetCommandandControl",
-    "AWSManagedDomainsMalwareDomainList",
-)
+MANAGED_DNS_DOMAIN_LISTS = dns_plan.MANAGED_DOMAIN_LISTS
 # A domain list ID as Route 53 Resolver prints it (FirewallDomainList.Id: rslvr-fdl-<hex>).
 _DNS_DOMAIN_LIST_ID = re.compile(r"^rslvr-fdl-[0-9a-f]{8,32}$")
-# Rule group association priority: "Valid values: 101-9900" (Route 53 Resolver API,
-# AssociateFirewallRuleGroup Priority; 100 and below and 9901+ are Firewall Manager's).
-DNS_ASSOCIATION_PRIORITIES = (101, 9900)
+# Rule group association priority: "The allowed values for Priority are between 100 and
+# 9900" (Route 53 Resolver API, AssociateFirewallRuleGroup Priority; botocore
+# route53resolver service-2.json); below and above are Firewall Manager's first and last groups.
+DNS_ASSOCIATION_PRIORITIES = (100, 9900)
 
 
 class ManagedDnsDomainList(_Model):
@@ -364,7 +363,10 @@ class DnsFirewallConfig(_Model):
     # interface endpoints' names (.example.internal = the domain and its subdomains).
     allow_domains: list[Domain] = Field(default_factory=list)
     managed_domain_lists: list[ManagedDnsDomainList] = Field(default_factory=list)
-    association_priority: int = 1000
+    # The first a VPC's own associations can take: DNS Firewall evaluates a VPC's rule groups
+    # lowest priority first, and priorities are unique per VPC, so no group a spoke account
+    # associates itself (an allow-all, say) answers before the hub's.
+    association_priority: int = DNS_ASSOCIATION_PRIORITIES[0]
     query_logs: bool = True
 
     @field_validator("association_priority")
@@ -824,6 +826,65 @@ def _region_checks(cfg: StackConfig) -> list[ConfigError]:
         errors.append(
             ConfigError("aws:region", f"{cfg.region!r} is not an AWS region name like us-east-1")
         )
+    return errors
+
+
+# Tags go on every resource, and the strictest services the program tags (IAM, Lambda,
+# CloudWatch Logs, SSM, ELB: botocore tagKeyType/TagKey patterns [\p{L}\p{Z}\p{N}_.:/=+\-@])
+# refuse what EC2 accepts; keys with the reserved "aws:" prefix are refused everywhere. Tagging
+# AWS Resources user guide, "Tag naming limits and requirements": keys 1-128 and values 0-256
+# characters; letters, numbers, spaces and + - = . _ : / @; "aws:" reserved.
+_TAG_PUNCTUATION = frozenset("+-=._:/@")
+TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
+
+
+def _tag_text_problem(text: str) -> str | None:
+    bad = sorted(
+        {
+            c
+            for c in text
+            if not (c.isalnum() or unicodedata.category(c).startswith("Z") or c in _TAG_PUNCTUATION)
+        }
+    )
+    if bad:
+        return f"{''.join(bad)!r} not allowed (letters, numbers, spaces and + - = . _ : / @)"
+    return None
+
+
+def tag_problems(tags: Mapping[str, str], where: tuple[str | int, ...]) -> list[ConfigError]:
+    """What AWS would refuse in user tags, keyed ``egress-net:tags.<key>``."""
+    errors: list[ConfigError] = []
+    for tag, value in tags.items():
+        problems = []
+        if not 1 <= len(tag) <= TAG_KEY_MAX:
+            problems.append(f"a key has 1-{TAG_KEY_MAX} characters, not {len(tag)}")
+        if tag.lower().startswith("aws:"):
+            problems.append("the 'aws:' prefix is reserved for AWS")
+        if len(str(value)) > TAG_VALUE_MAX:
+            problems.append(f"a value has at most {TAG_VALUE_MAX} characters, not {len(value)}")
+        for part, text in (("key", tag), ("value", str(value))):
+            problem = _tag_text_problem(text)
+            if problem:
+                problems.append(f"{part}: {problem}")
+        if problems:
+            errors.append(
+                ConfigError(
+                    key(*where, tag),
+                    "AWS would refuse this tag: " + "; ".join(problems),
+                    "IAM, Lambda, CloudWatch Logs and SSM take only letters, numbers, spaces "
+                    "and + - = . _ : / @ in tags (EC2 takes more, so a deploy would stop "
+                    "half-way)",
+                )
+            )
+    return errors
+
+
+def _tag_checks(cfg: StackConfig) -> list[ConfigError]:
+    errors = tag_problems(cfg.tags, ("tags",))
+    for i, spoke in enumerate(cfg.spokes):
+        errors += tag_problems(spoke.tags, ("spokes", i, "tags"))
+    if cfg.spoke is not None:
+        errors += tag_problems(cfg.spoke.tags, ("spoke", "tags"))
     return errors
 
 
@@ -1447,7 +1508,7 @@ def validate(raw: Mapping[str, Any]) -> StackConfig:
         cfg = StackConfig.model_validate(dict(raw))
     except ValidationError as err:
         raise ConfigErrors(_errors_from_pydantic(err)) from None
-    errors = _region_checks(cfg) + _partition_checks(cfg)
+    errors = _region_checks(cfg) + _partition_checks(cfg) + _tag_checks(cfg)
     if cfg.role == "hub":
         errors += _hub_checks(cfg)
     else:
@@ -1515,6 +1576,10 @@ def check_spoke_stacks(
         for k, v in (("egress", cfg.egress_vpc_cidr), ("inspection", cfg.inspection_vpc_cidr))
         if v
     ]
+    if cfg.ingress is not None and cfg.ingress.vpc_cidr:
+        # The centralized ingress VPC is attached to the same TGW and routed by its CIDR
+        # (see _ingress_vpc_checks): a spoke stack must not claim its replies either.
+        taken.append(("ingress.vpcCidr", ipaddress.IPv4Network(cfg.ingress.vpc_cidr)))
     names = {s.name: f"spokes[{i}]" for i, s in enumerate(cfg.spokes)}
     for i, (reference, outputs) in enumerate(found):
         where = key("spokeStacks", i)
@@ -1595,6 +1660,26 @@ def _spoke_stack_problem(outputs: Mapping[str, Any], this_stack: str) -> tuple[s
         return (f"exports spoke.cidr {err}", "is it a spoke stack of this release?")
     if not isinstance(spoke.get("azIds", []), list):
         return ("exports spoke.azIds that is not a list", "is it a spoke stack of this release?")
+    # The hub names resources, routes and tags after these values and hands the ID to AWS:
+    # whatever a stack exports must have the shape a spoke stack of this release gives it.
+    name = str(spoke["name"])
+    if not _SPOKE_NAME.match(name) or name == "hub" or name.startswith("hub-"):
+        return (
+            f"exports spoke.name {name[:80]!r}, which is not a spoke name",
+            "is it a spoke stack of this release?",
+        )
+    if not _TGW_ATTACHMENT_ID.match(str(spoke["attachmentId"])):
+        return (
+            f"exports spoke.attachmentId {str(spoke['attachmentId'])[:80]!r}, which is not a "
+            "Transit Gateway attachment ID (tgw-attach-<hex>)",
+            "is it a spoke stack of this release?",
+        )
+    account = spoke.get("accountId")
+    if account is not None and not _ACCOUNT_ID.match(str(account)):
+        return (
+            f"exports spoke.accountId {str(account)[:80]!r}, which is not an account ID",
+            "is it a spoke stack of this release?",
+        )
     hub = str(outputs.get("hubStack") or "")
     if hub.rsplit("/", 1)[-1] != this_stack:
         return (

@@ -35,7 +35,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from egress_net import aws_checks, config, project_files
 from egress_net.errors import ConfigError, EgressNetError
-from egress_net.offline import api_rules, arns
+from egress_net.offline import api_rules, arns, quotas
 from egress_net.offline.preview import check_preview_matches
 from egress_net.offline.sharing import check_cross_account
 from egress_net.partitions import Partition, partition_of
@@ -89,6 +89,7 @@ _ID_PREFIX = {
     "aws:ec2/eip:Eip": "eipalloc",
     "aws:ec2/natGateway:NatGateway": "nat",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",  # CreateSecurityGroup GroupId sg-…
     "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw",
     "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "tgw-attach",
     "aws:ec2transitgateway/routeTable:RouteTable": "tgw-rtb",
@@ -113,7 +114,6 @@ _NAME_IS_ID = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
     "aws:cloudwatch/eventRule:EventRule": "name",
     "aws:iam/role:Role": "name",
-    "aws:iam/policy:Policy": "name",
     "aws:lambda/function:Function": "name",
     "aws:ssm/parameter:Parameter": "name",
     "aws:s3/bucket:Bucket": "bucket",
@@ -400,15 +400,25 @@ def _with_update_token(
 def _load_balancer(
     world: _World, inputs: dict[str, Any], rid: str, urn: str, account: str
 ) -> dict[str, Any]:
-    """An ELB's ARN (its ID) and DNS name, in the format ELB gives them."""
+    """An ELB's ARN (its ID) and DNS name, in the format ELB gives them: an Application Load
+    Balancer is ``[internal-]<name>-<number>.<region>.elb.<suffix>``, a Network Load Balancer
+    ``<name>-<hex>.elb.<region>.<suffix>`` (ELB user guides, "DNS name": e.g.
+    my-load-balancer-1234567890.us-west-2.elb.amazonaws.com and
+    my-load-balancer-1234567890abcdef.elb.us-east-2.amazonaws.com)."""
     name = _auto_name(inputs, urn)
-    kind = "app" if inputs.get("loadBalancerType", "application") == "application" else "net"
+    application = inputs.get("loadBalancerType", "application") == "application"
+    kind = "app" if application else "net"
     suffix = _digest(urn)[:16]
     arn = (
         f"arn:{world.partition.name}:elasticloadbalancing:{world.region}:{account}:"
         f"loadbalancer/{kind}/{name}/{suffix}"
     )
-    dns = f"{name}-{int(suffix[:8], 16)}.elb.{world.region}.{world.partition.dns_suffix}"
+    if application:
+        internal = "internal-" if inputs.get("internal") else ""
+        host = f"{internal}{name}-{int(suffix[:8], 16)}.{world.region}.elb"
+    else:
+        host = f"{name}-{suffix}.elb.{world.region}"
+    dns = f"{host}.{world.partition.dns_suffix}"
     return {"id": arn, "arn": arn, "name": name, "dnsName": dns}
 
 
@@ -568,6 +578,14 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=request.object)
 
 
+# The extensions Pulumi reads as archive files (archive.go, ArchiveExts).
+ARCHIVE_FILE_EXTENSIONS = (".tar", ".tgz", ".tar.gz", ".zip", ".jar")
+
+
+def _is_archive_file(path: str) -> bool:
+    return path.endswith(ARCHIVE_FILE_EXTENSIONS) and Path(path).is_file()
+
+
 def _plain(value: Any) -> Any:
     """Deserialized properties as plain JSON-like data (no Pulumi sentinels or Resources)."""
     if isinstance(value, Mapping):
@@ -581,7 +599,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, pulumi.AssetArchive):
         # Recorded by content, not by object identity, so a recording is reproducible.
         return {"assetArchive": {k: _plain(v) for k, v in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileArchive) and _is_archive_file(str(value.path)):
+        # An archive file is what Pulumi diffs by: the SHA-256 of its bytes, wherever it lies
+        # (pulumi/pulumi sdk/go/common/resource/archive/archive.go, EnsureHashWithWD).
+        digest = hashlib.sha256(Path(value.path).read_bytes()).hexdigest()
+        return {"archive": {"sha256": digest}}
     if isinstance(value, pulumi.FileAsset | pulumi.FileArchive):
+        if not Path(value.path).exists():
+            # The CLI hashes every file asset and archive before the provider sees it and stops
+            # the deploy when it cannot ("failed to compute archive hash for ...", pulumi/pulumi
+            # sdk/go/common/resource/plugin/rpc.go); aws_checks refuses the recorded marker.
+            return {"missingFile": str(value.path)}
         return {"file": str(value.path)}
     if isinstance(value, pulumi.StringAsset):
         return {"text": value.text}
@@ -812,6 +840,17 @@ def load_source(stack: str, project_dir: Path | None = None) -> StackSource:
     required and typed keys checked (`project_files`)."""
     folder = (project_dir or config.find_project_dir()).resolve()
     loaded = project_files.load_stack(stack, folder)
+    secrets = project_files.secure_paths(loaded.config)
+    if secrets:
+        # The CLI decrypts them with the stack's secrets provider before the program runs;
+        # nothing offline can, and a made-up value would be checked in place of the real one.
+        raise ConfigError(
+            secrets[0],
+            "is a secret (secure:) value, which the offline run cannot decrypt"
+            + (f" (also: {', '.join(secrets[1:])})" if len(secrets) > 1 else ""),
+            "this project's config holds no secrets (names, CIDRs, ARNs): set the plain value "
+            "with `pulumi config set` (without --secret)",
+        )
     return StackSource(folder, stack, loaded.config, loaded.project.name, loaded.warnings)
 
 
@@ -921,7 +960,8 @@ def _synth(
             preview=True,
         )[0]
         check_preview_matches(seen_by_preview, recording)
-    return SynthResult(recording, [*source.warnings, *warnings], referenced)
+    notes = quotas.over_default([recording])
+    return SynthResult(recording, [*source.warnings, *warnings, *notes], referenced)
 
 
 def _referenced_source(referrer: StackSource, name: str) -> StackSource:

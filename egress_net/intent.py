@@ -802,7 +802,11 @@ class IngressTgwPlan:
 
 
 def ingress_tgw(hub: TgwPlan, ingress_cidr: str) -> IngressTgwPlan:
-    propagate = next(t.name for t in hub.tables if "new-attachments" in t.propagate)
+    # The table that holds the spokes' CIDRs: propagated there by default, or, with static
+    # return routes, the table that holds one route per spoke instead.
+    propagate = hub.static_return_table or next(
+        t.name for t in hub.tables if "new-attachments" in t.propagate
+    )
     associate = next(t.name for t in hub.tables if "new-attachments" in t.associate)
     # With a single shared table (spokes and egress on it) both are the same table.
     return IngressTgwPlan(

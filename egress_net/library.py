@@ -317,6 +317,43 @@ def check_one_hub_per_stack(name: str) -> None:
         )
 
 
+# The spokes already declared in each running program, by their name (``SpokeArgs.name``, or
+# the resource name when unset) → the resource name of the ``Spoke`` that took it; keyed like
+# the hubs above.
+_SPOKES_OF_STACK: weakref.WeakKeyDictionary[pulumi.Resource, dict[str, str]] = (
+    weakref.WeakKeyDictionary()
+)
+_SPOKES_OF_CONSTRUCTED_STACK: dict[tuple[str, str, str], dict[str, str]] = {}
+
+
+def check_one_spoke_per_name(resource_name: str, spoke_name: str) -> None:
+    """Refuse a second ``Spoke`` with a spoke name already taken in this stack, before it
+    declares anything. The spoke's name names what it declares beside its component (the AWS
+    provider of its account, ``<name>-account``: Pulumi refuses the second one's duplicate URN
+    halfway through the program) and is the spoke's identity in the stack outputs the hub
+    reads (two spokes would pass as one)."""
+    root = pulumi_settings.get_root_resource()
+    if root is not None:
+        declared = _SPOKES_OF_STACK.setdefault(root, {})
+    else:
+        stack = (pulumi.get_organization(), pulumi.get_project(), pulumi.get_stack())
+        declared = _SPOKES_OF_CONSTRUCTED_STACK.setdefault(stack, {})
+    first = declared.setdefault(spoke_name, resource_name)
+    if first != resource_name:
+        raise ArgumentErrors(
+            [
+                ConfigError(
+                    "SpokeArgs.name",
+                    f"Spoke({resource_name!r}) and Spoke({first!r}) both use the spoke name "
+                    f"{spoke_name!r}; a spoke's name identifies it (its account's provider, "
+                    "the outputs the hub reads), so it must be unique in a stack",
+                    "give each Spoke its own SpokeArgs.name (or leave it unset: the resource "
+                    "name is used)",
+                )
+            ]
+        )
+
+
 # The hub's name starts the names of its resources, log groups and rule groups, as a spoke's
 # name does (Network Firewall names: [a-zA-Z0-9-]; see naming.NAME_RULES).
 _HUB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
@@ -420,9 +457,10 @@ class Spoke(spoke_component.Spoke):
         style = self._argument_style
         try:
             cfg = validated_spoke(name, args, style=style, opts=opts)
+            assert cfg.spoke is not None and cfg.hub_stack is not None
+            check_one_spoke_per_name(name, cfg.spoke.name)
         except ArgumentErrors as err:
             raise program.ProgramError(err) from err
-        assert cfg.spoke is not None and cfg.hub_stack is not None
         beside = pulumi.ResourceOptions(parent=opts.parent if opts else None)
         hub_ref = pulumi.StackReference(f"{name}-hub", stack_name=cfg.hub_stack, opts=beside)
         try:

@@ -8,7 +8,11 @@ the second ``pulumi up``. Each name is also checked against its type's format
 
 Accounts: a resource created through a provider that assumes a role lives in that role's
 account; every other resource in the stack's ``accountId``. Stacks without ``accountId`` are
-assumed to share one account, the worst case.
+assumed to share one account, the worst case. The stacks are also checked as if each one's own
+account and region were one (:data:`SHARED`): stacks configured for different accounts or
+regions are copied into one sandbox account, and their names must not collide there either.
+Accounts a stack reaches through an assumed role stay apart in that pass (a stack spanning
+accounts names resources alike in each by design).
 
 Names Pulumi generates (a resource declared without a name gets ``<logical name>-<7 random
 hex>``) never collide, but their format is checked all the same: the random part is fixed
@@ -26,6 +30,8 @@ from egress_net.naming import NAME_RULES, NameRule
 from egress_net.recording import RecordedResource, Recording
 
 NO_ACCOUNT = "(no accountId)"
+SHARED = "(one shared account)"
+SHARED_REGION = "(one region)"
 AUTO_NAME_RANDOM = 7  # pulumi resource.NewUniqueHex: logical name, "-", 7 random hex digits
 
 # type token → (namespace, kind of NAME_RULES, the property holding the name). Types of one
@@ -83,6 +89,7 @@ class Duplicate:
     scope: str
     name: str
     holders: tuple[NamedResource, ...]
+    shared: bool = False  # found only with every stack in one account and region
 
 
 @dataclass(frozen=True)
@@ -121,10 +128,12 @@ def _providers(recording: Recording) -> dict[str, tuple[str | None, str | None]]
     return found
 
 
-def named_resources(recording: Recording) -> list[NamedResource]:
-    """The physically named resources of one stack, each with its scope."""
-    stack_account = str(recording.config.get("egress-net:accountId") or NO_ACCOUNT)
-    stack_region = str(recording.config.get("aws:region", ""))
+def named_resources(recording: Recording, *, shared: bool = False) -> list[NamedResource]:
+    """The physically named resources of one stack, each with its scope. ``shared``: the
+    stack's own account and region are :data:`SHARED` and :data:`SHARED_REGION`."""
+    own_account = str(recording.config.get("egress-net:accountId") or NO_ACCOUNT)
+    stack_account = SHARED if shared else own_account
+    stack_region = SHARED_REGION if shared else str(recording.config.get("aws:region", ""))
     providers = _providers(recording)
     out = []
     for res in recording:
@@ -133,6 +142,8 @@ def named_resources(recording: Recording) -> list[NamedResource]:
             continue
         namespace, kind, key = entry
         account, region = providers.get((res.provider or "").rsplit("::", 1)[0], (None, None))
+        if shared and account in (None, own_account):
+            account, region = None, None  # the stack's own account: the shared one
         account, region = account or stack_account, region or stack_region
         scope = {"global": "global", "account": account, "region": f"{account}/{region}"}[
             NAME_RULES[kind].scope
@@ -154,10 +165,29 @@ def _physical_name(res: RecordedResource, kind: str, key: str) -> tuple[str, boo
     return f"{logical}-{'0' * AUTO_NAME_RANDOM}", True
 
 
-def check_names(recordings: Iterable[Recording]) -> NameReport:
-    """Duplicates per (namespace, scope) across all stacks, and names AWS would refuse."""
-    report = NameReport()
+def _duplicates(named: Iterable[NamedResource], *, shared: bool) -> list[Duplicate]:
+    """Names claimed twice in one (namespace, scope). Generated names carry a random suffix:
+    never the same twice."""
     holders: dict[tuple[str, str, str], list[NamedResource]] = defaultdict(list)
+    for n in named:
+        if n.rule.unique and not n.generated:
+            holders[(n.namespace, n.scope, n.rule.key(n.name))].append(n)
+    return [
+        Duplicate(namespace, scope, found[0].name, tuple(found), shared)
+        for (namespace, scope, _key), found in sorted(holders.items())
+        if len(found) > 1
+    ]
+
+
+def _same_holders(dup: Duplicate) -> frozenset[tuple[str, str, str]]:
+    return frozenset((h.stack, h.namespace, h.resource) for h in dup.holders)
+
+
+def check_names(recordings: Iterable[Recording]) -> NameReport:
+    """Duplicates per (namespace, scope) across all stacks, where each stack deploys and with
+    all stacks in one account and region; and names AWS would refuse."""
+    report = NameReport()
+    recordings = list(recordings)
     for recording in recordings:
         report.stacks.append(recording.stack)
         for named in named_resources(recording):
@@ -165,12 +195,12 @@ def check_names(recordings: Iterable[Recording]) -> NameReport:
             problems = named.rule.problems(named.name)
             if problems:
                 report.invalid.append(Invalid(named, tuple(problems)))
-            # Generated names carry a random suffix: never the same twice.
-            if named.rule.unique and not named.generated:
-                holders[(named.namespace, named.scope, named.rule.key(named.name))].append(named)
-    for (namespace, scope, _key), found in sorted(holders.items()):
-        if len(found) > 1:
-            report.duplicates.append(Duplicate(namespace, scope, found[0].name, tuple(found)))
+    report.duplicates = _duplicates(report.resources, shared=False)
+    found = {_same_holders(d) for d in report.duplicates}
+    together = [n for rec in recordings for n in named_resources(rec, shared=True)]
+    report.duplicates += [
+        d for d in _duplicates(together, shared=True) if _same_holders(d) not in found
+    ]
     return report
 
 
@@ -178,10 +208,12 @@ def render(report: NameReport, errors: dict[str, str] | None = None) -> str:
     """The report as text: every duplicate with its holders, every invalid name with why."""
     out = [
         f"Physical names of {len(report.stacks)} stacks: {len(report.resources)} named "
-        "resources, checked per scope (S3: global; IAM: account; others: account and region)"
+        "resources, checked per scope (S3: global; IAM: account; others: account and region), "
+        "where each stack deploys and with all stacks in one account and region"
     ]
     for dup in report.duplicates:
-        out.append(f"duplicate {dup.namespace} {dup.name!r} in {dup.scope}:")
+        where = "if the stacks share one account and region" if dup.shared else f"in {dup.scope}"
+        out.append(f"duplicate {dup.namespace} {dup.name!r} {where}:")
         out += [f"    {h.stack}: {h.resource}" for h in dup.holders]
     for bad in report.invalid:
         h = bad.holder

@@ -426,7 +426,8 @@ def _vpc_protection(
         priority=cfg.dns_firewall.association_priority,
         fail_open=cfg.dns_firewall.fails_open(cfg.firewall.mode),
         protected=cfg.firewall.protections.delete,
-        after=after or [],
+        # Not before the group has its rules: an empty group answers every name.
+        after=[*dns.rules, *(after or [])],
     )
 
 

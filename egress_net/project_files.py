@@ -694,6 +694,26 @@ def _is_secure(value: Any) -> bool:
     )
 
 
+def secure_paths(values: Mapping[str, Any]) -> list[str]:
+    """Where the stack holds ciphertext (``{secure: ...}``, at a key or inside an object or
+    list, as `pulumi config set --secret --path` writes it): ``egress-net:tags.owner``."""
+    found: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if _is_secure(value):
+            found.append(path)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{path}[{i}]")
+
+    for key, value in values.items():
+        walk(value, key)
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # Merging project and stack config
 

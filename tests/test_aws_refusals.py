@@ -281,16 +281,17 @@ def test_same_account_hub_attachments_still_choose_their_default_tables() -> Non
 
 def test_a_lambda_environment_over_4_kb_is_refused_as_create_function_would() -> None:
     """Lambda quotas: 4 KB for all of a function's environment variables. The ET sync carries
-    its settings there: 19 groups of a 100-character stack, a TGW-attached EXTERNAL_NET and a
-    40-entry ipSet are 4.6 KB, which CreateFunction refuses on the first `pulumi up`."""
-    partners = [f"198.51.100.{i}/32" for i in range(40)]
+    its settings there: 12 groups (the most the function's timeout allows) of a 100-character
+    stack, a TGW-attached EXTERNAL_NET and an 80-entry ipSet are 4.3 KB, which CreateFunction
+    refuses on the first `pulumi up`."""
+    partners = [f"198.51.100.{i}/32" for i in range(80)]
     values = hub_config(
         model="tgw-attached",
         spokeSupernets=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
         rules={
             "emergingThreats": {
                 "enabled": True,
-                "groups": 19,
+                "groups": 12,
                 "groupCapacity": 1500,
                 "ipSets": {"PARTNERS": partners},
             }
@@ -305,3 +306,21 @@ def test_a_lambda_environment_over_4_kb_is_refused_as_create_function_would() ->
     rec = synth_config(values, stack="a" * 100)
     (function,) = rec.of_type("aws:lambda/function:Function")
     assert lambda_environment_bytes(function.inputs["environment"]["variables"]) <= 4096
+
+
+def test_an_archive_whose_file_is_missing_is_refused_as_the_cli_would(tmp_path: Any) -> None:
+    import pulumi
+
+    missing = tmp_path / "gone" / "function.zip"
+    present = tmp_path / "function.py"
+    present.write_text("def handler(event, context): ...\n")
+    assert engine._plain(pulumi.FileArchive(str(missing))) == {"missingFile": str(missing)}
+    assert engine._plain(pulumi.FileAsset(str(present))) == {"file": str(present)}
+
+    rec = synth("prod")
+    (function, *_) = rec.of_type("aws:lambda/function:Function")
+    refuse_what_aws_would(with_inputs(rec, function, code={"file": str(present)}))
+    with pytest.raises(AwsWouldRefuse) as caught:
+        refuse_what_aws_would(with_inputs(rec, function, code={"missingFile": str(missing)}))
+    assert function.name in str(caught.value)
+    assert "does not exist" in str(caught.value) and str(missing) in str(caught.value)

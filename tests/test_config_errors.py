@@ -438,6 +438,24 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "egress-net:spokeToSpoke",
         "spoke-to-spoke traffic is open",
     ),
+    (
+        "tag key with the reserved aws: prefix",
+        {"tags": {"aws:team": "payments"}},
+        "egress-net:tags.aws:team",
+        "the 'aws:' prefix is reserved for AWS",
+    ),
+    (
+        "tag value IAM and CloudWatch Logs refuse (EC2 accepts it)",
+        {"tags": {"Owner": "Team (payments)"}},
+        "egress-net:tags.Owner",
+        "value: '()' not allowed",
+    ),
+    (
+        "spoke tag key with a character AWS refuses",
+        {"spokes": [{**SPOKE_A, "tags": {"cost#center": "1"}}]},
+        "egress-net:spokes[0].tags.cost#center",
+        "key: '#' not allowed",
+    ),
 ]
 
 
@@ -508,3 +526,10 @@ def test_domain_entries(domain: str, ok: bool) -> None:
     from egress_net.rules.model import domain_problem
 
     assert (domain_problem(domain) is None) == ok
+
+
+def test_tags_in_any_language_with_spaces_and_the_allowed_punctuation_pass() -> None:
+    tags = {"Équipe": "paiements à Paris", "cost-center": "a=b+c:d/e_f.g@h", "Name": ""}
+    assert config.tag_problems(tags, ("tags",)) == []
+    (long,) = config.tag_problems({"k" * 129: "v"}, ("tags",))
+    assert "a key has 1-128 characters, not 129" in long.problem

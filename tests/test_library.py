@@ -359,6 +359,54 @@ def test_a_spoke_of_its_own_is_checked_before_it_declares_anything(
     assert [r.type for r in err.registered if r.type.startswith("aws:")] == []
 
 
+TWO_SPOKES_PROGRAM = """
+import pulumi
+from egress_net import EgressHub, EgressHubArgs, Spoke, SpokeArgs
+
+if pulumi.get_stack() == "hub":
+    component = EgressHub("hub", EgressHubArgs(
+        az_ids=["use1-az1", "use1-az2"], egress_vpc_cidr="100.64.0.0/24",
+        spoke_supernets=["10.0.0.0/8"],
+    ))
+    for key, value in component.outputs.items():
+        pulumi.export(key, value)
+else:
+    hub = "acme/platform-net/hub"
+    Spoke("orders", SpokeArgs(cidr="10.30.0.0/16", hub_stack=hub))
+    Spoke("orders-eu", SpokeArgs(SECOND cidr="10.31.0.0/16", hub_stack=hub))
+"""
+
+
+def _two_spokes(folder: Path, second: str) -> Path:
+    _two_stack_project(folder, "")
+    (folder / "__main__.py").write_text(TWO_SPOKES_PROGRAM.replace("SECOND", second))
+    return folder
+
+
+def test_two_spokes_with_one_name_are_refused_before_the_second_declares_anything(
+    tmp_path: Path,
+) -> None:
+    folder = _two_spokes(tmp_path, 'name="orders",')
+    with pytest.raises(egress_net.ArgumentErrors) as caught:
+        engine.synth(engine.load_source("orders", folder))
+    err = caught.value
+    assert err.where == "SpokeArgs.name"
+    assert "Spoke('orders-eu') and Spoke('orders') both use the spoke name 'orders'" in (
+        err.problem
+    )
+    # The first spoke is complete; nothing of the second one was declared, not even its
+    # stack reference.
+    assert [r.name for r in err.registered if r.type == "egress-net:index:Spoke"] == ["orders"]
+    assert not [r.name for r in err.registered if r.name.startswith("orders-eu")]
+
+
+def test_two_spokes_with_names_of_their_own_share_a_stack(tmp_path: Path) -> None:
+    for second in ("", 'name="orders-eu",'):  # the resource name, or the same given
+        spoke = engine.synth(engine.load_source("orders", _two_spokes(tmp_path, second)))
+        spokes = spoke.recording.of_type("egress-net:index:Spoke")
+        assert sorted(s.name for s in spokes) == ["orders", "orders-eu"]
+
+
 def test_an_emerging_threats_quota_error_names_the_argument(tmp_path: Path) -> None:
     folder = _library_program(
         tmp_path,

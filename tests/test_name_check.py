@@ -63,7 +63,50 @@ def test_stacks_in_different_accounts_meet_only_in_global_names() -> None:
         )
 
     report = name_check.check_names([one("a", "111111111111"), one("b", "222222222222")])
-    assert [(d.namespace, d.scope) for d in report.duplicates] == [("S3 bucket", "global")]
+    where_deployed = [d for d in report.duplicates if not d.shared]
+    assert [(d.namespace, d.scope) for d in where_deployed] == [("S3 bucket", "global")]
+
+
+def test_stacks_of_other_accounts_and_regions_are_also_checked_in_one_account_and_region() -> None:
+    # A user copies the examples into one sandbox account: names that only differ in where
+    # the stack files say they deploy collide there.
+    a = stack("a", resource(RULE_GROUP, "g", name="same-group"), account="111111111111")
+    b = stack("b", resource(RULE_GROUP, "g", name="same-group"))
+    b.config["aws:region"] = "eu-west-1"
+    report = name_check.check_names([a, b])
+    (dup,) = report.duplicates
+    assert (dup.namespace, dup.shared, [h.stack for h in dup.holders]) == (
+        "rule group",
+        True,
+        ["a", "b"],
+    )
+    assert not report.ok
+    text = name_check.render(report)
+    assert "duplicate rule group 'same-group' if the stacks share one account and region:" in text
+    assert "Result: 1 duplicate names" in text
+
+
+def test_in_one_account_a_stack_s_other_accounts_stay_apart() -> None:
+    # A hub declaring a spoke's resources through a role in the spoke's account names them
+    # like its own: two accounts by design, no collision in either pass.
+    provider = RecordedResource(
+        "pulumi:providers:aws",
+        "payments-account",
+        "urn:pulumi:s::egress-net::pulumi:providers:aws::payments-account",
+        "p",
+        {"assumeRoles": [{"roleArn": "arn:aws:iam::444455556666:role/d"}]},
+        {},
+        None,
+        None,
+    )
+    hub = stack(
+        "hub",
+        provider,
+        resource("aws:iam/role:Role", "own", name="flow-logs"),
+        resource("aws:iam/role:Role", "spoke", provider=f"{provider.urn}::p", name="flow-logs"),
+        account="111122223333",
+    )
+    assert name_check.check_names([hub]).duplicates == []
 
 
 def test_role_names_differ_in_more_than_case_and_types_have_own_namespaces() -> None:
@@ -143,6 +186,9 @@ def test_the_repository_stacks_share_an_account_without_a_collision(
     out = capsys.readouterr().out
     assert f"Physical names of {len(stacks_in(repo))} stacks" in out
     assert "Result: 0 duplicate names, 0 invalid names" in out
+    # AWS's default quotas are notes (adjustable per account), not failures.
+    assert "note: if the stacks share one account and region, " in out
+    assert "VPCs: AWS's default quota is 5" in out
 
 
 def test_a_stack_named_with_dot_and_underscore_gets_valid_distinct_names(repo: Path) -> None:

@@ -214,18 +214,19 @@ def test_firewall_policy_per_mode(
     priorities = [ref["priority"] for ref in refs]
     assert len(set(priorities)) == len(priorities)
     # The allow list comes after every deny, threat and team rule; only the default deny of
-    # what the default action would let through (UDP/ICMP, TCP handshakes between spokes)
-    # comes after it.
+    # what the default action would let through (UDP/ICMP and every other protocol but TCP,
+    # TCP handshakes between spokes) comes after it.
     ordered = sorted(refs, key=lambda ref: ref["priority"])
     allow, deny = (groups[ref["resourceArn"]] for ref in ordered[-2:])
     assert "allow-domains" in allow.inputs["name"]
     assert "default-deny" in deny.inputs["name"]
     deny_rules = deny.inputs["ruleGroup"]["rulesSource"]["rulesString"]
     action = "drop" if mode == "drop" else "alert"
-    assert deny_rules.count(f"{action} ") == 3
+    assert deny_rules.count(f"{action} ") == 4
     assert f"{action} udp any any -> any any" in deny_rules
     assert f"{action} icmp any any -> any any" in deny_rules
     assert f"{action} tcp $HOME_NET any -> $HOME_NET any" in deny_rules
+    assert f"{action} ip any any -> any any" in deny_rules
     assert all(g.inputs["capacity"] >= 1 for g in groups.values())
     allowed = rec.config["egress-net:rules"]["allowDomains"]["domains"]
     # Pass rules on 443/80 in either mode (an ALLOWLIST domain group matches any port, and

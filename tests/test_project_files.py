@@ -494,3 +494,17 @@ def test_project_defaults_reach_the_program(tmp_path: Path) -> None:
     assert source.config["egress-net:tags"] == {"team": "network"}
     vpc = next(r for r in engine.synth(source).recording.resources if r.type == "aws:ec2/vpc:Vpc")
     assert vpc.inputs["tags"]["team"] == "network"
+
+
+def test_a_secret_value_is_named_as_what_the_offline_run_cannot_decrypt(tmp_path: Path) -> None:
+    # The CLI decrypts {secure: ...} before the program runs; offline it used to reach the
+    # program as a mapping ("egress-net:tags.owner: Input should be a valid string").
+    folder = project(
+        tmp_path,
+        stacks={"dev": HUB + "  egress-net:tags:\n    owner:\n      secure: AAABADQXFlUw\n"},
+    )
+    with pytest.raises(ConfigError) as caught:
+        engine.load_source("dev", folder)
+    assert caught.value.where == "egress-net:tags.owner"
+    assert "cannot decrypt" in caught.value.problem
+    assert project_files.secure_paths({"a:b": [{"secure": "x"}], "a:c": "plain"}) == ["a:b[0]"]

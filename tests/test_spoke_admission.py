@@ -10,6 +10,7 @@ import pytest
 from egress_net import engine, intent
 from egress_net.errors import ConfigError
 from egress_net.graph.from_recording import graph_from_recordings
+from egress_net.graph.ingress import apps_from_recordings, check_ingress
 from egress_net.program import spoke_standing
 from egress_net.recording import Recording
 
@@ -211,6 +212,23 @@ def test_hub_declared_spokes_get_static_routes_and_no_propagation() -> None:
     assert accepter.urn in remote_route.dependencies  # a route to a pending attachment fails
 
 
+def test_a_shared_hub_with_centralized_ingress_routes_the_load_balancers_both_ways() -> None:
+    # Static return routes (the default once shared) leave no table that new attachments
+    # propagate into; the ingress VPC joins the table that holds the spokes' routes instead.
+    values = engine.load_source("example-ingress-centralized").config
+    rec = synth_config({**values, "egress-net:share": {"principals": [OTHER_ACCOUNT]}})
+    assert rec.outputs["returnRoutes"] == "static"
+    graph = graph_from_recordings([rec])
+    report = check_ingress(graph, apps_from_recordings([rec]), IPv4Address("198.51.100.10"))
+    assert report.ok, [f.problems for f in report.findings]
+    (association,) = [
+        a
+        for a in rec.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
+        if a.name.startswith("ingress")
+    ]
+    assert association.inputs["transitGatewayRouteTableId"] == rec.outputs["egressRouteTableId"]
+
+
 def test_an_unshared_hub_keeps_propagation() -> None:
     rec = synth_config(hub_config())
     (tgw,) = rec.of_type(TGW)
@@ -276,6 +294,36 @@ def test_a_listed_spoke_stack_not_deployed_yet_stays_pending() -> None:
     assert any("acme/egress-net/payments: no outputs yet" in w for w in warnings)
 
 
+def test_a_spoke_stack_cannot_claim_the_ingress_vpc() -> None:
+    # The centralized ingress VPC sits inside the supernets here, so only the overlap check
+    # stands between a spoke stack and the load balancers' replies.
+    ingress = {
+        "design": "centralized",
+        "vpcCidr": "10.20.4.0/23",
+        "applications": [
+            {
+                "name": "feed",
+                "spokes": ["data"],
+                "protocol": "TCP",
+                "port": 5671,
+                "targetPort": 5671,
+                "targets": ["10.2.0.20"],
+                "allowedSources": ["198.51.100.0/24"],
+            }
+        ],
+    }
+    synth_config(hub_config(ingress=ingress, firewall={"mode": "drop", "protections": False}))
+    with pytest.raises(ConfigError) as caught:
+        _hub_run(
+            _spoke_outputs(cidr="10.20.0.0/16"),
+            ingress=ingress,
+            firewall={"mode": "drop", "protections": False},
+        )
+    text = str(caught.value)
+    assert "egress-net:spokeStacks[0]: acme/egress-net/payments" in text
+    assert "overlaps ingress.vpcCidr" in text
+
+
 @pytest.mark.parametrize(
     ("outputs", "words"),
     [
@@ -288,6 +336,11 @@ def test_a_listed_spoke_stack_not_deployed_yet_stays_pending() -> None:
         ({**_spoke_outputs(), "contractVersion": 2}, "contract version 2"),
         ({"contractVersion": 1, "hubStack": "acme/egress-net/test"}, "exports no spoke"),
         (_spoke_outputs(cidr="10.20.0.1/16"), "exports spoke.cidr"),
+        (_spoke_outputs(cidr="fd00::/48"), "exports spoke.cidr"),  # spokes are IPv4 only
+        (_spoke_outputs(name="pay::ments"), "exports spoke.name 'pay::ments'"),
+        (_spoke_outputs(name="hub-x"), "not a spoke name"),
+        (_spoke_outputs(attachmentId="vpc-0123456789abcdef0"), "not a Transit Gateway"),
+        (_spoke_outputs(accountId="4444"), "exports spoke.accountId '4444'"),
     ],
     ids=[
         "outside",
@@ -299,6 +352,11 @@ def test_a_listed_spoke_stack_not_deployed_yet_stays_pending() -> None:
         "version",
         "hub",
         "bad-cidr",
+        "ipv6-cidr",
+        "bad-name",
+        "hub-name",
+        "bad-attachment",
+        "bad-account",
     ],
 )
 def test_the_hub_refuses_a_spoke_stack_it_cannot_route(outputs: dict[str, Any], words: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from egress_net import config, engine, name_check, naming, plan_diff, synth_report
 from egress_net.errors import EgressNetError, check_output_path, write_output
+from egress_net.offline import quotas
 from egress_net.recording import Recording
 
 
@@ -113,4 +114,7 @@ def run_all(project_dir: Path | None) -> int:
     recordings, errors = synth_all(folder)
     report = name_check.check_names(recordings)
     print(name_check.render(report, errors))
+    # Quotas are adjustable per account: notes to act on before `up`, not failures.
+    for note in quotas.over_default(recordings, shared=True):
+        print(f"note: if the stacks share one account and region, {note}")
     return 0 if report.ok and not errors else 1

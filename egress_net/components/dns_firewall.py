@@ -85,12 +85,18 @@ class DnsFirewall(pulumi.ComponentResource):
         self, name: str, logs: LogSettings, tags: dict[str, str]
     ) -> pulumi.Input[str]:
         """A log group beside the firewall's, or the stack's log bucket. Resolver query logging
-        takes the log group's or bucket's ARN (API: CreateResolverQueryLogConfig
-        DestinationArn); it writes to a bucket under AWSLogs/<account>/vpcdnsquerylogs/."""
+        takes the log group's or bucket's ARN, optionally with a key prefix ending in ``/``
+        (API: CreateResolverQueryLogConfig DestinationArn), and writes under
+        ``<prefix>AWSLogs/<owner account>/vpcdnsquerylogs/``. The prefix is the stack's, like
+        the firewall's own log prefixes, so the delivery grant of the stack's bucket
+        (``<prefix>/*/AWSLogs/<account>/*``, ``network.log_delivery_statements``) covers it."""
         if logs.destination == "s3":
             assert logs.bucket_name is not None
             partition = aws.get_partition_output().partition
-            return pulumi.Output.concat("arn:", partition, ":s3:::", logs.bucket_name)
+            key_prefix = f"{logs.prefix.strip('/')}/{name}/queries/"
+            return pulumi.Output.concat(
+                "arn:", partition, ":s3:::", logs.bucket_name, "/", key_prefix
+            )
         group = aws.cloudwatch.LogGroup(
             f"{name}-query-logs",
             name=f"{logs.prefix}/{name}/queries",
@@ -130,7 +136,10 @@ class DnsFirewall(pulumi.ComponentResource):
             block_response=rule.block_response,
             firewall_domain_redirection_action=rule.redirection,
             priority=rule.priority,
-            opts=child,
+            # A new domain list (or managed list ID) replaces the rule (the provider forces a
+            # new one); created first, it would take the priority the old rule still holds,
+            # which AWS refuses (priorities are unique within a rule group).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
 
     def _share(

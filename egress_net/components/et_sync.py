@@ -23,16 +23,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-import egress_net
-from egress_net import naming
+from egress_net import lambda_package, naming
 from egress_net.components.network import Expiry, build_private_bucket, tags_for
-from egress_net.et_sync.apply import PLACEHOLDER_DESCRIPTION, placeholder_rules
+from egress_net.et_sync.apply import (
+    FUNCTION_TIMEOUT_S,
+    PLACEHOLDER_DESCRIPTION,
+    placeholder_rules,
+)
 from egress_net.et_sync.handler import METRIC_DIMENSION, METRIC_NAMESPACE
 from egress_net.et_sync.model import EmergingThreatsConfig
 from egress_net.et_sync.settings import FUNCTION_MEMORY_MB, SETTINGS_ENV, GroupSlot
@@ -46,10 +48,6 @@ GROUPS_COMPONENT_TYPE = "egress-net:index:EmergingThreatsGroups"
 FUNCTION_WRITES = ["ruleGroup.rulesSource", "ruleGroup.ruleVariables", "description"]
 HANDLER = "egress_net.et_sync.handler.handler"
 RUNTIME = "python3.12"
-# Modules the function imports; model.py files use pydantic and stay out of the package.
-PACKAGED_FOLDERS = ("et_sync", "rules")
-PACKAGED_TOP_LEVEL = ("__init__.py", "errors.py")
-EXCLUDED_MODULES = frozenset({"model.py"})
 # Manifests and reject reports of versions older than this are of no use to anyone.
 RECORDS_RETENTION_DAYS = 365
 
@@ -138,17 +136,6 @@ class EmergingThreatsSyncArgs:
     # Keep the log group and the records bucket on `pulumi destroy` (the stack's
     # logs.retainOnDelete).
     retain_on_delete: bool = False
-
-
-def lambda_code_files(package_root: Path | None = None) -> dict[str, Path]:
-    """``{path in the zip: file}``: the handler's package and the stdlib-only modules it uses."""
-    root = package_root or Path(egress_net.__file__).resolve().parent
-    files = {f"egress_net/{name}": root / name for name in PACKAGED_TOP_LEVEL}
-    for folder in PACKAGED_FOLDERS:
-        for path in sorted((root / folder).glob("*.py")):
-            if path.name not in EXCLUDED_MODULES:
-                files[f"egress_net/{folder}/{path.name}"] = path
-    return files
 
 
 def arn_parts(arn: str) -> tuple[str, str, str]:
@@ -344,9 +331,9 @@ class EmergingThreatsSync(pulumi.ComponentResource):
                 firewall_mode=args.firewall_mode,
             ).to_json()
         )
-        code = pulumi.AssetArchive(
-            {path: pulumi.FileAsset(str(file)) for path, file in lambda_code_files().items()}
-        )
+        # The declared files only, zipped the same way every time (egress_net.lambda_package):
+        # the same sources give the same CodeSha256, so no code update on an unchanged `up`.
+        code = pulumi.FileArchive(str(lambda_package.write_package()))
         # No reserved concurrency: it fails where the account's unreserved concurrency is at
         # its minimum (new accounts), and concurrent runs are harmless anyway (apply.py).
         self.function = aws.lambda_.Function(
@@ -358,7 +345,7 @@ class EmergingThreatsSync(pulumi.ComponentResource):
             role=self.role.arn,
             architectures=["arm64"],
             memory_size=FUNCTION_MEMORY_MB,  # see settings.EXTRACT_PEAK_FACTOR
-            timeout=900,
+            timeout=FUNCTION_TIMEOUT_S,  # the group writes' time budget assumes it
             environment={"variables": {SETTINGS_ENV: settings_json}},
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),

@@ -11,6 +11,12 @@ bounded number of times, then the run stops. If any write fails, for any reason,
 already written get their previous rules back (unless another writer changed them since), so
 the last applied rules stay in force.
 
+The run also stops before a write it might not finish: Lambda ends a function that reaches its
+timeout mid-run, with no chance to roll back. Before each group the writer asks how much time
+is left (``context.get_remaining_time_in_millis()``) and goes on only when there is room for
+that write and for rolling back every group written so far and this one; otherwise it rolls
+back what it wrote and raises ``ApplyError`` like any other failed write.
+
 Each written group's description carries a marker (ruleset version and settings digest): a
 run whose marker is on every group has nothing to do, and a group replaced by ``pulumi up``
 (it starts with the placeholder) or left half-written by a concurrent run is rewritten.
@@ -35,6 +41,54 @@ ActionKind = Literal["update", "keep"]
 # Local-use sids (Suricata reserves 1,000,000-1,999,999 for local rules), one per group.
 PLACEHOLDER_SID_BASE = 1_999_001
 PLACEHOLDER_DESCRIPTION = "Emerging Threats Open: placeholder until the first sync (egress-net)"
+# Bounds on every Network Firewall call the function makes (botocore Config, applied in
+# handler.Clients.from_boto3), so the time one group can take is known. botocore's defaults
+# (60 s to connect, 60 s per read, retries) would let one call run for minutes.
+NFW_CONNECT_TIMEOUT_S = 2  # a regional endpoint answers a TCP connect in milliseconds
+NFW_READ_TIMEOUT_S = 10  # per socket read; an UpdateRuleGroup of 2 MB answers in seconds
+NFW_TOTAL_ATTEMPTS = 2  # the call and one retry (standard mode: throttling, 5xx, timeouts)
+# Longest wait before that retry: standard mode's first backoff is at most 1 s
+# (rand * min(2**0, 20)), and an ``x-amz-retry-after`` header adds at most 5 s
+# (botocore/retries/standard.py, ExponentialBackoff.delay_amount).
+NFW_RETRY_WAIT_S = 6
+# A group's write, or its rollback: a DescribeRuleGroup and an UpdateRuleGroup.
+CALLS_PER_GROUP = 2
+
+
+def call_limit_s(
+    connect_s: float = NFW_CONNECT_TIMEOUT_S,
+    read_s: float = NFW_READ_TIMEOUT_S,
+    attempts: int = NFW_TOTAL_ATTEMPTS,
+    retry_wait_s: float = NFW_RETRY_WAIT_S,
+) -> float:
+    """The longest one bounded call can take: every attempt connecting and waiting its full
+    read timeout, and the waits between attempts. (A server that trickles bytes slower than
+    the read timeout could still stretch a read; the API does not.)"""
+    return attempts * (connect_s + read_s) + (attempts - 1) * retry_wait_s
+
+
+# Time reserved for one group: what its two calls can take at most, rounded up to a second.
+GROUP_WRITE_BUDGET_MS = int(-(-CALLS_PER_GROUP * call_limit_s() * 1000 // 1000) * 1000)
+# The function's timeout (Lambda's maximum; components/et_sync.py declares it), and what a
+# run spends before its first write besides its two downloads (the md5 and the ruleset, each
+# bounded by timeoutSeconds): reads of SSM and of the groups' metadata, and the plan of
+# ~25,000 rules (3 s on a laptop core; Lambda's share of a core is slower).
+FUNCTION_TIMEOUT_S = 900
+BEFORE_WRITES_S = 60
+
+
+def max_groups(
+    download_timeout_s: float,
+    *,
+    budget_ms: int = GROUP_WRITE_BUDGET_MS,
+    function_timeout_s: int = FUNCTION_TIMEOUT_S,
+) -> int:
+    """The most groups a run can always finish writing when the API answers promptly, even
+    after two downloads that took their whole timeout: before the last of N groups the writer
+    wants N + 1 budgets left (``time_needed_ms``), so more groups would make every run stop
+    and roll back, forever."""
+    left_ms = (function_timeout_s - 2 * download_timeout_s - BEFORE_WRITES_S) * 1000
+    return int(left_ms // budget_ms) - 1
 
 
 def placeholder_rules(index: int) -> str:
@@ -56,6 +110,10 @@ def placeholder_rules(index: int) -> str:
 def sync_marker(version: str, fingerprint: str) -> str:
     """The description a sync writes on each group it filled (at most 512 characters)."""
     return f"Emerging Threats Open {version}, settings {fingerprint} (egress-net sync)"
+
+
+class OutOfTime(Exception):
+    """Too little of the function's time is left to write the next group and roll back."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +190,13 @@ def _error_code(err: BaseException) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
 
 
+def _refused(err: ClientError) -> bool:
+    """A 4xx answer: the request was refused, nothing was written. A 5xx, or no answer at all
+    (a timeout, a dropped connection), leaves it unknown."""
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return 400 <= int(status or 0) < 500
+
+
 def rule_group_body(group: DesiredGroup) -> dict[str, Any]:
     body: dict[str, Any] = {
         "RulesSource": {"RulesString": group.rules_string},
@@ -153,10 +218,17 @@ class GroupWriter:
         marker: str,
         log: Callable[..., None] | None = None,
         max_token_retries: int = MAX_TOKEN_RETRIES,
+        remaining_ms: Callable[[], int] | None = None,
+        group_budget_ms: int = GROUP_WRITE_BUDGET_MS,
     ) -> None:
         self.client = client
         self.marker = marker
         self.max_token_retries = max_token_retries
+        # The Lambda context's get_remaining_time_in_millis; None outside Lambda (no limit).
+        self.remaining_ms = remaining_ms
+        self.group_budget_ms = group_budget_ms
+        # The group whose UpdateRuleGroup is under way, as described just before it.
+        self._in_flight: LiveGroup | None = None
         self.log = log or (lambda event, **fields: LOG.info("%s %s", event, fields))
 
     # -- reading -----------------------------------------------------------------------------
@@ -185,11 +257,17 @@ class GroupWriter:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def _write(self, group: DesiredGroup, result: ApplyResult) -> tuple[ActionKind, LiveGroup]:
+    def _write(
+        self, group: DesiredGroup, result: ApplyResult, written: int
+    ) -> tuple[ActionKind, LiveGroup]:
         """Write one group from a fresh describe; a token conflict re-describes and decides
-        again (the other writer may already have written these very rules)."""
+        again (the other writer may already have written these very rules). Each attempt is
+        a describe and an update, so the time left is checked before each one."""
+        before: LiveGroup | None = None  # the group as this run first found it
         for attempt in range(self.max_token_retries + 1):
+            self._check_time(group, written)
             live = self.read(group.arn)
+            before = before or live
             if live.capacity < group.needed_capacity:
                 raise SyncError(
                     group.arn,
@@ -198,7 +276,13 @@ class GroupWriter:
                     "run `pulumi up` so the groups match rules.emergingThreats.groupCapacity",
                 )
             if decide(group, live, self.marker) == "keep":
-                return "keep", live
+                # After a conflict, these rules may be this run's own: an update whose answer
+                # was lost (a read timeout) and whose retry then met the token it had spent.
+                # Rolled back with the others should a later group fail.
+                return ("update", before) if attempt else ("keep", live)
+            # An update that fails may still have been applied (the answer was lost): until
+            # it is known, this group is one to roll back.
+            self._in_flight = live
             try:
                 self.client.update_rule_group(
                     RuleGroupArn=group.arn,
@@ -207,12 +291,17 @@ class GroupWriter:
                     RuleGroup=rule_group_body(group),
                     Description=self.marker,
                 )
-                return "update", live
             except ClientError as err:
                 if _error_code(err) != "InvalidTokenException":
-                    raise
+                    if _refused(err):
+                        self._in_flight = None
+                    raise  # otherwise still in flight: apply() rolls it back with the others
+                self._in_flight = None  # refused: the token was stale, nothing written
                 result.token_conflicts += 1
                 self.log("token_conflict", resource=group.arn, attempt=attempt + 1)
+                continue
+            self._in_flight = None
+            return "update", before
         raise ApplyError(
             group.arn,
             f"{self.max_token_retries + 1} token conflicts in a row: another writer keeps "
@@ -220,22 +309,50 @@ class GroupWriter:
             "another sync is probably running; the next scheduled run finishes the work",
         )
 
+    def time_needed_ms(self, written: int) -> int:
+        """Room needed before the next write: the write itself, then (should it fail) the
+        rollback of the ``written`` groups and of this one."""
+        return self.group_budget_ms * (1 + written + 1)
+
+    def _check_time(self, group: DesiredGroup, written: int) -> None:
+        if self.remaining_ms is None:
+            return
+        left, needed = self.remaining_ms(), self.time_needed_ms(written)
+        if left < needed:
+            self.log("deadline_stop", group=group.name, remaining_ms=left, needed_ms=needed)
+            raise OutOfTime(
+                f"{left} ms of the function's time left, {needed} ms needed to write "
+                f"{group.name} and roll back {written + 1} group(s) should it fail"
+            )
+
     def apply(self, desired: Sequence[DesiredGroup]) -> ApplyResult:
-        """Write every group; on any failure put the written ones back and raise ApplyError."""
+        """Write every group; on any failure put the written ones back and raise ApplyError.
+        Running out of time before a group counts as a failure: nothing is half-applied."""
         result = ApplyResult()
         written: list[LiveGroup] = []  # previous state of each group this run wrote
         step = ""
         try:
             for group in desired:
                 step = group.name
-                kind, previous = self._write(group, result)
+                kind, previous = self._write(group, result, len(written))
                 result.kinds[group.name] = kind
                 if kind == "update":
                     written.append(previous)
                     result.updated.append(group.arn)
                     self.log("group_updated", group=group.name, arn=group.arn)
-        except Exception as err:  # any failure, not only AWS's: a half-applied set is worse
+        except OutOfTime as err:
             self._roll_back(written)
+            raise ApplyError(
+                step,
+                f"stopped before writing {step}: {err}; rolled back, the last applied rules "
+                "stay in force",
+                "raise the function's timeout (the next scheduled run tries again)",
+            ) from err
+        except Exception as err:  # any failure, not only AWS's: a half-applied set is worse
+            # The group whose update failed too: the write may have landed all the same
+            # (its rollback leaves it alone unless it carries this run's marker).
+            in_flight, self._in_flight = self._in_flight, None
+            self._roll_back([*written, *([in_flight] if in_flight else [])])
             raise ApplyError(
                 step,
                 f"writing {step} failed ({err!r}); rolled back, the last applied rules stay "

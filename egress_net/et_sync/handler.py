@@ -32,7 +32,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from egress_net.et_sync import fetch, manifest
-from egress_net.et_sync.apply import GroupWriter, sync_marker
+from egress_net.et_sync.apply import (
+    NFW_CONNECT_TIMEOUT_S,
+    NFW_READ_TIMEOUT_S,
+    NFW_TOTAL_ATTEMPTS,
+    GroupWriter,
+    sync_marker,
+)
 from egress_net.et_sync.errors import SyncError
 from egress_net.et_sync.plan import build_plan, check_not_emptying
 from egress_net.et_sync.settings import SyncSettings
@@ -74,6 +80,19 @@ def metric_fields(status: str, *, rules: int = 0, capacity: int = 0) -> dict[str
     }
 
 
+def network_firewall_config() -> Any:
+    """botocore settings of the Network Firewall client: every call bounded (apply.py,
+    ``call_limit_s``), so the time reserved per group write holds. ``total_max_attempts``
+    counts the first try (``max_attempts`` would count retries only)."""
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=NFW_CONNECT_TIMEOUT_S,
+        read_timeout=NFW_READ_TIMEOUT_S,
+        retries={"mode": "standard", "total_max_attempts": NFW_TOTAL_ATTEMPTS},
+    )
+
+
 @dataclass(frozen=True)
 class Clients:
     network_firewall: Any
@@ -87,7 +106,7 @@ class Clients:
 
         config = Config(retries={"mode": "standard", "max_attempts": 5})
         return cls(
-            network_firewall=boto3.client("network-firewall", config=config),
+            network_firewall=boto3.client("network-firewall", config=network_firewall_config()),
             s3=boto3.client("s3", config=config),
             ssm=boto3.client("ssm", config=config),
         )
@@ -101,15 +120,26 @@ def run_sync(
     dry_run: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     log: Callable[..., None] = log_event,
+    remaining_ms: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     """One sync; returns a summary. Raises after logging when a step fails.
 
     The SSM version is written last, after the firewall and the manifest: a run that fails
-    anywhere leaves it untouched, so the next run retries the same version.
+    anywhere leaves it untouched, so the next run retries the same version. ``remaining_ms``
+    (the Lambda context's ``get_remaining_time_in_millis``) stops the group writes, rolled
+    back, before the function's timeout could cut one short.
     """
     started = time.monotonic()
     try:
-        summary = _sync(settings, clients, force=force, dry_run=dry_run, now=now, log=log)
+        summary = _sync(
+            settings,
+            clients,
+            force=force,
+            dry_run=dry_run,
+            now=now,
+            log=log,
+            remaining_ms=remaining_ms,
+        )
     except Exception as err:
         where = err.where if isinstance(err, SyncError) else ""
         problem = err.problem if isinstance(err, SyncError) else repr(err)
@@ -140,6 +170,7 @@ def _sync(
     dry_run: bool,
     now: Callable[[], datetime],
     log: Callable[..., None],
+    remaining_ms: Callable[[], int] | None = None,
 ) -> dict[str, Any]:
     applied = manifest.read_applied_version(clients.ssm, settings.version_parameter)
     published = fetch.fetch_published_md5(
@@ -149,6 +180,7 @@ def _sync(
         clients.network_firewall,
         marker=sync_marker(published, settings.fingerprint()),
         log=log,
+        remaining_ms=remaining_ms,
     )
     if published == applied and not force:
         stale = writer.stale_groups(settings.groups)
@@ -248,4 +280,6 @@ def handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
         Clients.from_boto3(),
         force=bool(event.get("force", False)),
         dry_run=bool(event.get("dryRun", False)),
+        # Lambda's context object; None when called by hand.
+        remaining_ms=getattr(context, "get_remaining_time_in_millis", None),
     )

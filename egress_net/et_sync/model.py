@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from egress_net.aws_limits import KMS_KEY_ONLY_ARN, LOG_RETENTION_DAYS
+from egress_net.et_sync.apply import FUNCTION_TIMEOUT_S, GROUP_WRITE_BUDGET_MS, max_groups
 from egress_net.et_sync.select import normalize_category
 from egress_net.et_sync.settings import (
     DEFAULT_GROUP_CAPACITY,
@@ -152,6 +153,17 @@ class EmergingThreatsConfig(BaseModel):
         both = sorted(set(self.include_categories) & set(self.exclude_categories))
         if both:
             raise ValueError(f"categories both included and excluded: {both}")
+        fit = max_groups(self.timeout_seconds)
+        if self.groups > fit:
+            raise ValueError(
+                f"groups: {self.groups} groups cannot be written within the function's "
+                f"{FUNCTION_TIMEOUT_S} s timeout: the run keeps {GROUP_WRITE_BUDGET_MS // 1000} s "
+                "per group to write and roll back, after two downloads of up to timeoutSeconds "
+                f"({self.timeout_seconds:g} s) each, so a run would stop and roll back instead of "
+                "finishing; "
+                f"use at most {fit} groups (a larger groupCapacity holds the same rules), or a "
+                "lower timeoutSeconds"
+            )
         return self
 
     def group_keys(self) -> list[str]:

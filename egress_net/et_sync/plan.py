@@ -245,12 +245,32 @@ def _over_capacity_problem(need: CapacityNeed, slots: Sequence[GroupSlot]) -> st
     )
 
 
-# Keywords that give an alert rule a pass-like effect. ``bypass`` stops inspecting the rest of
-# the matched flow (Suricata 7.0 rules docs, "Bypass Keyword"; the 8.0 docs add that it "could
-# lead to bypassing the firewall altogether"): in an ET group, ahead of the allow list and the
-# default deny, one ``alert tcp $HOME_NET any -> any any (bypass; ...)`` would open all egress.
-# ET Open 2024 has no rule with it. Suricata reads keywords case-insensitively (SigTableGet).
-FEED_REFUSED_KEYWORDS = frozenset({"bypass"})
+# Keywords that let an alert rule do more than alert, refused in a feed rule with the reason.
+# Suricata reads keywords case-insensitively (SigTableGet). Counts are of the 24,827 enabled
+# ET Open 2024 rules: none uses any of these, so nothing is lost.
+FEED_REFUSED_KEYWORDS: dict[str, str] = {
+    # Stops inspecting the rest of the matched flow (Suricata 7.0 rules docs, "Bypass
+    # Keyword"; the 8.0 docs add that it "could lead to bypassing the firewall altogether"): in
+    # an ET group, ahead of the allow list and the default deny, one ``alert tcp $HOME_NET any
+    # -> any any (bypass; ...)`` would open all egress.
+    "bypass": "it stops inspecting the flow, which would let it pass ahead of the allow list "
+    "and the default deny",
+    # ``config: logging disable, type tx, scope tx`` turns off the logging of the matched
+    # transaction (Suricata 7.0 rules docs, "Config Rules": eve records "will not be
+    # generated"; 8.0 adds ``tracking disable``, no flow tracking): the feed could hide the
+    # traffic it matches from the firewall's logs.
+    "config": "it turns off logging (or tracking) of the traffic it matches, which would hide "
+    "that traffic from the firewall's logs",
+    # Rewrites the matched content of the packet in IPS mode (Suricata 7.0 rules docs,
+    # "replace": "It adjusts network traffic"): the feed would change what passes, not judge it.
+    "replace": "it rewrites the packets it matches, so the feed would change traffic instead "
+    "of judging it",
+}
+# Kept on purpose: ``noalert`` and ``flowbits:noalert`` (335 enabled ET 2024 rules, the idiom of
+# a rule that only sets a flowbit for a later rule) silence the rule's own alert and nothing
+# else; ``flowbits``/``xbits``/``flowint`` (2,126 / 30 / 8 rules) set state that only rules
+# reading the same names see, and none of the program's own rules (allow lists, default deny)
+# reads any; ``tag`` (7) logs more, not less.
 
 
 def feed_refusal(rule: ParsedRule) -> tuple[str, str] | None:
@@ -262,12 +282,10 @@ def feed_refusal(rule: ParsedRule) -> tuple[str, str] | None:
             "drop or reject traffic ahead of the allow list)",
         )
     for name in rule.option_names:
-        if name.lower() in FEED_REFUSED_KEYWORDS:
-            return (
-                f"feed-keyword:{name.lower()}",
-                f"a feed rule must not use {name.lower()!r}: it stops inspecting the flow, "
-                "which would let it pass ahead of the allow list and the default deny",
-            )
+        why = FEED_REFUSED_KEYWORDS.get(name.strip().lower())
+        if why is not None:
+            keyword = name.strip().lower()
+            return (f"feed-keyword:{keyword}", f"a feed rule must not use {keyword!r}: {why}")
     return None
 
 
@@ -275,7 +293,8 @@ def feed_rules(
     parsed: Sequence[ParsedRule | ParseFailure], to_drop: Sequence[str]
 ) -> tuple[list[ParsedRule | ParseFailure], list[ParsedRule]]:
     """``(kept, refused)``: the feed may only alert. Its ``pass``, ``drop``, ``reject`` ...
-    rules, and alert rules with a pass-like keyword (``bypass``), are refused: ET groups sit
+    rules, and alert rules with a keyword that does more than alert (``bypass``, ``config``,
+    ``replace``; ``FEED_REFUSED_KEYWORDS``), are refused: ET groups sit
     ahead of the allow list and the default deny, so one ``pass ip $HOME_NET any ->
     $EXTERNAL_NET any`` would open all egress. Alert rules of the ``to_drop`` categories
     become drop here, after the check (idsToIpsCategories)."""

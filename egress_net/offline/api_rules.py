@@ -18,7 +18,8 @@ Not checked (the value passes unexamined):
   (e.g. Network Firewall's ``ruleVariables.ipSets``: a list in Pulumi, a map in the API; EC2's
   ``tags``, sent as ``TagSpecifications``); settings the provider sends in a later call
   (``enableDnsHostnames`` → ``ModifyVpcAttribute``);
-- patterns Python's ``re`` cannot read (Java's ``\\p{...}`` classes, as in IAM tag keys);
+- patterns Python's ``re`` cannot read even after Java's ``\\p{L}``, ``\\p{N}`` and ``\\p{Z}`` are
+  translated (the tag patterns of IAM, Lambda, CloudWatch Logs, SSM and ELB are checked);
 - rules that are not in the model (S3 bucket naming, CIDR sizes, IAM policy grammar,
   Suricata rule syntax): other checks of the project cover those;
 - required members: the provider SDK refuses a missing required argument when the program
@@ -48,6 +49,9 @@ class ApiCall:
     operation: str
     renames: Mapping[str, str] = field(default_factory=dict)  # Pulumi key → API member path
     wrap: str = ""  # API member (a list of structures) the whole input is one element of
+    # Pulumi inputs the provider upper-cases before sending (its schema's StateFunc ToUpper,
+    # with case-insensitive validation): "https" is sent as "HTTPS".
+    upper: frozenset[str] = frozenset()
 
 
 # Pulumi type → the create (or put) call AWS validates its inputs with. Operation names are
@@ -205,6 +209,75 @@ _CALLS: dict[str, ApiCall] = {
     "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": ApiCall(
         "ec2", "EnableTransitGatewayRouteTablePropagation"
     ),
+    # EC2 security groups: rules are sent by AuthorizeSecurityGroupIngress/Egress.
+    "aws:ec2/securityGroup:SecurityGroup": ApiCall(
+        "ec2",
+        "CreateSecurityGroup",
+        {"name": "GroupName", "tags": "", "ingress": "", "egress": ""},
+    ),
+    # Route 53 Resolver DNS Firewall and query logging (Route 53 API Reference, "Amazon Route
+    # 53 Resolver" actions). A domain list's domains are sent by UpdateFirewallDomains.
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": ApiCall(
+        "route53resolver", "CreateFirewallRuleGroup"
+    ),
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": ApiCall(
+        "route53resolver", "CreateFirewallDomainList", {"domains": ""}
+    ),
+    "aws:route53/resolverFirewallRule:ResolverFirewallRule": ApiCall(
+        "route53resolver", "CreateFirewallRule"
+    ),
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation": (
+        ApiCall("route53resolver", "AssociateFirewallRuleGroup")
+    ),
+    "aws:route53/resolverFirewallConfig:ResolverFirewallConfig": ApiCall(
+        "route53resolver", "UpdateFirewallConfig"
+    ),
+    "aws:route53/resolverQueryLogConfig:ResolverQueryLogConfig": ApiCall(
+        "route53resolver", "CreateResolverQueryLogConfig"
+    ),
+    "aws:route53/resolverQueryLogConfigAssociation:ResolverQueryLogConfigAssociation": ApiCall(
+        "route53resolver", "AssociateResolverQueryLogConfig"
+    ),
+    # Elastic Load Balancing v2 (ELB API Reference). Settings such as dropInvalidHeaderFields
+    # or deregistrationDelay are attributes (Modify*Attributes): no member here, not checked.
+    "aws:lb/loadBalancer:LoadBalancer": ApiCall(
+        "elbv2", "CreateLoadBalancer", {"loadBalancerType": "Type", "internal": ""}
+    ),
+    "aws:lb/targetGroup:TargetGroup": ApiCall(
+        "elbv2",
+        "CreateTargetGroup",
+        {
+            # The provider flattens the healthCheck block into the request's HealthCheck*
+            # (terraform-provider-aws internal/service/elbv2/target_group.go).
+            "healthCheck": "",
+            "healthCheck.enabled": "HealthCheckEnabled",
+            "healthCheck.healthyThreshold": "HealthyThresholdCount",
+            "healthCheck.interval": "HealthCheckIntervalSeconds",
+            "healthCheck.matcher": "Matcher.HttpCode",
+            "healthCheck.path": "HealthCheckPath",
+            "healthCheck.port": "HealthCheckPort",
+            "healthCheck.protocol": "HealthCheckProtocol",
+            "healthCheck.timeout": "HealthCheckTimeoutSeconds",
+            "healthCheck.unhealthyThreshold": "UnhealthyThresholdCount",
+        },
+        upper=frozenset({"healthCheck.protocol", "protocolVersion"}),
+    ),
+    # listener.go: protocol validated case-insensitively and sent upper-cased.
+    "aws:lb/listener:Listener": ApiCall(
+        "elbv2",
+        "CreateListener",
+        {"certificateArn": "Certificates[].CertificateArn"},
+        upper=frozenset({"protocol"}),
+    ),
+    "aws:lb/targetGroupAttachment:TargetGroupAttachment": ApiCall(
+        "elbv2",
+        "RegisterTargets",
+        {
+            "targetId": "Targets[].Id",
+            "port": "Targets[].Port",
+            "availabilityZone": "Targets[].AvailabilityZone",
+        },
+    ),
 }
 
 # Pulumi types with no create call of their own to check (documented as not checked).
@@ -214,25 +287,6 @@ UNCHECKED_TYPES = frozenset(
         # ModifyTransitGateway options that take only IDs.
         "aws:ec2transitgateway/defaultRouteTableAssociation:DefaultRouteTableAssociation",
         "aws:ec2transitgateway/defaultRouteTablePropagation:DefaultRouteTablePropagation",
-        # The ingress designs' load balancing and security groups: not mapped yet
-        # (elbv2 CreateLoadBalancer/CreateTargetGroup/CreateListener/RegisterTargets, EC2
-        # CreateSecurityGroup); their inputs pass unexamined.
-        "aws:lb/loadBalancer:LoadBalancer",
-        "aws:lb/targetGroup:TargetGroup",
-        "aws:lb/listener:Listener",
-        "aws:lb/targetGroupAttachment:TargetGroupAttachment",
-        "aws:ec2/securityGroup:SecurityGroup",
-        # Route 53 Resolver DNS Firewall and query logging: not mapped yet (route53resolver
-        # CreateFirewallRuleGroup, CreateFirewallDomainList, CreateFirewallRule,
-        # AssociateFirewallRuleGroup, UpdateFirewallConfig, CreateResolverQueryLogConfig,
-        # AssociateResolverQueryLogConfig); their inputs pass unexamined.
-        "aws:route53/resolverFirewallConfig:ResolverFirewallConfig",
-        "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList",
-        "aws:route53/resolverFirewallRule:ResolverFirewallRule",
-        "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup",
-        "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation",
-        "aws:route53/resolverQueryLogConfig:ResolverQueryLogConfig",
-        "aws:route53/resolverQueryLogConfigAssociation:ResolverQueryLogConfigAssociation",
     }
 )
 
@@ -261,12 +315,30 @@ def _service_model(service: str) -> Any:
     return ServiceModel(loader.load_service_model(service, "service-2"), service_name=service)
 
 
+def _input_shape(service: str, operation: str) -> Any:
+    """The request shape of ``operation``; an installed botocore too old to know it is a
+    clear error (its models are the rules checked), not a traceback."""
+    from botocore.model import OperationNotFoundError
+
+    try:
+        return _service_model(service).operation_model(operation).input_shape
+    except OperationNotFoundError:
+        import botocore
+
+        raise OfflineCheckError(
+            f"botocore {botocore.__version__}",
+            f"its {service} model has no {operation}: the installed botocore predates what "
+            "the program declares, and AWS's rules for it cannot be checked",
+            "install a newer boto3/botocore (pip install -U boto3)",
+        ) from None
+
+
 def check_resource(resource: RecordedResource) -> list[Violation]:
     """The resource's inputs against its create call's request shape."""
     call = _CALLS.get(resource.type)
     if call is None or not resource.custom:
         return []
-    shape = _service_model(call.service).operation_model(call.operation).input_shape
+    shape = _input_shape(call.service, call.operation)
     label = f"{resource.type} {resource.name}"
     where = f"{call.service} {call.operation}"
     return [
@@ -312,16 +384,35 @@ class _Value:
     value: Any
 
 
+def _hoisted(inputs: Mapping[str, Any], call: ApiCall) -> dict[str, Any]:
+    """The inputs, with each nested field a rename names by its path (``healthCheck.interval``)
+    lifted to the top under that path: the provider sends it as a member of its own."""
+    values = dict(inputs)
+    for source in call.renames:
+        if "." not in source:
+            continue
+        head, field_name = source.split(".", 1)
+        nested = inputs.get(head)
+        if isinstance(nested, Mapping) and nested.get(field_name) is not None:
+            values[source] = nested[field_name]
+    return values
+
+
 def _request(inputs: Mapping[str, Any], call: ApiCall) -> dict[str, Any]:
     request: dict[str, Any] = {}
-    for key, value in inputs.items():
+    for key, value in _hoisted(inputs, call).items():
         target = call.renames.get(key, key)
         if not target or key.startswith("__"):
             continue  # sent by another call, or not sent at all
+        if key in call.upper and isinstance(value, str):
+            value = value.upper()
         parts = target.split(".")
         node = request
         for part in parts[:-1]:
-            node = node.setdefault(part, {})
+            if part.endswith("[]"):  # fields of one list element (Targets[].Id, .Port)
+                node = node.setdefault(part[:-2], [{}])[0]
+            else:
+                node = node.setdefault(part, {})
         last = parts[-1]
         if last.endswith("[]"):
             node[last[:-2]] = [_Value(key, value)]
@@ -368,6 +459,8 @@ def _check_value(
             yield from _structure(value, shape, path, api_path)
     elif kind == "list":
         if isinstance(value, dict) and _is_tag_list(shape):
+            if not value:
+                return  # the provider sends no Tags member for an empty map
             value = [{"Key": k, "Value": v} for k, v in value.items()]
         if isinstance(value, list):
             yield from _length(len(value), shape, path, api_path, "items")
@@ -437,12 +530,31 @@ def _number(value: float, shape: Any, path: str, api_path: str) -> Iterator[tupl
         yield path, api_path, f"{shown} is above the maximum {high}"
 
 
+# Java's Unicode classes, which Python's ``re`` lacks (the tag patterns of IAM, Lambda, CloudWatch
+# Logs and SSM: ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*``). Letters and numbers become ``\\w`` (Unicode
+# letters, numbers and ``_``: a superset, so no value AWS accepts is refused); separators are
+# Unicode's Zs, Zl and Zp characters, listed (Unicode 15: unchanged since 6.3 moved U+180E out).
+_JAVA_CLASSES = {
+    r"\p{L}": r"\w",
+    r"\p{N}": r"\w",
+    r"\p{Z}": "\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000",
+}
+
+
 @functools.cache
 def _pattern(text: str | None) -> re.Pattern[str] | None:
-    """The model's pattern (Java regex syntax, matched against the whole value), or None when
-    Python cannot read it (``\\p{L}`` classes): such a pattern is not checked."""
+    """The model's pattern (Java regex syntax), or None when Python cannot read it even after
+    :data:`_JAVA_CLASSES`: such a pattern is not checked.
+
+    Matched against the whole value (``fullmatch``), as the services do: the models' patterns
+    carry no anchors (Smithy: "not implicitly anchored"), yet Lambda refuses the function name
+    ``my.function`` with "Member must satisfy regular expression pattern" although its pattern
+    finds ``my`` in it. Lenient where Python is wider than Java (``\\w``/``\\d`` Unicode,
+    ``.`` matching a newline): those never refuse what AWS accepts."""
     if not text:
         return None
+    for java, python in _JAVA_CLASSES.items():
+        text = text.replace(java, python)
     try:
         return re.compile(text, re.DOTALL)
     except re.error:

@@ -141,7 +141,9 @@ _ARN_OF: dict[str, Callable[[NewResource], str]] = {
 }
 
 # Types whose physical ID AWS returns is their ARN (Network Firewall's and RAM's create calls
-# answer the ARN; the provider uses it as the resource ID).
+# answer the ARN; the provider uses it as the resource ID; so it does for an IAM managed policy,
+# CreatePolicy's Policy.Arn, and an SNS topic, CreateTopic's TopicArn: terraform-provider-aws
+# aws_iam_policy and aws_sns_topic, "id: The ARN").
 ARN_IS_ID = frozenset(
     {
         "aws:networkfirewall/firewall:Firewall",
@@ -149,6 +151,8 @@ ARN_IS_ID = frozenset(
         "aws:networkfirewall/ruleGroup:RuleGroup",
         "aws:networkfirewall/tlsInspectionConfiguration:TlsInspectionConfiguration",
         "aws:ram/resourceShare:ResourceShare",
+        "aws:iam/policy:Policy",
+        "aws:sns/topic:Topic",
     }
 )
 

@@ -49,10 +49,10 @@ PRIORITY_STEP = 10
 # threat rule is ever pre-empted by an allow entry.
 ET_PRIORITY_MIN = 1_000
 ALLOW_DOMAINS_PRIORITY = 60_000
-# After everything: the default actions only drop *established* flows, and a one-way UDP or
-# ICMP flow never becomes established, so without this group it would pass (a classic
-# exfiltration channel); neither do they stop a TCP handshake, which between spokes is a port
-# scan. Alert mode logs the same traffic instead.
+# After everything: the default actions only drop *established* flows, and a one-way UDP,
+# ICMP, GRE, ESP (any protocol) flow never becomes established, so without this group it
+# would pass (a classic exfiltration channel); neither do they stop a TCP handshake, which
+# between spokes is a port scan. Alert mode logs the same traffic instead.
 DEFAULT_DENY_PRIORITY = 65_000
 DEFAULT_DENY_SID_BASE = 2_900_001
 FIVE_TUPLE_SID_BASE = 1_000_001
@@ -126,29 +126,54 @@ def managed_group_arn(name: str, region: str) -> str:
     return f"arn:{partition}:network-firewall:{region}:aws-managed:{resource}"
 
 
+# Each default-deny rule keeps its sid whatever the config, so a sid in an alert log or a
+# metric filter always means the same rule (sids are unique per rule group: Network Firewall
+# Developer Guide, "Signature ID uniqueness").
+DEFAULT_DENY_SIDS = {"udp": 0, "icmp": 1, "tcp-between-spokes": 2, "other-ip": 3}
+# IANA protocol numbers the ``ip`` rule leaves to the rules before it: TCP (to the default
+# action and the TLS/HTTP pass rules), UDP and ICMP (their own rules). Numbers need no name
+# lookup in the engine. ICMPv6 (58) stays in: the ``icmp`` rule covers it in Suricata 7, and
+# a second alert on it in alert mode is cheaper than a gap if it did not.
+OTHER_IP_EXCLUDES = (6, 17, 1)
+
+
 def default_deny_rules(
     mode: Literal["drop", "alert"], *, deny_tcp_between_spokes: bool = True
 ) -> list[str]:
     """The last rules of the policy: what the default action would let through.
 
     The default action drops only *established* flows: a one-way UDP or ICMP flow never gets
-    there, whatever its source, and every TCP handshake passes. So UDP and ICMP from any
-    source, and (unless spoke-to-spoke traffic is open by design) TCP from one spoke to
+    there, whatever its source, nor does a one-way tunnel of any other IP protocol (GRE, ESP,
+    AH, SCTP, IP-in-IP, ...), and every TCP handshake passes. So every protocol but TCP from
+    any source, and (unless spoke-to-spoke traffic is open by design) TCP from one spoke to
     another, are dropped here unless an earlier rule passed the flow. A TCP flow to the
     internet is left to the default action: its TLS/HTTP pass rules can only match after the
-    handshake.
+    handshake, so the ``ip`` rule must not match TCP.
+
+    The ``ip`` rule leaves out UDP and ICMP too (``ip_proto:!6; ip_proto:!17; ip_proto:!1;``,
+    Suricata ANDs the negations, src/detect-ipproto.c): in alert mode an ``alert`` does not end
+    evaluation, so an overlap would log every UDP and ICMP packet twice. AWS's own default
+    block rules are written the same way (AWS Security Services Best Practices, Network
+    Firewall: "Any IP protocols other than TCP, UDP, and ICMP").
     """
     action = "drop" if mode == "drop" else "alert"
+    others = "".join(f" ip_proto:!{number};" for number in OTHER_IP_EXCLUDES)
+    # (kind, header, what it denies, further options)
     matches = [
-        ("udp any any -> any any", "udp that no rule passed"),
-        ("icmp any any -> any any", "icmp that no rule passed"),
+        ("udp", "udp any any -> any any", "udp that no rule passed", ""),
+        ("icmp", "icmp any any -> any any", "icmp that no rule passed", ""),
     ]
     if deny_tcp_between_spokes:
-        matches.append(("tcp $HOME_NET any -> $HOME_NET any", "tcp between spokes"))
+        matches.append(
+            ("tcp-between-spokes", "tcp $HOME_NET any -> $HOME_NET any", "tcp between spokes", "")
+        )
+    matches.append(
+        ("other-ip", "ip any any -> any any", "ip protocol other than tcp/udp/icmp", others)
+    )
     return [
-        f'{action} {match} (msg:"egress-net default deny: {what}"; '
-        f"sid:{DEFAULT_DENY_SID_BASE + i}; rev:1;)"
-        for i, (match, what) in enumerate(matches)
+        f'{action} {match} (msg:"egress-net default deny: {what}";{options} '
+        f"sid:{DEFAULT_DENY_SID_BASE + DEFAULT_DENY_SIDS[kind]}; rev:1;)"
+        for kind, match, what, options in matches
     ]
 
 
@@ -651,7 +676,7 @@ def plan_policy(
                 "rules_source": {"rules_string": "\n".join(deny_rules)},
                 "stateful_rule_options": dict(STRICT_ORDER),
             },
-            "UDP/ICMP from any source, TCP between spokes, that no rule passed",
+            "Every protocol but TCP from any source, TCP between spokes, that no rule passed",
         )
     )
 

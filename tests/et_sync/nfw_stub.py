@@ -175,3 +175,22 @@ class FailingOn:
             return method(**kwargs)
 
         return call
+
+
+class LostAnswerOn(FailingOn):
+    """A client whose ``nth`` call of ``operation`` reaches the (stubbed) service and is
+    applied, but whose answer never comes back: ``error`` (a read timeout) is raised after."""
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+        if name != self.operation:
+            return method
+
+        def call(**kwargs: Any) -> Any:
+            self.calls += 1
+            answer = method(**kwargs)
+            if self.calls == self.nth:
+                raise self.error
+            return answer
+
+        return call

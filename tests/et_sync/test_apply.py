@@ -7,9 +7,10 @@ on any other call (no CreateRuleGroup, DeleteRuleGroup or UpdateFirewallPolicy c
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from egress_net.et_sync.apply import (
+    GROUP_WRITE_BUDGET_MS,
     PLACEHOLDER_DESCRIPTION,
     GroupWriter,
     LiveGroup,
@@ -29,8 +30,10 @@ SLOTS = nfw.slots(3, 10)
 A, B, C = SLOTS
 
 
-def _writer(client: object) -> GroupWriter:
-    return GroupWriter(client, marker=MARKER)
+def _writer(client: object, logs: list[str] | None = None) -> GroupWriter:
+    """A writer; the events it logs go to ``logs`` (a rollback that failed is only logged)."""
+    events = logs if logs is not None else []
+    return GroupWriter(client, marker=MARKER, log=lambda event, **_: events.append(event))
 
 
 def test_decide_keeps_only_the_same_rules_under_the_same_marker() -> None:
@@ -91,8 +94,10 @@ def test_token_conflict_redescribes_and_retries() -> None:
     assert result.token_conflicts == 1
 
 
-def test_token_conflict_with_a_writer_that_wrote_the_same_rules_writes_nothing() -> None:
-    """A concurrent run of the same version got there first: nothing left to do."""
+def test_token_conflict_with_the_same_rules_written_writes_nothing_more() -> None:
+    """After a conflict the group holds these rules under this marker: a concurrent run of the
+    same version got there first, or this run's own update landed and its answer was lost.
+    Nothing more is written; the group counts as written, to be rolled back with the others."""
     client, stub = nfw.make_client()
     nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="stale", description=OLD_MARKER)
     stub.add_client_error("update_rule_group", "InvalidTokenException", "token is stale", 400)
@@ -100,7 +105,63 @@ def test_token_conflict_with_a_writer_that_wrote_the_same_rules_writes_nothing()
     with stub:
         result = _writer(client).apply([nfw.desired(A, NEW_A)])
         stub.assert_no_pending_responses()
-    assert not result.changed and result.kinds == {A.name: "keep"}
+    assert result.kinds == {A.name: "update"} and result.token_conflicts == 1
+
+
+def test_an_update_whose_answer_was_lost_is_rolled_back_with_the_others() -> None:
+    """botocore retried an update that had landed (its answer timed out); the retry met the
+    spent token, and the re-describe shows this run's rules. When B then fails, A is put back
+    as it was before this run, not left with the new rules."""
+    client, stub = nfw.make_client()
+    logs: list[str] = []
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a", description=OLD_MARKER)
+    stub.add_client_error("update_rule_group", "InvalidTokenException", "token spent", 400)
+    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
+    nfw.expect_placeholder(stub, B, 1, token="tok-b")
+    stub.add_client_error("update_rule_group", "InvalidRequestException", "bad rule", 400)
+    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a3", description=MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a3", rules=OLD_A, description=OLD_MARKER)
+    with stub, pytest.raises(ApplyError, match=f"writing {B.name} failed"):
+        _writer(client, logs).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
+    stub.assert_no_pending_responses()
+    assert "rollback_failed" not in logs
+
+
+def test_an_update_that_timed_out_is_rolled_back_as_if_it_had_landed() -> None:
+    """No answer (a read timeout after the retries) says nothing about the write: B's update
+    landed here. B and A both get their previous rules back."""
+    client, stub = nfw.make_client()
+    logs: list[str] = []
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a", description=OLD_MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a", rules=NEW_A, description=MARKER)
+    nfw.expect_placeholder(stub, B, 1, token="tok-b")
+    nfw.expect_update_group(stub, B.name, "tok-b", rules=RULES_B, description=MARKER)
+    nfw.expect_describe_group(stub, B.name, 10, RULES_B, token="tok-b2", description=MARKER)
+    nfw.expect_update_group(
+        stub, B.name, "tok-b2", rules=placeholder_rules(1), description=PLACEHOLDER_DESCRIPTION
+    )
+    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
+    lost = ReadTimeoutError(endpoint_url="https://network-firewall.us-east-1")
+    failing = nfw.LostAnswerOn(client, "update_rule_group", 2, lost)
+    with stub, pytest.raises(ApplyError, match="ReadTimeoutError"):
+        _writer(failing, logs).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
+    stub.assert_no_pending_responses()
+    assert "rollback_failed" not in logs
+
+
+def test_the_time_left_is_checked_before_each_token_retry() -> None:
+    """Each retry is another describe and update: the budget is checked before each, not
+    only once per group."""
+    client, stub = nfw.make_client()
+    budget = GROUP_WRITE_BUDGET_MS
+    answers = iter([2 * budget, 2 * budget - 1])  # room for one attempt, then not
+    nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="stale", description=OLD_MARKER)
+    stub.add_client_error("update_rule_group", "InvalidTokenException", "token is stale", 400)
+    writer = GroupWriter(client, marker=MARKER, remaining_ms=lambda: next(answers))
+    with stub, pytest.raises(ApplyError, match=f"stopped before writing {A.name}"):
+        writer.apply([nfw.desired(A, NEW_A)])
+    stub.assert_no_pending_responses()  # no second describe or update
 
 
 def test_endless_token_conflicts_stop_and_restore_what_this_run_wrote() -> None:
@@ -122,19 +183,24 @@ def test_endless_token_conflicts_stop_and_restore_what_this_run_wrote() -> None:
 
 def test_rollback_leaves_a_group_another_writer_changed_since() -> None:
     client, stub = nfw.make_client()
+    logs: list[str] = []
     nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a", description=OLD_MARKER)
     nfw.expect_update_group(stub, A.name, "tok-a", rules=NEW_A)
     nfw.expect_placeholder(stub, B, 1, token="tok-b")
     stub.add_client_error("update_rule_group", "InternalServerError", "boom", 500)
+    # a 5xx leaves B's write unknown: B is read back, and it does not carry our marker
+    nfw.expect_placeholder(stub, B, 1, token="tok-b2")
     # someone else wrote A after us: its description is no longer our marker
     nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a3", description="other")
     with stub, pytest.raises(ApplyError, match="InternalServerError"):
-        _writer(client).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
+        _writer(client, logs).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
     stub.assert_no_pending_responses()  # no restoring update of A
+    assert "rollback_failed" not in logs
 
 
 def test_a_failure_halfway_restores_the_groups_already_written() -> None:
     client, stub = nfw.make_client()
+    logs: list[str] = []
     nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a", description=OLD_MARKER)
     nfw.expect_update_group(stub, A.name, "tok-a", rules=NEW_A)
     nfw.expect_placeholder(stub, B, 1, token="tok-b")
@@ -149,24 +215,28 @@ def test_a_failure_halfway_restores_the_groups_already_written() -> None:
     nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
     wanted = [nfw.desired(A, NEW_A), nfw.desired(B, RULES_B), nfw.desired(C, OLD_A)]
     with stub, pytest.raises(ApplyError, match=f"writing {C.name} failed"):
-        _writer(client).apply(wanted)
+        _writer(client, logs).apply(wanted)
     stub.assert_no_pending_responses()
+    assert "rollback_failed" not in logs
 
 
 def test_a_connection_error_rolls_back_too() -> None:
     """Not a ClientError: the network dropped on the second write. The first is restored."""
     client, stub = nfw.make_client()
+    logs: list[str] = []
     nfw.expect_describe_group(stub, A.name, 10, OLD_A, token="tok-a", description=OLD_MARKER)
     nfw.expect_update_group(stub, A.name, "tok-a", rules=NEW_A)
     nfw.expect_placeholder(stub, B, 1, token="tok-b")
-    # the second update_rule_group never reaches the stub
+    # the second update_rule_group never reaches the stub; B is read back, not ours: left
+    nfw.expect_placeholder(stub, B, 1, token="tok-b2")
     nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
     nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
     dropped = EndpointConnectionError(endpoint_url="https://network-firewall.us-east-1")
     failing = nfw.FailingOn(client, "update_rule_group", 2, dropped)
     with stub, pytest.raises(ApplyError, match="EndpointConnectionError"):
-        _writer(failing).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
+        _writer(failing, logs).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
     stub.assert_no_pending_responses()
+    assert "rollback_failed" not in logs
 
 
 def test_a_group_smaller_than_the_plan_is_refused_before_writing() -> None:

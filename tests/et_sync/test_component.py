@@ -320,13 +320,16 @@ def test_the_settings_fit_lambdas_environment_quota_with_the_most_groups(
     mocks: RecordingMocks,
 ) -> None:
     """Lambda quotas: 4 KB for all of a function's environment variables. The worst case:
-    20 groups and a TGW-attached EXTERNAL_NET (the complement of the supernets)."""
+    the most groups the function's timeout allows (12) and a TGW-attached EXTERNAL_NET (the
+    complement of the supernets)."""
     import ipaddress
 
     from egress_net import addressing
+    from egress_net.et_sync.apply import max_groups
 
+    most = max_groups(0.001)
     config = EmergingThreatsConfig.model_validate(
-        {**CONFIG.model_dump(by_alias=True), "groups": 20}
+        {**CONFIG.model_dump(by_alias=True), "groups": most, "timeoutSeconds": 0.001}
     )
     external = [str(n) for n in addressing.complement([ipaddress.ip_network("10.0.0.0/8")])]
     _declare(config, external_net=external)
@@ -334,8 +337,8 @@ def test_the_settings_fit_lambdas_environment_quota_with_the_most_groups(
     size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
     assert size <= 4096, size
     settings = SyncSettings.from_env(variables)
-    assert len(settings.groups) == 20
-    assert settings.groups[19].name == "egress-net-test-et-20-c2000"
+    assert len(settings.groups) == most == 12
+    assert settings.groups[-1].name == "egress-net-test-et-12-c2000"
 
 
 def test_memory_leaves_room_above_the_extract_cap(mocks: RecordingMocks) -> None:
@@ -363,32 +366,123 @@ def test_given_bucket_is_used_instead_of_a_new_one(mocks: RecordingMocks) -> Non
     assert settings["prefix"] == "security/et/"  # the same prefix the IAM statement allows
 
 
-def test_packaged_code_runs_with_only_stdlib_and_boto3(tmp_path: Path) -> None:
-    """The archive's modules import without pydantic or pulumi (the Lambda has neither)."""
-    from egress_net.components.et_sync import lambda_code_files
+# What the Lambda Python runtime has besides the standard library: boto3 and what it imports
+# (AWS Lambda Developer Guide, "Building Lambda functions with Python": the runtime includes
+# the SDK for Python (Boto3)).
+LAMBDA_RUNTIME_PACKAGES = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "dateutil",
+    "urllib3",
+    "six",
+)
+# Run in a fresh interpreter, isolated (-I: no current folder, no PYTHONPATH): only the
+# standard library, the runtime's packages and the zip can be imported.
+SANDBOX = """
+import importlib, sys, zipfile
+archive, allowed = sys.argv[1], {"egress_net", *sys.argv[2].split(",")}
+class OnlyTheRuntime:
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top not in sys.stdlib_module_names and top not in allowed:
+            raise ImportError(f"not in the Lambda runtime: {name}")
+sys.meta_path.insert(0, OnlyTheRuntime())
+sys.path.insert(0, archive)
+names = [n[:-3].replace("/", ".").removesuffix(".__init__")
+         for n in zipfile.ZipFile(archive).namelist()]
+for name in sorted(names):
+    module = importlib.import_module(name)
+    assert module.__file__.startswith(archive), (name, module.__file__)
+from egress_net.et_sync.handler import handler, Clients
+from egress_net.et_sync.plan import build_plan
+from egress_net.et_sync.settings import GroupSlot, SyncSettings
+settings = SyncSettings(
+    source_url="https://rules.example/et.tar.gz",
+    groups=(GroupSlot(name="g", capacity=100),),
+    home_net=("10.0.0.0/8",),
+)
+rules = 'alert tcp $HOME_NET any -> $EXTERNAL_NET 443 (msg:"x"; sid:2000001; rev:1;)\\n'
+plan = build_plan({"emerging-info.rules": rules}, settings, version="v")
+print(len(names), plan.total_rules)
+"""
 
-    files = lambda_code_files()
-    assert "egress_net/et_sync/handler.py" in files
+
+def test_packaged_code_runs_with_only_stdlib_and_boto3(tmp_path: Path) -> None:
+    """Every module of the package imports, and a plan is built, in a clean interpreter that
+    can import nothing but the standard library, boto3 and its dependencies, and the zip (the
+    Lambda has no pydantic, no pulumi, nothing else from this project's environment)."""
+    from egress_net import lambda_package
+
+    files = lambda_package.package_files()
     assert "egress_net/et_sync/model.py" not in files
-    assert any(path.startswith("egress_net/rules/") for path in files)
     archive = tmp_path / "code.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for arcname, path in files.items():
-            zf.write(path, arcname)
-    blocker = (
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('pydantic', 'pulumi', 'pulumi_aws', 'yaml'):\n"
-        "            raise ImportError('not in the Lambda runtime: ' + name)\n"
-        "sys.meta_path.insert(0, Block())\n"
-        f"sys.path.insert(0, {str(archive)!r})\n"
-        "import egress_net.et_sync.handler as h\n"
-        "print(h.__file__)\n"
-    )
+    archive.write_bytes(lambda_package.build_zip(files))
     done = subprocess.run(
-        [sys.executable, "-c", blocker], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-I", "-c", SANDBOX, str(archive), ",".join(LAMBDA_RUNTIME_PACKAGES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    # the module came from the archive, not from the source tree
-    assert done.stdout.strip() == f"{archive}/egress_net/et_sync/handler.py"
+    assert done.stdout.split() == [str(len(files)), "1"]
+
+
+def test_the_sandbox_refuses_what_the_runtime_lacks(tmp_path: Path) -> None:
+    """The check above can fail: a packaged module importing pydantic is caught."""
+    from egress_net import lambda_package
+
+    files = dict(lambda_package.package_files())
+    extra = tmp_path / "uses_pydantic.py"
+    extra.write_text("import pydantic\n")
+    files["egress_net/et_sync/uses_pydantic.py"] = extra
+    archive = tmp_path / "code.zip"
+    archive.write_bytes(lambda_package.build_zip(files))
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", SANDBOX, str(archive), ",".join(LAMBDA_RUNTIME_PACKAGES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert "not in the Lambda runtime: pydantic" in done.stderr
+
+
+def _copy_of_the_project(root: Path) -> Path:
+    """The declared files under ``root``, as in a checkout."""
+    from egress_net import lambda_package
+
+    for name, source in lambda_package.package_files().items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    return root
+
+
+def test_the_function_gets_the_declared_files_only(
+    mocks: RecordingMocks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stray files beside the function's modules (an untracked module, bytecode, a file in a
+    folder the function does not use) never reach the package Pulumi uploads."""
+    from egress_net import lambda_package
+
+    root = _copy_of_the_project(tmp_path / "checkout")
+    (root / "egress_net/et_sync/debug_patch.py").write_text("OPEN = True\n")
+    (root / "egress_net/et_sync/__pycache__").mkdir()
+    (root / "egress_net/et_sync/__pycache__/handler.cpython-312.pyc").write_bytes(b"\0" * 16)
+    (root / "egress_net/rules/notes.txt").write_text("scratch\n")
+    (root / "egress_net/et_sync/model.py").write_text("import pydantic\n")
+    monkeypatch.setattr(lambda_package, "project_root", lambda: root)
+    _declare(CONFIG)
+    code = mocks.one("aws:lambda/function:Function")["code"]
+    assert isinstance(code, pulumi.FileArchive) and str(code.path).endswith(".zip")
+    with zipfile.ZipFile(code.path) as archive:
+        assert tuple(archive.namelist()) == tuple(sorted(lambda_package.PACKAGED_FILES))
+    # Same sources, same bytes: Lambda's CodeSha256 is reproducible from the checkout.
+    data = Path(code.path).read_bytes()
+    assert data == lambda_package.build_zip(lambda_package.package_files(root))

@@ -19,6 +19,7 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
 from egress_net.et_sync import handler as handler_module
+from egress_net.et_sync.apply import GROUP_WRITE_BUDGET_MS as BUDGET
 from egress_net.et_sync.apply import sync_marker
 from egress_net.et_sync.errors import (
     ApplyError,
@@ -350,6 +351,73 @@ def test_an_unexpected_error_is_logged_as_failed_and_raised(
     env.assert_last_applied_in_force()
 
 
+class FakeLambdaContext:
+    """The part of Lambda's context the sync reads: the time left, one value per question
+    (the last one repeats)."""
+
+    def __init__(self, *remaining_ms: int) -> None:
+        self.answers = list(remaining_ms)
+        self.asked = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.asked += 1
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def test_running_out_of_time_after_the_first_group_rolls_it_back(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    """Lambda would end the run mid-apply with no rollback: the run stops itself before the
+    second group, while there is still time to put the first one back."""
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 200))
+    first, _second = env.plan(small_tarball).groups
+    slot_a, _slot_b = env.settings.groups
+    # Room for write + rollback of one group at first, then two groups' budgets: not enough
+    # to write the second group and roll both back (three), plenty to roll back the first.
+    context = FakeLambdaContext(900_000, 2 * BUDGET)
+    nfw.expect_describe_group(env.stub, slot_a.name, 200, "old rules", token="t-a")
+    nfw.expect_update_group(env.stub, slot_a.name, "t-a", rules=first.rules_string)
+    nfw.expect_describe_group(
+        env.stub,
+        slot_a.name,
+        200,
+        first.rules_string,
+        token="t-a2",
+        description=env.marker(small_tarball),
+    )
+    nfw.expect_update_group(env.stub, slot_a.name, "t-a2", rules="old rules")
+    with pytest.raises(ApplyError, match=rf"stopped before writing .*{2 * BUDGET} ms of the"):
+        env.run(remaining_ms=context.get_remaining_time_in_millis)
+    assert context.asked == 2
+    env.assert_last_applied_in_force()  # SSM version, manifest, SyncFailed metric
+    assert any(line["event"] == "deadline_stop" for line in env.logs)
+    assert "rolled back" in env.result_line()["error"]
+
+
+def test_too_little_time_for_even_one_group_writes_nothing(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 200))
+    context = FakeLambdaContext(2 * BUDGET - 1)  # under write + rollback of one group
+    with pytest.raises(ApplyError, match="stopped before writing"):
+        env.run(remaining_ms=context.get_remaining_time_in_millis)  # no firewall call at all
+    env.assert_last_applied_in_force()
+
+
+def test_enough_time_applies_every_group(
+    rules_server: RulesServer, small_tarball: bytes, s3: Any, ssm: Any
+) -> None:
+    env = _Env(rules_server, small_tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(2, 200))
+    plan = env.plan(small_tarball)
+    _expect_fill(env.stub, plan)
+    context = FakeLambdaContext(900_000, 3 * BUDGET)  # exactly write + rollback of two groups
+    assert env.run(remaining_ms=context.get_remaining_time_in_millis)["status"] == "applied"
+    assert context.asked == 2
+
+
 def test_handler_reads_settings_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -366,6 +434,10 @@ def test_handler_reads_settings_from_the_environment(
     assert handler_module.handler({"dryRun": True}, None) == {"status": "planned"}
     assert seen["settings"] == settings
     assert seen["dry_run"] is True and seen["force"] is False
+    assert seen["remaining_ms"] is None  # called by hand: no deadline
+    context = FakeLambdaContext(5_000)
+    handler_module.handler({}, context)
+    assert seen["remaining_ms"]() == 5_000 and context.asked == 1
 
 
 @pytest.mark.parametrize(
@@ -452,3 +524,64 @@ def test_a_feed_pass_rule_is_never_written(
     assert rejected["countsByReason"]["feed-action:pass"] == 1
     (rule,) = [r for r in rejected["rules"] if r["sid"] == 9000001]
     assert rule["where"].startswith("emerging-dns.rules:")
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ("config: logging disable, type tx, scope tx;", "feed-keyword:config"),
+        ('content:"GET"; replace:"PUT";', "feed-keyword:replace"),
+        ("bypass;", "feed-keyword:bypass"),
+    ],
+)
+def test_a_feed_alert_that_does_more_than_alert_is_never_written(
+    rules_server: RulesServer,
+    small_files: dict[str, bytes],
+    s3: Any,
+    ssm: Any,
+    options: str,
+    reason: str,
+) -> None:
+    """``config`` hides the traffic it matches from the logs, ``replace`` rewrites it,
+    ``bypass`` stops inspecting it: in an alert rule of the feed, each is refused and
+    counted by reason in the rejected report, while the rest of the file is applied."""
+    hider = (
+        f'alert http $HOME_NET any -> $EXTERNAL_NET any (msg:"hide"; {options} '
+        "sid:9000002; rev:1;)\n"
+    ).encode()
+    files = dict(small_files)
+    files["emerging-dns.rules"] = files["emerging-dns.rules"] + hider
+    tarball = build_tarball(files)
+    env = _Env(rules_server, tarball, s3, ssm)
+    env.settings = replace(env.settings, groups=nfw.slots(1, 300))
+    plan = env.plan(tarball)
+    assert 9000002 not in plan.groups[0].sids and plan.groups[0].sids
+    _expect_fill(env.stub, plan)
+    env.run()
+    md5 = hashlib.md5(tarball).hexdigest()
+    rejected = json.loads(
+        s3.get_object(Bucket=env.bucket, Key=f"et/rejected/{md5}.json")["Body"].read()
+    )
+    assert rejected["countsByReason"][reason] == 1
+    (rule,) = [r for r in rejected["rules"] if r["sid"] == 9000002]
+    assert rule["reason"] == reason and rule["where"].startswith("emerging-dns.rules:")
+
+
+def test_noalert_and_flowbits_of_the_feed_are_kept() -> None:
+    """The ET idiom (a rule that only sets a flowbit for a later one) stays: ``noalert``
+    silences that rule's own alert and nothing else."""
+    from egress_net.et_sync.model import EmergingThreatsConfig
+
+    files = {
+        "emerging-dns.rules": (
+            'alert tls $HOME_NET any -> $EXTERNAL_NET any (msg:"set"; flowbits:set,et.x; '
+            "flowbits:noalert; sid:1; rev:1;)\n"
+            'alert tls $HOME_NET any -> $EXTERNAL_NET any (msg:"quiet"; noalert; sid:2; rev:1;)\n'
+            'alert tls $HOME_NET any -> $EXTERNAL_NET any (msg:"use"; flowbits:isset,et.x; '
+            "sid:3; rev:1;)\n"
+        )
+    }
+    cfg = EmergingThreatsConfig(groups=1, group_capacity=100)
+    plan = build_plan(files, cfg.to_settings(), version="v")
+    assert sorted(plan.groups[0].sids) == [1, 2, 3]
+    assert not [r for r in plan.rejected if r.reason.startswith("feed-")]

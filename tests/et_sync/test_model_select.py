@@ -74,6 +74,9 @@ def test_camel_case_keys_and_round_trip_to_settings() -> None:
         ({"portSets": {"HTTP_PORTS": ["90:80"]}}, "is not a port or range"),
         ({"includeCategories": ["dns"], "excludeCategories": ["emerging-dns"]}, "both"),
         ({"groups": 0}, "greater than or equal to 1"),
+        # More groups than the function's 900 s can write and roll back: it never finishes.
+        ({"groups": 13}, "groups: 13 groups cannot be written .* use at most 12 groups"),
+        ({"groups": 8, "timeoutSeconds": 300}, "at most 3 groups .* lower timeoutSeconds"),
         ({"groupCapacity": 30001}, "less than or equal to 30000"),
         ({"quotas": {"reservedCapacity": 300}}, "Extra inputs are not permitted"),
         ({"colour": "blue"}, "Extra inputs are not permitted"),
@@ -289,3 +292,17 @@ def test_unknown_category_problems_name_the_setting_and_suggest() -> None:
     many = [f"cat{i:02}" for i in range(30)]
     assert ruleset_categories_text(many).endswith("cat06, cat07, … (30 in all)")
     assert ruleset_categories_text([]) == "categories in this ruleset: (none)"
+
+
+def test_the_most_groups_fit_the_function_timeout_and_one_more_does_not() -> None:
+    """Before the last of N groups the writer wants N + 1 budgets left (time_needed_ms); with
+    both downloads at their whole timeout and the time before the writes, N fits, N + 1 not."""
+    from egress_net.et_sync import apply
+
+    for timeout in (1.0, 30.0, 120.0, 300.0):
+        most = apply.max_groups(timeout)
+        writer = apply.GroupWriter(None, marker="m")
+        spent_ms = (2 * timeout + apply.BEFORE_WRITES_S) * 1000
+        left_ms = apply.FUNCTION_TIMEOUT_S * 1000 - spent_ms
+        assert writer.time_needed_ms(most - 1) <= left_ms < writer.time_needed_ms(most)
+        EmergingThreatsConfig(groups=most, timeout_seconds=timeout)  # accepted

@@ -76,6 +76,9 @@ def test_distributed_ingress_keeps_the_spokes_egress_routes(
     assert _refusals(plan, "10.1.0.0/16") == []
 
 
+STATIC = [("app", "10.1.0.0/16")]
+
+
 @pytest.mark.parametrize(
     ("tgw", "associate", "route_table"),
     [
@@ -83,6 +86,13 @@ def test_distributed_ingress_keeps_the_spokes_egress_routes(
         (intent.tgw_egress_only(single_table=True), "shared", "shared"),
         (intent.tgw_inspection("inspection"), "firewall", "spoke"),
         (intent.tgw_inspection("firewall"), "firewall", "spoke"),
+        # Static return routes: the table with a route per spoke instead of propagation.
+        (intent.with_static_return_routes(intent.tgw_egress_only(), STATIC), "egress", "spokes"),
+        (
+            intent.with_static_return_routes(intent.tgw_inspection("inspection"), STATIC),
+            "firewall",
+            "spoke",
+        ),
     ],
 )
 def test_ingress_joins_the_tgw_where_spokes_propagate_and_spokes_route_back(

@@ -260,3 +260,43 @@ def test_a_config_arn_from_another_partition_is_refused_before_anything_is_decla
         {**config["egress-net:spokes"][0], "roleArn": "arn:aws-cn:iam::444455556666:role/deploy"}
     ]
     assert synth_config(fixed).outputs["contractVersion"] == 1
+
+
+def test_load_balancer_dns_names_and_security_group_ids_have_aws_format(tmp_path: Path) -> None:
+    code = """
+    import pulumi_aws as aws
+    sg = aws.ec2.SecurityGroup("lb", vpc_id="vpc-1", description="lb")
+    aws.lb.LoadBalancer("public", name="shop", load_balancer_type="application",
+                        security_groups=[sg.id], subnets=["subnet-1", "subnet-2"])
+    aws.lb.LoadBalancer("private", name="api", load_balancer_type="application", internal=True,
+                        subnets=["subnet-1", "subnet-2"])
+    aws.lb.LoadBalancer("feed", name="feed", load_balancer_type="network",
+                        subnets=["subnet-1", "subnet-2"])
+    """
+    rec, _, _ = engine.run_program(program_source(tmp_path, code, region="cn-north-1"))
+    dns = {
+        r.name: r.outputs.get("dnsName")
+        for r in rec
+        if r.type == "aws:lb/loadBalancer:LoadBalancer"
+    }
+    assert re.fullmatch(r"shop-\d+\.cn-north-1\.elb\.amazonaws\.com\.cn", dns["public"])
+    assert re.fullmatch(r"internal-api-\d+\.cn-north-1\.elb\.amazonaws\.com\.cn", dns["private"])
+    assert re.fullmatch(r"feed-[0-9a-f]{16}\.elb\.cn-north-1\.amazonaws\.com\.cn", dns["feed"])
+    (group,) = rec.of_type("aws:ec2/securityGroup:SecurityGroup")
+    assert re.fullmatch(r"sg-[0-9a-f]{17}", group.id)
+
+
+def test_an_iam_policy_and_an_sns_topic_are_identified_by_their_arn(tmp_path: Path) -> None:
+    # The provider's ID of both is the ARN their create call answers (CreatePolicy Policy.Arn,
+    # CreateTopic TopicArn); a role's is its name.
+    code = """
+    import pulumi_aws as aws
+    aws.iam.Policy("read", name="egress-read", policy="{}")
+    aws.sns.Topic("alarms", name="egress-alarms")
+    aws.iam.Role("sync", name="egress-sync", assume_role_policy="{}")
+    """
+    rec, _, _ = engine.run_program(program_source(tmp_path, code, accountId="444455556666"))
+    ids = {r.name: r.id for r in rec if r.custom}
+    assert ids["read"] == "arn:aws:iam::444455556666:policy/egress-read"
+    assert ids["alarms"] == "arn:aws:sns:us-east-1:444455556666:egress-alarms"
+    assert ids["sync"] == "egress-sync"

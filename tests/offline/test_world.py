@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from egress_net import engine
+from egress_net.aws_checks import AwsWouldRefuse
 from egress_net.graph.checks import Check, run_checks
 from egress_net.graph.from_recording import graph_from_recordings
 from egress_net.recording import Recording
@@ -259,3 +260,46 @@ def test_a_shared_tgw_that_does_not_accept_leaves_the_attachment_pending(tmp_pat
     result = engine.synth(engine.load_source("payments", tmp_path))
     assert result.recording.account == "444455556666"
     assert result.referenced["hub"].account == "111122223333"
+
+
+FIREWALL_IN = """
+import pulumi_aws as aws
+vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16")
+other = aws.ec2.Vpc("other", cidr_block="10.1.0.0/16")
+PLACEMENT
+a = aws.ec2.Subnet("a", vpc_id=vpc.id, cidr_block="10.0.0.0/28", availability_zone_id="use1-az1")
+b = aws.ec2.Subnet(
+    "b", vpc_id=SECOND_VPC.id, cidr_block=SECOND_CIDR, availability_zone_id=SECOND_AZ
+)
+aws.networkfirewall.Firewall(
+    "fw", name="fw", firewall_policy_arn="arn:aws:network-firewall:us-east-1:444455556666:"
+    "firewall-policy/p", vpc_id=vpc.id,
+    subnet_mappings=[{"subnet_id": a.id}, {"subnet_id": b.id}],
+)
+"""
+
+
+@pytest.mark.parametrize(
+    ("second", "problem"),
+    [
+        (
+            "SECOND_VPC, SECOND_CIDR, SECOND_AZ = vpc, '10.0.0.16/28', 'use1-az1'",
+            "both in use1-az1",
+        ),
+        ("SECOND_VPC, SECOND_CIDR, SECOND_AZ = other, '10.1.0.0/28', 'use1-az2'", "another VPC"),
+    ],
+)
+def test_a_firewall_mapped_to_subnets_aws_refuses_fails_synth(
+    tmp_path: Path, second: str, problem: str
+) -> None:
+    # CreateFirewall SubnetMappings: "Each subnet must belong to a different Availability Zone
+    # in the VPC". The engine used to answer one sync state per mapping, READY.
+    with pytest.raises(AwsWouldRefuse) as caught:
+        engine.synth(program_source(tmp_path, FIREWALL_IN.replace("PLACEMENT", second)))
+    assert "Firewall fw: AWS would refuse this firewall" in str(caught.value)
+    assert problem in str(caught.value)
+
+
+def test_a_firewall_with_one_subnet_per_az_of_its_vpc_passes(tmp_path: Path) -> None:
+    second = "SECOND_VPC, SECOND_CIDR, SECOND_AZ = vpc, '10.0.0.16/28', 'use1-az2'"
+    engine.synth(program_source(tmp_path, FIREWALL_IN.replace("PLACEMENT", second)))
