@@ -457,9 +457,11 @@ _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dic
 class OfflineMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, plus a record of each resource's inputs, parent and provider."""
 
-    def __init__(self, mocks: OfflineMocks) -> None:
+    def __init__(self, mocks: OfflineMocks, project: str, stack: str) -> None:
         super().__init__(mocks)
         self.offline = mocks
+        self.project = project
+        self.stack = stack
         self.records: list[RecordedResource] = []
         # The SDK calls the monitor from worker threads, each of which needs its own event
         # loop; they are closed when the run ends instead of being left to the collector.
@@ -467,6 +469,16 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
 
     def _thread_loop(self) -> None:
         self.thread_loops.add(_ensure_event_loop())
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """``urn:pulumi:<stack>::<project>::<parent type>$<type>::<name>`` (Pulumi docs,
+        "Resource names", URNs), named by the stack being run. The SDK's mock monitor reads
+        the names from its ambient settings, which SDKs before 3.260.0 do not carry into the
+        worker threads that call the monitor (3.260.0 added ``runtime/_context.py``): there
+        the first run of a process got the SDK's placeholders, ``urn:pulumi:stack::project``."""
+        if parent:
+            type_ = f"{parent.split('::')[2].split('$')[-1]}${type_}"
+        return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
 
     def close_thread_loops(self) -> None:
         for loop in self.thread_loops:
@@ -730,7 +742,7 @@ def run_program(
     known = configured_account(source.config)
     credentials = account or known or placeholder_account(source.project, source.stack)
     mocks = OfflineMocks(region, credentials, stack_outputs, preview=preview)
-    monitor = OfflineMonitor(mocks)
+    monitor = OfflineMonitor(mocks, source.project, source.stack)
     collector = _WarningCollector()
     logger = logging.getLogger(f"egress_net.engine.{source.stack}")
     logger.propagate = False

@@ -110,7 +110,12 @@ def test_the_floor_constraints_pin_each_runtime_dependency_at_its_floor() -> Non
         assert floors[canonicalize_name(requirement.name)] == Version(lower[0].version), requirement
 
 
-def test_the_ci_installs_the_lock_and_ends_with_the_readme_test_command() -> None:
+def test_the_ci_runs_the_suite_on_the_floor_versions() -> None:
     script = (REPO / ".ci" / "run").read_text()
+    commands = [line for line in script.splitlines() if not line.lstrip().startswith("#")]
+    floor_install = [line for line in commands if "-c constraints-floor.txt" in line]
+    assert floor_install, "the floor pass is not run"
+    (venv,) = {line.split()[0] for line in floor_install}  # the floor pass's own virtualenv
+    assert any(line.startswith(f"{venv} -m pytest -q") for line in commands)
     assert "--require-hashes -r requirements.txt" in script
     assert script.rstrip().endswith(".venv/bin/python -m pytest -q")

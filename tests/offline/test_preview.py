@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,33 @@ def test_preview_knows_inputs_but_no_computed_output(tmp_path: Path) -> None:
     (vpc,) = rec.of_type("aws:ec2/vpc:Vpc")
     assert vpc.id == "" and "arn" not in vpc.outputs
     assert rec.outputs == {"cidr": "10.0.0.0/16", "id": None, "arn": None}
+
+
+def test_urns_name_the_stack_run_even_where_the_sdk_settings_do_not_reach() -> None:
+    # The SDK calls the monitor from worker threads; SDKs before 3.260.0 do not carry their
+    # ambient project and stack into them, so URNs built from those settings named the SDK's
+    # placeholders on the first run of a process, and preview and up never matched.
+    monitor = engine.OfflineMonitor(
+        engine.OfflineMocks("us-east-1", "111111111111", lambda _name: None),
+        "urn-project",
+        "urn-stack",
+    )
+    parent = "urn:pulumi:urn-stack::urn-project::egress-net:index:EgressHub::hub"
+    made: list[str] = []
+    worker = threading.Thread(  # a fresh thread: none of the caller's context variables
+        target=lambda: made.extend(
+            [
+                monitor.make_urn("", "pulumi:pulumi:Stack", "urn-project-urn-stack"),
+                monitor.make_urn(parent, "aws:ec2/vpc:Vpc", "hub-vpc"),
+            ]
+        )
+    )
+    worker.start()
+    worker.join()
+    assert made == [
+        "urn:pulumi:urn-stack::urn-project::pulumi:pulumi:Stack::urn-project-urn-stack",
+        "urn:pulumi:urn-stack::urn-project::egress-net:index:EgressHub$aws:ec2/vpc:Vpc::hub-vpc",
+    ]
 
 
 def test_a_resource_declared_only_once_an_output_is_known_fails_synth(tmp_path: Path) -> None:

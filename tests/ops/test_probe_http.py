@@ -52,7 +52,10 @@ def test_delay_in_the_body_shows_in_total_not_first_byte(http_server: RunningSer
     sample = _measure(f"{http_server.base_url}/slowbody?ms=150")
     assert sample.ok and sample.ttfb is not None and sample.total is not None
     assert sample.body_bytes == 1000
-    assert sample.total - sample.ttfb >= 150
+    # The pause follows the status line, so it is inside total and not in the first byte.
+    # Not total - ttfb >= 150: the client may read the status line a few ms after the server
+    # sent it (a loaded machine), and that lag comes off the difference.
+    assert sample.ttfb < 150 <= sample.total
 
 
 def test_server_error_is_a_failure_with_its_status(http_server: RunningServer) -> None:
