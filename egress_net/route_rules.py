@@ -127,35 +127,62 @@ def _network(text: str) -> Network | None:
         return None
 
 
+class _Networks(dict[str, Network | None]):
+    """CIDR text → network (``None`` if it is not one), each text parsed once per batch of
+    tables: every table of a VPC lists the same subnet CIDRs, and parsing them again for each
+    of a thousand spokes' tables cost more than the checks themselves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sets: dict[tuple[str, ...], frozenset[Network]] = {}
+
+    def __missing__(self, text: str) -> Network | None:
+        network = self[text] = _network(text)
+        return network
+
+    def set_of(self, texts: tuple[str, ...]) -> frozenset[Network]:
+        """The networks among ``texts``, as a set built once per distinct list (a VPC's)."""
+        found = self._sets.get(texts)
+        if found is None:
+            parsed = (self[text] for text in texts)
+            found = self._sets[texts] = frozenset(n for n in parsed if n is not None)
+        return found
+
+
 def _is_prefix_list(destination: str) -> bool:
     return destination.startswith("pl-")
 
 
-def refusals(table: TableSpec) -> list[Refusal]:
+def refusals(table: TableSpec, networks: _Networks | None = None) -> list[Refusal]:
     """Every route of ``table`` that EC2 would refuse, with the reason and the rule."""
-    vpc = [n for n in (_network(c) for c in table.vpc_cidrs) if n is not None]
-    subnets = {n for n in (_network(c) for c in table.subnet_cidrs) if n is not None}
+    networks = _Networks() if networks is None else networks
+    vpc = [n for n in (networks[c] for c in table.vpc_cidrs) if n is not None]
+    subnets = networks.set_of(table.subnet_cidrs)
     found: list[Refusal] = []
     seen: set[str] = set()
     for route in table.routes:
-        problem = _table_level_problem(table, route, seen)
+        problem = _table_level_problem(table, route, seen, networks)
         if problem is not None:
             found.append(Refusal(table.name, route.name, route.destination, *problem))
             continue
         if _is_prefix_list(route.destination):
             found += _prefix_list_refusals(table, route)
             continue
-        network = _network(route.destination)
+        network = networks[route.destination]
         if network is not None:  # anything else is the API model check's to report
             found += _cidr_refusals(table, route, network, vpc, subnets)
     return found
 
 
 def _table_level_problem(
-    table: TableSpec, route: RouteSpec, seen: set[str]
+    table: TableSpec, route: RouteSpec, seen: set[str], networks: _Networks
 ) -> tuple[str, str] | None:
     """A second route to one destination, or a target an edge table cannot hold at all."""
-    key = route.destination if _is_prefix_list(route.destination) else _canonical(route)
+    if _is_prefix_list(route.destination):
+        key = route.destination
+    else:
+        network = networks[route.destination]
+        key = str(network) if network is not None else route.destination
     if key in seen:
         return f"a second route to {route.destination} in one table", ROUTE_ALREADY_EXISTS
     seen.add(key)
@@ -165,11 +192,6 @@ def _table_level_problem(
             GATEWAY_ROUTE_TABLES,
         )
     return None
-
-
-def _canonical(route: RouteSpec) -> str:
-    network = _network(route.destination)
-    return str(network) if network is not None else route.destination
 
 
 def _prefix_list_refusals(table: TableSpec, route: RouteSpec) -> list[Refusal]:
@@ -188,7 +210,7 @@ def _cidr_refusals(
     route: RouteSpec,
     network: Network,
     vpc: Sequence[Network],
-    subnets: set[Network],
+    subnets: frozenset[Network],
 ) -> list[Refusal]:
     def refusal(problem: str, source: str) -> list[Refusal]:
         return [Refusal(table.name, route.name, route.destination, problem, source)]
@@ -228,7 +250,8 @@ def _cidr_refusals(
 
 
 def all_refusals(tables: Iterable[TableSpec]) -> list[Refusal]:
-    return [refusal for table in tables for refusal in refusals(table)]
+    networks = _Networks()
+    return [refusal for table in tables for refusal in refusals(table, networks)]
 
 
 # ---------------------------------------------------------------------------------------------

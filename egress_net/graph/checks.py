@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address
 
 from egress_net import route_rules
 from egress_net.graph.classes import ClassKind, ClassSpace, DestinationClass, range_label
@@ -39,7 +39,15 @@ from egress_net.graph.model import (
     TgwRoute,
     host_in,
 )
-from egress_net.graph.tracer import EXIT_HOPS, Flow, HopKind, Outcome, Trace, Tracer
+from egress_net.graph.tracer import (
+    EXIT_HOPS,
+    SENTINEL_SOURCE,
+    HopKind,
+    Outcome,
+    Trace,
+    Tracer,
+    join,
+)
 
 # TEST-NET-2 (RFC 5737): a public-looking address reserved for documentation.
 DEFAULT_DESTINATION = IPv4Address("198.51.100.10")
@@ -249,8 +257,6 @@ def route_table_findings(graph: RoutingGraph) -> list[Finding]:
 
 # -- destination classes ----------------------------------------------------------------------
 
-_SENTINEL: dict[int, IPAddress] = {4: IPv4Address(0), 6: IPv6Address(0)}
-
 
 @dataclass
 class _Suffixes:
@@ -429,7 +435,7 @@ class ClassAnalysis:
         traces = self.tracer.trace_from_tgw(
             attachment_id,
             az_id,
-            _SENTINEL[version],
+            SENTINEL_SOURCE[version],
             classes[0].representative,
             span=(0, len(classes)),
             atom=0,
@@ -579,26 +585,7 @@ def _reply_key(outbound: Trace) -> tuple[object, ...]:
 
 def _join(prefix: Trace, suffix: Trace, source: IPAddress) -> Trace:
     """A source's trace: its own hops into the TGW, then the shared suffix from there."""
-    sentinel = _SENTINEL[source.version]
-    flow = Flow(
-        {
-            nat: (source if original == sentinel else original)
-            for nat, original in suffix.flow.nat_translations.items()
-        },
-        dict(suffix.flow.pinned_enis),
-    )
-    translated = suffix.translated_source
-    return Trace(
-        source=source,
-        destination=suffix.destination,
-        hops=prefix.hops + suffix.hops,
-        outcome=suffix.outcome,
-        reason=suffix.reason,
-        flow=flow,
-        end_subnet_id=suffix.end_subnet_id,
-        end_igw_id=suffix.end_igw_id,
-        translated_source=source if translated is None or translated == sentinel else translated,
-    )
+    return join(prefix.hops, source, suffix)
 
 
 def _local_only(traces: list[Trace]) -> bool:

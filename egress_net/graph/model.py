@@ -70,7 +70,8 @@ class RouteTable:
 
     def lookup(self, address: IPAddress) -> Route | None:
         """Longest-prefix match, as the VPC router does (IPv4 and IPv6 routes apart)."""
-        return _longest_prefix_match(self._route_index()[address.version], int(address))
+        index = self._index if self._index is not None else self._route_index()
+        return _longest_prefix_match(index[address.version], int(address))
 
     def _route_index(self) -> Index[Route]:
         if self._index is None:

@@ -37,12 +37,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from functools import cached_property
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Any, Protocol
 
 from egress_net.graph.model import (
     IPAddress,
     NatGateway,
+    RouteTable,
     RoutingGraph,
     Subnet,
     TargetKind,
@@ -75,6 +77,23 @@ NOT_ON_THE_INTERNET: tuple[IPv4Network | IPv6Network, ...] = tuple(
         "ff00::/8",
     )
 )
+
+# The same blocks as (version, first, last + 1) integers: gateways test every packet against
+# them, and ``address in network`` is a Python-level call per block.
+_NOT_ON_THE_INTERNET_RANGES: tuple[tuple[int, int, int], ...] = tuple(
+    (block.version, int(block.network_address), int(block.broadcast_address) + 1)
+    for block in NOT_ON_THE_INTERNET
+)
+
+
+def routed_on_the_internet(address: IPAddress) -> bool:
+    """Whether the internet routes ``address`` (it is in none of ``NOT_ON_THE_INTERNET``)."""
+    version, value = address.version, int(address)
+    return not any(
+        version == block_version and first <= value < end
+        for block_version, first, end in _NOT_ON_THE_INTERNET_RANGES
+    )
+
 
 # Where a packet is: ("subnet", subnet ID) leaving an ENI there, ("igw-in", IGW ID) arriving
 # from the internet, or ("tgw", "<attachment ID>|<AZ ID>") having entered the TGW.
@@ -115,7 +134,7 @@ class Outcome(StrEnum):
     IN_TGW = "in-tgw"  # a symbolic trace stopped on entering a TGW (checks continue it)
 
 
-@dataclass(slots=True)  # not frozen: frozen dataclasses are slow to build, and traces build many
+@dataclass(frozen=True, slots=True)  # shared among traces: each tracer builds one per hop
 class Hop:
     kind: HopKind
     resource_id: str
@@ -151,11 +170,13 @@ class Trace:
     span: tuple[int, int] | None = None
     tgw_entry: tuple[str, str] | None = None
 
-    @property
+    # Cached: the checks ask each trace several times, and a trace's hops never change once
+    # it has ended.
+    @cached_property
     def firewall_endpoints(self) -> list[str]:
         return [h.resource_id for h in self.hops if h.kind is HopKind.FIREWALL]
 
-    @property
+    @cached_property
     def primary(self) -> bool:
         """True when every flow-hash choice kept the AZ the packet was in."""
         previous_az = ""
@@ -167,7 +188,7 @@ class Trace:
         return True
 
 
-@dataclass
+@dataclass(slots=True)
 class _State:
     """A packet in flight: where it is and what it looks like."""
 
@@ -186,9 +207,40 @@ class _State:
         self.initial_destination = self.initial_destination or self.destination
 
 
-# One forwarding step ends the trace or hands the packet on (to several places when the TGW
-# may choose among ENIs).
-Step = Trace | list[tuple[_State, Position]]
+# One forwarding step ends the trace, or ends it in several traces at once (a shared rest of
+# the path, see ``Tracer._shared_rest``), or hands the packet on (to several places when the
+# TGW may choose among ENIs).
+Step = Trace | tuple[Trace, ...] | list[tuple[_State, Position]]
+
+# The source address of a path traced for any source (symbolic suffixes, shared rests of
+# paths): ``join`` puts the real source back wherever this one was recorded.
+SENTINEL_SOURCE: dict[int, IPAddress] = {4: IPv4Address(0), 6: IPv6Address(0)}
+
+
+def join(hops: list[Hop], source: IPAddress, rest: Trace) -> Trace:
+    """A packet's trace: its own ``hops`` so far, then ``rest``, traced from
+    ``SENTINEL_SOURCE`` past the place where the packet is now, with ``source`` put back
+    where a NAT gateway recorded the sentinel and where the source was never translated."""
+    sentinel = SENTINEL_SOURCE[source.version]
+    flow = Flow(
+        {
+            nat: (source if original == sentinel else original)
+            for nat, original in rest.flow.nat_translations.items()
+        },
+        dict(rest.flow.pinned_enis),
+    )
+    translated = rest.translated_source
+    return Trace(
+        source=source,
+        destination=rest.destination,
+        hops=hops + rest.hops,
+        outcome=rest.outcome,
+        reason=rest.reason,
+        flow=flow,
+        end_subnet_id=rest.end_subnet_id,
+        end_igw_id=rest.end_igw_id,
+        translated_source=source if translated is None or translated == sentinel else translated,
+    )
 
 
 class Narrowing(Protocol):
@@ -210,9 +262,17 @@ class Narrowing(Protocol):
 
 
 class Tracer:
-    def __init__(self, graph: RoutingGraph, space: Narrowing | None = None) -> None:
+    def __init__(
+        self, graph: RoutingGraph, space: Narrowing | None = None, share_rests: bool = True
+    ) -> None:
         self.graph = graph
         self.space = space
+        # Trace what follows a TGW entry once per (TGW route table, AZ, destination) and share
+        # it among packets (``_shared_rest``); off, every packet is traced hop by hop (tests
+        # compare the two).
+        self.share_rests = share_rests
+        self._rests: dict[tuple[str, str, int, int], list[Trace]] = {}
+        self._entered_once: set[tuple[str, str, int, int]] = set()
         # Symbolic traces stop when they enter a TGW, so that what follows is shared by every
         # source entering through the same route table and AZ (checks memoize it).
         self.stop_at_tgw = False
@@ -227,9 +287,29 @@ class Tracer:
                 self._attachments_by_vpc_tgw[(attachment.vpc_id, attachment.tgw_id)] = attachment
         self._igw_by_vpc = {igw.vpc_id: igw for igw in graph.internet_gateways.values()}
         self._enis_cache: dict[str, dict[str, Subnet]] = {}
+        self._hops: dict[tuple[HopKind, str, str, str, bool], Hop] = {}
+        self._holders: dict[tuple[str, int, int], Subnet | None] = {}
+        self._tables: dict[str, RouteTable | None] = {}  # by subnet: every step asks
         # Forks of symbolic packets made during a step, and where that step happens.
         self._spawned: list[tuple[_State, Position]] = []
         self._where: Position = ("", "")
+
+    def _hop(
+        self,
+        kind: HopKind,
+        resource_id: str,
+        az_id: str = "",
+        via: str = "",
+        flow_hash: bool = False,
+    ) -> Hop:
+        """The one ``Hop`` with these fields. Traces from a thousand spokes share most of their
+        hops (the hub's, the TGW's), so one object per distinct hop spares building, and later
+        collecting, hundreds of thousands of equal ones."""
+        key = (kind, resource_id, az_id, via, flow_hash)
+        hop = self._hops.get(key)
+        if hop is None:
+            hop = self._hops[key] = Hop(kind, resource_id, az_id, via, flow_hash)
+        return hop
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -250,7 +330,11 @@ class Tracer:
         """
         subnet = self.graph.subnets[subnet_id]
         state = _State(
-            source, destination, [Hop(first_hop, subnet_id, subnet.az_id)], flow or Flow(), set()
+            source,
+            destination,
+            [self._hop(first_hop, subnet_id, subnet.az_id)],
+            flow or Flow(),
+            set(),
         )
         state.span, state.atom = span, atom
         return self._run(state, ("subnet", subnet_id))
@@ -273,7 +357,7 @@ class Tracer:
         self, igw_id: str, source: IPAddress, destination: IPAddress, flow: Flow
     ) -> list[Trace]:
         """Trace a packet from the internet arriving at an Internet gateway."""
-        state = _State(source, destination, [Hop(HopKind.INTERNET, "")], flow, set())
+        state = _State(source, destination, [self._hop(HopKind.INTERNET, "")], flow, set())
         return self._run(state, ("igw-in", igw_id))
 
     def round_trips(
@@ -318,13 +402,16 @@ class Tracer:
                 if self._spawned:
                     pending.extend(self._spawned)
                     self._spawned.clear()
+                if isinstance(step, list):  # handed on: the common case first
+                    if len(step) > 1:
+                        pending.extend(step[1:])
+                    current, where = step[0]
+                    continue
                 if isinstance(step, Trace):
                     finished.append(step)
-                    break
-                first, *others = step
-                for branch in others:
-                    pending.append(branch)
-                current, where = first
+                else:
+                    finished.extend(step)
+                break
         return finished
 
     def _step(self, state: _State, where: Position) -> Step:
@@ -339,11 +426,15 @@ class Tracer:
         raise ValueError(f"unknown position {where}")
 
     def _route_from_subnet(self, state: _State, subnet: Subnet) -> Step:
-        table = self.graph.route_table_of(subnet)
+        if subnet.id in self._tables:
+            table = self._tables[subnet.id]
+        else:
+            table = self._tables[subnet.id] = self.graph.route_table_of(subnet)
         if table is None:
             return self._end(state, Outcome.NO_ROUTE, f"subnet {subnet.id} has no route table")
         route = table.lookup(state.destination)
-        self._split(state, table)
+        if state.span is not None:
+            self._split(state, table)
         if route is None:
             return self._end(
                 state,
@@ -354,16 +445,19 @@ class Tracer:
         via = f"{table.id}: {route.label}"
         vpc_id = subnet.vpc_id
         target = route.target_kind
-        if target is TargetKind.LOCAL:
-            return self._deliver_locally(state, vpc_id, via)
-        if target is TargetKind.BLACKHOLE:
-            return self._end(state, Outcome.BLACKHOLE, f"blackhole route {via}")
+        # The common targets first: most steps of a hub's traces are these.
+        if target is TargetKind.TRANSIT_GATEWAY:
+            return self._enter_tgw(state, vpc_id, route.target_id, subnet.az_id, via)
         if target is TargetKind.VPC_ENDPOINT:
             endpoint = self.graph.firewall_endpoints.get(route.target_id)
             if endpoint is None:
                 return self._exit(state, HopKind.ENDPOINT, route.target_id, via)
-            state.hops.append(Hop(HopKind.FIREWALL, endpoint.id, endpoint.az_id, via))
+            state.hops.append(self._hop(HopKind.FIREWALL, endpoint.id, endpoint.az_id, via))
             return [(state, ("subnet", endpoint.subnet_id))]
+        if target is TargetKind.LOCAL:
+            return self._deliver_locally(state, vpc_id, via)
+        if target is TargetKind.BLACKHOLE:
+            return self._end(state, Outcome.BLACKHOLE, f"blackhole route {via}")
         if target is TargetKind.GATEWAY_ENDPOINT:
             return self._exit(state, HopKind.ENDPOINT, route.target_id, via)
         if target is TargetKind.EGRESS_ONLY_IGW:
@@ -381,13 +475,11 @@ class Tracer:
             return self._through_nat_outbound(state, nat, via)
         if target is TargetKind.INTERNET_GATEWAY:
             return self._leave_through_igw(state, route.target_id, vpc_id, via)
-        if target is TargetKind.TRANSIT_GATEWAY:
-            return self._enter_tgw(state, vpc_id, route.target_id, subnet.az_id, via)
         return self._exit(state, HopKind.OTHER, route.target_id, via)
 
     def _exit(self, state: _State, kind: HopKind, target_id: str, via: str) -> Trace:
         """The packet leaves for something the tracer does not follow (another VPC, a VPN...)."""
-        state.hops.append(Hop(kind, target_id, "", via))
+        state.hops.append(self._hop(kind, target_id, "", via))
         endpoint = self.graph.vpc_endpoints.get(target_id)
         what = f"{target_id} ({endpoint.service_name})" if endpoint else target_id
         return self._end(state, Outcome.EXITED, f"left through {what} (route {via})")
@@ -401,11 +493,11 @@ class Tracer:
                 f"route {via}: egress-only internet gateway not attached to {vpc_id}",
             )
         self._split_kind(state)  # before the hop: a fork starts over from this subnet
-        state.hops.append(Hop(HopKind.EIGW, eigw_id, "", via))
+        state.hops.append(self._hop(HopKind.EIGW, eigw_id, "", via))
         # An egress-only gateway carries IPv6 only (EC2 refuses an IPv4 route to one).
         if state.destination.version != 6 or self.graph.vpcs[vpc_id].contains(state.destination):
             return self._end(state, Outcome.DROPPED, f"{eigw_id} does not carry this packet")
-        if any(state.destination in block for block in NOT_ON_THE_INTERNET):
+        if not routed_on_the_internet(state.destination):
             dropped = self._end(
                 state,
                 Outcome.DROPPED,
@@ -414,7 +506,7 @@ class Tracer:
             )
             dropped.end_igw_id = eigw_id
             return dropped
-        state.hops.append(Hop(HopKind.INTERNET, ""))
+        state.hops.append(self._hop(HopKind.INTERNET, ""))
         trace = self._end(state, Outcome.INTERNET, f"left through {eigw_id}")
         trace.end_igw_id = eigw_id
         return trace
@@ -455,19 +547,27 @@ class Tracer:
             and self.graph.subnets[nat.subnet_id].vpc_id == vpc_id
         ):
             return self._through_nat_reply(state, nat, via)
-        subnet = self.graph.subnet_holding(vpc_id, state.destination)
+        subnet = self._subnet_holding(vpc_id, state.destination)
         if subnet is None:
             return self._end(
                 state,
                 Outcome.NO_ROUTE,
                 f"{state.destination} is in no subnet of {vpc_id} (route {via})",
             )
-        state.hops.append(Hop(HopKind.INSTANCE, subnet.id, subnet.az_id, via))
+        state.hops.append(self._hop(HopKind.INSTANCE, subnet.id, subnet.az_id, via))
         return self._end(state, Outcome.DELIVERED, f"delivered to {subnet.id}", subnet.id)
+
+    def _subnet_holding(self, vpc_id: str, address: IPAddress) -> Subnet | None:
+        """``graph.subnet_holding``, remembered: a spoke's hosts receive many packets (replies
+        from every exit, the ring), and finding the subnet is a scan of the VPC's subnets."""
+        key = (vpc_id, address.version, int(address))
+        if key not in self._holders:
+            self._holders[key] = self.graph.subnet_holding(vpc_id, address)
+        return self._holders[key]
 
     def _through_nat_outbound(self, state: _State, nat: NatGateway, via: str) -> Step:
         subnet = self.graph.subnets[nat.subnet_id]
-        state.hops.append(Hop(HopKind.NAT, nat.id, subnet.az_id, via))
+        state.hops.append(self._hop(HopKind.NAT, nat.id, subnet.az_id, via))
         if state.destination.version == 6:
             # NAT gateways translate IPv4 (and NAT64 to IPv4), never IPv6 to IPv6.
             return self._end(state, Outcome.DROPPED, f"NAT gateway {nat.id} does not route IPv6")
@@ -479,7 +579,7 @@ class Tracer:
 
     def _through_nat_reply(self, state: _State, nat: NatGateway, via: str) -> Step:
         subnet = self.graph.subnets[nat.subnet_id]
-        state.hops.append(Hop(HopKind.NAT, nat.id, subnet.az_id, via))
+        state.hops.append(self._hop(HopKind.NAT, nat.id, subnet.az_id, via))
         original = state.flow.nat_translations.get(nat.id)
         if original is None:
             return self._end(
@@ -495,10 +595,10 @@ class Tracer:
                 state, Outcome.BLACKHOLE, f"route {via}: Internet gateway not attached to {vpc_id}"
             )
         self._split_kind(state)  # before the hop: a fork starts over from this subnet
-        state.hops.append(Hop(HopKind.IGW, igw_id, "", via))
+        state.hops.append(self._hop(HopKind.IGW, igw_id, "", via))
         if self.graph.vpcs[vpc_id].contains(state.destination):
             return self._end(state, Outcome.DROPPED, f"{igw_id} does not route into its own VPC")
-        if any(state.destination in block for block in NOT_ON_THE_INTERNET):
+        if not routed_on_the_internet(state.destination):
             dropped = self._end(
                 state,
                 Outcome.DROPPED,
@@ -510,7 +610,7 @@ class Tracer:
         nat = self._nat_by_private_ip.get(int(state.source))
         if nat is not None and nat.public_ip is not None and state.source.version == 4:
             state.source = nat.public_ip  # the IGW's one-to-one mapping to the Elastic IP
-        state.hops.append(Hop(HopKind.INTERNET, ""))
+        state.hops.append(self._hop(HopKind.INTERNET, ""))
         trace = self._end(state, Outcome.INTERNET, f"left through {igw_id}")
         trace.end_igw_id = igw_id
         return trace
@@ -518,10 +618,10 @@ class Tracer:
     def _enter_from_internet(self, state: _State, igw_id: str) -> Step:
         eigw = self.graph.egress_only_gateways.get(igw_id)
         if eigw is not None:  # a reply the egress-only gateway lets back in
-            state.hops.append(Hop(HopKind.EIGW, igw_id))
+            state.hops.append(self._hop(HopKind.EIGW, igw_id))
             return self._deliver_locally(state, eigw.vpc_id, f"{igw_id}: local")
         igw = self.graph.internet_gateways[igw_id]
-        state.hops.append(Hop(HopKind.IGW, igw_id))
+        state.hops.append(self._hop(HopKind.IGW, igw_id))
         nat = self._nat_by_public_ip.get(int(state.destination))
         if nat is not None and state.destination.version == 4:
             state.destination = nat.private_ip  # the IGW maps the public address to the ENI's
@@ -534,7 +634,7 @@ class Tracer:
         via = f"{table.id} (edge): {route.destination} → {route.target_id}"
         endpoint = self.graph.firewall_endpoints.get(route.target_id)
         if route.target_kind is TargetKind.VPC_ENDPOINT and endpoint is not None:
-            state.hops.append(Hop(HopKind.FIREWALL, endpoint.id, endpoint.az_id, via))
+            state.hops.append(self._hop(HopKind.FIREWALL, endpoint.id, endpoint.az_id, via))
             return [(state, ("subnet", endpoint.subnet_id))]
         if route.target_kind is TargetKind.BLACKHOLE:
             return self._end(state, Outcome.BLACKHOLE, f"blackhole route {via}")
@@ -568,13 +668,68 @@ class Tracer:
                 f"attachment {attachment.id} has no subnet in {az_id}: that AZ cannot reach "
                 f"{tgw_id}",
             )
-        state.hops.append(Hop(HopKind.TGW_ENI, attachment.id, az_id, via))
-        state.hops.append(Hop(HopKind.TGW, tgw_id))
+        state.hops.append(self._hop(HopKind.TGW_ENI, attachment.id, az_id, via))
+        state.hops.append(self._hop(HopKind.TGW, tgw_id))
         if self.stop_at_tgw and state.span is not None:
             stopped = self._end(state, Outcome.IN_TGW, f"entered {tgw_id}")
             stopped.tgw_entry = (attachment.id, az_id)
             return stopped
-        return [(state, ("tgw", f"{attachment.id}|{az_id}"))]
+        position = ("tgw", f"{attachment.id}|{az_id}")
+        shared = self._shared_rest(state, attachment, az_id, position)
+        return shared if shared is not None else [(state, position)]
+
+    def _shared_rest(
+        self, state: _State, attachment: TgwAttachment, az_id: str, position: Position
+    ) -> tuple[Trace, ...] | None:
+        """The whole path past this TGW entry, traced once per (TGW route table, AZ,
+        destination) and shared by every packet that enters there, or None to go on hop by hop.
+
+        From a thousand spokes' subnets the packets to one destination enter the same TGW
+        table in each AZ; past that point their source address only rides along (routing
+        reads destinations) until a NAT gateway records it. So the rest is traced once from
+        ``SENTINEL_SOURCE`` and each packet gets it back with its own source put in (``join``).
+
+        That is exactly the hop-by-hop trace when: the packet carries nothing of its past (no
+        NAT translation, no pinned ENI, both addresses its own), its source is no NAT
+        gateway's address (the Internet gateway maps those), this entry is no revisit (the
+        hop-by-hop trace would end in a loop here), and the shared traces end without a loop
+        and within MAX_HOPS counting the packet's own hops (the hop-by-hop trace's loop
+        detection also sees those, so it is run instead). Shared from the second packet on:
+        most destinations (the spoke-to-spoke ring's) are entered once, and sharing would only
+        add the join.
+        """
+        if not self.share_rests or state.span is not None:
+            return None
+        flow, source, destination = state.flow, state.source, state.destination
+        if (
+            flow.nat_translations
+            or flow.pinned_enis
+            or source is not state.initial_source
+            or destination is not state.initial_destination
+            or source.version != destination.version
+            or attachment.route_table_id not in self.graph.tgw_route_tables
+        ):
+            return None
+        sentinel = SENTINEL_SOURCE[source.version]
+        if int(source) in self._nat_by_private_ip or int(sentinel) in self._nat_by_private_ip:
+            return None
+        if (position, int(source), int(destination)) in state.seen:
+            return None
+        key = (attachment.route_table_id, az_id, destination.version, int(destination))
+        rest = self._rests.get(key)
+        if rest is None:
+            if key not in self._entered_once:
+                self._entered_once.add(key)
+                return None
+            where = self._where  # the nested run moves it; this step may still fork
+            rest = self._rests[key] = self._run(
+                _State(sentinel, destination, [], Flow(), set()), position
+            )
+            self._where = where
+        own = len(state.hops)
+        if any(t.outcome is Outcome.LOOP or own + len(t.hops) > MAX_HOPS for t in rest):
+            return None
+        return tuple(join(state.hops, source, trace) for trace in rest)
 
     def _route_in_tgw(self, state: _State, attachment: TgwAttachment, az_id: str) -> Step:
         table = self.graph.tgw_route_tables.get(attachment.route_table_id)
@@ -585,7 +740,8 @@ class Tracer:
                 f"attachment {attachment.id} is associated with no TGW route table",
             )
         route = table.lookup(state.destination)
-        self._split(state, table)
+        if state.span is not None:
+            self._split(state, table)
         if route is None:
             return self._end(
                 state, Outcome.NO_ROUTE, f"no route to {state.destination} in {table.id}"
@@ -616,7 +772,7 @@ class Tracer:
             if flow_hash:
                 branch.flow.pinned_enis[target.id] = chosen_az
             eni = enis[chosen_az]
-            branch.hops.append(Hop(HopKind.TGW_ENI, target.id, chosen_az, via, flow_hash))
+            branch.hops.append(self._hop(HopKind.TGW_ENI, target.id, chosen_az, via, flow_hash))
             branches.append((branch, ("subnet", eni.id)))
         return branches
 
@@ -639,8 +795,8 @@ class Tracer:
         for index, chosen_az in enumerate(choices):
             branch = state if index == len(choices) - 1 else _fork(state)
             branch.flow.pinned_enis[firewall.id] = chosen_az
-            branch.hops.append(Hop(HopKind.FIREWALL, firewall.id, chosen_az, via, flow_hash))
-            branch.hops.append(Hop(HopKind.TGW, tgw_id))
+            branch.hops.append(self._hop(HopKind.FIREWALL, firewall.id, chosen_az, via, flow_hash))
+            branch.hops.append(self._hop(HopKind.TGW, tgw_id))
             branches.append((branch, ("tgw", f"{firewall.id}|{chosen_az}")))
         return branches
 
