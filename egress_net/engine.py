@@ -454,14 +454,31 @@ _RESOURCE_STATE: dict[str, Callable[[_World, dict[str, Any], str, str, str], dic
 }
 
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def urn_of(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """A resource's URN: its type is qualified by its parent's qualified type (the middle part
+    of the parent's URN), unless the parent is the root stack or there is none."""
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != ROOT_STACK_TYPE:
+            type_ = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+
 class OfflineMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, plus a record of each resource's inputs, parent and provider."""
 
-    def __init__(self, mocks: OfflineMocks, project: str, stack: str) -> None:
+    def __init__(
+        self, mocks: OfflineMocks, project: str, stack: str, working_dir: Path | None = None
+    ) -> None:
         super().__init__(mocks)
         self.offline = mocks
         self.project = project
         self.stack = stack
+        # The program's working directory, which relative asset and archive paths are read from.
+        self.working_dir = working_dir or Path.cwd()
         self.records: list[RecordedResource] = []
         # The SDK calls the monitor from worker threads, each of which needs its own event
         # loop; they are closed when the run ends instead of being left to the collector.
@@ -471,14 +488,14 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
         self.thread_loops.add(_ensure_event_loop())
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
-        """``urn:pulumi:<stack>::<project>::<parent type>$<type>::<name>`` (Pulumi docs,
-        "Resource names", URNs), named by the stack being run. The SDK's mock monitor reads
-        the names from its ambient settings, which SDKs before 3.260.0 do not carry into the
-        worker threads that call the monitor (3.260.0 added ``runtime/_context.py``): there
-        the first run of a process got the SDK's placeholders, ``urn:pulumi:stack::project``."""
-        if parent:
-            type_ = f"{parent.split('::')[2].split('$')[-1]}${type_}"
-        return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
+        """``urn:pulumi:<stack>::<project>::<parent's qualified type>$<type>::<name>``, as the
+        engine builds it (pulumi/pulumi pkg/resource/deploy/deployment.go, generateURN, and
+        sdk/go/common/resource/urn/urn.go, New): the parent's whole type chain, except that the
+        root stack's type is never a prefix. The SDK's mock monitor keeps only the parent's last
+        type and prefixes the stack's, and reads the names from its ambient settings, which SDKs
+        before 3.260.0 do not carry into the worker threads that call the monitor (3.260.0 added
+        ``runtime/_context.py``): named by the stack being run instead."""
+        return urn_of(self.stack, self.project, parent, type_, name)
 
     def close_thread_loops(self) -> None:
         for loop in self.thread_loops:
@@ -528,8 +545,8 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
                 name=request.name,
                 urn=urn,
                 id=resource_id or "",
-                inputs=_plain(inputs),
-                outputs=_plain(state),
+                inputs=_plain(inputs, self.working_dir),
+                outputs=_plain(state, self.working_dir),
                 parent=request.parent or None,
                 provider=request.provider or None,
                 custom=custom,
@@ -541,7 +558,7 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == ROOT_STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)
         self._thread_loop()
         inputs = rpc.deserialize_properties(request.object)
@@ -582,30 +599,41 @@ class OfflineMonitor(pulumi_mocks.MockMonitor):
 ARCHIVE_FILE_EXTENSIONS = (".tar", ".tgz", ".tar.gz", ".zip", ".jar")
 
 
-def _is_archive_file(path: str) -> bool:
-    return path.endswith(ARCHIVE_FILE_EXTENSIONS) and Path(path).is_file()
+def _on_disk(path: str, working_dir: Path | None) -> Path:
+    """Where the CLI reads an asset's or archive's file: a relative path from the program's
+    working directory (the project folder), whatever folder the CLI was started in
+    (pulumi/pulumi sdk/go/common/resource/plugin/rpc.go, EnsureHashWithWD with the resource
+    monitor's workingDirectory, the run's Pwd: pkg/resource/deploy/source_eval.go)."""
+    return (working_dir or Path.cwd()) / path
 
 
-def _plain(value: Any) -> Any:
-    """Deserialized properties as plain JSON-like data (no Pulumi sentinels or Resources)."""
+def _is_archive_file(path: str, working_dir: Path | None = None) -> bool:
+    return path.endswith(ARCHIVE_FILE_EXTENSIONS) and _on_disk(path, working_dir).is_file()
+
+
+def _plain(value: Any, working_dir: Path | None = None) -> Any:
+    """Deserialized properties as plain JSON-like data (no Pulumi sentinels or Resources);
+    relative asset paths are read from ``working_dir`` (default: the current folder)."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, working_dir) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, working_dir) for v in value]
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, pulumi.Resource):
         return f"<resource {type(value).__name__}>"
     if isinstance(value, pulumi.AssetArchive):
         # Recorded by content, not by object identity, so a recording is reproducible.
-        return {"assetArchive": {k: _plain(v) for k, v in sorted(value.assets.items())}}
-    if isinstance(value, pulumi.FileArchive) and _is_archive_file(str(value.path)):
+        return {
+            "assetArchive": {k: _plain(v, working_dir) for k, v in sorted(value.assets.items())}
+        }
+    if isinstance(value, pulumi.FileArchive) and _is_archive_file(str(value.path), working_dir):
         # An archive file is what Pulumi diffs by: the SHA-256 of its bytes, wherever it lies
         # (pulumi/pulumi sdk/go/common/resource/archive/archive.go, EnsureHashWithWD).
-        digest = hashlib.sha256(Path(value.path).read_bytes()).hexdigest()
+        digest = hashlib.sha256(_on_disk(str(value.path), working_dir).read_bytes()).hexdigest()
         return {"archive": {"sha256": digest}}
     if isinstance(value, pulumi.FileAsset | pulumi.FileArchive):
-        if not Path(value.path).exists():
+        if not _on_disk(str(value.path), working_dir).exists():
             # The CLI hashes every file asset and archive before the provider sees it and stops
             # the deploy when it cannot ("failed to compute archive hash for ...", pulumi/pulumi
             # sdk/go/common/resource/plugin/rpc.go); aws_checks refuses the recorded marker.
@@ -742,7 +770,8 @@ def run_program(
     known = configured_account(source.config)
     credentials = account or known or placeholder_account(source.project, source.stack)
     mocks = OfflineMocks(region, credentials, stack_outputs, preview=preview)
-    monitor = OfflineMonitor(mocks, source.project, source.stack)
+    # The CLI runs the program in the project folder: relative asset paths are read from there.
+    monitor = OfflineMonitor(mocks, source.project, source.stack, source.project_dir)
     collector = _WarningCollector()
     logger = logging.getLogger(f"egress_net.engine.{source.stack}")
     logger.propagate = False
@@ -784,12 +813,14 @@ def run_program(
             if outputs and preview:
                 # One unknown output would make the whole map unknown: each stands alone.
                 exported = {
-                    name: _plain(_sync_await(pulumi.Output.from_input(value).future()))
+                    name: _plain(
+                        _sync_await(pulumi.Output.from_input(value).future()), source.project_dir
+                    )
                     for name, value in outputs.items()
                 }
             elif outputs:
                 resolved = _sync_await(pulumi.Output.from_input(outputs).future())
-                exported = _plain(resolved or {})
+                exported = _plain(resolved or {}, source.project_dir)
     except pulumi.RunError as err:
         cause = getattr(err, "error", None)
         if mocks.missing_stacks:

@@ -3,6 +3,7 @@ and the graph checks) and ordering (the recorded dependencies)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from functools import cache
 from ipaddress import IPv4Network
@@ -324,3 +325,39 @@ def test_an_archive_whose_file_is_missing_is_refused_as_the_cli_would(tmp_path: 
         refuse_what_aws_would(with_inputs(rec, function, code={"missingFile": str(missing)}))
     assert function.name in str(caught.value)
     assert "does not exist" in str(caught.value) and str(missing) in str(caught.value)
+
+
+def test_a_relative_archive_path_is_read_from_the_project_folder_not_the_callers(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI reads a relative asset or archive path from the program's working directory, the
+    # project folder, wherever it was started (pulumi/pulumi sdk/go/common/resource/plugin/
+    # rpc.go, EnsureHashWithWD with pkg/resource/deploy/source_eval.go's workingDirectory).
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    (project / "__main__.py").write_text(
+        "import pulumi\n"
+        "import pulumi_aws as aws\n"
+        "aws.s3.BucketObjectv2('code', bucket='b', key='k', source=pulumi.FileArchive('f.zip'))\n"
+        "aws.s3.BucketObjectv2('doc', bucket='b', key='d', source=pulumi.FileAsset('doc.txt'))\n"
+    )
+    (project / "f.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    (project / "doc.txt").write_text("in the project\n")
+    source = engine.StackSource(project, "assets", {"aws:region": "us-east-1"})
+    monkeypatch.chdir(elsewhere)
+
+    rec, _, _ = engine.run_program(source)
+    sources = {
+        r.name: r.inputs["source"] for r in rec.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+    }
+    assert sources["code"] == {
+        "archive": {"sha256": hashlib.sha256(b"PK\x05\x06" + b"\0" * 18).hexdigest()}
+    }
+    assert sources["doc"] == {"file": "doc.txt"}
+
+    # A file beside the caller but not in the project folder is missing to the CLI.
+    (project / "doc.txt").rename(elsewhere / "doc.txt")
+    with pytest.raises(AwsWouldRefuse) as caught:
+        engine.run_program(source)
+    assert "'doc.txt' does not exist" in str(caught.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -119,3 +120,41 @@ def test_the_ci_runs_the_suite_on_the_floor_versions() -> None:
     assert any(line.startswith(f"{venv} -m pytest -q") for line in commands)
     assert "--require-hashes -r requirements.txt" in script
     assert script.rstrip().endswith(".venv/bin/python -m pytest -q")
+
+
+def run_installed_pins(constraints: Path) -> subprocess.CompletedProcess[str]:
+    script = REPO / ".ci" / "installed_pins.py"
+    return subprocess.run(
+        [sys.executable, str(script), str(constraints)], capture_output=True, text=True
+    )
+
+
+def test_the_floor_pass_fails_when_an_installed_version_is_not_the_pin(tmp_path: Path) -> None:
+    here = {name: importlib.metadata.version(name) for name in ("pulumi", "PyYAML")}
+    matching = tmp_path / "matching.txt"
+    matching.write_text("# pins\n" + "".join(f"{n}=={v}\n" for n, v in here.items()))
+    assert run_installed_pins(matching).returncode == 0
+
+    floated = tmp_path / "floated.txt"
+    floated.write_text(f"pulumi==3.0.0\nPyYAML=={here['PyYAML']}\nnot-installed-pkg==1.0\n")
+    result = run_installed_pins(floated)
+    assert result.returncode == 1
+    assert f"pulumi: pinned 3.0.0, installed {here['pulumi']}" in result.stderr
+    assert "not-installed-pkg: pinned 1.0, not installed" in result.stderr
+    assert "PyYAML" not in result.stderr
+
+
+def test_the_ci_checks_the_floor_virtualenv_holds_exactly_the_pins() -> None:
+    commands = [
+        line
+        for line in (REPO / ".ci" / "run").read_text().splitlines()
+        if not line.lstrip().startswith("#")
+    ]
+    floor_install = next(line for line in commands if "-c constraints-floor.txt" in line)
+    venv = floor_install.split()[0]
+    after = commands[commands.index(floor_install) + 1 :]
+    assert f"{venv} -m pip check" in after
+    assert f"{venv} .ci/installed_pins.py constraints-floor.txt" in after
+    # Both before the floor pass's tests, which would otherwise run on whatever was installed.
+    tests = next(i for i, line in enumerate(after) if line.startswith(f"{venv} -m pytest"))
+    assert after.index(f"{venv} .ci/installed_pins.py constraints-floor.txt") < tests

@@ -57,6 +57,37 @@ def test_urns_name_the_stack_run_even_where_the_sdk_settings_do_not_reach() -> N
     ]
 
 
+def test_urns_carry_the_parent_type_chain_but_never_the_root_stack_type(tmp_path: Path) -> None:
+    # The engine qualifies a child's type by its parent's whole type chain and never by the
+    # root stack's type (pulumi/pulumi pkg/resource/deploy/deployment.go, generateURN;
+    # sdk/go/common/resource/urn/urn.go, New). URNs are state keys: a different one in a
+    # recording is a different resource to `pulumi up`.
+    code = """
+    import pulumi
+    import pulumi_aws as aws
+    a = pulumi.ComponentResource("pkg:index:A", "a")
+    b = pulumi.ComponentResource("pkg:index:B", "b", opts=pulumi.ResourceOptions(parent=a))
+    c = pulumi.ComponentResource("pkg:index:C", "c", opts=pulumi.ResourceOptions(parent=b))
+    aws.ec2.Vpc("deep", cidr_block="10.0.0.0/16", opts=pulumi.ResourceOptions(parent=c))
+    top = aws.Provider("top", region="us-east-1")
+    aws.Provider("nested", region="us-east-1", opts=pulumi.ResourceOptions(parent=b))
+    aws.ec2.Vpc("flat", cidr_block="10.1.0.0/16", opts=pulumi.ResourceOptions(provider=top))
+    """
+    rec, _, _ = engine.run_program(program_source(tmp_path, code, stack="urns"))
+    urns = {r.name: r.urn for r in rec.resources}
+    prefix = "urn:pulumi:urns::egress-net::"
+    assert urns["a"] == f"{prefix}pkg:index:A::a"
+    assert urns["b"] == f"{prefix}pkg:index:A$pkg:index:B::b"
+    assert urns["c"] == f"{prefix}pkg:index:A$pkg:index:B$pkg:index:C::c"
+    assert urns["deep"] == f"{prefix}pkg:index:A$pkg:index:B$pkg:index:C$aws:ec2/vpc:Vpc::deep"
+    assert urns["top"] == f"{prefix}pulumi:providers:aws::top"
+    assert urns["nested"] == f"{prefix}pkg:index:A$pkg:index:B$pulumi:providers:aws::nested"
+    assert urns["flat"] == f"{prefix}aws:ec2/vpc:Vpc::flat"
+    (flat,) = [r for r in rec.resources if r.name == "flat"]
+    assert flat.parent == "urn:pulumi:urns::egress-net::pulumi:pulumi:Stack::egress-net-urns"
+    assert flat.provider and flat.provider.startswith(urns["top"] + "::")
+
+
 def test_a_resource_declared_only_once_an_output_is_known_fails_synth(tmp_path: Path) -> None:
     code = """
     import pulumi_aws as aws
