@@ -205,3 +205,259 @@ def test_tgw_lookup_agrees_with_a_scan_in_both_families(
 
     for probe in _probes(networks, extra):
         assert table.lookup(probe) == _scan(table.routes, probe), probe
+
+
+# -- IPv6: the same sharing over a dual-stack hub ------------------------------------------
+
+SPOKES_V6 = "2600:1f18:aaaa::/48"  # every spoke's IPv6 block is a /56 of it
+
+
+def _v6_route(name: str, table: str, destination: str, **target: str) -> object:
+    return new_resource(
+        "aws:ec2/route:Route",
+        name,
+        f"r-0{name}",
+        routeTableId=table,
+        destinationIpv6CidrBlock=destination,
+        **target,
+    )
+
+
+def dual_stack(rec: Recording) -> Recording:
+    """Every VPC gets IPv6 blocks; spokes send ::/0 to the TGW, whose spokes table sends it to
+    the hub; the hub's TGW subnets send it to the firewall, whose subnets send it out through
+    an egress-only gateway and the spokes' IPv6 blocks back to the TGW (the egress table learns
+    them by propagation)."""
+    vpcs = sorted(find(rec, "ec2/vpc:Vpc", lambda r: True), key=lambda r: r.get("cidrBlock"))
+    extra: list[object] = []
+    for v, vpc in enumerate(vpcs):
+        hub_vpc = not tag(vpc, "spoke")
+        head = "2600:1f18:0:ff" if hub_vpc else f"2600:1f18:aaaa:{v:02x}"
+        rec = patched(rec, vpc, ipv6CidrBlock=f"{head}00::/56")
+        subnets = sorted(
+            find(rec, "ec2/subnet:Subnet", lambda r, vpc=vpc: r.get("vpcId") == vpc.id),
+            key=lambda r: r.get("cidrBlock"),
+        )
+        for s, subnet in enumerate(subnets):
+            rec = patched(rec, subnet, ipv6CidrBlock=f"{head}{s:02x}::/64")
+    (hub_vpc,) = find(rec, "ec2/vpc:Vpc", lambda r: not tag(r, "spoke"))
+    (tgw,) = find(rec, "transitGateway:TransitGateway", lambda r: True)
+    eigw = new_resource(
+        "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
+        "hub-eigw",
+        "eigw-0hub",
+        vpcId=hub_vpc.id,
+    )
+    extra.append(eigw)
+    for az in AZ_IDS:
+        endpoint = find(
+            rec,
+            "ec2/route:Route",
+            lambda r, az=az: (
+                r.get("routeTableId") == route_table(rec, "tgw", az).id
+                and bool(r.get("vpcEndpointId"))
+            ),
+        )[0].get("vpcEndpointId")
+        extra += [
+            _v6_route(
+                f"hubtgw6{az}", route_table(rec, "tgw", az).id, "::/0", vpcEndpointId=endpoint
+            ),
+            _v6_route(
+                f"hubfw6{az}",
+                route_table(rec, "firewall", az).id,
+                "::/0",
+                egressOnlyGatewayId=eigw.id,
+            ),
+            _v6_route(
+                f"hubfwback6{az}",
+                route_table(rec, "firewall", az).id,
+                SPOKES_V6,
+                transitGatewayId=tgw.id,
+            ),
+        ]
+        for spoke in find(rec, "ec2/vpc:Vpc", lambda r: bool(tag(r, "spoke"))):
+            extra.append(
+                _v6_route(
+                    f"{tag(spoke, 'spoke')}wl6{az}",
+                    route_table(rec, "workload", az, tag(spoke, "spoke")).id,
+                    "::/0",
+                    transitGatewayId=tgw.id,
+                )
+            )
+    extra.append(
+        new_resource(
+            "aws:ec2transitgateway/route:Route",
+            "hub-tgw-route-spokes-v6-default",
+            "tgw-route-0v6",
+            transitGatewayRouteTableId=tgw_table(rec, "spokes").id,
+            destinationCidrBlock="::/0",
+            transitGatewayAttachmentId=find(
+                rec, "vpcAttachment:VpcAttachment", lambda r: r.get("vpcId") == hub_vpc.id
+            )[0].id,
+        )
+    )
+    return added(rec, *extra)
+
+
+def a_spoke_with_its_own_v6_exit(rec: Recording) -> Recording:
+    """The dual-stack hub, and one spoke's ::/0 in one AZ straight to its own egress-only
+    gateway: a bypass the shared rests must not hide from the other spokes' view either."""
+    rec = dual_stack(rec)
+    spoke = min(find(rec, "ec2/vpc:Vpc", lambda r: bool(tag(r, "spoke"))), key=lambda r: r.id)
+    name = tag(spoke, "spoke")
+    eigw = new_resource(
+        "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
+        "rogue-eigw",
+        "eigw-0rogue",
+        vpcId=spoke.id,
+    )
+    (default,) = find(rec, "ec2/route:Route", lambda r: r.name == f"{name}wl6{AZ_IDS[0]}")
+    return added(patched(rec, default, transitGatewayId=None, egressOnlyGatewayId=eigw.id), eigw)
+
+
+def a_v6_blackhole_in_the_hub(rec: Recording) -> Recording:
+    """The dual-stack hub with the firewall's way back to the spokes blackholed in one AZ."""
+    rec = dual_stack(rec)
+    (back,) = find(rec, "ec2/route:Route", lambda r: r.name == f"hubfwback6{AZ_IDS[1]}")
+    return patched(rec, back, transitGatewayId=None, blackhole=True)
+
+
+SEEDS_V6: list[tuple[str, Callable[[Recording], Recording]]] = [
+    ("dual stack", dual_stack),
+    ("a spoke's own IPv6 exit", a_spoke_with_its_own_v6_exit),
+    ("an IPv6 blackhole in the hub", a_v6_blackhole_in_the_hub),
+    *(
+        (f"dual stack, {fault}", lambda rec, seed=seed: dual_stack(seed(rec)))
+        for fault, seed in SEEDS[1:]
+    ),
+]
+
+
+def destinations_v6(graph: RoutingGraph) -> list[IPAddress]:
+    """The IPv6 internet, each spoke's and the hub's IPv6 hosts, and unique-local space."""
+    spoke_hosts = [host_in(s.subnets[0].ipv6_cidr) for s in find_spokes(graph)]
+    hub_host = IPv6Address("2600:1f18:0:ff00::10")  # the hub's first IPv6 subnet
+    return [IPv6Address("2606:4700::1111"), *spoke_hosts, hub_host, IPv6Address("fd00::7")]
+
+
+@pytest.mark.parametrize(("fault", "seed"), SEEDS_V6, ids=[s[0] for s in SEEDS_V6])
+def test_shared_rests_give_exactly_the_hop_by_hop_ipv6_round_trips(
+    fault: str, seed: Callable[[Recording], Recording]
+) -> None:
+    graph = hub(seed)
+    shared, direct = Tracer(graph), Tracer(graph, share_rests=False)
+    subnets = [s for spoke in find_spokes(graph) for s in spoke.subnets]
+    assert all(s.ipv6_cidr is not None for s in subnets)
+    outcomes = set()
+
+    for destination in destinations_v6(graph):
+        for subnet in [*subnets, *reversed(subnets)]:
+            source = host_in(subnet.ipv6_cidr)
+            trips = shared.round_trips(subnet.id, source, destination)
+            assert trips == direct.round_trips(subnet.id, source, destination), (
+                fault,
+                subnet.id,
+                destination,
+            )
+            outcomes |= {out.outcome for out, _ in trips}
+
+    # Sharing happened on IPv6 keys, and the packets did cross the hub to the internet.
+    assert any(version == 6 for _, _, version, _ in shared._rests)
+    assert Outcome.INTERNET in outcomes
+
+
+# -- a loop through two TGW route tables --------------------------------------------------
+
+PINGPONG = "192.168.7.0/24"
+
+
+def ping_pong_between_two_spokes(rec: Recording) -> Recording:
+    """``PINGPONG`` goes from the spokes' table to spoke-1, whose attachment uses a table of its
+    own sending it to spoke-2, whose table sends it back to spoke-1; both spokes' TGW subnets
+    send it to the TGW. Neither attachment is in appliance mode: no flow state is pinned, so
+    each entry is a new (table, AZ, destination) to share the rest of the path from."""
+    (tgw,) = find(rec, "transitGateway:TransitGateway", lambda r: True)
+    vpcs = {tag(v, "spoke"): v for v in find(rec, "ec2/vpc:Vpc", lambda r: bool(tag(r, "spoke")))}
+    attachments = {
+        name: find(rec, "vpcAttachment:VpcAttachment", lambda r, v=v: r.get("vpcId") == v.id)[0]
+        for name, v in vpcs.items()
+    }
+    extra: list[object] = []
+    tables = {}
+    for name, to in (("spoke-1", "spoke-2"), ("spoke-2", "spoke-1")):
+        tables[name] = new_resource(
+            "aws:ec2transitgateway/routeTable:RouteTable",
+            f"pingpong-{name}",
+            f"tgw-rtb-0pingpong{name[-1]}",
+            transitGatewayId=tgw.id,
+        )
+        extra += [
+            tables[name],
+            new_resource(
+                "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
+                f"pingpong-assoc-{name}",
+                f"tgw-assoc-0pingpong{name[-1]}",
+                transitGatewayAttachmentId=attachments[name].id,
+                transitGatewayRouteTableId=tables[name].id,
+            ),
+            new_resource(
+                "aws:ec2transitgateway/route:Route",
+                f"pingpong-route-{name}",
+                f"tgw-route-0pingpong{name[-1]}",
+                transitGatewayRouteTableId=tables[name].id,
+                destinationCidrBlock=PINGPONG,
+                transitGatewayAttachmentId=attachments[to].id,
+            ),
+        ]
+        for index, az in enumerate(AZ_IDS):
+            extra.append(
+                new_resource(
+                    "aws:ec2/route:Route",
+                    f"pingpong-back-{name}-{az}",
+                    f"r-0pingpong{name[-1]}{index}",
+                    routeTableId=route_table(rec, "tgw", az, name).id,
+                    destinationCidrBlock=PINGPONG,
+                    transitGatewayId=tgw.id,
+                )
+            )
+    extra.append(
+        new_resource(
+            "aws:ec2transitgateway/route:Route",
+            "pingpong-route-spokes",
+            "tgw-route-0pingpongspokes",
+            transitGatewayRouteTableId=tgw_table(rec, "spokes").id,
+            destinationCidrBlock=PINGPONG,
+            transitGatewayAttachmentId=attachments["spoke-1"].id,
+        )
+    )
+    return added(rec, *extra)
+
+
+def test_a_loop_through_two_tgw_tables_is_traced_as_a_loop_from_every_subnet() -> None:
+    """Each shared rest is traced by a run of its own; a run that re-enters the table of a
+    rest still being traced must not start that rest over (it would again, and again)."""
+    graph = hub(ping_pong_between_two_spokes)
+    shared, direct = Tracer(graph), Tracer(graph, share_rests=False)
+    (spoke,) = [s for s in find_spokes(graph) if s.name == "spoke-0"]
+    destination = IPv4Address("192.168.7.7")
+
+    for subnet in [*spoke.subnets, *reversed(spoke.subnets)]:
+        source = host_in(subnet.cidr)
+        trips = shared.round_trips(subnet.id, source, destination)
+        assert trips == direct.round_trips(subnet.id, source, destination), subnet.id
+        assert trips and all(out.outcome is Outcome.LOOP for out, _ in trips)
+
+    assert shared._rests  # the second subnet of each AZ did trace a rest
+
+
+def test_verify_reports_the_loop_through_two_tgw_tables_as_hop_by_hop_tracing_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    graph = hub(ping_pong_between_two_spokes)
+    shared = render_text(run_checks(graph))
+
+    monkeypatch.setattr(
+        "egress_net.graph.checks.Tracer",
+        lambda graph, space: Tracer(graph, space, share_rests=False),
+    )
+    assert shared == render_text(run_checks(graph))
