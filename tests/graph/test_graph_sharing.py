@@ -22,7 +22,7 @@ from graph_factory import (
     tag,
     tgw_table,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_graph_verify import FAULTS
 
@@ -315,17 +315,18 @@ def a_spoke_with_its_own_v6_exit(rec: Recording) -> Recording:
     return added(patched(rec, default, transitGatewayId=None, egressOnlyGatewayId=eigw.id), eigw)
 
 
-def a_v6_blackhole_in_the_hub(rec: Recording) -> Recording:
-    """The dual-stack hub with the firewall's way back to the spokes blackholed in one AZ."""
+def a_v6_exit_in_the_hub(rec: Recording) -> Recording:
+    """The dual-stack hub with the firewall's way back to the spokes sent, in one AZ, to a
+    network interface the tracer does not follow (an exit)."""
     rec = dual_stack(rec)
     (back,) = find(rec, "ec2/route:Route", lambda r: r.name == f"hubfwback6{AZ_IDS[1]}")
-    return patched(rec, back, transitGatewayId=None, blackhole=True)
+    return patched(rec, back, transitGatewayId=None, networkInterfaceId="eni-0elsewhere")
 
 
 SEEDS_V6: list[tuple[str, Callable[[Recording], Recording]]] = [
     ("dual stack", dual_stack),
     ("a spoke's own IPv6 exit", a_spoke_with_its_own_v6_exit),
-    ("an IPv6 blackhole in the hub", a_v6_blackhole_in_the_hub),
+    ("an IPv6 exit in the hub", a_v6_exit_in_the_hub),
     *(
         (f"dual stack, {fault}", lambda rec, seed=seed: dual_stack(seed(rec)))
         for fault, seed in SEEDS[1:]
@@ -461,3 +462,119 @@ def test_verify_reports_the_loop_through_two_tgw_tables_as_hop_by_hop_tracing_do
         lambda graph, space: Tracer(graph, space, share_rests=False),
     )
     assert shared == render_text(run_checks(graph))
+
+
+# -- random misroutings ------------------------------------------------------------------
+
+# More specific than what the hub routes, so each one changes some packets' paths.
+_MISROUTED = ("192.168.7.0/24", "198.51.100.0/24", "10.2.0.0/17", "10.3.32.0/19", "10.0.0.0/24")
+_TIERS = (
+    ("tgw", ""),
+    ("firewall", ""),
+    ("public", ""),
+    *(("workload", n) for n, _ in SPOKES),
+    *(("tgw", n) for n, _ in SPOKES),
+)
+_VPC_TARGETS = ("tgw", "firewall", "nat", "igw")
+_TGW_TARGETS = ("blackhole", "hub", *(n for n, _ in SPOKES))
+
+
+def misrouted(
+    vpc_routes: list[tuple[int, int, int, int]], tgw_routes: list[tuple[int, int, int]]
+) -> Callable[[Recording], Recording]:
+    """The hub with extra routes: (tier, AZ, destination, target) in VPC tables, where a hub
+    target (firewall, NAT, IGW) in a spoke's table becomes the TGW, and (table, destination,
+    target) in the TGW's spokes and egress tables."""
+
+    def seed(rec: Recording) -> Recording:
+        (tgw,) = find(rec, "transitGateway:TransitGateway", lambda r: True)
+        hub_routes = find(rec, "ec2/route:Route", lambda r: True)
+        attachments = {
+            tag(v, "spoke") or "hub": find(
+                rec, "vpcAttachment:VpcAttachment", lambda r, v=v: r.get("vpcId") == v.id
+            )[0].id
+            for v in find(rec, "ec2/vpc:Vpc", lambda r: True)
+        }
+        extra = []
+        for n, (tier, az, cidr, target) in enumerate(vpc_routes):
+            (tier_name, spoke), az_id = _TIERS[tier], AZ_IDS[az]
+            table = route_table(rec, tier_name, az_id, spoke)
+            kind = "tgw" if spoke else _VPC_TARGETS[target]
+            if kind == "tgw":
+                key, value = "transitGatewayId", tgw.id
+            else:
+                own = route_table(
+                    rec, {"firewall": "tgw", "nat": "firewall"}.get(kind, "public"), az_id
+                )
+                key = {"firewall": "vpcEndpointId", "nat": "natGatewayId", "igw": "gatewayId"}[kind]
+                value = next(
+                    r.get(key) for r in hub_routes if r.get("routeTableId") == own.id and r.get(key)
+                )
+            extra.append(
+                new_resource(
+                    "aws:ec2/route:Route",
+                    f"mis-{n}",
+                    f"r-0mis{n}",
+                    routeTableId=table.id,
+                    destinationCidrBlock=_MISROUTED[cidr],
+                    **{key: value},
+                )
+            )
+        for n, (table, cidr, target) in enumerate(tgw_routes):
+            name = _TGW_TARGETS[target]
+            to = (
+                {"blackhole": True}
+                if name == "blackhole"
+                else {"transitGatewayAttachmentId": attachments[name]}
+            )
+            extra.append(
+                new_resource(
+                    "aws:ec2transitgateway/route:Route",
+                    f"mistgw-{n}",
+                    f"tgw-route-0mis{n}",
+                    transitGatewayRouteTableId=tgw_table(rec, ("spokes", "egress")[table]).id,
+                    destinationCidrBlock=_MISROUTED[cidr],
+                    **to,
+                )
+            )
+        return added(rec, *extra)
+
+    return seed
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    vpc_routes=st.lists(
+        st.tuples(
+            st.integers(0, len(_TIERS) - 1),
+            st.integers(0, len(AZ_IDS) - 1),
+            st.integers(0, len(_MISROUTED) - 1),
+            st.integers(0, len(_VPC_TARGETS) - 1),
+        ),
+        max_size=6,
+        unique_by=lambda r: (r[0], r[1], r[2]),
+    ),
+    tgw_routes=st.lists(
+        st.tuples(
+            st.integers(0, 1),
+            st.integers(0, len(_MISROUTED) - 1),
+            st.integers(0, len(_TGW_TARGETS) - 1),
+        ),
+        max_size=4,
+        unique_by=lambda r: (r[0], r[1]),
+    ),
+)
+def test_shared_rests_agree_with_hop_by_hop_tracing_under_random_misroutings(
+    vpc_routes: list[tuple[int, int, int, int]], tgw_routes: list[tuple[int, int, int]]
+) -> None:
+    graph = hub(misrouted(vpc_routes, tgw_routes))
+    shared, direct = Tracer(graph), Tracer(graph, share_rests=False)
+    subnets = [s for spoke in find_spokes(graph) for s in spoke.subnets]
+    probes = [host_in(IPv4Network(c)) for c in _MISROUTED]
+
+    for destination in [*destinations(graph), *probes]:
+        for subnet in [*subnets, *reversed(subnets)]:
+            source = host_in(subnet.cidr)
+            assert shared.round_trips(subnet.id, source, destination) == direct.round_trips(
+                subnet.id, source, destination
+            ), (subnet.id, destination)
