@@ -273,6 +273,10 @@ class Tracer:
         self.share_rests = share_rests
         self._rests: dict[tuple[str, str, int, int], list[Trace]] = {}
         self._entered_once: set[tuple[str, str, int, int]] = set()
+        # While a rest is traced, what it meets is traced hop by hop: a rest started inside
+        # another could re-enter the first one's table before that one is stored, and start it
+        # over, and over (two TGW tables routing a destination to each other's attachments).
+        self._tracing_rest = False
         # Symbolic traces stop when they enter a TGW, so that what follows is shared by every
         # source entering through the same route table and AZ (checks memoize it).
         self.stop_at_tgw = False
@@ -698,7 +702,7 @@ class Tracer:
         most destinations (the spoke-to-spoke ring's) are entered once, and sharing would only
         add the join.
         """
-        if not self.share_rests or state.span is not None:
+        if not self.share_rests or state.span is not None or self._tracing_rest:
             return None
         flow, source, destination = state.flow, state.source, state.destination
         if (
@@ -722,9 +726,13 @@ class Tracer:
                 self._entered_once.add(key)
                 return None
             where = self._where  # the nested run moves it; this step may still fork
-            rest = self._rests[key] = self._run(
-                _State(sentinel, destination, [], Flow(), set()), position
-            )
+            self._tracing_rest = True
+            try:
+                rest = self._rests[key] = self._run(
+                    _State(sentinel, destination, [], Flow(), set()), position
+                )
+            finally:
+                self._tracing_rest = False
             self._where = where
         own = len(state.hops)
         if any(t.outcome is Outcome.LOOP or own + len(t.hops) > MAX_HOPS for t in rest):

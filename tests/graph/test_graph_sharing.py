@@ -22,7 +22,7 @@ from graph_factory import (
     tag,
     tgw_table,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_graph_verify import FAULTS
 
@@ -205,3 +205,376 @@ def test_tgw_lookup_agrees_with_a_scan_in_both_families(
 
     for probe in _probes(networks, extra):
         assert table.lookup(probe) == _scan(table.routes, probe), probe
+
+
+# -- IPv6: the same sharing over a dual-stack hub ------------------------------------------
+
+SPOKES_V6 = "2600:1f18:aaaa::/48"  # every spoke's IPv6 block is a /56 of it
+
+
+def _v6_route(name: str, table: str, destination: str, **target: str) -> object:
+    return new_resource(
+        "aws:ec2/route:Route",
+        name,
+        f"r-0{name}",
+        routeTableId=table,
+        destinationIpv6CidrBlock=destination,
+        **target,
+    )
+
+
+def dual_stack(rec: Recording) -> Recording:
+    """Every VPC gets IPv6 blocks; spokes send ::/0 to the TGW, whose spokes table sends it to
+    the hub; the hub's TGW subnets send it to the firewall, whose subnets send it out through
+    an egress-only gateway and the spokes' IPv6 blocks back to the TGW (the egress table learns
+    them by propagation)."""
+    vpcs = sorted(find(rec, "ec2/vpc:Vpc", lambda r: True), key=lambda r: r.get("cidrBlock"))
+    extra: list[object] = []
+    for v, vpc in enumerate(vpcs):
+        hub_vpc = not tag(vpc, "spoke")
+        head = "2600:1f18:0:ff" if hub_vpc else f"2600:1f18:aaaa:{v:02x}"
+        rec = patched(rec, vpc, ipv6CidrBlock=f"{head}00::/56")
+        subnets = sorted(
+            find(rec, "ec2/subnet:Subnet", lambda r, vpc=vpc: r.get("vpcId") == vpc.id),
+            key=lambda r: r.get("cidrBlock"),
+        )
+        for s, subnet in enumerate(subnets):
+            rec = patched(rec, subnet, ipv6CidrBlock=f"{head}{s:02x}::/64")
+    (hub_vpc,) = find(rec, "ec2/vpc:Vpc", lambda r: not tag(r, "spoke"))
+    (tgw,) = find(rec, "transitGateway:TransitGateway", lambda r: True)
+    eigw = new_resource(
+        "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
+        "hub-eigw",
+        "eigw-0hub",
+        vpcId=hub_vpc.id,
+    )
+    extra.append(eigw)
+    for az in AZ_IDS:
+        endpoint = find(
+            rec,
+            "ec2/route:Route",
+            lambda r, az=az: (
+                r.get("routeTableId") == route_table(rec, "tgw", az).id
+                and bool(r.get("vpcEndpointId"))
+            ),
+        )[0].get("vpcEndpointId")
+        extra += [
+            _v6_route(
+                f"hubtgw6{az}", route_table(rec, "tgw", az).id, "::/0", vpcEndpointId=endpoint
+            ),
+            _v6_route(
+                f"hubfw6{az}",
+                route_table(rec, "firewall", az).id,
+                "::/0",
+                egressOnlyGatewayId=eigw.id,
+            ),
+            _v6_route(
+                f"hubfwback6{az}",
+                route_table(rec, "firewall", az).id,
+                SPOKES_V6,
+                transitGatewayId=tgw.id,
+            ),
+        ]
+        for spoke in find(rec, "ec2/vpc:Vpc", lambda r: bool(tag(r, "spoke"))):
+            extra.append(
+                _v6_route(
+                    f"{tag(spoke, 'spoke')}wl6{az}",
+                    route_table(rec, "workload", az, tag(spoke, "spoke")).id,
+                    "::/0",
+                    transitGatewayId=tgw.id,
+                )
+            )
+    extra.append(
+        new_resource(
+            "aws:ec2transitgateway/route:Route",
+            "hub-tgw-route-spokes-v6-default",
+            "tgw-route-0v6",
+            transitGatewayRouteTableId=tgw_table(rec, "spokes").id,
+            destinationCidrBlock="::/0",
+            transitGatewayAttachmentId=find(
+                rec, "vpcAttachment:VpcAttachment", lambda r: r.get("vpcId") == hub_vpc.id
+            )[0].id,
+        )
+    )
+    return added(rec, *extra)
+
+
+def a_spoke_with_its_own_v6_exit(rec: Recording) -> Recording:
+    """The dual-stack hub, and one spoke's ::/0 in one AZ straight to its own egress-only
+    gateway: a bypass the shared rests must not hide from the other spokes' view either."""
+    rec = dual_stack(rec)
+    spoke = min(find(rec, "ec2/vpc:Vpc", lambda r: bool(tag(r, "spoke"))), key=lambda r: r.id)
+    name = tag(spoke, "spoke")
+    eigw = new_resource(
+        "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
+        "rogue-eigw",
+        "eigw-0rogue",
+        vpcId=spoke.id,
+    )
+    (default,) = find(rec, "ec2/route:Route", lambda r: r.name == f"{name}wl6{AZ_IDS[0]}")
+    return added(patched(rec, default, transitGatewayId=None, egressOnlyGatewayId=eigw.id), eigw)
+
+
+def a_v6_exit_in_the_hub(rec: Recording) -> Recording:
+    """The dual-stack hub with the firewall's way back to the spokes sent, in one AZ, to a
+    network interface the tracer does not follow (an exit)."""
+    rec = dual_stack(rec)
+    (back,) = find(rec, "ec2/route:Route", lambda r: r.name == f"hubfwback6{AZ_IDS[1]}")
+    return patched(rec, back, transitGatewayId=None, networkInterfaceId="eni-0elsewhere")
+
+
+SEEDS_V6: list[tuple[str, Callable[[Recording], Recording]]] = [
+    ("dual stack", dual_stack),
+    ("a spoke's own IPv6 exit", a_spoke_with_its_own_v6_exit),
+    ("an IPv6 exit in the hub", a_v6_exit_in_the_hub),
+    *(
+        (f"dual stack, {fault}", lambda rec, seed=seed: dual_stack(seed(rec)))
+        for fault, seed in SEEDS[1:]
+    ),
+]
+
+
+def destinations_v6(graph: RoutingGraph) -> list[IPAddress]:
+    """The IPv6 internet, each spoke's and the hub's IPv6 hosts, and unique-local space."""
+    spoke_hosts = [host_in(s.subnets[0].ipv6_cidr) for s in find_spokes(graph)]
+    hub_host = IPv6Address("2600:1f18:0:ff00::10")  # the hub's first IPv6 subnet
+    return [IPv6Address("2606:4700::1111"), *spoke_hosts, hub_host, IPv6Address("fd00::7")]
+
+
+@pytest.mark.parametrize(("fault", "seed"), SEEDS_V6, ids=[s[0] for s in SEEDS_V6])
+def test_shared_rests_give_exactly_the_hop_by_hop_ipv6_round_trips(
+    fault: str, seed: Callable[[Recording], Recording]
+) -> None:
+    graph = hub(seed)
+    shared, direct = Tracer(graph), Tracer(graph, share_rests=False)
+    subnets = [s for spoke in find_spokes(graph) for s in spoke.subnets]
+    assert all(s.ipv6_cidr is not None for s in subnets)
+    outcomes = set()
+
+    for destination in destinations_v6(graph):
+        for subnet in [*subnets, *reversed(subnets)]:
+            source = host_in(subnet.ipv6_cidr)
+            trips = shared.round_trips(subnet.id, source, destination)
+            assert trips == direct.round_trips(subnet.id, source, destination), (
+                fault,
+                subnet.id,
+                destination,
+            )
+            outcomes |= {out.outcome for out, _ in trips}
+
+    # Sharing happened on IPv6 keys, and the packets did cross the hub to the internet.
+    assert any(version == 6 for _, _, version, _ in shared._rests)
+    assert Outcome.INTERNET in outcomes
+
+
+# -- a loop through two TGW route tables --------------------------------------------------
+
+PINGPONG = "192.168.7.0/24"
+
+
+def ping_pong_between_two_spokes(rec: Recording) -> Recording:
+    """``PINGPONG`` goes from the spokes' table to spoke-1, whose attachment uses a table of its
+    own sending it to spoke-2, whose table sends it back to spoke-1; both spokes' TGW subnets
+    send it to the TGW. Neither attachment is in appliance mode: no flow state is pinned, so
+    each entry is a new (table, AZ, destination) to share the rest of the path from."""
+    (tgw,) = find(rec, "transitGateway:TransitGateway", lambda r: True)
+    vpcs = {tag(v, "spoke"): v for v in find(rec, "ec2/vpc:Vpc", lambda r: bool(tag(r, "spoke")))}
+    attachments = {
+        name: find(rec, "vpcAttachment:VpcAttachment", lambda r, v=v: r.get("vpcId") == v.id)[0]
+        for name, v in vpcs.items()
+    }
+    extra: list[object] = []
+    tables = {}
+    for name, to in (("spoke-1", "spoke-2"), ("spoke-2", "spoke-1")):
+        tables[name] = new_resource(
+            "aws:ec2transitgateway/routeTable:RouteTable",
+            f"pingpong-{name}",
+            f"tgw-rtb-0pingpong{name[-1]}",
+            transitGatewayId=tgw.id,
+        )
+        extra += [
+            tables[name],
+            new_resource(
+                "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
+                f"pingpong-assoc-{name}",
+                f"tgw-assoc-0pingpong{name[-1]}",
+                transitGatewayAttachmentId=attachments[name].id,
+                transitGatewayRouteTableId=tables[name].id,
+            ),
+            new_resource(
+                "aws:ec2transitgateway/route:Route",
+                f"pingpong-route-{name}",
+                f"tgw-route-0pingpong{name[-1]}",
+                transitGatewayRouteTableId=tables[name].id,
+                destinationCidrBlock=PINGPONG,
+                transitGatewayAttachmentId=attachments[to].id,
+            ),
+        ]
+        for index, az in enumerate(AZ_IDS):
+            extra.append(
+                new_resource(
+                    "aws:ec2/route:Route",
+                    f"pingpong-back-{name}-{az}",
+                    f"r-0pingpong{name[-1]}{index}",
+                    routeTableId=route_table(rec, "tgw", az, name).id,
+                    destinationCidrBlock=PINGPONG,
+                    transitGatewayId=tgw.id,
+                )
+            )
+    extra.append(
+        new_resource(
+            "aws:ec2transitgateway/route:Route",
+            "pingpong-route-spokes",
+            "tgw-route-0pingpongspokes",
+            transitGatewayRouteTableId=tgw_table(rec, "spokes").id,
+            destinationCidrBlock=PINGPONG,
+            transitGatewayAttachmentId=attachments["spoke-1"].id,
+        )
+    )
+    return added(rec, *extra)
+
+
+def test_a_loop_through_two_tgw_tables_is_traced_as_a_loop_from_every_subnet() -> None:
+    """Each shared rest is traced by a run of its own; a run that re-enters the table of a
+    rest still being traced must not start that rest over (it would again, and again)."""
+    graph = hub(ping_pong_between_two_spokes)
+    shared, direct = Tracer(graph), Tracer(graph, share_rests=False)
+    (spoke,) = [s for s in find_spokes(graph) if s.name == "spoke-0"]
+    destination = IPv4Address("192.168.7.7")
+
+    for subnet in [*spoke.subnets, *reversed(spoke.subnets)]:
+        source = host_in(subnet.cidr)
+        trips = shared.round_trips(subnet.id, source, destination)
+        assert trips == direct.round_trips(subnet.id, source, destination), subnet.id
+        assert trips and all(out.outcome is Outcome.LOOP for out, _ in trips)
+
+    assert shared._rests  # the second subnet of each AZ did trace a rest
+
+
+def test_verify_reports_the_loop_through_two_tgw_tables_as_hop_by_hop_tracing_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    graph = hub(ping_pong_between_two_spokes)
+    shared = render_text(run_checks(graph))
+
+    monkeypatch.setattr(
+        "egress_net.graph.checks.Tracer",
+        lambda graph, space: Tracer(graph, space, share_rests=False),
+    )
+    assert shared == render_text(run_checks(graph))
+
+
+# -- random misroutings ------------------------------------------------------------------
+
+# More specific than what the hub routes, so each one changes some packets' paths.
+_MISROUTED = ("192.168.7.0/24", "198.51.100.0/24", "10.2.0.0/17", "10.3.32.0/19", "10.0.0.0/24")
+_TIERS = (
+    ("tgw", ""),
+    ("firewall", ""),
+    ("public", ""),
+    *(("workload", n) for n, _ in SPOKES),
+    *(("tgw", n) for n, _ in SPOKES),
+)
+_VPC_TARGETS = ("tgw", "firewall", "nat", "igw")
+_TGW_TARGETS = ("blackhole", "hub", *(n for n, _ in SPOKES))
+
+
+def misrouted(
+    vpc_routes: list[tuple[int, int, int, int]], tgw_routes: list[tuple[int, int, int]]
+) -> Callable[[Recording], Recording]:
+    """The hub with extra routes: (tier, AZ, destination, target) in VPC tables, where a hub
+    target (firewall, NAT, IGW) in a spoke's table becomes the TGW, and (table, destination,
+    target) in the TGW's spokes and egress tables."""
+
+    def seed(rec: Recording) -> Recording:
+        (tgw,) = find(rec, "transitGateway:TransitGateway", lambda r: True)
+        hub_routes = find(rec, "ec2/route:Route", lambda r: True)
+        attachments = {
+            tag(v, "spoke") or "hub": find(
+                rec, "vpcAttachment:VpcAttachment", lambda r, v=v: r.get("vpcId") == v.id
+            )[0].id
+            for v in find(rec, "ec2/vpc:Vpc", lambda r: True)
+        }
+        extra = []
+        for n, (tier, az, cidr, target) in enumerate(vpc_routes):
+            (tier_name, spoke), az_id = _TIERS[tier], AZ_IDS[az]
+            table = route_table(rec, tier_name, az_id, spoke)
+            kind = "tgw" if spoke else _VPC_TARGETS[target]
+            if kind == "tgw":
+                key, value = "transitGatewayId", tgw.id
+            else:
+                own = route_table(
+                    rec, {"firewall": "tgw", "nat": "firewall"}.get(kind, "public"), az_id
+                )
+                key = {"firewall": "vpcEndpointId", "nat": "natGatewayId", "igw": "gatewayId"}[kind]
+                value = next(
+                    r.get(key) for r in hub_routes if r.get("routeTableId") == own.id and r.get(key)
+                )
+            extra.append(
+                new_resource(
+                    "aws:ec2/route:Route",
+                    f"mis-{n}",
+                    f"r-0mis{n}",
+                    routeTableId=table.id,
+                    destinationCidrBlock=_MISROUTED[cidr],
+                    **{key: value},
+                )
+            )
+        for n, (table, cidr, target) in enumerate(tgw_routes):
+            name = _TGW_TARGETS[target]
+            to = (
+                {"blackhole": True}
+                if name == "blackhole"
+                else {"transitGatewayAttachmentId": attachments[name]}
+            )
+            extra.append(
+                new_resource(
+                    "aws:ec2transitgateway/route:Route",
+                    f"mistgw-{n}",
+                    f"tgw-route-0mis{n}",
+                    transitGatewayRouteTableId=tgw_table(rec, ("spokes", "egress")[table]).id,
+                    destinationCidrBlock=_MISROUTED[cidr],
+                    **to,
+                )
+            )
+        return added(rec, *extra)
+
+    return seed
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    vpc_routes=st.lists(
+        st.tuples(
+            st.integers(0, len(_TIERS) - 1),
+            st.integers(0, len(AZ_IDS) - 1),
+            st.integers(0, len(_MISROUTED) - 1),
+            st.integers(0, len(_VPC_TARGETS) - 1),
+        ),
+        max_size=6,
+        unique_by=lambda r: (r[0], r[1], r[2]),
+    ),
+    tgw_routes=st.lists(
+        st.tuples(
+            st.integers(0, 1),
+            st.integers(0, len(_MISROUTED) - 1),
+            st.integers(0, len(_TGW_TARGETS) - 1),
+        ),
+        max_size=4,
+        unique_by=lambda r: (r[0], r[1]),
+    ),
+)
+def test_shared_rests_agree_with_hop_by_hop_tracing_under_random_misroutings(
+    vpc_routes: list[tuple[int, int, int, int]], tgw_routes: list[tuple[int, int, int]]
+) -> None:
+    graph = hub(misrouted(vpc_routes, tgw_routes))
+    shared, direct = Tracer(graph), Tracer(graph, share_rests=False)
+    subnets = [s for spoke in find_spokes(graph) for s in spoke.subnets]
+    probes = [host_in(IPv4Network(c)) for c in _MISROUTED]
+
+    for destination in [*destinations(graph), *probes]:
+        for subnet in [*subnets, *reversed(subnets)]:
+            source = host_in(subnet.cidr)
+            assert shared.round_trips(subnet.id, source, destination) == direct.round_trips(
+                subnet.id, source, destination
+            ), (subnet.id, destination)
