@@ -35,11 +35,11 @@ Semantics modelled (see docs/verification.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from egress_net.graph.model import (
     IPAddress,
@@ -96,8 +96,8 @@ def routed_on_the_internet(address: IPAddress) -> bool:
 
 
 # Where a packet is: ("subnet", subnet ID) leaving an ENI there, ("igw-in", IGW ID) arriving
-# from the internet, or ("tgw", "<attachment ID>|<AZ ID>") having entered the TGW.
-Position = tuple[str, str]
+# from the internet, or ("tgw", (attachment ID, AZ ID)) having entered the TGW.
+Position = tuple[str, str | tuple[str, str]]
 
 
 class HopKind(StrEnum):
@@ -132,6 +132,23 @@ class Outcome(StrEnum):
     UNSUPPORTED = "unsupported"  # leaves through something the tracer does not follow
     EXITED = "exited"  # left through a peering, VPN, gateway endpoint...: not followed further
     IN_TGW = "in-tgw"  # a symbolic trace stopped on entering a TGW (checks continue it)
+
+
+V = TypeVar("V")
+
+
+class cached(Generic[V]):  # lower case: a decorator, like functools.cached_property
+    """``functools.cached_property`` without its lock: on Python 3.11 every first read takes
+    a lock (3.12 dropped it), and the checks read two of these on tens of thousands of traces."""
+
+    def __init__(self, compute: Callable[[Any], V]) -> None:
+        self.compute, self.name = compute, compute.__name__
+
+    def __get__(self, instance: Any, owner: type | None = None) -> V:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
 
 
 @dataclass(frozen=True, slots=True)  # shared among traces: each tracer builds one per hop
@@ -172,11 +189,11 @@ class Trace:
 
     # Cached: the checks ask each trace several times, and a trace's hops never change once
     # it has ended.
-    @cached_property
+    @cached
     def firewall_endpoints(self) -> list[str]:
         return [h.resource_id for h in self.hops if h.kind is HopKind.FIREWALL]
 
-    @cached_property
+    @cached
     def primary(self) -> bool:
         """True when every flow-hash choice kept the AZ the packet was in."""
         previous_az = ""
@@ -201,10 +218,24 @@ class _State:
     initial_destination: IPAddress | None = None
     span: tuple[int, int] | None = None  # symbolic: atoms that share the path so far
     atom: int = 0  # symbolic: the atom the destination stands for
+    # The addresses as ints, kept in step with them by ``set_source``/``set_destination``:
+    # loop detection and every lookup read them, and ``int()`` is a Python-level call.
+    source_value: int = 0
+    destination_value: int = 0
+    version: int = 4  # the destination's address family
 
     def __post_init__(self) -> None:
         self.initial_source = self.initial_source or self.source
         self.initial_destination = self.initial_destination or self.destination
+        self.source_value = int(self.source)
+        self.set_destination(self.destination)
+
+    def set_source(self, address: IPAddress) -> None:
+        self.source, self.source_value = address, int(address)
+
+    def set_destination(self, address: IPAddress) -> None:
+        self.destination, self.destination_value = address, int(address)
+        self.version = address.version
 
 
 # One forwarding step ends the trace, or ends it in several traces at once (a shared rest of
@@ -355,7 +386,7 @@ class Tracer:
         """A symbolic trace of a packet that entered the TGW through an attachment in an AZ."""
         state = _State(source, destination, [], Flow(), set())
         state.span, state.atom = span, atom
-        return self._run(state, ("tgw", f"{attachment_id}|{az_id}"))
+        return self._run(state, ("tgw", (attachment_id, az_id)))
 
     def trace_from_internet(
         self, igw_id: str, source: IPAddress, destination: IPAddress, flow: Flow
@@ -396,7 +427,7 @@ class Tracer:
             current, where = pending.pop()
             while True:
                 # Addresses as ints: IPAddress hashes through hex(), too slow for this loop.
-                key = (where, int(current.source), int(current.destination))
+                key = (where, current.source_value, current.destination_value)
                 if key in current.seen or len(current.hops) > MAX_HOPS:
                     finished.append(self._end(current, Outcome.LOOP, self._loop_reason(current)))
                     break
@@ -425,7 +456,7 @@ class Tracer:
         if kind == "igw-in":
             return self._enter_from_internet(state, ident)
         if kind == "tgw":
-            attachment_id, az_id = ident.split("|")
+            attachment_id, az_id = ident
             return self._route_in_tgw(state, self.graph.tgw_attachments[attachment_id], az_id)
         raise ValueError(f"unknown position {where}")
 
@@ -436,7 +467,7 @@ class Tracer:
             table = self._tables[subnet.id] = self.graph.route_table_of(subnet)
         if table is None:
             return self._end(state, Outcome.NO_ROUTE, f"subnet {subnet.id} has no route table")
-        route = table.lookup(state.destination)
+        route = table.lookup_value(state.version, state.destination_value)
         if state.span is not None:
             self._split(state, table)
         if route is None:
@@ -519,7 +550,7 @@ class Tracer:
         """Gateways judge the address itself (in a VPC? routed on the internet?)."""
         if state.span is not None and self.space is not None:
             self._fork_others(
-                state, self.space.split_kind(state.span, state.atom, state.destination.version)
+                state, self.space.split_kind(state.span, state.atom, state.version)
             )
 
     def _split(self, state: _State, table: Any) -> None:
@@ -527,7 +558,7 @@ class Tracer:
         its span go on as forks from the same place, each with its own representative."""
         if state.span is not None and self.space is not None:
             self._fork_others(
-                state, self.space.split(table, state.span, state.atom, state.destination.version)
+                state, self.space.split(table, state.span, state.atom, state.version)
             )
 
     def _fork_others(self, state: _State, runs: list[tuple[int, int]]) -> None:
@@ -538,20 +569,19 @@ class Tracer:
                 continue
             fork = _fork(state)
             fork.span, fork.atom = (low, high), low
-            fork.destination = fork.initial_destination = self.space.representative(
-                state.destination.version, low
-            )
+            fork.initial_destination = self.space.representative(state.version, low)
+            fork.set_destination(fork.initial_destination)
             self._spawned.append((fork, self._where))
 
     def _deliver_locally(self, state: _State, vpc_id: str, via: str) -> Step:
-        nat = self._nat_by_private_ip.get(int(state.destination))
+        nat = self._nat_by_private_ip.get(state.destination_value)
         if (
             nat is not None
-            and state.destination.version == 4
+            and state.version == 4
             and self.graph.subnets[nat.subnet_id].vpc_id == vpc_id
         ):
             return self._through_nat_reply(state, nat, via)
-        subnet = self._subnet_holding(vpc_id, state.destination)
+        subnet = self._subnet_holding(vpc_id, state)
         if subnet is None:
             return self._end(
                 state,
@@ -561,24 +591,26 @@ class Tracer:
         state.hops.append(self._hop(HopKind.INSTANCE, subnet.id, subnet.az_id, via))
         return self._end(state, Outcome.DELIVERED, f"delivered to {subnet.id}", subnet.id)
 
-    def _subnet_holding(self, vpc_id: str, address: IPAddress) -> Subnet | None:
-        """``graph.subnet_holding``, remembered: a spoke's hosts receive many packets (replies
-        from every exit, the ring), and finding the subnet is a scan of the VPC's subnets."""
-        key = (vpc_id, address.version, int(address))
-        if key not in self._holders:
-            self._holders[key] = self.graph.subnet_holding(vpc_id, address)
-        return self._holders[key]
+    def _subnet_holding(self, vpc_id: str, state: _State) -> Subnet | None:
+        """``graph.subnet_holding`` for the destination, remembered: a spoke's hosts receive
+        many packets (replies from every exit, the ring), and finding the subnet is a scan of
+        the VPC's subnets."""
+        key = (vpc_id, state.version, state.destination_value)
+        holder = self._holders.get(key, False)
+        if holder is False:
+            holder = self._holders[key] = self.graph.subnet_holding(vpc_id, state.destination)
+        return holder
 
     def _through_nat_outbound(self, state: _State, nat: NatGateway, via: str) -> Step:
         subnet = self.graph.subnets[nat.subnet_id]
         state.hops.append(self._hop(HopKind.NAT, nat.id, subnet.az_id, via))
-        if state.destination.version == 6:
+        if state.version == 6:
             # NAT gateways translate IPv4 (and NAT64 to IPv4), never IPv6 to IPv6.
             return self._end(state, Outcome.DROPPED, f"NAT gateway {nat.id} does not route IPv6")
         state.flow.nat_translations[nat.id] = state.source
         # The NAT gateway translates to its private address; the IGW maps that address to the
         # Elastic IP. So NAT-to-TGW traffic (a public NAT also routes privately) keeps it.
-        state.source = nat.private_ip
+        state.set_source(nat.private_ip)
         return [(state, ("subnet", nat.subnet_id))]
 
     def _through_nat_reply(self, state: _State, nat: NatGateway, via: str) -> Step:
@@ -589,7 +621,7 @@ class Tracer:
             return self._end(
                 state, Outcome.DROPPED, f"NAT gateway {nat.id} has no translation for this flow"
             )
-        state.destination = original
+        state.set_destination(original)
         return [(state, ("subnet", nat.subnet_id))]
 
     def _leave_through_igw(self, state: _State, igw_id: str, vpc_id: str, via: str) -> Step:
@@ -611,9 +643,9 @@ class Tracer:
             )
             dropped.end_igw_id = igw_id
             return dropped
-        nat = self._nat_by_private_ip.get(int(state.source))
+        nat = self._nat_by_private_ip.get(state.source_value)
         if nat is not None and nat.public_ip is not None and state.source.version == 4:
-            state.source = nat.public_ip  # the IGW's one-to-one mapping to the Elastic IP
+            state.set_source(nat.public_ip)  # the IGW's one-to-one mapping to the Elastic IP
         state.hops.append(self._hop(HopKind.INTERNET, ""))
         trace = self._end(state, Outcome.INTERNET, f"left through {igw_id}")
         trace.end_igw_id = igw_id
@@ -626,13 +658,13 @@ class Tracer:
             return self._deliver_locally(state, eigw.vpc_id, f"{igw_id}: local")
         igw = self.graph.internet_gateways[igw_id]
         state.hops.append(self._hop(HopKind.IGW, igw_id))
-        nat = self._nat_by_public_ip.get(int(state.destination))
-        if nat is not None and state.destination.version == 4:
-            state.destination = nat.private_ip  # the IGW maps the public address to the ENI's
+        nat = self._nat_by_public_ip.get(state.destination_value)
+        if nat is not None and state.version == 4:
+            state.set_destination(nat.private_ip)  # the IGW maps the public address to the ENI's
         table = self.graph.route_tables.get(igw.edge_route_table_id)
         if table is None:
             return self._deliver_locally(state, igw.vpc_id, f"{igw_id}: local")
-        route = table.lookup(state.destination)
+        route = table.lookup_value(state.version, state.destination_value)
         if route is None or route.target_kind is TargetKind.LOCAL:
             return self._deliver_locally(state, igw.vpc_id, f"{table.id} (edge): local")
         via = f"{table.id} (edge): {route.destination} → {route.target_id}"
@@ -678,7 +710,7 @@ class Tracer:
             stopped = self._end(state, Outcome.IN_TGW, f"entered {tgw_id}")
             stopped.tgw_entry = (attachment.id, az_id)
             return stopped
-        position = ("tgw", f"{attachment.id}|{az_id}")
+        position: Position = ("tgw", (attachment.id, az_id))
         shared = self._shared_rest(state, attachment, az_id, position)
         return shared if shared is not None else [(state, position)]
 
@@ -715,11 +747,11 @@ class Tracer:
         ):
             return None
         sentinel = SENTINEL_SOURCE[source.version]
-        if int(source) in self._nat_by_private_ip or int(sentinel) in self._nat_by_private_ip:
+        if state.source_value in self._nat_by_private_ip or 0 in self._nat_by_private_ip:
+            return None  # 0: the sentinel's value
+        if (position, state.source_value, state.destination_value) in state.seen:
             return None
-        if (position, int(source), int(destination)) in state.seen:
-            return None
-        key = (attachment.route_table_id, az_id, destination.version, int(destination))
+        key = (attachment.route_table_id, az_id, state.version, state.destination_value)
         rest = self._rests.get(key)
         if rest is None:
             if key not in self._entered_once:
@@ -747,7 +779,7 @@ class Tracer:
                 Outcome.DROPPED,
                 f"attachment {attachment.id} is associated with no TGW route table",
             )
-        route = table.lookup(state.destination)
+        route = table.lookup_value(state.version, state.destination_value)
         if state.span is not None:
             self._split(state, table)
         if route is None:
@@ -805,7 +837,7 @@ class Tracer:
             branch.flow.pinned_enis[firewall.id] = chosen_az
             branch.hops.append(self._hop(HopKind.FIREWALL, firewall.id, chosen_az, via, flow_hash))
             branch.hops.append(self._hop(HopKind.TGW, tgw_id))
-            branches.append((branch, ("tgw", f"{firewall.id}|{chosen_az}")))
+            branches.append((branch, ("tgw", (firewall.id, chosen_az))))
         return branches
 
     @staticmethod
