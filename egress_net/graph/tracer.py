@@ -323,6 +323,8 @@ class Tracer:
         self._igw_by_vpc = {igw.vpc_id: igw for igw in graph.internet_gateways.values()}
         self._enis_cache: dict[str, dict[str, Subnet]] = {}
         self._hops: dict[tuple[HopKind, str, str, str, bool], Hop] = {}
+        self._vias: dict[tuple[str, str], str] = {}
+        self._tgw_entries: dict[tuple[str, str, str], tuple[tuple[Hop, Hop], Position]] = {}
         self._holders: dict[tuple[str, int, int], Subnet | None] = {}
         self._tables: dict[str, RouteTable | None] = {}  # by subnet: every step asks
         # Forks of symbolic packets made during a step, and where that step happens.
@@ -345,6 +347,15 @@ class Tracer:
         if hop is None:
             hop = self._hops[key] = Hop(kind, resource_id, az_id, via, flow_hash)
         return hop
+
+    def _via(self, table_id: str, label: str) -> str:
+        """The one "table: route" text per route: hops are keyed by it, and a string built
+        anew at every step would be hashed anew at every step."""
+        key = (table_id, label)
+        via = self._vias.get(key)
+        if via is None:
+            via = self._vias[key] = f"{table_id}: {label}"
+        return via
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -433,7 +444,11 @@ class Tracer:
                     break
                 current.seen.add(key)
                 self._where = where
-                step = self._step(current, where)
+                kind, ident = where  # ``_step``, inlined: this loop runs once per hop
+                if kind == "subnet":
+                    step = self._route_from_subnet(current, self.graph.subnets[ident])
+                else:
+                    step = self._step(current, where)
                 if self._spawned:
                     pending.extend(self._spawned)
                     self._spawned.clear()
@@ -461,9 +476,8 @@ class Tracer:
         raise ValueError(f"unknown position {where}")
 
     def _route_from_subnet(self, state: _State, subnet: Subnet) -> Step:
-        if subnet.id in self._tables:
-            table = self._tables[subnet.id]
-        else:
+        table = self._tables.get(subnet.id, False)
+        if table is False:
             table = self._tables[subnet.id] = self.graph.route_table_of(subnet)
         if table is None:
             return self._end(state, Outcome.NO_ROUTE, f"subnet {subnet.id} has no route table")
@@ -477,7 +491,7 @@ class Tracer:
                 f"no route to {state.destination} in {table.id} (subnet {subnet.id}, "
                 f"{subnet.az_id})",
             )
-        via = f"{table.id}: {route.label}"
+        via = self._via(table.id, route.label)
         vpc_id = subnet.vpc_id
         target = route.target_kind
         # The common targets first: most steps of a hub's traces are these.
@@ -549,17 +563,13 @@ class Tracer:
     def _split_kind(self, state: _State) -> None:
         """Gateways judge the address itself (in a VPC? routed on the internet?)."""
         if state.span is not None and self.space is not None:
-            self._fork_others(
-                state, self.space.split_kind(state.span, state.atom, state.version)
-            )
+            self._fork_others(state, self.space.split_kind(state.span, state.atom, state.version))
 
     def _split(self, state: _State, table: Any) -> None:
         """A symbolic packet keeps the atoms the table routes as its own; the other runs of
         its span go on as forks from the same place, each with its own representative."""
         if state.span is not None and self.space is not None:
-            self._fork_others(
-                state, self.space.split(table, state.span, state.atom, state.version)
-            )
+            self._fork_others(state, self.space.split(table, state.span, state.atom, state.version))
 
     def _fork_others(self, state: _State, runs: list[tuple[int, int]]) -> None:
         assert self.space is not None
@@ -704,15 +714,27 @@ class Tracer:
                 f"attachment {attachment.id} has no subnet in {az_id}: that AZ cannot reach "
                 f"{tgw_id}",
             )
-        state.hops.append(self._hop(HopKind.TGW_ENI, attachment.id, az_id, via))
-        state.hops.append(self._hop(HopKind.TGW, tgw_id))
-        if self.stop_at_tgw and state.span is not None:
+        entry = self._tgw_entries.get((attachment.id, az_id, via))
+        if entry is None:
+            entry = self._tgw_entries[(attachment.id, az_id, via)] = (
+                (
+                    self._hop(HopKind.TGW_ENI, attachment.id, az_id, via),
+                    self._hop(HopKind.TGW, tgw_id),
+                ),
+                ("tgw", (attachment.id, az_id)),
+            )
+        hops, position = entry
+        state.hops += hops
+        if state.span is not None and self.stop_at_tgw:
             stopped = self._end(state, Outcome.IN_TGW, f"entered {tgw_id}")
             stopped.tgw_entry = (attachment.id, az_id)
             return stopped
-        position: Position = ("tgw", (attachment.id, az_id))
-        shared = self._shared_rest(state, attachment, az_id, position)
-        return shared if shared is not None else [(state, position)]
+        flow = state.flow
+        if not (flow.nat_translations or flow.pinned_enis):  # else never shared: spare the call
+            shared = self._shared_rest(state, attachment, az_id, position)
+            if shared is not None:
+                return shared
+        return [(state, position)]
 
     def _shared_rest(
         self, state: _State, attachment: TgwAttachment, az_id: str, position: Position
@@ -786,7 +808,7 @@ class Tracer:
             return self._end(
                 state, Outcome.NO_ROUTE, f"no route to {state.destination} in {table.id}"
             )
-        via = f"{table.id}: {route.label}"
+        via = self._via(table.id, route.label)
         if route.blackhole:
             return self._end(state, Outcome.BLACKHOLE, f"blackhole route {via}")
         target = self.graph.tgw_attachments.get(route.attachment_id)
@@ -803,6 +825,9 @@ class Tracer:
             kind = HopKind.PEERING if target.resource_type == "peering" else HopKind.VGW
             return self._exit(state, kind, target.id, via)
         enis = self._enis(target)
+        if not target.appliance_mode and az_id in enis:  # the common case, without a fork
+            state.hops.append(self._hop(HopKind.TGW_ENI, target.id, az_id, via))
+            return [(state, ("subnet", enis[az_id].id))]
         if not enis:
             return self._end(state, Outcome.DROPPED, f"attachment {target.id} has no subnets")
         choices, flow_hash = self._eni_choices(state, target, enis, az_id)
