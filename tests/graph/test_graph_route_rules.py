@@ -4,6 +4,7 @@ same order, on seeded recordings and on random graphs."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
@@ -102,11 +103,18 @@ def _alpha_workload(rec: Recording) -> RecordedResource:
     return route_table(rec, "workload", "use1-az1", spoke="alpha")
 
 
+_SEEDED = itertools.count(1)  # distinct names and IDs however many seeds one recording gets
+
+
 def _routes(table: RecordedResource, *routes: dict[str, str]) -> list[RecordedResource]:
-    return [
-        new_resource(ROUTE, f"{table.name}-seeded-{i}", f"r-seeded-{i}", routeTableId=table.id, **r)
-        for i, r in enumerate(routes)
-    ]
+    return [_route(table, properties) for properties in routes]
+
+
+def _route(table: RecordedResource, properties: dict[str, str]) -> RecordedResource:
+    n = next(_SEEDED)
+    return new_resource(
+        ROUTE, f"seeded-{n}", f"r-seeded{n:012x}", routeTableId=table.id, **properties
+    )
 
 
 def _tgw_id(rec: Recording) -> str:
@@ -280,7 +288,7 @@ DESTINATIONS = [
     ip_network("192.168.0.0/16"),
 ]
 
-routes = st.builds(
+any_route = st.builds(
     Route,
     destination=st.sampled_from(DESTINATIONS),
     target_kind=st.sampled_from(list(TargetKind)),
@@ -299,7 +307,7 @@ def graphs(draw: st.DrawFn) -> RoutingGraph:
         )
     for t in range(draw(st.integers(1, 3))):
         table = RouteTable(f"rtb-{t}", draw(st.sampled_from(["vpc-1", "vpc-1", "vpc-gone"])))
-        table.routes = draw(st.lists(routes, max_size=6))
+        table.routes = draw(st.lists(any_route, max_size=6))
         for cidr in cidrs if draw(st.booleans()) else []:  # the local routes, anywhere
             where = draw(st.integers(0, len(table.routes)))
             table.routes.insert(where, Route(cidr, TargetKind.LOCAL))
