@@ -247,7 +247,7 @@ def route_table_findings(graph: RoutingGraph) -> list[Finding]:
     to one destination): one finding per table that holds any (rules in
     :mod:`egress_net.route_rules`)."""
     by_table: dict[str, list[str]] = {}
-    for refusal in route_rules.all_refusals(route_rules.tables_in_graph(graph)):
+    for refusal in route_rules.refusals_in_graph(graph):
         by_table.setdefault(refusal.table, []).append(str(refusal))
     return [
         Finding(Check.ROUTE_TABLES, "", "", problems=[f"route table {table}: {p}" for p in found])
