@@ -26,7 +26,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
 from ipaddress import IPv4Address
 
 from egress_net import route_rules
@@ -46,6 +45,7 @@ from egress_net.graph.tracer import (
     Outcome,
     Trace,
     Tracer,
+    cached,
     join,
 )
 
@@ -279,7 +279,7 @@ class _ClassPath:
     suffixes: list[Trace] = field(default_factory=list)  # ...and the shared rest
     source: IPAddress | None = None
 
-    @cached_property
+    @cached
     def shared(self) -> list[Trace]:
         """What decides the cheap checks: the suffixes, unless the source's own hops into the
         TGW already passed a firewall (then the whole path)."""
@@ -289,7 +289,7 @@ class _ClassPath:
             return self.traces
         return self.suffixes
 
-    @cached_property
+    @cached
     def traces(self) -> list[Trace]:
         """Joined only when judged: most verdicts need no more than the shared suffix."""
         if self.direct is not None:

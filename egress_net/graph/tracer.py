@@ -452,7 +452,7 @@ class Tracer:
                 if self._spawned:
                     pending.extend(self._spawned)
                     self._spawned.clear()
-                if isinstance(step, list):  # handed on: the common case first
+                if type(step) is list:  # handed on: the common case first
                     if len(step) > 1:
                         pending.extend(step[1:])
                     current, where = step[0]
