@@ -299,7 +299,8 @@ class Tracer:
         self.graph = graph
         self.space = space
         # Trace what follows a TGW entry once per (TGW route table, AZ, destination) and share
-        # it among packets (``_shared_rest``); off, every packet is traced hop by hop (tests
+        # it among packets (``_shared_rest``), and symbolic subtrees past a TGW's choice among
+        # ENIs likewise (``_shared_subtrees``); off, every packet is traced hop by hop (tests
         # compare the two).
         self.share_rests = share_rests
         self._rests: dict[tuple[str, str, int, int], list[Trace]] = {}
@@ -330,6 +331,10 @@ class Tracer:
         # Forks of symbolic packets made during a step, and where that step happens.
         self._spawned: list[tuple[_State, Position]] = []
         self._where: Position = ("", "")
+        # Symbolic subtrees past a TGW's choice among ENIs, by everything they depend on
+        # (``_shared_subtrees``); while one is traced, the places its packets saw.
+        self._subtrees: dict[tuple[object, ...], _Subtree] = {}
+        self._visited: set[tuple[Position, int, int]] | None = None
 
     def _hop(
         self,
@@ -462,6 +467,8 @@ class Tracer:
                 else:
                     finished.extend(step)
                 break
+            if self._visited is not None:  # tracing a subtree: where its packet went
+                self._visited |= current.seen
         return finished
 
     def _step(self, state: _State, where: Position) -> Step:
@@ -839,7 +846,81 @@ class Tracer:
             eni = enis[chosen_az]
             branch.hops.append(self._hop(HopKind.TGW_ENI, target.id, chosen_az, via, flow_hash))
             branches.append((branch, ("subnet", eni.id)))
+        if len(branches) > 1 and state.span is not None and self.share_rests:
+            shared = self._shared_subtrees(branches)
+            if shared is not None:
+                return shared
         return branches
+
+    def _shared_subtrees(self, branches: list[tuple[_State, Position]]) -> tuple[Trace, ...] | None:
+        """Every branch's whole symbolic trace from the ENI the TGW chose, each subtree traced
+        once and shared by every packet that reaches that ENI alike; or None to go on hop by hop.
+
+        In appliance mode the TGW may pick any of the ENIs, whichever AZ the packet entered
+        from, so a TGW table entered from three AZs leads three times into the same subtrees
+        (the hub's firewalls and their TGW table, a thousand spokes behind it). A subtree
+        is keyed by all that routing reads (place, span, atom, addresses, flow, whether traces
+        stop at a TGW) and traced from a packet with no past: that is the hop-by-hop trace when
+        none of its places, with their addresses, is among the packet's own (the hop-by-hop
+        trace would end in a loop there), and its traces end without a loop and within
+        MAX_HOPS counting the packet's own hops. Subtrees met while one is traced go hop by
+        hop, so that every place of a subtree is recorded.
+        """
+        if self._visited is not None:
+            return None
+        # The order ``_run`` finishes the branches in: the first goes on, the rest are popped.
+        traces: list[Trace] = []
+        for state, position in branches[:1] + branches[:0:-1]:
+            subtree = self._subtree(state, position)
+            too_long = subtree.longest + len(state.hops) > MAX_HOPS
+            if too_long or not subtree.visited.isdisjoint(state.seen):
+                return None
+            traces += [_rejoined(state.hops, trace) for trace in subtree.traces]
+        return tuple(traces)
+
+    def _subtree(self, state: _State, position: Position) -> _Subtree:
+        flow = state.flow
+        key = (
+            position,
+            state.span,
+            state.atom,
+            state.source,
+            state.destination,
+            state.initial_source,
+            state.initial_destination,
+            tuple(flow.nat_translations.items()),
+            tuple(flow.pinned_enis.items()),
+            self.stop_at_tgw,
+        )
+        subtree = self._subtrees.get(key)
+        if subtree is None:
+            subtree = self._subtrees[key] = self._trace_subtree(state, position)
+        return subtree
+
+    def _trace_subtree(self, state: _State, position: Position) -> _Subtree:
+        """Trace on from ``position`` with the packet's addresses and flow but no past."""
+        root = _State(
+            state.source,
+            state.destination,
+            [],
+            state.flow.copy(),
+            set(),
+            state.initial_source,
+            state.initial_destination,
+            state.span,
+            state.atom,
+        )
+        # The nested run must not take over the forks this step already made, nor its place.
+        where, spawned, self._spawned = self._where, self._spawned, []
+        self._visited = set()
+        try:
+            traces = self._run(root, position)
+            visited = self._visited
+        finally:
+            self._where, self._spawned, self._visited = where, spawned, None
+        looped = any(trace.outcome is Outcome.LOOP for trace in traces)
+        longest = MAX_HOPS + 1 if looped else max(len(trace.hops) for trace in traces)
+        return _Subtree(traces, visited, longest)
 
     def _through_tgw_firewall(
         self, state: _State, firewall: TgwAttachment, az_id: str, via: str
@@ -903,6 +984,32 @@ class Tracer:
         start = places.index(places[-1]) if places else 0
         cycle = places[start:] if start < len(places) - 1 else places[-6:]
         return "routing loop through " + " → ".join(cycle)
+
+
+@dataclass(frozen=True, slots=True)
+class _Subtree:
+    """A symbolic subtree traced from a packet with no past (``Tracer._shared_subtrees``)."""
+
+    traces: list[Trace]
+    visited: set[tuple[Position, int, int]]  # every place its packets saw, with addresses
+    longest: int  # the most hops of its traces; over MAX_HOPS when one loops
+
+
+def _rejoined(hops: list[Hop], rest: Trace) -> Trace:
+    """A packet's trace: its own ``hops``, then a subtree's trace traced from where it is."""
+    return Trace(
+        source=rest.source,
+        destination=rest.destination,
+        hops=hops + rest.hops,
+        outcome=rest.outcome,
+        reason=rest.reason,
+        flow=rest.flow.copy(),
+        end_subnet_id=rest.end_subnet_id,
+        end_igw_id=rest.end_igw_id,
+        translated_source=rest.translated_source,
+        span=rest.span,
+        tgw_entry=rest.tgw_entry,
+    )
 
 
 def _fork(state: _State) -> _State:
