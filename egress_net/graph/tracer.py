@@ -96,8 +96,9 @@ def routed_on_the_internet(address: IPAddress) -> bool:
 
 
 # Where a packet is: ("subnet", subnet ID) leaving an ENI there, ("igw-in", IGW ID) arriving
-# from the internet, or ("tgw", (attachment ID, AZ ID)) having entered the TGW.
-Position = tuple[str, str | tuple[str, str]]
+# from the internet, or ("tgw", (attachment ID, AZ ID)) having entered the TGW. The second
+# part is typed Any: narrowing it by the first would cost a call on every hop.
+Position = tuple[str, Any]
 
 
 class HopKind(StrEnum):
@@ -143,6 +144,10 @@ class cached(Generic[V]):  # lower case: a decorator, like functools.cached_prop
 
     def __init__(self, compute: Callable[[Any], V]) -> None:
         self.compute, self.name = compute, compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
     def __get__(self, instance: Any, owner: type | None = None) -> V:
         if instance is None:
@@ -209,8 +214,8 @@ class Trace:
 class _State:
     """A packet in flight: where it is and what it looks like."""
 
-    source: IPAddress
-    destination: IPAddress
+    source: IPAddress  # changed only by ``set_source``
+    destination: IPAddress  # changed only by ``set_destination``
     hops: list[Hop]
     flow: Flow
     seen: set[tuple[Position, int, int]]
@@ -222,7 +227,7 @@ class _State:
     # loop detection and every lookup read them, and ``int()`` is a Python-level call.
     source_value: int = 0
     destination_value: int = 0
-    version: int = 4  # the destination's address family
+    destination_version: int = 4
 
     def __post_init__(self) -> None:
         self.initial_source = self.initial_source or self.source
@@ -235,7 +240,7 @@ class _State:
 
     def set_destination(self, address: IPAddress) -> None:
         self.destination, self.destination_value = address, int(address)
-        self.version = address.version
+        self.destination_version = address.version
 
 
 # One forwarding step ends the trace, or ends it in several traces at once (a shared rest of
@@ -457,7 +462,7 @@ class Tracer:
                 if self._spawned:
                     pending.extend(self._spawned)
                     self._spawned.clear()
-                if type(step) is list:  # handed on: the common case first
+                if isinstance(step, list):  # handed on: the common case first
                     if len(step) > 1:
                         pending.extend(step[1:])
                     current, where = step[0]
@@ -472,9 +477,8 @@ class Tracer:
         return finished
 
     def _step(self, state: _State, where: Position) -> Step:
+        """A step from the internet or inside a TGW (``_run`` routes from subnets itself)."""
         kind, ident = where
-        if kind == "subnet":
-            return self._route_from_subnet(state, self.graph.subnets[ident])
         if kind == "igw-in":
             return self._enter_from_internet(state, ident)
         if kind == "tgw":
@@ -483,12 +487,13 @@ class Tracer:
         raise ValueError(f"unknown position {where}")
 
     def _route_from_subnet(self, state: _State, subnet: Subnet) -> Step:
-        table = self._tables.get(subnet.id, False)
-        if table is False:
+        if subnet.id in self._tables:
+            table = self._tables[subnet.id]
+        else:
             table = self._tables[subnet.id] = self.graph.route_table_of(subnet)
         if table is None:
             return self._end(state, Outcome.NO_ROUTE, f"subnet {subnet.id} has no route table")
-        route = table.lookup_value(state.version, state.destination_value)
+        route = table.lookup_value(state.destination_version, state.destination_value)
         if state.span is not None:
             self._split(state, table)
         if route is None:
@@ -570,13 +575,17 @@ class Tracer:
     def _split_kind(self, state: _State) -> None:
         """Gateways judge the address itself (in a VPC? routed on the internet?)."""
         if state.span is not None and self.space is not None:
-            self._fork_others(state, self.space.split_kind(state.span, state.atom, state.version))
+            self._fork_others(
+                state, self.space.split_kind(state.span, state.atom, state.destination_version)
+            )
 
     def _split(self, state: _State, table: Any) -> None:
         """A symbolic packet keeps the atoms the table routes as its own; the other runs of
         its span go on as forks from the same place, each with its own representative."""
         if state.span is not None and self.space is not None:
-            self._fork_others(state, self.space.split(table, state.span, state.atom, state.version))
+            self._fork_others(
+                state, self.space.split(table, state.span, state.atom, state.destination_version)
+            )
 
     def _fork_others(self, state: _State, runs: list[tuple[int, int]]) -> None:
         assert self.space is not None
@@ -586,7 +595,7 @@ class Tracer:
                 continue
             fork = _fork(state)
             fork.span, fork.atom = (low, high), low
-            fork.initial_destination = self.space.representative(state.version, low)
+            fork.initial_destination = self.space.representative(state.destination_version, low)
             fork.set_destination(fork.initial_destination)
             self._spawned.append((fork, self._where))
 
@@ -594,7 +603,7 @@ class Tracer:
         nat = self._nat_by_private_ip.get(state.destination_value)
         if (
             nat is not None
-            and state.version == 4
+            and state.destination_version == 4
             and self.graph.subnets[nat.subnet_id].vpc_id == vpc_id
         ):
             return self._through_nat_reply(state, nat, via)
@@ -612,16 +621,15 @@ class Tracer:
         """``graph.subnet_holding`` for the destination, remembered: a spoke's hosts receive
         many packets (replies from every exit, the ring), and finding the subnet is a scan of
         the VPC's subnets."""
-        key = (vpc_id, state.version, state.destination_value)
-        holder = self._holders.get(key, False)
-        if holder is False:
-            holder = self._holders[key] = self.graph.subnet_holding(vpc_id, state.destination)
-        return holder
+        key = (vpc_id, state.destination_version, state.destination_value)
+        if key not in self._holders:
+            self._holders[key] = self.graph.subnet_holding(vpc_id, state.destination)
+        return self._holders[key]
 
     def _through_nat_outbound(self, state: _State, nat: NatGateway, via: str) -> Step:
         subnet = self.graph.subnets[nat.subnet_id]
         state.hops.append(self._hop(HopKind.NAT, nat.id, subnet.az_id, via))
-        if state.version == 6:
+        if state.destination_version == 6:
             # NAT gateways translate IPv4 (and NAT64 to IPv4), never IPv6 to IPv6.
             return self._end(state, Outcome.DROPPED, f"NAT gateway {nat.id} does not route IPv6")
         state.flow.nat_translations[nat.id] = state.source
@@ -676,12 +684,12 @@ class Tracer:
         igw = self.graph.internet_gateways[igw_id]
         state.hops.append(self._hop(HopKind.IGW, igw_id))
         nat = self._nat_by_public_ip.get(state.destination_value)
-        if nat is not None and state.version == 4:
+        if nat is not None and state.destination_version == 4:
             state.set_destination(nat.private_ip)  # the IGW maps the public address to the ENI's
         table = self.graph.route_tables.get(igw.edge_route_table_id)
         if table is None:
             return self._deliver_locally(state, igw.vpc_id, f"{igw_id}: local")
-        route = table.lookup_value(state.version, state.destination_value)
+        route = table.lookup_value(state.destination_version, state.destination_value)
         if route is None or route.target_kind is TargetKind.LOCAL:
             return self._deliver_locally(state, igw.vpc_id, f"{table.id} (edge): local")
         via = f"{table.id} (edge): {route.destination} → {route.target_id}"
@@ -780,7 +788,7 @@ class Tracer:
             return None  # 0: the sentinel's value
         if (position, state.source_value, state.destination_value) in state.seen:
             return None
-        key = (attachment.route_table_id, az_id, state.version, state.destination_value)
+        key = (attachment.route_table_id, az_id, state.destination_version, state.destination_value)
         rest = self._rests.get(key)
         if rest is None:
             if key not in self._entered_once:
@@ -808,7 +816,7 @@ class Tracer:
                 Outcome.DROPPED,
                 f"attachment {attachment.id} is associated with no TGW route table",
             )
-        route = table.lookup_value(state.version, state.destination_value)
+        route = table.lookup_value(state.destination_version, state.destination_value)
         if state.span is not None:
             self._split(state, table)
         if route is None:
