@@ -545,28 +545,30 @@ def misrouted(
     return seed
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    vpc_routes=st.lists(
-        st.tuples(
-            st.integers(0, len(_TIERS) - 1),
-            st.integers(0, len(AZ_IDS) - 1),
-            st.integers(0, len(_MISROUTED) - 1),
-            st.integers(0, len(_VPC_TARGETS) - 1),
-        ),
-        max_size=6,
-        unique_by=lambda r: (r[0], r[1], r[2]),
+# Misroutings: (tier, AZ, prefix, target) VPC routes and (table, prefix, target) TGW routes.
+VPC_MISROUTES = st.lists(
+    st.tuples(
+        st.integers(0, len(_TIERS) - 1),
+        st.integers(0, len(AZ_IDS) - 1),
+        st.integers(0, len(_MISROUTED) - 1),
+        st.integers(0, len(_VPC_TARGETS) - 1),
     ),
-    tgw_routes=st.lists(
-        st.tuples(
-            st.integers(0, 1),
-            st.integers(0, len(_MISROUTED) - 1),
-            st.integers(0, len(_TGW_TARGETS) - 1),
-        ),
-        max_size=4,
-        unique_by=lambda r: (r[0], r[1]),
-    ),
+    max_size=6,
+    unique_by=lambda r: (r[0], r[1], r[2]),
 )
+TGW_MISROUTES = st.lists(
+    st.tuples(
+        st.integers(0, 1),
+        st.integers(0, len(_MISROUTED) - 1),
+        st.integers(0, len(_TGW_TARGETS) - 1),
+    ),
+    max_size=4,
+    unique_by=lambda r: (r[0], r[1]),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(vpc_routes=VPC_MISROUTES, tgw_routes=TGW_MISROUTES)
 def test_shared_rests_agree_with_hop_by_hop_tracing_under_random_misroutings(
     vpc_routes: list[tuple[int, int, int, int]], tgw_routes: list[tuple[int, int, int]]
 ) -> None:
@@ -743,27 +745,7 @@ def test_without_shared_rests_no_subtree_is_shared(monkeypatch: pytest.MonkeyPat
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    vpc_routes=st.lists(
-        st.tuples(
-            st.integers(0, len(_TIERS) - 1),
-            st.integers(0, len(AZ_IDS) - 1),
-            st.integers(0, len(_MISROUTED) - 1),
-            st.integers(0, len(_VPC_TARGETS) - 1),
-        ),
-        max_size=6,
-        unique_by=lambda r: (r[0], r[1], r[2]),
-    ),
-    tgw_routes=st.lists(
-        st.tuples(
-            st.integers(0, 1),
-            st.integers(0, len(_MISROUTED) - 1),
-            st.integers(0, len(_TGW_TARGETS) - 1),
-        ),
-        max_size=4,
-        unique_by=lambda r: (r[0], r[1]),
-    ),
-)
+@given(vpc_routes=VPC_MISROUTES, tgw_routes=TGW_MISROUTES)
 def test_shared_subtrees_agree_with_hop_by_hop_tracing_under_random_misroutings(
     vpc_routes: list[tuple[int, int, int, int]], tgw_routes: list[tuple[int, int, int]]
 ) -> None:
