@@ -871,8 +871,10 @@ class Tracer:
         stop at a TGW) and traced from a packet with no past: that is the hop-by-hop trace when
         none of its places, with their addresses, is among the packet's own (the hop-by-hop
         trace would end in a loop there), and its traces end without a loop and within
-        MAX_HOPS counting the packet's own hops. Subtrees met while one is traced go hop by
-        hop, so that every place of a subtree is recorded.
+        MAX_HOPS counting the packet's own hops. (A loop-free subtree that passed one of the
+        packet's places would also come back to its own root and loop, so the first condition
+        is a guard that costs one set test.) Subtrees met while one is traced go hop by hop,
+        so that every place of a subtree is recorded.
         """
         if self._visited is not None:
             return None
@@ -881,12 +883,13 @@ class Tracer:
         for state, position in branches[:1] + branches[:0:-1]:
             subtree = self._subtree(state, position)
             too_long = subtree.longest + len(state.hops) > MAX_HOPS
-            if too_long or not subtree.visited.isdisjoint(state.seen):
+            if subtree.loops or too_long or not subtree.visited.isdisjoint(state.seen):
                 return None
             traces += [_rejoined(state.hops, trace) for trace in subtree.traces]
         return tuple(traces)
 
     def _subtree(self, state: _State, position: Position) -> _Subtree:
+        """The subtree from ``position`` for this packet, traced the first time it is asked."""
         flow = state.flow
         key = (
             position,
@@ -919,16 +922,19 @@ class Tracer:
             state.atom,
         )
         # The nested run must not take over the forks this step already made, nor its place.
-        where, spawned, self._spawned = self._where, self._spawned, []
-        self._visited = set()
+        where, spawned, outer, self._spawned = self._where, self._spawned, self._visited, []
+        visited: set[tuple[Position, int, int]] = set()
+        self._visited = visited
         try:
             traces = self._run(root, position)
-            visited = self._visited
         finally:
-            self._where, self._spawned, self._visited = where, spawned, None
-        looped = any(trace.outcome is Outcome.LOOP for trace in traces)
-        longest = MAX_HOPS + 1 if looped else max(len(trace.hops) for trace in traces)
-        return _Subtree(traces, visited, longest)
+            self._where, self._spawned, self._visited = where, spawned, outer
+        return _Subtree(
+            traces,
+            visited,
+            loops=any(trace.outcome is Outcome.LOOP for trace in traces),
+            longest=max(len(trace.hops) for trace in traces),
+        )
 
     def _through_tgw_firewall(
         self, state: _State, firewall: TgwAttachment, az_id: str, via: str
@@ -1000,7 +1006,8 @@ class _Subtree:
 
     traces: list[Trace]
     visited: set[tuple[Position, int, int]]  # every place its packets saw, with addresses
-    longest: int  # the most hops of its traces; over MAX_HOPS when one loops
+    loops: bool
+    longest: int  # the most hops of its traces
 
 
 def _rejoined(hops: list[Hop], rest: Trace) -> Trace:

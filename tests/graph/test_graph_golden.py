@@ -4,7 +4,8 @@ The other tests assert what a report must say; these catch any change of what it
 (a hop's route, a flow-hash mark, the order of problems), which a speed-up must never make.
 The text report is kept whole (``golden/<case>.txt``), the JSON report as a SHA-256 (it is
 ten times longer). After a deliberate change, rewrite them with
-``EGRESS_NET_WRITE_GOLDEN=1 pytest tests/graph/test_graph_golden.py`` and review the diff.
+``EGRESS_NET_WRITE_GOLDEN=1 pytest tests/graph/test_graph_golden.py`` (which then fails, so
+that it can never pass unnoticed), review the diff, and run the tests again without it.
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ def test_the_report_is_the_pinned_one(case: str, seed: Callable[[Recording], Rec
     text_file = GOLDEN / f"{file_name(case)}.txt"
     digest_file = GOLDEN / f"{file_name(case)}.json.sha256"
 
-    if WRITE:
+    if WRITE:  # never passes: the rewritten files are to be reviewed, then the run repeated
         text_file.write_text(text)
         digest_file.write_text(digest)
+        pytest.fail(f"{case}: pinned reports rewritten; review `git diff {GOLDEN.name}`")
 
     assert text == text_file.read_text(), f"{case}: the text report changed (see the module doc)"
-    assert digest == digest_file.read_text(), f"{case}: the JSON report changed"
+    assert digest == digest_file.read_text(), (
+        f"{case}: the JSON report changed (compare `verify --json` before and after the change)"
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
+from typing import Any
 
 import pytest
 from graph_factory import (
@@ -734,6 +735,70 @@ def test_subtrees_reached_with_different_flows_are_not_shared() -> None:
     assert found == suffixes(graph, share_rests=False)
     pinned = {tuple(t.flow.pinned_enis.items()) for traces in found for t in traces}
     assert len({flow[0] for flow in pinned if flow}) == len(AZ_IDS)  # every firewall AZ
+
+
+def test_subtrees_for_different_spans_of_one_atom_are_not_shared() -> None:
+    """The span decides where each table cuts: the same atom with a narrower span is
+    another subtree."""
+    graph = hub(lambda rec: rec)
+    space = ClassSpace(graph)
+    atom = space.index_of(DEFAULT_DESTINATION)
+    (entry,) = [
+        a for a in graph.tgw_attachments.values() if a.vpc_id == find_spokes(graph)[0].vpc_id
+    ]
+
+    def traced(tracer: Tracer) -> list[list[Trace]]:
+        return [
+            tracer.trace_from_tgw(
+                entry.id,
+                "use1-az1",
+                SENTINEL_SOURCE[4],
+                DEFAULT_DESTINATION,
+                (atom, atom + width),
+                atom,
+            )
+            for width in (2, 1, 2)
+        ]
+
+    shared = traced(Tracer(graph, space))
+
+    assert shared == traced(Tracer(graph, space, share_rests=False))
+    assert {t.span for t in shared[0]} != {t.span for t in shared[1]}
+
+
+def test_an_eni_choice_inside_a_shared_subtree_is_traced_hop_by_hop() -> None:
+    """With every attachment in appliance mode a subtree past the hub's ENI choice meets the
+    spokes' choices too: those are traced within it, not shared again."""
+    graph = hub(lambda rec: rec)
+    for attachment in graph.tgw_attachments.values():
+        attachment.appliance_mode = True
+
+    found = suffixes(graph, share_rests=True)
+
+    assert found == suffixes(graph, share_rests=False)
+    assert any(sum(h.flow_hash for h in t.hops) > 1 for traces in found for t in traces)
+
+
+def test_a_subtree_through_one_of_the_packets_own_places_is_not_handed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """White box: the guard for a subtree passing a place where the packet already was with
+    the same addresses (hop by hop, a loop there) refuses to share it."""
+    graph = hub(lambda rec: rec)
+    share = Tracer._shared_subtrees
+    refused: list[bool] = []
+
+    def with_a_visited_place(tracer: Tracer, branches: list[tuple[Any, Any]]) -> object:
+        state, position = branches[0]
+        state.seen.add(next(iter(tracer._subtree(state, position).visited)))
+        result = share(tracer, branches)
+        refused.append(result is None)
+        return result
+
+    monkeypatch.setattr(Tracer, "_shared_subtrees", with_a_visited_place)
+    suffixes(graph, share_rests=True)
+
+    assert refused and all(refused)
 
 
 def test_without_shared_rests_no_subtree_is_shared(monkeypatch: pytest.MonkeyPatch) -> None:
