@@ -21,8 +21,10 @@ Every VPC route table starts with a *local* route for each VPC CIDR. EC2 then ac
 - no prefix list destination towards a VPC endpoint ("Cannot create or replace a prefix list
   route targeting a VPC Endpoint", terraform-provider-aws ``vpc_route.go``).
 
-The checks read :class:`TableSpec` values; :func:`tables_in_recording` builds them from an
-offline recording and the routing graph builds them from either adapter.
+The checks read :class:`TableSpec` values (CIDRs as text): :func:`tables_in_plan` builds them
+from the routing intent and :func:`tables_in_recording` from an offline recording;
+:func:`refusals_in_graph` checks the routing graph of either adapter as it is (its networks
+are parsed already).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from egress_net import intent
@@ -127,6 +130,24 @@ def _network(text: str) -> Network | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Vpc:
+    """What every route table of one VPC is checked against, parsed once for all of them."""
+
+    cidrs: dict[int, tuple[Network, ...]]  # by IP version, in the VPC's order
+    subnet_cidrs: Sequence[Network]  # every subnet's IPv4 and IPv6 block
+
+    @cached_property
+    def subnets(self) -> frozenset[Network]:
+        """Built on first use: only a route more specific than a local route needs it."""
+        return frozenset(self.subnet_cidrs)
+
+
+def _vpc(cidrs: Iterable[Network], subnets: Sequence[Network]) -> _Vpc:
+    listed = tuple(cidrs)
+    return _Vpc({v: tuple(c for c in listed if c.version == v) for v in (4, 6)}, subnets)
+
+
 class _Networks(dict[str, Network | None]):
     """CIDR text → network (``None`` if it is not one), each text parsed once per batch of
     tables: every table of a VPC lists the same subnet CIDRs, and parsing them again for each
@@ -134,19 +155,22 @@ class _Networks(dict[str, Network | None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._sets: dict[tuple[str, ...], frozenset[Network]] = {}
+        self._vpcs: dict[tuple[tuple[str, ...], tuple[str, ...]], _Vpc] = {}
 
     def __missing__(self, text: str) -> Network | None:
         network = self[text] = _network(text)
         return network
 
-    def set_of(self, texts: tuple[str, ...]) -> frozenset[Network]:
-        """The networks among ``texts``, as a set built once per distinct list (a VPC's)."""
-        found = self._sets.get(texts)
+    def vpc(self, cidrs: tuple[str, ...], subnet_cidrs: tuple[str, ...]) -> _Vpc:
+        """A table's VPC parsed, built once per distinct pair of lists (a VPC's)."""
+        found = self._vpcs.get((cidrs, subnet_cidrs))
         if found is None:
-            parsed = (self[text] for text in texts)
-            found = self._sets[texts] = frozenset(n for n in parsed if n is not None)
+            vpc = _vpc(self._parsed(cidrs), self._parsed(subnet_cidrs))
+            found = self._vpcs[(cidrs, subnet_cidrs)] = vpc
         return found
+
+    def _parsed(self, texts: Iterable[str]) -> list[Network]:
+        return [n for n in (self[text] for text in texts) if n is not None]
 
 
 def _is_prefix_list(destination: str) -> bool:
@@ -156,97 +180,88 @@ def _is_prefix_list(destination: str) -> bool:
 def refusals(table: TableSpec, networks: _Networks | None = None) -> list[Refusal]:
     """Every route of ``table`` that EC2 would refuse, with the reason and the rule."""
     networks = _Networks() if networks is None else networks
-    vpc = [n for n in (networks[c] for c in table.vpc_cidrs) if n is not None]
-    subnets = networks.set_of(table.subnet_cidrs)
+    vpc = networks.vpc(table.vpc_cidrs, table.subnet_cidrs)
     found: list[Refusal] = []
-    seen: set[str] = set()
+    seen: set[str | Network] = set()
     for route in table.routes:
-        problem = _table_level_problem(table, route, seen, networks)
+        network = networks[route.destination]  # None for a prefix list ID
+        problem = _problem(table.kind, vpc, seen, route.destination, network, route.target)
         if problem is not None:
             found.append(Refusal(table.name, route.name, route.destination, *problem))
-            continue
-        if _is_prefix_list(route.destination):
-            found += _prefix_list_refusals(table, route)
-            continue
-        network = networks[route.destination]
-        if network is not None:  # anything else is the API model check's to report
-            found += _cidr_refusals(table, route, network, vpc, subnets)
     return found
 
 
-def _table_level_problem(
-    table: TableSpec, route: RouteSpec, seen: set[str], networks: _Networks
+def _problem(
+    kind: TableKind,
+    vpc: _Vpc,
+    seen: set[str | Network],
+    destination: str | Network,
+    network: Network | None,
+    target: TargetType,
 ) -> tuple[str, str] | None:
-    """A second route to one destination, or a target an edge table cannot hold at all."""
-    if _is_prefix_list(route.destination):
-        key = route.destination
-    else:
-        network = networks[route.destination]
-        key = str(network) if network is not None else route.destination
+    """What EC2 answers to one route of a table after the routes whose destinations are in
+    ``seen``, as (problem, rule), or ``None`` when it accepts the route. ``destination`` is
+    the route's as written (a CIDR or a prefix list ID), ``network`` the CIDR it means
+    (``None`` when it is no CIDR)."""
+    key = destination if network is None else network  # 10.1.7.9/16 is 10.1.0.0/16
     if key in seen:
-        return f"a second route to {route.destination} in one table", ROUTE_ALREADY_EXISTS
+        return f"a second route to {destination} in one table", ROUTE_ALREADY_EXISTS
     seen.add(key)
-    if table.kind is TableKind.GATEWAY and route.target not in _GATEWAY_TARGETS:
+    if kind is TableKind.GATEWAY and target not in _GATEWAY_TARGETS:
         return (
-            f"a gateway route table cannot hold a route to a {route.target.value}",
+            f"a gateway route table cannot hold a route to a {target.value}",
             GATEWAY_ROUTE_TABLES,
         )
+    if network is not None:
+        return _cidr_problem(kind, vpc, network, target)
+    if isinstance(destination, str) and _is_prefix_list(destination):
+        return _prefix_list_problem(kind, target)
+    return None  # anything else is the API model check's to report
+
+
+def _prefix_list_problem(kind: TableKind, target: TargetType) -> tuple[str, str] | None:
+    if kind is TableKind.GATEWAY:
+        return "a gateway route table takes no prefix list destination", GATEWAY_ROUTE_TABLES
+    if target is TargetType.GATEWAY_LB_ENDPOINT:
+        return "a prefix list cannot route to a VPC endpoint", PREFIX_LIST_TO_ENDPOINT
     return None
 
 
-def _prefix_list_refusals(table: TableSpec, route: RouteSpec) -> list[Refusal]:
-    problems = []
-    if table.kind is TableKind.GATEWAY:
-        problems.append(
-            ("a gateway route table takes no prefix list destination", GATEWAY_ROUTE_TABLES)
-        )
-    elif route.target is TargetType.GATEWAY_LB_ENDPOINT:
-        problems.append(("a prefix list cannot route to a VPC endpoint", PREFIX_LIST_TO_ENDPOINT))
-    return [Refusal(table.name, route.name, route.destination, p, s) for p, s in problems]
-
-
-def _cidr_refusals(
-    table: TableSpec,
-    route: RouteSpec,
-    network: Network,
-    vpc: Sequence[Network],
-    subnets: frozenset[Network],
-) -> list[Refusal]:
-    def refusal(problem: str, source: str) -> list[Refusal]:
-        return [Refusal(table.name, route.name, route.destination, problem, source)]
-
-    same_family = [c for c in vpc if c.version == network.version]
+def _cidr_problem(
+    kind: TableKind, vpc: _Vpc, network: Network, target: TargetType
+) -> tuple[str, str] | None:
+    same_family = vpc.cidrs[network.version]
     if network in same_family:
-        return refusal(
+        return (
             f"{network} is the VPC's own CIDR: the local route already has that destination",
             ROUTE_ALREADY_EXISTS,
         )
     inside = next((c for c in same_family if network.subnet_of(c)), None)  # type: ignore[arg-type]
-    source = SUBNET_ROUTE_TABLES if table.kind is TableKind.SUBNET else GATEWAY_ROUTE_TABLES
+    source = SUBNET_ROUTE_TABLES if kind is TableKind.SUBNET else GATEWAY_ROUTE_TABLES
     if inside is None:
-        if table.kind is TableKind.GATEWAY:
-            return refusal(
+        if kind is TableKind.GATEWAY:
+            return (
                 f"{network} is outside the VPC ({', '.join(map(str, same_family))}): a gateway "
                 "route table routes only the VPC's own addresses",
                 GATEWAY_ROUTE_TABLES,
             )
-        return []
+        return None
     # More specific than the local route of ``inside``.
-    if network not in subnets:
-        return refusal(
+    if network not in vpc.subnets:
+        return (
             f"{network} is more specific than the local route {inside} but is no subnet's "
             "CIDR: AWS accepts such a route only for exactly one subnet's CIDR",
             source,
         )
-    allowed = _MORE_SPECIFIC_TARGETS[table.kind]
-    if route.target is not TargetType.UNKNOWN and route.target not in allowed:
+    allowed = _MORE_SPECIFIC_TARGETS[kind]
+    if target is not TargetType.UNKNOWN and target not in allowed:
         names = ", ".join(sorted(t.value for t in allowed))
-        return refusal(
+        return (
             f"a route more specific than the local route {inside} cannot target a "
-            f"{route.target.value} (only: {names})",
+            f"{target.value} (only: {names})",
             source,
         )
-    return []
+    return None
 
 
 def all_refusals(tables: Iterable[TableSpec]) -> list[Refusal]:
@@ -397,56 +412,62 @@ def refusals_in_recording(recording: Recording) -> list[Refusal]:
 # From the routing graph (an offline recording or a live account)
 
 
-def _graph_target(kind: str) -> TargetType:
-    return {
-        "local": TargetType.LOCAL,
-        "igw": TargetType.INTERNET_GATEWAY,
-        "nat": TargetType.NAT_GATEWAY,
-        "vpce": TargetType.GATEWAY_LB_ENDPOINT,
-        "tgw": TargetType.TRANSIT_GATEWAY,
-    }.get(kind, TargetType.UNKNOWN)  # blackhole, or a target the graph does not name
+# What each graph target is to the rules; anything else (a blackhole, a peering connection, a
+# gateway endpoint, "other") is a target the rules cannot tell.
+_GRAPH_TARGETS: dict[str, TargetType] = {
+    "local": TargetType.LOCAL,
+    "igw": TargetType.INTERNET_GATEWAY,
+    "nat": TargetType.NAT_GATEWAY,
+    "vpce": TargetType.GATEWAY_LB_ENDPOINT,
+    "tgw": TargetType.TRANSIT_GATEWAY,
+}
 
 
-def tables_in_graph(graph: RoutingGraph) -> list[TableSpec]:
-    """Each VPC route table of a routing graph. The graph holds the local routes; one per VPC
-    CIDR is the table's own (a live local route whose target was replaced counts as it)."""
+def refusals_in_graph(graph: RoutingGraph) -> list[Refusal]:
+    """Every route of the graph's VPC route tables that EC2 would refuse. The graph's networks
+    are checked as they are (already parsed), each VPC's CIDRs and subnets parsed into one
+    :class:`_Vpc` that all its tables share."""
     edge = {igw.edge_route_table_id for igw in graph.internet_gateways.values()}
-    subnets: dict[str, list[str]] = {}
+    subnets: dict[str, list[Network]] = {}
     for subnet in graph.subnets.values():
-        subnets.setdefault(subnet.vpc_id, []).append(str(subnet.cidr))
+        subnets.setdefault(subnet.vpc_id, []).append(subnet.cidr)
         if subnet.ipv6_cidr is not None:  # a subnet's IPv6 block counts as its IPv4 one does
-            subnets[subnet.vpc_id].append(str(subnet.ipv6_cidr))
-    specs = []
+            subnets[subnet.vpc_id].append(subnet.ipv6_cidr)
+    vpcs: dict[str, _Vpc] = {}
+    found: list[Refusal] = []
     for table in graph.route_tables.values():
-        vpc = graph.vpcs.get(table.vpc_id)
-        cidrs = [str(c) for c in vpc.cidrs] if vpc else []
-        routes = list(table.routes)
-        for cidr in cidrs:
-            own = [r for r in routes if str(r.destination) == cidr and not r.prefix_list_id]
-            local = next((r for r in own if r.target_kind == "local"), own[0] if own else None)
-            if local is not None:
-                routes.remove(local)
-        specs.append(
-            TableSpec(
-                name=table.id,
-                kind=TableKind.GATEWAY if table.id in edge else TableKind.SUBNET,
-                vpc_cidrs=tuple(cidrs),
-                subnet_cidrs=tuple(subnets.get(table.vpc_id, [])),
-                routes=tuple(_graph_routes(routes)),
-            )
-        )
-    return specs
+        cidrs = graph.vpcs[table.vpc_id].cidrs if table.vpc_id in graph.vpcs else []
+        vpc = vpcs.get(table.vpc_id)
+        if vpc is None:
+            vpc = vpcs[table.vpc_id] = _vpc(cidrs, subnets.get(table.vpc_id, []))
+        kind = TableKind.GATEWAY if table.id in edge else TableKind.SUBNET
+        seen: set[str | Network] = set()
+        for route in _declared_routes(table.routes, cidrs):
+            target = _GRAPH_TARGETS.get(route.target_kind, TargetType.UNKNOWN)
+            destination = route.prefix_list_id or route.destination
+            network = None if route.prefix_list_id else route.destination
+            problem = _problem(kind, vpc, seen, destination, network, target)
+            if problem is not None:
+                found.append(Refusal(table.id, route.label, str(destination), *problem))
+    return found
 
 
-def _graph_routes(routes: Iterable[GraphRoute]) -> list[RouteSpec]:
-    out: list[RouteSpec] = []
+def _declared_routes(routes: list[GraphRoute], vpc_cidrs: Sequence[Network]) -> list[GraphRoute]:
+    """A table's routes as they were declared: without the local routes (the graph holds one
+    per VPC CIDR; a live local route whose target was replaced counts as it) and with one
+    route per prefix list (the graph holds one per entry)."""
+    declared = list(routes)
+    for cidr in vpc_cidrs:
+        own = [r for r in declared if r.destination == cidr and not r.prefix_list_id]
+        if own:
+            local = [r for r in own if r.target_kind == "local"]
+            declared.remove((local or own)[0])
     prefix_lists: set[str] = set()
-    for route in routes:
-        target = _graph_target(str(route.target_kind))
+    once = []
+    for route in declared:
         if route.prefix_list_id:
-            if route.prefix_list_id not in prefix_lists:
-                prefix_lists.add(route.prefix_list_id)
-                out.append(RouteSpec(route.prefix_list_id, target, route.label))
-            continue
-        out.append(RouteSpec(str(route.destination), target, route.label))
-    return out
+            if route.prefix_list_id in prefix_lists:
+                continue
+            prefix_lists.add(route.prefix_list_id)
+        once.append(route)
+    return once

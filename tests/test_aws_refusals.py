@@ -17,7 +17,7 @@ from egress_net.graph.checks import Check, run_checks
 from egress_net.graph.from_recording import graph_from_recordings
 from egress_net.graph.model import Route, RouteTable, RoutingGraph, TargetKind, Vpc
 from egress_net.recording import RecordedResource, Recording
-from egress_net.route_rules import refusals_in_recording, tables_in_graph
+from egress_net.route_rules import ROUTE_ALREADY_EXISTS, refusals_in_graph, refusals_in_recording
 
 from .conftest import REPO, hub_config, synth_config
 
@@ -191,10 +191,10 @@ def test_a_live_local_route_with_a_replaced_target_is_the_local_route() -> None:
     graph.route_tables["rtb-1"] = RouteTable(
         "rtb-1", "vpc-1", [Route(cidr, TargetKind.VPC_ENDPOINT, "vpce-1")]
     )
-    assert [t.routes for t in tables_in_graph(graph)] == [()]
+    assert refusals_in_graph(graph) == []
     graph.route_tables["rtb-1"].add(Route(cidr, TargetKind.LOCAL))
-    (spec,) = tables_in_graph(graph)
-    assert [r.destination for r in spec.routes] == ["10.1.0.0/16"]  # a second one: refused
+    (refusal,) = refusals_in_graph(graph)  # a second one: refused
+    assert (refusal.route, refusal.source) == ("10.1.0.0/16 → vpce-1", ROUTE_ALREADY_EXISTS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -57,6 +57,11 @@ def test_subnet_table_routes_aws_accepts(routes: list[tuple[str, TargetType]]) -
             ROUTE_ALREADY_EXISTS,
             "second route",
         ),
+        (  # one destination written two ways
+            [("192.168.0.0/16", T.TRANSIT_GATEWAY), ("192.168.7.9/16", T.NAT_GATEWAY)],
+            ROUTE_ALREADY_EXISTS,
+            "second route",
+        ),
         # More specific than local: only a whole subnet, only NAT / ENI / GWLB endpoint.
         ([("10.1.0.0/25", T.GATEWAY_LB_ENDPOINT)], SUBNET_ROUTE_TABLES, "no subnet's CIDR"),
         ([("10.1.2.0/24", T.NAT_GATEWAY)], SUBNET_ROUTE_TABLES, "no subnet's CIDR"),

@@ -26,7 +26,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
 from ipaddress import IPv4Address
 
 from egress_net import route_rules
@@ -46,6 +45,7 @@ from egress_net.graph.tracer import (
     Outcome,
     Trace,
     Tracer,
+    cached,
     join,
 )
 
@@ -247,7 +247,7 @@ def route_table_findings(graph: RoutingGraph) -> list[Finding]:
     to one destination): one finding per table that holds any (rules in
     :mod:`egress_net.route_rules`)."""
     by_table: dict[str, list[str]] = {}
-    for refusal in route_rules.all_refusals(route_rules.tables_in_graph(graph)):
+    for refusal in route_rules.refusals_in_graph(graph):
         by_table.setdefault(refusal.table, []).append(str(refusal))
     return [
         Finding(Check.ROUTE_TABLES, "", "", problems=[f"route table {table}: {p}" for p in found])
@@ -279,7 +279,7 @@ class _ClassPath:
     suffixes: list[Trace] = field(default_factory=list)  # ...and the shared rest
     source: IPAddress | None = None
 
-    @cached_property
+    @cached
     def shared(self) -> list[Trace]:
         """What decides the cheap checks: the suffixes, unless the source's own hops into the
         TGW already passed a firewall (then the whole path)."""
@@ -289,7 +289,7 @@ class _ClassPath:
             return self.traces
         return self.suffixes
 
-    @cached_property
+    @cached
     def traces(self) -> list[Trace]:
         """Joined only when judged: most verdicts need no more than the shared suffix."""
         if self.direct is not None:

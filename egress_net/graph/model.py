@@ -70,8 +70,12 @@ class RouteTable:
 
     def lookup(self, address: IPAddress) -> Route | None:
         """Longest-prefix match, as the VPC router does (IPv4 and IPv6 routes apart)."""
+        return self.lookup_value(address.version, int(address))
+
+    def lookup_value(self, version: int, value: int) -> Route | None:
+        """``lookup`` of the address ``value`` of family ``version`` (the tracer's form)."""
         index = self._index if self._index is not None else self._route_index()
-        return _longest_prefix_match(index[address.version], int(address))
+        return _longest_prefix_match(index[version], value)
 
     def _route_index(self) -> Index[Route]:
         if self._index is None:
@@ -199,10 +203,14 @@ class TgwRouteTable:
         """Longest-prefix match; for the same prefix a static route beats a prefix-list
         reference, which beats a propagated route ("Route evaluation order", Transit Gateway
         guide: how-transit-gateways-work)."""
+        return self.lookup_value(address.version, int(address))
+
+    def lookup_value(self, version: int, value: int) -> TgwRoute | None:
+        """``lookup`` of the address ``value`` of family ``version`` (the tracer's form)."""
         if self._index is None:
             ordered = sorted(self.routes, key=lambda r: _TGW_ORIGIN_RANK.get(r.origin, 0))
             self._index = _build_index(ordered)
-        return _longest_prefix_match(self._index[address.version], int(address))
+        return _longest_prefix_match(self._index[version], value)
 
 
 @dataclass

@@ -35,11 +35,11 @@ Semantics modelled (see docs/verification.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from egress_net.graph.model import (
     IPAddress,
@@ -96,8 +96,9 @@ def routed_on_the_internet(address: IPAddress) -> bool:
 
 
 # Where a packet is: ("subnet", subnet ID) leaving an ENI there, ("igw-in", IGW ID) arriving
-# from the internet, or ("tgw", "<attachment ID>|<AZ ID>") having entered the TGW.
-Position = tuple[str, str]
+# from the internet, or ("tgw", (attachment ID, AZ ID)) having entered the TGW. The second
+# part is typed Any: narrowing it by the first would cost a call on every hop.
+Position = tuple[str, Any]
 
 
 class HopKind(StrEnum):
@@ -132,6 +133,27 @@ class Outcome(StrEnum):
     UNSUPPORTED = "unsupported"  # leaves through something the tracer does not follow
     EXITED = "exited"  # left through a peering, VPN, gateway endpoint...: not followed further
     IN_TGW = "in-tgw"  # a symbolic trace stopped on entering a TGW (checks continue it)
+
+
+V = TypeVar("V")
+
+
+class cached(Generic[V]):  # lower case: a decorator, like functools.cached_property
+    """``functools.cached_property`` without its lock: on Python 3.11 every first read takes
+    a lock (3.12 dropped it), and the checks read two of these on tens of thousands of traces."""
+
+    def __init__(self, compute: Callable[[Any], V]) -> None:
+        self.compute, self.name = compute, compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> V:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
 
 
 @dataclass(frozen=True, slots=True)  # shared among traces: each tracer builds one per hop
@@ -172,11 +194,11 @@ class Trace:
 
     # Cached: the checks ask each trace several times, and a trace's hops never change once
     # it has ended.
-    @cached_property
+    @cached
     def firewall_endpoints(self) -> list[str]:
         return [h.resource_id for h in self.hops if h.kind is HopKind.FIREWALL]
 
-    @cached_property
+    @cached
     def primary(self) -> bool:
         """True when every flow-hash choice kept the AZ the packet was in."""
         previous_az = ""
@@ -192,8 +214,8 @@ class Trace:
 class _State:
     """A packet in flight: where it is and what it looks like."""
 
-    source: IPAddress
-    destination: IPAddress
+    source: IPAddress  # changed only by ``set_source``
+    destination: IPAddress  # changed only by ``set_destination``
     hops: list[Hop]
     flow: Flow
     seen: set[tuple[Position, int, int]]
@@ -201,10 +223,24 @@ class _State:
     initial_destination: IPAddress | None = None
     span: tuple[int, int] | None = None  # symbolic: atoms that share the path so far
     atom: int = 0  # symbolic: the atom the destination stands for
+    # The addresses as ints, kept in step with them by ``set_source``/``set_destination``:
+    # loop detection and every lookup read them, and ``int()`` is a Python-level call.
+    source_value: int = 0
+    destination_value: int = 0
+    destination_version: int = 4
 
     def __post_init__(self) -> None:
         self.initial_source = self.initial_source or self.source
         self.initial_destination = self.initial_destination or self.destination
+        self.source_value = int(self.source)
+        self.set_destination(self.destination)
+
+    def set_source(self, address: IPAddress) -> None:
+        self.source, self.source_value = address, int(address)
+
+    def set_destination(self, address: IPAddress) -> None:
+        self.destination, self.destination_value = address, int(address)
+        self.destination_version = address.version
 
 
 # One forwarding step ends the trace, or ends it in several traces at once (a shared rest of
@@ -268,7 +304,8 @@ class Tracer:
         self.graph = graph
         self.space = space
         # Trace what follows a TGW entry once per (TGW route table, AZ, destination) and share
-        # it among packets (``_shared_rest``); off, every packet is traced hop by hop (tests
+        # it among packets (``_shared_rest``), and symbolic subtrees past a TGW's choice among
+        # ENIs likewise (``_shared_subtrees``); off, every packet is traced hop by hop (tests
         # compare the two).
         self.share_rests = share_rests
         self._rests: dict[tuple[str, str, int, int], list[Trace]] = {}
@@ -292,11 +329,17 @@ class Tracer:
         self._igw_by_vpc = {igw.vpc_id: igw for igw in graph.internet_gateways.values()}
         self._enis_cache: dict[str, dict[str, Subnet]] = {}
         self._hops: dict[tuple[HopKind, str, str, str, bool], Hop] = {}
+        self._vias: dict[tuple[str, str], str] = {}
+        self._tgw_entries: dict[tuple[str, str, str], tuple[tuple[Hop, Hop], Position]] = {}
         self._holders: dict[tuple[str, int, int], Subnet | None] = {}
         self._tables: dict[str, RouteTable | None] = {}  # by subnet: every step asks
         # Forks of symbolic packets made during a step, and where that step happens.
         self._spawned: list[tuple[_State, Position]] = []
         self._where: Position = ("", "")
+        # Symbolic subtrees past a TGW's choice among ENIs, by everything they depend on
+        # (``_shared_subtrees``); while one is traced, the places its packets saw.
+        self._subtrees: dict[tuple[object, ...], _Subtree] = {}
+        self._visited: set[tuple[Position, int, int]] | None = None
 
     def _hop(
         self,
@@ -314,6 +357,15 @@ class Tracer:
         if hop is None:
             hop = self._hops[key] = Hop(kind, resource_id, az_id, via, flow_hash)
         return hop
+
+    def _via(self, table_id: str, label: str) -> str:
+        """The one "table: route" text per route: hops are keyed by it, and a string built
+        anew at every step would be hashed anew at every step."""
+        key = (table_id, label)
+        via = self._vias.get(key)
+        if via is None:
+            via = self._vias[key] = f"{table_id}: {label}"
+        return via
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -355,7 +407,7 @@ class Tracer:
         """A symbolic trace of a packet that entered the TGW through an attachment in an AZ."""
         state = _State(source, destination, [], Flow(), set())
         state.span, state.atom = span, atom
-        return self._run(state, ("tgw", f"{attachment_id}|{az_id}"))
+        return self._run(state, ("tgw", (attachment_id, az_id)))
 
     def trace_from_internet(
         self, igw_id: str, source: IPAddress, destination: IPAddress, flow: Flow
@@ -396,13 +448,17 @@ class Tracer:
             current, where = pending.pop()
             while True:
                 # Addresses as ints: IPAddress hashes through hex(), too slow for this loop.
-                key = (where, int(current.source), int(current.destination))
+                key = (where, current.source_value, current.destination_value)
                 if key in current.seen or len(current.hops) > MAX_HOPS:
                     finished.append(self._end(current, Outcome.LOOP, self._loop_reason(current)))
                     break
                 current.seen.add(key)
                 self._where = where
-                step = self._step(current, where)
+                kind, ident = where  # ``_step``, inlined: this loop runs once per hop
+                if kind == "subnet":
+                    step = self._route_from_subnet(current, self.graph.subnets[ident])
+                else:
+                    step = self._step(current, where)
                 if self._spawned:
                     pending.extend(self._spawned)
                     self._spawned.clear()
@@ -416,16 +472,17 @@ class Tracer:
                 else:
                     finished.extend(step)
                 break
+            if self._visited is not None:  # tracing a subtree: where its packet went
+                self._visited |= current.seen
         return finished
 
     def _step(self, state: _State, where: Position) -> Step:
+        """A step from the internet or inside a TGW (``_run`` routes from subnets itself)."""
         kind, ident = where
-        if kind == "subnet":
-            return self._route_from_subnet(state, self.graph.subnets[ident])
         if kind == "igw-in":
             return self._enter_from_internet(state, ident)
         if kind == "tgw":
-            attachment_id, az_id = ident.split("|")
+            attachment_id, az_id = ident
             return self._route_in_tgw(state, self.graph.tgw_attachments[attachment_id], az_id)
         raise ValueError(f"unknown position {where}")
 
@@ -436,7 +493,7 @@ class Tracer:
             table = self._tables[subnet.id] = self.graph.route_table_of(subnet)
         if table is None:
             return self._end(state, Outcome.NO_ROUTE, f"subnet {subnet.id} has no route table")
-        route = table.lookup(state.destination)
+        route = table.lookup_value(state.destination_version, state.destination_value)
         if state.span is not None:
             self._split(state, table)
         if route is None:
@@ -446,7 +503,7 @@ class Tracer:
                 f"no route to {state.destination} in {table.id} (subnet {subnet.id}, "
                 f"{subnet.az_id})",
             )
-        via = f"{table.id}: {route.label}"
+        via = self._via(table.id, route.label)
         vpc_id = subnet.vpc_id
         target = route.target_kind
         # The common targets first: most steps of a hub's traces are these.
@@ -519,7 +576,7 @@ class Tracer:
         """Gateways judge the address itself (in a VPC? routed on the internet?)."""
         if state.span is not None and self.space is not None:
             self._fork_others(
-                state, self.space.split_kind(state.span, state.atom, state.destination.version)
+                state, self.space.split_kind(state.span, state.atom, state.destination_version)
             )
 
     def _split(self, state: _State, table: Any) -> None:
@@ -527,7 +584,7 @@ class Tracer:
         its span go on as forks from the same place, each with its own representative."""
         if state.span is not None and self.space is not None:
             self._fork_others(
-                state, self.space.split(table, state.span, state.atom, state.destination.version)
+                state, self.space.split(table, state.span, state.atom, state.destination_version)
             )
 
     def _fork_others(self, state: _State, runs: list[tuple[int, int]]) -> None:
@@ -538,20 +595,19 @@ class Tracer:
                 continue
             fork = _fork(state)
             fork.span, fork.atom = (low, high), low
-            fork.destination = fork.initial_destination = self.space.representative(
-                state.destination.version, low
-            )
+            fork.initial_destination = self.space.representative(state.destination_version, low)
+            fork.set_destination(fork.initial_destination)
             self._spawned.append((fork, self._where))
 
     def _deliver_locally(self, state: _State, vpc_id: str, via: str) -> Step:
-        nat = self._nat_by_private_ip.get(int(state.destination))
+        nat = self._nat_by_private_ip.get(state.destination_value)
         if (
             nat is not None
-            and state.destination.version == 4
+            and state.destination_version == 4
             and self.graph.subnets[nat.subnet_id].vpc_id == vpc_id
         ):
             return self._through_nat_reply(state, nat, via)
-        subnet = self._subnet_holding(vpc_id, state.destination)
+        subnet = self._subnet_holding(vpc_id, state)
         if subnet is None:
             return self._end(
                 state,
@@ -561,24 +617,25 @@ class Tracer:
         state.hops.append(self._hop(HopKind.INSTANCE, subnet.id, subnet.az_id, via))
         return self._end(state, Outcome.DELIVERED, f"delivered to {subnet.id}", subnet.id)
 
-    def _subnet_holding(self, vpc_id: str, address: IPAddress) -> Subnet | None:
-        """``graph.subnet_holding``, remembered: a spoke's hosts receive many packets (replies
-        from every exit, the ring), and finding the subnet is a scan of the VPC's subnets."""
-        key = (vpc_id, address.version, int(address))
+    def _subnet_holding(self, vpc_id: str, state: _State) -> Subnet | None:
+        """``graph.subnet_holding`` for the destination, remembered: a spoke's hosts receive
+        many packets (replies from every exit, the ring), and finding the subnet is a scan of
+        the VPC's subnets."""
+        key = (vpc_id, state.destination_version, state.destination_value)
         if key not in self._holders:
-            self._holders[key] = self.graph.subnet_holding(vpc_id, address)
+            self._holders[key] = self.graph.subnet_holding(vpc_id, state.destination)
         return self._holders[key]
 
     def _through_nat_outbound(self, state: _State, nat: NatGateway, via: str) -> Step:
         subnet = self.graph.subnets[nat.subnet_id]
         state.hops.append(self._hop(HopKind.NAT, nat.id, subnet.az_id, via))
-        if state.destination.version == 6:
+        if state.destination_version == 6:
             # NAT gateways translate IPv4 (and NAT64 to IPv4), never IPv6 to IPv6.
             return self._end(state, Outcome.DROPPED, f"NAT gateway {nat.id} does not route IPv6")
         state.flow.nat_translations[nat.id] = state.source
         # The NAT gateway translates to its private address; the IGW maps that address to the
         # Elastic IP. So NAT-to-TGW traffic (a public NAT also routes privately) keeps it.
-        state.source = nat.private_ip
+        state.set_source(nat.private_ip)
         return [(state, ("subnet", nat.subnet_id))]
 
     def _through_nat_reply(self, state: _State, nat: NatGateway, via: str) -> Step:
@@ -589,7 +646,7 @@ class Tracer:
             return self._end(
                 state, Outcome.DROPPED, f"NAT gateway {nat.id} has no translation for this flow"
             )
-        state.destination = original
+        state.set_destination(original)
         return [(state, ("subnet", nat.subnet_id))]
 
     def _leave_through_igw(self, state: _State, igw_id: str, vpc_id: str, via: str) -> Step:
@@ -611,9 +668,9 @@ class Tracer:
             )
             dropped.end_igw_id = igw_id
             return dropped
-        nat = self._nat_by_private_ip.get(int(state.source))
+        nat = self._nat_by_private_ip.get(state.source_value)
         if nat is not None and nat.public_ip is not None and state.source.version == 4:
-            state.source = nat.public_ip  # the IGW's one-to-one mapping to the Elastic IP
+            state.set_source(nat.public_ip)  # the IGW's one-to-one mapping to the Elastic IP
         state.hops.append(self._hop(HopKind.INTERNET, ""))
         trace = self._end(state, Outcome.INTERNET, f"left through {igw_id}")
         trace.end_igw_id = igw_id
@@ -626,13 +683,13 @@ class Tracer:
             return self._deliver_locally(state, eigw.vpc_id, f"{igw_id}: local")
         igw = self.graph.internet_gateways[igw_id]
         state.hops.append(self._hop(HopKind.IGW, igw_id))
-        nat = self._nat_by_public_ip.get(int(state.destination))
-        if nat is not None and state.destination.version == 4:
-            state.destination = nat.private_ip  # the IGW maps the public address to the ENI's
+        nat = self._nat_by_public_ip.get(state.destination_value)
+        if nat is not None and state.destination_version == 4:
+            state.set_destination(nat.private_ip)  # the IGW maps the public address to the ENI's
         table = self.graph.route_tables.get(igw.edge_route_table_id)
         if table is None:
             return self._deliver_locally(state, igw.vpc_id, f"{igw_id}: local")
-        route = table.lookup(state.destination)
+        route = table.lookup_value(state.destination_version, state.destination_value)
         if route is None or route.target_kind is TargetKind.LOCAL:
             return self._deliver_locally(state, igw.vpc_id, f"{table.id} (edge): local")
         via = f"{table.id} (edge): {route.destination} → {route.target_id}"
@@ -672,15 +729,27 @@ class Tracer:
                 f"attachment {attachment.id} has no subnet in {az_id}: that AZ cannot reach "
                 f"{tgw_id}",
             )
-        state.hops.append(self._hop(HopKind.TGW_ENI, attachment.id, az_id, via))
-        state.hops.append(self._hop(HopKind.TGW, tgw_id))
-        if self.stop_at_tgw and state.span is not None:
+        entry = self._tgw_entries.get((attachment.id, az_id, via))
+        if entry is None:
+            entry = self._tgw_entries[(attachment.id, az_id, via)] = (
+                (
+                    self._hop(HopKind.TGW_ENI, attachment.id, az_id, via),
+                    self._hop(HopKind.TGW, tgw_id),
+                ),
+                ("tgw", (attachment.id, az_id)),
+            )
+        hops, position = entry
+        state.hops += hops
+        if state.span is not None and self.stop_at_tgw:
             stopped = self._end(state, Outcome.IN_TGW, f"entered {tgw_id}")
             stopped.tgw_entry = (attachment.id, az_id)
             return stopped
-        position = ("tgw", f"{attachment.id}|{az_id}")
-        shared = self._shared_rest(state, attachment, az_id, position)
-        return shared if shared is not None else [(state, position)]
+        flow = state.flow
+        if not (flow.nat_translations or flow.pinned_enis):  # else never shared: spare the call
+            shared = self._shared_rest(state, attachment, az_id, position)
+            if shared is not None:
+                return shared
+        return [(state, position)]
 
     def _shared_rest(
         self, state: _State, attachment: TgwAttachment, az_id: str, position: Position
@@ -715,11 +784,11 @@ class Tracer:
         ):
             return None
         sentinel = SENTINEL_SOURCE[source.version]
-        if int(source) in self._nat_by_private_ip or int(sentinel) in self._nat_by_private_ip:
+        if state.source_value in self._nat_by_private_ip or 0 in self._nat_by_private_ip:
+            return None  # 0: the sentinel's value
+        if (position, state.source_value, state.destination_value) in state.seen:
             return None
-        if (position, int(source), int(destination)) in state.seen:
-            return None
-        key = (attachment.route_table_id, az_id, destination.version, int(destination))
+        key = (attachment.route_table_id, az_id, state.destination_version, state.destination_value)
         rest = self._rests.get(key)
         if rest is None:
             if key not in self._entered_once:
@@ -747,14 +816,14 @@ class Tracer:
                 Outcome.DROPPED,
                 f"attachment {attachment.id} is associated with no TGW route table",
             )
-        route = table.lookup(state.destination)
+        route = table.lookup_value(state.destination_version, state.destination_value)
         if state.span is not None:
             self._split(state, table)
         if route is None:
             return self._end(
                 state, Outcome.NO_ROUTE, f"no route to {state.destination} in {table.id}"
             )
-        via = f"{table.id}: {route.label}"
+        via = self._via(table.id, route.label)
         if route.blackhole:
             return self._end(state, Outcome.BLACKHOLE, f"blackhole route {via}")
         target = self.graph.tgw_attachments.get(route.attachment_id)
@@ -771,6 +840,9 @@ class Tracer:
             kind = HopKind.PEERING if target.resource_type == "peering" else HopKind.VGW
             return self._exit(state, kind, target.id, via)
         enis = self._enis(target)
+        if not target.appliance_mode and az_id in enis:  # the common case, without a fork
+            state.hops.append(self._hop(HopKind.TGW_ENI, target.id, az_id, via))
+            return [(state, ("subnet", enis[az_id].id))]
         if not enis:
             return self._end(state, Outcome.DROPPED, f"attachment {target.id} has no subnets")
         choices, flow_hash = self._eni_choices(state, target, enis, az_id)
@@ -782,7 +854,87 @@ class Tracer:
             eni = enis[chosen_az]
             branch.hops.append(self._hop(HopKind.TGW_ENI, target.id, chosen_az, via, flow_hash))
             branches.append((branch, ("subnet", eni.id)))
+        if len(branches) > 1 and state.span is not None and self.share_rests:
+            shared = self._shared_subtrees(branches)
+            if shared is not None:
+                return shared
         return branches
+
+    def _shared_subtrees(self, branches: list[tuple[_State, Position]]) -> tuple[Trace, ...] | None:
+        """Every branch's whole symbolic trace from the ENI the TGW chose, each subtree traced
+        once and shared by every packet that reaches that ENI alike; or None to go on hop by hop.
+
+        In appliance mode the TGW may pick any of the ENIs, whichever AZ the packet entered
+        from, so a TGW table entered from three AZs leads three times into the same subtrees
+        (the hub's firewalls and their TGW table, a thousand spokes behind it). A subtree
+        is keyed by all that routing reads (place, span, atom, addresses, flow, whether traces
+        stop at a TGW) and traced from a packet with no past: that is the hop-by-hop trace when
+        none of its places, with their addresses, is among the packet's own (the hop-by-hop
+        trace would end in a loop there), and its traces end without a loop and within
+        MAX_HOPS counting the packet's own hops. (A loop-free subtree that passed one of the
+        packet's places would also come back to its own root and loop, so the first condition
+        is a guard that costs one set test.) Subtrees met while one is traced go hop by hop,
+        so that every place of a subtree is recorded.
+        """
+        if self._visited is not None:
+            return None
+        # The order ``_run`` finishes the branches in: the first goes on, the rest are popped.
+        traces: list[Trace] = []
+        for state, position in branches[:1] + branches[:0:-1]:
+            subtree = self._subtree(state, position)
+            too_long = subtree.longest + len(state.hops) > MAX_HOPS
+            if subtree.loops or too_long or not subtree.visited.isdisjoint(state.seen):
+                return None
+            traces += [_rejoined(state.hops, trace) for trace in subtree.traces]
+        return tuple(traces)
+
+    def _subtree(self, state: _State, position: Position) -> _Subtree:
+        """The subtree from ``position`` for this packet, traced the first time it is asked."""
+        flow = state.flow
+        key = (
+            position,
+            state.span,
+            state.atom,
+            state.source,
+            state.destination,
+            state.initial_source,
+            state.initial_destination,
+            tuple(flow.nat_translations.items()),
+            tuple(flow.pinned_enis.items()),
+            self.stop_at_tgw,
+        )
+        subtree = self._subtrees.get(key)
+        if subtree is None:
+            subtree = self._subtrees[key] = self._trace_subtree(state, position)
+        return subtree
+
+    def _trace_subtree(self, state: _State, position: Position) -> _Subtree:
+        """Trace on from ``position`` with the packet's addresses and flow but no past."""
+        root = _State(
+            state.source,
+            state.destination,
+            [],
+            state.flow.copy(),
+            set(),
+            state.initial_source,
+            state.initial_destination,
+            state.span,
+            state.atom,
+        )
+        # The nested run must not take over the forks this step already made, nor its place.
+        where, spawned, outer, self._spawned = self._where, self._spawned, self._visited, []
+        visited: set[tuple[Position, int, int]] = set()
+        self._visited = visited
+        try:
+            traces = self._run(root, position)
+        finally:
+            self._where, self._spawned, self._visited = where, spawned, outer
+        return _Subtree(
+            traces,
+            visited,
+            loops=any(trace.outcome is Outcome.LOOP for trace in traces),
+            longest=max(len(trace.hops) for trace in traces),
+        )
 
     def _through_tgw_firewall(
         self, state: _State, firewall: TgwAttachment, az_id: str, via: str
@@ -805,7 +957,7 @@ class Tracer:
             branch.flow.pinned_enis[firewall.id] = chosen_az
             branch.hops.append(self._hop(HopKind.FIREWALL, firewall.id, chosen_az, via, flow_hash))
             branch.hops.append(self._hop(HopKind.TGW, tgw_id))
-            branches.append((branch, ("tgw", f"{firewall.id}|{chosen_az}")))
+            branches.append((branch, ("tgw", (firewall.id, chosen_az))))
         return branches
 
     @staticmethod
@@ -846,6 +998,33 @@ class Tracer:
         start = places.index(places[-1]) if places else 0
         cycle = places[start:] if start < len(places) - 1 else places[-6:]
         return "routing loop through " + " → ".join(cycle)
+
+
+@dataclass(frozen=True, slots=True)
+class _Subtree:
+    """A symbolic subtree traced from a packet with no past (``Tracer._shared_subtrees``)."""
+
+    traces: list[Trace]
+    visited: set[tuple[Position, int, int]]  # every place its packets saw, with addresses
+    loops: bool
+    longest: int  # the most hops of its traces
+
+
+def _rejoined(hops: list[Hop], rest: Trace) -> Trace:
+    """A packet's trace: its own ``hops``, then a subtree's trace traced from where it is."""
+    return Trace(
+        source=rest.source,
+        destination=rest.destination,
+        hops=hops + rest.hops,
+        outcome=rest.outcome,
+        reason=rest.reason,
+        flow=rest.flow.copy(),
+        end_subnet_id=rest.end_subnet_id,
+        end_igw_id=rest.end_igw_id,
+        translated_source=rest.translated_source,
+        span=rest.span,
+        tgw_entry=rest.tgw_entry,
+    )
 
 
 def _fork(state: _State) -> _State:

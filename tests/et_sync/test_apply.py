@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from botocore.stub import Stubber
 
 from egress_net.et_sync.apply import (
     GROUP_WRITE_BUDGET_MS,
@@ -28,6 +29,12 @@ NEW_A = "alert ip any any -> any any (sid:1; rev:2;)\n"
 RULES_B = "".join(f"alert ip any any -> any any (sid:{i};)\n" for i in range(10, 14))
 SLOTS = nfw.slots(3, 10)
 A, B, C = SLOTS
+
+
+def _expect_a_rolled_back(stub: Stubber) -> None:
+    """Group A is read back with this sync's rules and marker, then gets its old ones back."""
+    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
+    nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
 
 
 def _writer(client: object, logs: list[str] | None = None) -> GroupWriter:
@@ -140,8 +147,7 @@ def test_an_update_that_timed_out_is_rolled_back_as_if_it_had_landed() -> None:
     nfw.expect_update_group(
         stub, B.name, "tok-b2", rules=placeholder_rules(1), description=PLACEHOLDER_DESCRIPTION
     )
-    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
-    nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
+    _expect_a_rolled_back(stub)
     lost = ReadTimeoutError(endpoint_url="https://network-firewall.us-east-1")
     failing = nfw.LostAnswerOn(client, "update_rule_group", 2, lost)
     with stub, pytest.raises(ApplyError, match="ReadTimeoutError"):
@@ -173,8 +179,7 @@ def test_endless_token_conflicts_stop_and_restore_what_this_run_wrote() -> None:
     for attempt in range(4):
         nfw.expect_placeholder(stub, B, 1, token=f"tok-b{attempt}")
         stub.add_client_error("update_rule_group", "InvalidTokenException", "stale", 400)
-    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
-    nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
+    _expect_a_rolled_back(stub)
     with stub, pytest.raises(ApplyError, match="4 token conflicts in a row") as err:
         _writer(client).apply([nfw.desired(A, NEW_A), nfw.desired(B, RULES_B)])
     stub.assert_no_pending_responses()
@@ -211,8 +216,7 @@ def test_a_failure_halfway_restores_the_groups_already_written() -> None:
     nfw.expect_update_group(
         stub, B.name, "tok-b2", rules=placeholder_rules(1), description=PLACEHOLDER_DESCRIPTION
     )
-    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
-    nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
+    _expect_a_rolled_back(stub)
     wanted = [nfw.desired(A, NEW_A), nfw.desired(B, RULES_B), nfw.desired(C, OLD_A)]
     with stub, pytest.raises(ApplyError, match=f"writing {C.name} failed"):
         _writer(client, logs).apply(wanted)
@@ -229,8 +233,7 @@ def test_a_connection_error_rolls_back_too() -> None:
     nfw.expect_placeholder(stub, B, 1, token="tok-b")
     # the second update_rule_group never reaches the stub; B is read back, not ours: left
     nfw.expect_placeholder(stub, B, 1, token="tok-b2")
-    nfw.expect_describe_group(stub, A.name, 10, NEW_A, token="tok-a2", description=MARKER)
-    nfw.expect_update_group(stub, A.name, "tok-a2", rules=OLD_A, description=OLD_MARKER)
+    _expect_a_rolled_back(stub)
     dropped = EndpointConnectionError(endpoint_url="https://network-firewall.us-east-1")
     failing = nfw.FailingOn(client, "update_rule_group", 2, dropped)
     with stub, pytest.raises(ApplyError, match="EndpointConnectionError"):

@@ -96,6 +96,14 @@ class _Env:
     def marker(self, tarball: bytes) -> str:
         return sync_marker(hashlib.md5(tarball).hexdigest(), self.settings.fingerprint())
 
+    def expect_rollback(self, group: str, written: str, tarball: bytes) -> None:
+        """The group is read back with what this sync wrote (its marker on it), then gets
+        its previous rules ("old rules") back."""
+        nfw.expect_describe_group(
+            self.stub, group, 200, written, token="t-a2", description=self.marker(tarball)
+        )
+        nfw.expect_update_group(self.stub, group, "t-a2", rules="old rules")
+
 
 def _expect_fill(stub: Stubber, plan: SyncPlan) -> None:
     """Every declared group still holds the placeholder and is written once (a group left
@@ -298,15 +306,7 @@ def test_failure_halfway_through_keeps_previous_rules(
     nfw.expect_update_group(env.stub, slot_a.name, "t-a", rules=first.rules_string)
     nfw.expect_describe_group(env.stub, slot_b.name, 200, "old rules", token="t-b")
     env.stub.add_client_error("update_rule_group", "InternalServerError", "boom", 500)
-    nfw.expect_describe_group(
-        env.stub,
-        slot_a.name,
-        200,
-        first.rules_string,
-        token="t-a2",
-        description=env.marker(small_tarball),
-    )
-    nfw.expect_update_group(env.stub, slot_a.name, "t-a2", rules="old rules")
+    env.expect_rollback(slot_a.name, first.rules_string, small_tarball)
     with pytest.raises(ApplyError, match=f"writing {slot_b.name} failed"):
         env.run()
     env.assert_last_applied_in_force()
@@ -323,15 +323,7 @@ def test_a_connection_error_halfway_through_rolls_back(
     nfw.expect_describe_group(env.stub, slot_a.name, 200, "old rules", token="t-a")
     nfw.expect_update_group(env.stub, slot_a.name, "t-a", rules=first.rules_string)
     nfw.expect_describe_group(env.stub, slot_b.name, 200, "old rules", token="t-b")
-    nfw.expect_describe_group(
-        env.stub,
-        slot_a.name,
-        200,
-        first.rules_string,
-        token="t-a2",
-        description=env.marker(small_tarball),
-    )
-    nfw.expect_update_group(env.stub, slot_a.name, "t-a2", rules="old rules")
+    env.expect_rollback(slot_a.name, first.rules_string, small_tarball)
     dropped = EndpointConnectionError(endpoint_url="https://network-firewall.us-east-1")
     client = nfw.FailingOn(env.client, "update_rule_group", 2, dropped)
     with pytest.raises(ApplyError, match="EndpointConnectionError"):
@@ -378,15 +370,7 @@ def test_running_out_of_time_after_the_first_group_rolls_it_back(
     context = FakeLambdaContext(900_000, 2 * BUDGET)
     nfw.expect_describe_group(env.stub, slot_a.name, 200, "old rules", token="t-a")
     nfw.expect_update_group(env.stub, slot_a.name, "t-a", rules=first.rules_string)
-    nfw.expect_describe_group(
-        env.stub,
-        slot_a.name,
-        200,
-        first.rules_string,
-        token="t-a2",
-        description=env.marker(small_tarball),
-    )
-    nfw.expect_update_group(env.stub, slot_a.name, "t-a2", rules="old rules")
+    env.expect_rollback(slot_a.name, first.rules_string, small_tarball)
     with pytest.raises(ApplyError, match=rf"stopped before writing .*{2 * BUDGET} ms of the"):
         env.run(remaining_ms=context.get_remaining_time_in_millis)
     assert context.asked == 2

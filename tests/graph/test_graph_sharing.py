@@ -1,15 +1,17 @@
 """What the tracer shares among packets changes no trace, and lookups match a plain scan.
 
 The tracer traces the path past a TGW entry once per (TGW route table, AZ, destination) and
-hands it to every packet entering there (``Tracer._shared_rest``). These tests trace the same
-round trips with sharing and hop by hop, on a clean hub and on every seeded fault (loops,
-blackholes, missing routes...), and require the very same traces.
+hands it to every packet entering there (``Tracer._shared_rest``); symbolic traces share the
+subtree past a TGW's choice among ENIs (``Tracer._shared_subtrees``). These tests trace the
+same round trips and classes with sharing and hop by hop, on a clean hub and on every seeded
+fault (loops, blackholes, missing routes...), and require the very same traces and reports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
+from typing import Any
 
 import pytest
 from graph_factory import (
@@ -27,6 +29,7 @@ from hypothesis import strategies as st
 from test_graph_verify import FAULTS
 
 from egress_net.graph.checks import DEFAULT_DESTINATION, find_spokes, run_checks
+from egress_net.graph.classes import ClassSpace
 from egress_net.graph.from_recording import graph_from_recordings
 from egress_net.graph.model import (
     IPAddress,
@@ -34,12 +37,13 @@ from egress_net.graph.model import (
     RouteTable,
     RoutingGraph,
     TargetKind,
+    TgwAttachment,
     TgwRoute,
     TgwRouteTable,
     host_in,
 )
 from egress_net.graph.report import render_text
-from egress_net.graph.tracer import Outcome, Tracer
+from egress_net.graph.tracer import SENTINEL_SOURCE, Outcome, Trace, Tracer
 from egress_net.recording import Recording
 
 AZ_IDS = ("use1-az1", "use1-az2", "use1-az4")
@@ -542,28 +546,30 @@ def misrouted(
     return seed
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    vpc_routes=st.lists(
-        st.tuples(
-            st.integers(0, len(_TIERS) - 1),
-            st.integers(0, len(AZ_IDS) - 1),
-            st.integers(0, len(_MISROUTED) - 1),
-            st.integers(0, len(_VPC_TARGETS) - 1),
-        ),
-        max_size=6,
-        unique_by=lambda r: (r[0], r[1], r[2]),
+# Misroutings: (tier, AZ, prefix, target) VPC routes and (table, prefix, target) TGW routes.
+VPC_MISROUTES = st.lists(
+    st.tuples(
+        st.integers(0, len(_TIERS) - 1),
+        st.integers(0, len(AZ_IDS) - 1),
+        st.integers(0, len(_MISROUTED) - 1),
+        st.integers(0, len(_VPC_TARGETS) - 1),
     ),
-    tgw_routes=st.lists(
-        st.tuples(
-            st.integers(0, 1),
-            st.integers(0, len(_MISROUTED) - 1),
-            st.integers(0, len(_TGW_TARGETS) - 1),
-        ),
-        max_size=4,
-        unique_by=lambda r: (r[0], r[1]),
-    ),
+    max_size=6,
+    unique_by=lambda r: (r[0], r[1], r[2]),
 )
+TGW_MISROUTES = st.lists(
+    st.tuples(
+        st.integers(0, 1),
+        st.integers(0, len(_MISROUTED) - 1),
+        st.integers(0, len(_TGW_TARGETS) - 1),
+    ),
+    max_size=4,
+    unique_by=lambda r: (r[0], r[1]),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(vpc_routes=VPC_MISROUTES, tgw_routes=TGW_MISROUTES)
 def test_shared_rests_agree_with_hop_by_hop_tracing_under_random_misroutings(
     vpc_routes: list[tuple[int, int, int, int]], tgw_routes: list[tuple[int, int, int]]
 ) -> None:
@@ -578,3 +584,239 @@ def test_shared_rests_agree_with_hop_by_hop_tracing_under_random_misroutings(
             assert shared.round_trips(subnet.id, source, destination) == direct.round_trips(
                 subnet.id, source, destination
             ), (subnet.id, destination)
+
+
+# -- symbolic subtrees past a TGW's choice among ENIs --------------------------------------
+
+
+class SharingSpy:
+    """Counts the traces shared subtrees handed out against those traced for them: more handed
+    out than traced means a subtree served several packets, else a comparison proves nothing."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.traced = self.handed = 0
+        trace, share = Tracer._trace_subtree, Tracer._shared_subtrees
+
+        def traced(tracer: Tracer, *args: object) -> object:
+            subtree = trace(tracer, *args)  # type: ignore[arg-type]
+            self.traced += len(subtree.traces)
+            return subtree
+
+        def shared(tracer: Tracer, *args: object) -> object:
+            traces = share(tracer, *args)  # type: ignore[arg-type]
+            self.handed += len(traces or ())
+            return traces
+
+        monkeypatch.setattr(Tracer, "_trace_subtree", traced)
+        monkeypatch.setattr(Tracer, "_shared_subtrees", shared)
+
+
+def suffixes(graph: RoutingGraph, share_rests: bool) -> list[list[Trace]]:
+    """What the class analysis traces past each spoke's TGW entry: every class of both
+    families, from the spoke's attachment in each AZ."""
+    space = ClassSpace(graph)
+    tracer = Tracer(graph, space, share_rests=share_rests)
+    spoke_vpcs = {spoke.vpc_id for spoke in find_spokes(graph)}
+    found = []
+    for version in (4, 6):
+        classes = space.classes[version]
+        for attachment in graph.tgw_attachments.values():
+            if attachment.vpc_id not in spoke_vpcs or not classes:
+                continue
+            for az_id in sorted({graph.subnets[s].az_id for s in attachment.subnet_ids}):
+                found.append(
+                    tracer.trace_from_tgw(
+                        attachment.id,
+                        az_id,
+                        SENTINEL_SOURCE[version],
+                        classes[0].representative,
+                        span=(0, len(classes)),
+                        atom=0,
+                    )
+                )
+    return found
+
+
+def reports_both_ways(
+    graph: RoutingGraph, monkeypatch: pytest.MonkeyPatch
+) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """The report, its count of class traces and its listing, with sharing and hop by hop."""
+    shared = run_checks(graph)
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            "egress_net.graph.checks.Tracer",
+            lambda graph, space: Tracer(graph, space, share_rests=False),
+        )
+        direct = run_checks(graph)
+    return (
+        (render_text(shared), shared.class_traces, shared.listing),
+        (render_text(direct), direct.class_traces, direct.listing),
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "seed"), [*SEEDS, *SEEDS_V6], ids=[s[0] for s in [*SEEDS, *SEEDS_V6]]
+)
+def test_shared_subtrees_give_exactly_the_hop_by_hop_class_traces_and_report(
+    fault: str, seed: Callable[[Recording], Recording], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = hub(seed)
+
+    assert suffixes(graph, share_rests=True) == suffixes(graph, share_rests=False)
+    shared, direct = reports_both_ways(graph, monkeypatch)
+    assert shared == direct
+
+
+@pytest.mark.parametrize("seed", [lambda rec: rec, dual_stack], ids=["IPv4", "dual stack"])
+def test_each_subtree_is_traced_once_for_every_az_the_packets_entered_from(
+    seed: Callable[[Recording], Recording], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = hub(seed)
+    spy = SharingSpy(monkeypatch)
+
+    suffixes(graph, share_rests=True)
+
+    # Four spokes entering in three AZs each: twelve entries into the same subtrees.
+    assert spy.traced and spy.handed == 12 * spy.traced
+
+
+@pytest.mark.parametrize("fault", ["routing loop", "egress attachment on the wrong TGW table"])
+def test_a_subtree_that_loops_is_traced_but_never_handed_out(
+    fault: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loop is found by the hop-by-hop trace at the first place seen twice, counting the
+    packet's own places, which a subtree traced from no past does not know."""
+    (seed,) = [s for f, s in SEEDS if f == fault]
+    spy = SharingSpy(monkeypatch)
+
+    found = suffixes(hub(seed), share_rests=True)
+
+    assert spy.traced and not spy.handed
+    assert any(t.outcome is Outcome.LOOP for traces in found for t in traces)
+
+
+def behind_a_tgw_firewall(graph: RoutingGraph) -> RoutingGraph:
+    """The spokes' TGW table sends everything to a firewall attached natively to the TGW, in
+    every AZ, whose table sends it on to the hub: a packet reaches the hub's ENIs with the
+    firewall's AZ pinned in its flow, which a subtree past the hub must keep apart."""
+    (spoke,) = [s for s in find_spokes(graph) if s.name == "spoke-0"]
+    (entry,) = [a for a in graph.tgw_attachments.values() if a.vpc_id == spoke.vpc_id]
+    (hub_attachment,) = [a for a in graph.tgw_attachments.values() if a.appliance_mode]
+    firewall = TgwAttachment(
+        "tgw-attach-0fw",
+        entry.tgw_id,
+        "network-function",
+        route_table_id="tgw-rtb-0fw",
+        az_ids=list(AZ_IDS),
+    )
+    graph.tgw_attachments[firewall.id] = firewall
+    graph.tgw_route_tables[firewall.route_table_id] = TgwRouteTable(
+        firewall.route_table_id,
+        entry.tgw_id,
+        [TgwRoute(ip_network("0.0.0.0/0"), hub_attachment.id)],
+    )
+    spokes_table = graph.tgw_route_tables[entry.route_table_id]
+    graph.tgw_route_tables[spokes_table.id] = TgwRouteTable(
+        spokes_table.id,
+        entry.tgw_id,
+        [
+            TgwRoute(r.destination, firewall.id) if r.attachment_id == hub_attachment.id else r
+            for r in spokes_table.routes
+        ],
+    )
+    return graph
+
+
+def test_subtrees_reached_with_different_flows_are_not_shared() -> None:
+    graph = behind_a_tgw_firewall(hub(lambda rec: rec))
+
+    found = suffixes(graph, share_rests=True)
+
+    assert found == suffixes(graph, share_rests=False)
+    pinned = {tuple(t.flow.pinned_enis.items()) for traces in found for t in traces}
+    assert len({flow[0] for flow in pinned if flow}) == len(AZ_IDS)  # every firewall AZ
+
+
+def test_subtrees_for_different_spans_of_one_atom_are_not_shared() -> None:
+    """The span decides where each table cuts: the same atom with a narrower span is
+    another subtree."""
+    graph = hub(lambda rec: rec)
+    space = ClassSpace(graph)
+    atom = space.index_of(DEFAULT_DESTINATION)
+    (entry,) = [
+        a for a in graph.tgw_attachments.values() if a.vpc_id == find_spokes(graph)[0].vpc_id
+    ]
+
+    def traced(tracer: Tracer) -> list[list[Trace]]:
+        return [
+            tracer.trace_from_tgw(
+                entry.id,
+                "use1-az1",
+                SENTINEL_SOURCE[4],
+                DEFAULT_DESTINATION,
+                (atom, atom + width),
+                atom,
+            )
+            for width in (2, 1, 2)
+        ]
+
+    shared = traced(Tracer(graph, space))
+
+    assert shared == traced(Tracer(graph, space, share_rests=False))
+    assert {t.span for t in shared[0]} != {t.span for t in shared[1]}
+
+
+def test_an_eni_choice_inside_a_shared_subtree_is_traced_hop_by_hop() -> None:
+    """With every attachment in appliance mode a subtree past the hub's ENI choice meets the
+    spokes' choices too: those are traced within it, not shared again."""
+    graph = hub(lambda rec: rec)
+    for attachment in graph.tgw_attachments.values():
+        attachment.appliance_mode = True
+
+    found = suffixes(graph, share_rests=True)
+
+    assert found == suffixes(graph, share_rests=False)
+    assert any(sum(h.flow_hash for h in t.hops) > 1 for traces in found for t in traces)
+
+
+def test_a_subtree_through_one_of_the_packets_own_places_is_not_handed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """White box: the guard for a subtree passing a place where the packet already was with
+    the same addresses (hop by hop, a loop there) refuses to share it."""
+    graph = hub(lambda rec: rec)
+    share = Tracer._shared_subtrees
+    refused: list[bool] = []
+
+    def with_a_visited_place(tracer: Tracer, branches: list[tuple[Any, Any]]) -> object:
+        state, position = branches[0]
+        state.seen.add(next(iter(tracer._subtree(state, position).visited)))
+        result = share(tracer, branches)
+        refused.append(result is None)
+        return result
+
+    monkeypatch.setattr(Tracer, "_shared_subtrees", with_a_visited_place)
+    suffixes(graph, share_rests=True)
+
+    assert refused and all(refused)
+
+
+def test_without_shared_rests_no_subtree_is_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = SharingSpy(monkeypatch)
+
+    suffixes(hub(lambda rec: rec), share_rests=False)
+
+    assert spy.traced == spy.handed == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(vpc_routes=VPC_MISROUTES, tgw_routes=TGW_MISROUTES)
+def test_shared_subtrees_agree_with_hop_by_hop_tracing_under_random_misroutings(
+    vpc_routes: list[tuple[int, int, int, int]], tgw_routes: list[tuple[int, int, int]]
+) -> None:
+    graph = hub(misrouted(vpc_routes, tgw_routes))
+
+    assert suffixes(graph, share_rests=True) == suffixes(graph, share_rests=False)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        shared, direct = reports_both_ways(graph, monkeypatch)
+    assert shared == direct

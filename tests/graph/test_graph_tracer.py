@@ -37,7 +37,7 @@ from egress_net.graph.model import (
     Vpc,
 )
 from egress_net.graph.report import notation
-from egress_net.graph.tracer import Outcome, Tracer
+from egress_net.graph.tracer import HopKind, Outcome, Tracer
 from egress_net.recording import Recording
 
 NET = IPv4Network
@@ -226,6 +226,79 @@ def test_without_appliance_mode_cross_az_spoke_traffic_is_asymmetric(
     assert any("asymmetric: out through vpce-" in p for p in found), found
     # Egress to the internet stays symmetric: it never crosses an AZ.
     assert not any(p for p in found if not p.startswith("to "))
+
+
+def two_vpcs(appliance_mode: bool = False) -> RoutingGraph:
+    """VPC a routes 10.2.0.0/16 and 10.3.0.0/16 (two routes) to the TGW; VPC b holds both."""
+    g = RoutingGraph()
+    g.vpcs["vpc-a"] = Vpc("vpc-a", [NET("10.1.0.0/16")], "a")
+    g.vpcs["vpc-b"] = Vpc("vpc-b", [NET("10.2.0.0/16"), NET("10.3.0.0/16")], "b")
+    g.subnets["sn-a"] = Subnet("sn-a", "vpc-a", NET("10.1.0.0/24"), "use1-az1", "rt-a")
+    g.subnets["sn-b2"] = Subnet("sn-b2", "vpc-b", NET("10.2.0.0/24"), "use1-az1", "rt-b")
+    g.subnets["sn-b3"] = Subnet("sn-b3", "vpc-b", NET("10.3.0.0/24"), "use1-az1", "rt-b")
+    table = g.route_tables["rt-a"] = RouteTable("rt-a", "vpc-a")
+    table.add(Route(NET("10.1.0.0/16"), TargetKind.LOCAL))
+    table.add(Route(NET("10.2.0.0/16"), TargetKind.TRANSIT_GATEWAY, "tgw-1"))
+    table.add(Route(NET("10.3.0.0/16"), TargetKind.TRANSIT_GATEWAY, "tgw-1"))
+    table = g.route_tables["rt-b"] = RouteTable("rt-b", "vpc-b")
+    table.add(Route(NET("10.2.0.0/16"), TargetKind.LOCAL))
+    table.add(Route(NET("10.3.0.0/16"), TargetKind.LOCAL))
+    table.add(Route(NET("10.1.0.0/16"), TargetKind.TRANSIT_GATEWAY, "tgw-1"))
+    g.transit_gateways["tgw-1"] = TransitGateway("tgw-1")
+    g.tgw_attachments["att-a"] = TgwAttachment(
+        "att-a", "tgw-1", vpc_id="vpc-a", subnet_ids=["sn-a"], route_table_id="rt-tgw"
+    )
+    g.tgw_attachments["att-b"] = TgwAttachment(
+        "att-b",
+        "tgw-1",
+        vpc_id="vpc-b",
+        subnet_ids=["sn-b2"],
+        route_table_id="rt-tgw",
+        appliance_mode=appliance_mode,
+    )
+    g.tgw_route_tables["rt-tgw"] = TgwRouteTable(
+        "rt-tgw",
+        "tgw-1",
+        [
+            TgwRoute(NET("10.1.0.0/16"), "att-a", origin="propagated"),
+            TgwRoute(NET("10.2.0.0/16"), "att-b", origin="propagated"),
+            TgwRoute(NET("10.3.0.0/16"), "att-b", origin="propagated"),
+        ],
+    )
+    return g
+
+
+def test_each_packet_entering_the_tgw_names_the_route_that_sent_it() -> None:
+    """The same attachment and AZ entered by two routes of one table: the hop says which."""
+    tracer = Tracer(two_vpcs())
+    source = IPv4Address("10.1.0.10")
+
+    vias = [
+        next(h.via for h in trace.hops if h.kind is HopKind.TGW_ENI)
+        for destination in ("10.2.0.10", "10.3.0.10", "10.2.0.11")
+        for trace in tracer.trace_from_subnet("sn-a", source, IPv4Address(destination))
+    ]
+
+    assert vias == [
+        "rt-a: 10.2.0.0/16 → tgw-1",
+        "rt-a: 10.3.0.0/16 → tgw-1",
+        "rt-a: 10.2.0.0/16 → tgw-1",
+    ]
+
+
+@pytest.mark.parametrize("appliance_mode", [False, True])
+def test_only_appliance_mode_makes_the_tgw_choose_an_eni_by_flow_hash(
+    appliance_mode: bool,
+) -> None:
+    ((outbound, (reply,)),) = Tracer(two_vpcs(appliance_mode)).round_trips(
+        "sn-a", IPv4Address("10.1.0.10"), IPv4Address("10.3.0.10")
+    )
+
+    (into_b,) = [h for h in outbound.hops if h.kind is HopKind.TGW_ENI and h.resource_id == "att-b"]
+    assert into_b.flow_hash is appliance_mode
+    assert outbound.flow.pinned_enis == ({"att-b": "use1-az1"} if appliance_mode else {})
+    assert outbound.end_subnet_id == "sn-b3" and reply.end_subnet_id == "sn-a"
+    assert not any(h.flow_hash for h in reply.hops)  # the reply keeps the pinned ENI
 
 
 def test_an_az_without_an_attachment_subnet_cannot_reach_the_tgw(hub_recording: Recording) -> None:
