@@ -181,10 +181,12 @@ def _probes(networks: list[tuple[int, int, int]], extra: list[int]) -> list[IPAd
     return probes
 
 
-@given(
-    networks=st.lists(st.one_of(_V4, _V6), min_size=1, max_size=40),
-    extra=st.lists(st.integers(0, 2**128 - 1), max_size=10),
-)
+# A table's prefixes in both families, and further addresses to look up.
+ROUTE_PREFIXES = st.lists(st.one_of(_V4, _V6), min_size=1, max_size=40)
+PROBES = st.lists(st.integers(0, 2**128 - 1), max_size=10)
+
+
+@given(networks=ROUTE_PREFIXES, extra=PROBES)
 def test_vpc_lookup_agrees_with_a_scan_in_both_families(
     networks: list[tuple[int, int, int]], extra: list[int]
 ) -> None:
@@ -196,10 +198,7 @@ def test_vpc_lookup_agrees_with_a_scan_in_both_families(
         assert table.lookup(probe) == _scan(table.routes, probe), probe
 
 
-@given(
-    networks=st.lists(st.one_of(_V4, _V6), min_size=1, max_size=40),
-    extra=st.lists(st.integers(0, 2**128 - 1), max_size=10),
-)
+@given(networks=ROUTE_PREFIXES, extra=PROBES)
 def test_tgw_lookup_agrees_with_a_scan_in_both_families(
     networks: list[tuple[int, int, int]], extra: list[int]
 ) -> None:
